@@ -1,0 +1,17 @@
+// Package provisiond is the root of the provisiond module: a tenant provisioning API that partner
+// integrations call over HTTP and that a host server can embed as a Go library.
+//
+// The module's packages:
+//
+//   - provisioning: the domain — Tenant, Principal, the Provisioner interface and its
+//     implementation (provisioning.New), the Store and Authorizer interfaces, validation,
+//     the error model. It imports no HTTP, SQL or JWT library.
+//   - provisioning/httpapi: the optional net/http adapter serving the REST API.
+//   - provisioning/jwtauth: bearer-JWT authentication (JWKS + golang-jwt) into a Principal.
+//   - provisioning/store/memstore: the in-memory Store, for tests and embedding.
+//   - provisioning/store/sqlite: the embedded SQLite Store (pure Go), provisiond's default.
+//   - provisioning/store/postgres: the PostgreSQL Store for production.
+//   - provisioning/store/storetest: the conformance suite every Store passes.
+//   - cmd/provisiond: the server binary.
+//   - examples: runnable programs that embed the library.
+package provisiond

@@ -1,0 +1,13 @@
+// Package provisioning is the domain of provisiond: partners provision and manage the tenant
+// accounts of their customers.
+//
+// A host application builds a Provisioner from a Store (where tenants live) and an Authorizer
+// (which permissions a Principal holds):
+//
+//	svc := provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))
+//	t, err := svc.CreateTenant(ctx, principal, provisioning.TenantInput{CompanyName: "Acme", Email: "ops@acme.test"})
+//
+// Every error the package returns carries a Code (see ErrorCode); adapters such as
+// provisioning/httpapi translate codes into their own vocabulary. This package imports no
+// HTTP, SQL or JWT library.
+package provisioning

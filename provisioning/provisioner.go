@@ -1,0 +1,263 @@
+package provisioning
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Provisioner is what partners do with their tenants. Every method acts as the Principal: it
+// checks the permission, then sees and changes only that partner's tenants, so another
+// partner's tenant is reported exactly like a missing one (CodeNotFound).
+//
+// Every method may return CodeUnauthenticated (no partner in the principal), CodeForbidden
+// (permission missing) and CodeInternal.
+type Provisioner interface {
+	// CreateTenant validates in and stores a new active tenant (or suspended, if in says so).
+	// Returns CodeInvalid or CodeTenantExists.
+	CreateTenant(ctx context.Context, p Principal, in TenantInput) (*Tenant, error)
+	// GetTenant returns a tenant. Returns CodeNotFound.
+	GetTenant(ctx context.Context, p Principal, id string) (*Tenant, error)
+	// ListTenants returns one page of tenants, newest first. Returns CodeInvalid for a bad filter.
+	ListTenants(ctx context.Context, p Principal, f TenantFilter) (*TenantPage, error)
+	// UpdateTenant applies a merge patch. A patch that changes nothing returns the tenant as it
+	// is, version unchanged. Returns CodeNotFound, CodeInvalid, CodeTenantExists, CodePrecondition.
+	UpdateTenant(ctx context.Context, p Principal, id string, patch TenantPatch, pre Precondition) (*Tenant, error)
+	// ReplaceTenant replaces every writable field with in: optional fields absent from in are
+	// cleared; an empty Status keeps the current one. Errors as UpdateTenant.
+	ReplaceTenant(ctx context.Context, p Principal, id string, in TenantInput, pre Precondition) (*Tenant, error)
+	// DeleteTenant soft-deletes a tenant. Returns CodeNotFound, CodePrecondition.
+	DeleteTenant(ctx context.Context, p Principal, id string, pre Precondition) error
+}
+
+// Precondition makes a change conditional. The zero value imposes none.
+type Precondition struct {
+	// IfVersion, when not 0, is the version the tenant must have (HTTP If-Match).
+	IfVersion int64
+}
+
+func (pre Precondition) check(t *Tenant) error {
+	if pre.IfVersion != 0 && pre.IfVersion != t.Version {
+		return Errorf(CodePrecondition, "the tenant is at version %d, not %d", t.Version, pre.IfVersion)
+	}
+	return nil
+}
+
+// Service is the Provisioner over a Store and an Authorizer.
+type Service struct {
+	store Store
+	authz Authorizer
+	now   func() time.Time
+	newID func() string
+}
+
+var _ Provisioner = (*Service)(nil)
+
+// New returns a Provisioner that keeps tenants in store and asks authz for permissions.
+func New(store Store, authz Authorizer, opts ...Option) *Service {
+	s := &Service{store: store, authz: authz, now: time.Now, newID: newUUIDv7}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+func (s *Service) authorize(ctx context.Context, p Principal, perm Permission) error {
+	if p.PartnerID == "" {
+		return Errorf(CodeUnauthenticated, "no partner identified")
+	}
+	return s.authz.Authorize(ctx, p, perm)
+}
+
+func (s *Service) timestamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+func notFound() error { return Errorf(CodeNotFound, "tenant not found") }
+
+// canonicalID returns id in the canonical lower-case form of a UUID, and whether it is one.
+// Anything else cannot name a tenant.
+func canonicalID(id string) (string, bool) {
+	if len(id) != 36 || uuid.Validate(id) != nil {
+		return "", false
+	}
+	return strings.ToLower(id), true
+}
+
+// CreateTenant implements Provisioner.
+func (s *Service) CreateTenant(ctx context.Context, p Principal, in TenantInput) (*Tenant, error) {
+	if err := s.authorize(ctx, p, PermTenantCreate); err != nil {
+		return nil, err
+	}
+	in, err := in.Normalize()
+	if err != nil {
+		return nil, err
+	}
+	if in.Status == "" {
+		in.Status = StatusActive
+	}
+	now := s.timestamp()
+	t := &Tenant{ID: s.newID(), PartnerID: p.PartnerID, Version: 1, CreatedAt: now, UpdatedAt: now}
+	t.set(in)
+	err = s.store.Write(ctx, func(tx Tx) error { return tx.InsertTenant(ctx, t) })
+	if err != nil {
+		return nil, s.explainConflict(ctx, t, err)
+	}
+	return t, nil
+}
+
+// explainConflict names the existing tenant in a CodeTenantExists error when the store could not
+// within the failed transaction (PostgreSQL aborts it on a unique violation).
+func (s *Service) explainConflict(ctx context.Context, t *Tenant, err error) error {
+	var e *Error
+	if !errors.As(err, &e) || e.Code != CodeTenantExists || e.TenantID != "" {
+		return err
+	}
+	var id string
+	if rerr := s.store.Read(ctx, func(tx Tx) (err error) { id, err = tx.ConflictingTenant(ctx, t); return err }); rerr == nil {
+		e.TenantID = id
+	}
+	return e
+}
+
+// GetTenant implements Provisioner.
+func (s *Service) GetTenant(ctx context.Context, p Principal, id string) (*Tenant, error) {
+	if err := s.authorize(ctx, p, PermTenantRead); err != nil {
+		return nil, err
+	}
+	id, ok := canonicalID(id)
+	if !ok {
+		return nil, notFound()
+	}
+	var t *Tenant
+	err := s.store.Read(ctx, func(tx Tx) (err error) {
+		t, err = tx.GetTenant(ctx, p.PartnerID, id, false)
+		return err
+	})
+	return t, err
+}
+
+// ListTenants implements Provisioner.
+func (s *Service) ListTenants(ctx context.Context, p Principal, f TenantFilter) (*TenantPage, error) {
+	if err := s.authorize(ctx, p, PermTenantRead); err != nil {
+		return nil, err
+	}
+	f, after, err := f.normalize()
+	if err != nil {
+		return nil, err
+	}
+	q := TenantQuery{
+		PartnerID: p.PartnerID, Status: f.Status, ExternalID: f.ExternalID, Email: f.Email,
+		NameLike: strings.ToLower(f.Query), Metadata: f.Metadata, After: after, Limit: f.Limit + 1,
+	}
+	var ts []*Tenant
+	if err := s.store.Read(ctx, func(tx Tx) (err error) { ts, err = tx.ListTenants(ctx, q); return err }); err != nil {
+		return nil, err
+	}
+	page := &TenantPage{Tenants: ts}
+	if len(ts) > f.Limit {
+		page.Tenants, page.HasMore = ts[:f.Limit], true
+		last := page.Tenants[f.Limit-1]
+		page.NextCursor = encodeCursor(PageKey{CreatedAt: last.CreatedAt, ID: last.ID})
+	}
+	return page, nil
+}
+
+// UpdateTenant implements Provisioner.
+func (s *Service) UpdateTenant(ctx context.Context, p Principal, id string, patch TenantPatch, pre Precondition) (*Tenant, error) {
+	return s.change(ctx, p, id, pre, func(cur TenantInput) (TenantInput, error) {
+		problems := patch.check()
+		in, err := patch.Apply(cur).Normalize()
+		if len(problems) == 0 {
+			return in, err
+		}
+		if e, ok := err.(*Error); ok {
+			for k, v := range e.Fields {
+				if _, dup := problems[k]; !dup {
+					problems[k] = v
+				}
+			}
+		}
+		return in, InvalidFields(problems)
+	})
+}
+
+// ReplaceTenant implements Provisioner.
+func (s *Service) ReplaceTenant(ctx context.Context, p Principal, id string, in TenantInput, pre Precondition) (*Tenant, error) {
+	return s.change(ctx, p, id, pre, func(cur TenantInput) (TenantInput, error) {
+		if in.Status == "" {
+			in.Status = cur.Status
+		}
+		return in.Normalize()
+	})
+}
+
+// change is the read-modify-write of UpdateTenant and ReplaceTenant, in one transaction with the
+// tenant locked.
+func (s *Service) change(ctx context.Context, p Principal, id string, pre Precondition,
+	edit func(TenantInput) (TenantInput, error)) (*Tenant, error) {
+	if err := s.authorize(ctx, p, PermTenantUpdate); err != nil {
+		return nil, err
+	}
+	id, ok := canonicalID(id)
+	if !ok {
+		return nil, notFound()
+	}
+	var t *Tenant
+	err := s.store.Write(ctx, func(tx Tx) error {
+		cur, err := tx.GetTenant(ctx, p.PartnerID, id, true)
+		if err != nil {
+			return err
+		}
+		if err := pre.check(cur); err != nil {
+			return err
+		}
+		in, err := edit(cur.Input())
+		if err != nil {
+			return err
+		}
+		t = cur.Clone()
+		t.set(in)
+		if reflect.DeepEqual(t, cur) {
+			return nil // nothing changes: no new version
+		}
+		t.Version, t.UpdatedAt = cur.Version+1, s.timestamp()
+		return tx.UpdateTenant(ctx, t, cur.Version)
+	})
+	if err != nil {
+		if t != nil {
+			err = s.explainConflict(ctx, t, err)
+		}
+		return nil, err
+	}
+	return t, nil
+}
+
+// DeleteTenant implements Provisioner.
+func (s *Service) DeleteTenant(ctx context.Context, p Principal, id string, pre Precondition) error {
+	if err := s.authorize(ctx, p, PermTenantDelete); err != nil {
+		return err
+	}
+	id, ok := canonicalID(id)
+	if !ok {
+		return notFound()
+	}
+	return s.store.Write(ctx, func(tx Tx) error {
+		cur, err := tx.GetTenant(ctx, p.PartnerID, id, true)
+		if err != nil {
+			return err
+		}
+		if err := pre.check(cur); err != nil {
+			return err
+		}
+		return tx.DeleteTenant(ctx, p.PartnerID, cur.ID, cur.Version, s.timestamp())
+	})
+}
+
+// set copies the writable fields of a normalized input into t.
+func (t *Tenant) set(in TenantInput) {
+	t.CompanyName, t.Email, t.PhoneNumber = in.CompanyName, in.Email, in.PhoneNumber
+	t.Industry, t.ExternalID, t.Status, t.Metadata = in.Industry, in.ExternalID, in.Status, in.Metadata
+}

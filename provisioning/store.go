@@ -1,0 +1,59 @@
+package provisioning
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps tenants. It is the one transaction boundary of the domain: every change runs in a
+// single Write, which later features (outbox events, idempotency records) join.
+//
+// Implementations live in provisioning/store/...; every one passes storetest.Run.
+type Store interface {
+	// Read runs fn with a Tx for reading. It need not be a real transaction.
+	Read(ctx context.Context, fn func(Tx) error) error
+	// Write runs fn in one transaction, committed if and only if fn returns nil.
+	Write(ctx context.Context, fn func(Tx) error) error
+	// Ping reports whether the store is reachable.
+	Ping(ctx context.Context) error
+	// Close releases the store's resources.
+	Close() error
+}
+
+// Tx is the work a Store does inside Read or Write. Every method is scoped to one partner: a
+// tenant of another partner is never seen. Returned tenants are the caller's to modify.
+type Tx interface {
+	// InsertTenant stores a new tenant. Returns CodeTenantExists when a live tenant of the same
+	// partner has the same NameKey(CompanyName), or the same non-empty ExternalID; TenantID names
+	// it when the store knows it within the transaction.
+	InsertTenant(ctx context.Context, t *Tenant) error
+	// GetTenant returns the live tenant. With forUpdate the row stays locked against concurrent
+	// writers until the transaction ends (in Write only). Returns CodeNotFound.
+	GetTenant(ctx context.Context, partnerID, id string, forUpdate bool) (*Tenant, error)
+	// ListTenants returns up to q.Limit live tenants of q.PartnerID matching q, newest first,
+	// strictly after q.After when it is set.
+	ListTenants(ctx context.Context, q TenantQuery) ([]*Tenant, error)
+	// UpdateTenant overwrites the stored tenant with t if its version is still prevVersion.
+	// Returns CodeNotFound, CodePrecondition on a version mismatch, CodeTenantExists as InsertTenant.
+	UpdateTenant(ctx context.Context, t *Tenant, prevVersion int64) error
+	// DeleteTenant soft-deletes the tenant if its version is still prevVersion: it is kept but
+	// hidden, and its company name and external id are free again. Returns CodeNotFound or
+	// CodePrecondition.
+	DeleteTenant(ctx context.Context, partnerID, id string, prevVersion int64, at time.Time) error
+	// ConflictingTenant returns the id of a live tenant of t's partner, other than t, that has
+	// t's name key or external id, or "" when there is none.
+	ConflictingTenant(ctx context.Context, t *Tenant) (string, error)
+}
+
+// TenantQuery is a TenantFilter as a Store receives it: validated, scoped to a partner, with
+// the cursor decoded.
+type TenantQuery struct {
+	PartnerID  string
+	Status     Status
+	ExternalID string
+	Email      string // lower-cased
+	NameLike   string // lower-cased substring of the name key
+	Metadata   map[string]string
+	After      *PageKey
+	Limit      int
+}

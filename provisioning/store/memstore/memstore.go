@@ -1,0 +1,280 @@
+// Package memstore is the in-memory provisioning.Store: for tests and for embedding where
+// durability is not wanted. It enforces the same rules as the SQL stores (it passes the same
+// storetest suite) and is safe for concurrent use.
+package memstore
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/provisiond/provisiond/provisioning"
+)
+
+// Store keeps tenants in memory. Writes are serialized; reads run concurrently.
+type Store struct {
+	mu        sync.RWMutex
+	tenants   map[string]*row    // by id, deleted ones included
+	names     map[[2]string]*row // live tenants by (partner, name key)
+	externals map[[2]string]*row // live tenants by (partner, external id)
+	byPartner map[string][]*row  // live tenants of a partner, oldest first
+}
+
+type row struct {
+	t       *provisioning.Tenant
+	deleted bool
+}
+
+var _ provisioning.Store = (*Store)(nil)
+
+// New returns an empty Store.
+func New() *Store {
+	return &Store{
+		tenants:   map[string]*row{},
+		names:     map[[2]string]*row{},
+		externals: map[[2]string]*row{},
+		byPartner: map[string][]*row{},
+	}
+}
+
+// Read implements provisioning.Store.
+func (s *Store) Read(ctx context.Context, fn func(provisioning.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return fn(&tx{s: s})
+}
+
+// Write implements provisioning.Store: fn's changes are undone if it fails.
+func (s *Store) Write(ctx context.Context, fn func(provisioning.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := &tx{s: s, writable: true}
+	err := fn(t)
+	if err == nil {
+		err = ctx.Err() // a transaction whose context ended does not commit
+	}
+	if err != nil {
+		for i := len(t.undo) - 1; i >= 0; i-- {
+			t.undo[i]()
+		}
+	}
+	return err
+}
+
+// Ping implements provisioning.Store.
+func (s *Store) Ping(ctx context.Context) error { return ctx.Err() }
+
+// Close implements provisioning.Store.
+func (s *Store) Close() error { return nil }
+
+// tx is a Store's view inside Read or Write; undo reverts a Write's changes.
+type tx struct {
+	s        *Store
+	writable bool
+	undo     []func()
+}
+
+func nameKey(t *provisioning.Tenant) [2]string {
+	return [2]string{t.PartnerID, provisioning.NameKey(t.CompanyName)}
+}
+
+func externalKey(t *provisioning.Tenant) [2]string { return [2]string{t.PartnerID, t.ExternalID} }
+
+func less(a, b *provisioning.Tenant) int {
+	return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
+}
+
+func (x *tx) mustWrite() {
+	if !x.writable {
+		panic("memstore: write in a Read transaction")
+	}
+}
+
+// conflict returns the live tenant other than t holding t's unique keys.
+func (x *tx) conflict(t *provisioning.Tenant) *row {
+	if r := x.s.names[nameKey(t)]; r != nil && r.t.ID != t.ID {
+		return r
+	}
+	if t.ExternalID != "" {
+		if r := x.s.externals[externalKey(t)]; r != nil && r.t.ID != t.ID {
+			return r
+		}
+	}
+	return nil
+}
+
+func exists(r *row) error {
+	return &provisioning.Error{Code: provisioning.CodeTenantExists,
+		Message: "a tenant with this company name or external id already exists", TenantID: r.t.ID}
+}
+
+// index adds r's unique keys and undoes that on rollback.
+func (x *tx) index(r *row) {
+	x.s.names[nameKey(r.t)] = r
+	if r.t.ExternalID != "" {
+		x.s.externals[externalKey(r.t)] = r
+	}
+	t := r.t
+	x.undo = append(x.undo, func() {
+		delete(x.s.names, nameKey(t))
+		if t.ExternalID != "" {
+			delete(x.s.externals, externalKey(t))
+		}
+	})
+}
+
+// unindex removes r's unique keys and undoes that on rollback.
+func (x *tx) unindex(r *row) {
+	delete(x.s.names, nameKey(r.t))
+	if r.t.ExternalID != "" {
+		delete(x.s.externals, externalKey(r.t))
+	}
+	t := r.t
+	x.undo = append(x.undo, func() {
+		x.s.names[nameKey(t)] = r
+		if t.ExternalID != "" {
+			x.s.externals[externalKey(t)] = r
+		}
+	})
+}
+
+// InsertTenant implements provisioning.Tx.
+func (x *tx) InsertTenant(_ context.Context, t *provisioning.Tenant) error {
+	x.mustWrite()
+	if c := x.conflict(t); c != nil {
+		return exists(c)
+	}
+	if _, dup := x.s.tenants[t.ID]; dup {
+		return provisioning.Errorf(provisioning.CodeInternal, "duplicate tenant id")
+	}
+	r := &row{t: t.Clone()}
+	x.s.tenants[t.ID] = r
+	x.index(r)
+	list := x.s.byPartner[t.PartnerID]
+	i, _ := slices.BinarySearchFunc(list, r, func(a, b *row) int { return less(a.t, b.t) })
+	x.s.byPartner[t.PartnerID] = slices.Insert(list, i, r)
+	x.undo = append(x.undo, func() {
+		delete(x.s.tenants, t.ID)
+		x.removeFromPartner(r)
+	})
+	return nil
+}
+
+func (x *tx) removeFromPartner(r *row) {
+	list := x.s.byPartner[r.t.PartnerID]
+	if i := slices.Index(list, r); i >= 0 {
+		x.s.byPartner[r.t.PartnerID] = slices.Delete(list, i, i+1)
+	}
+}
+
+func (x *tx) live(partnerID, id string) (*row, error) {
+	r := x.s.tenants[id]
+	if r == nil || r.deleted || r.t.PartnerID != partnerID {
+		return nil, provisioning.Errorf(provisioning.CodeNotFound, "tenant not found")
+	}
+	return r, nil
+}
+
+// GetTenant implements provisioning.Tx. Write already excludes other writers, so forUpdate
+// needs no lock of its own.
+func (x *tx) GetTenant(_ context.Context, partnerID, id string, _ bool) (*provisioning.Tenant, error) {
+	r, err := x.live(partnerID, id)
+	if err != nil {
+		return nil, err
+	}
+	return r.t.Clone(), nil
+}
+
+// ListTenants implements provisioning.Tx.
+func (x *tx) ListTenants(_ context.Context, q provisioning.TenantQuery) ([]*provisioning.Tenant, error) {
+	list := x.s.byPartner[q.PartnerID]
+	end := len(list)
+	if q.After != nil {
+		key := &provisioning.Tenant{CreatedAt: q.After.CreatedAt, ID: q.After.ID}
+		end, _ = slices.BinarySearchFunc(list, key, func(a *row, k *provisioning.Tenant) int { return less(a.t, k) })
+	}
+	var out []*provisioning.Tenant
+	for i := end - 1; i >= 0 && len(out) < q.Limit; i-- {
+		if t := list[i].t; matches(t, q) {
+			out = append(out, t.Clone())
+		}
+	}
+	return out, nil
+}
+
+func matches(t *provisioning.Tenant, q provisioning.TenantQuery) bool {
+	if (q.Status != "" && t.Status != q.Status) ||
+		(q.ExternalID != "" && t.ExternalID != q.ExternalID) ||
+		(q.Email != "" && t.Email != q.Email) ||
+		(q.NameLike != "" && !strings.Contains(provisioning.NameKey(t.CompanyName), q.NameLike)) {
+		return false
+	}
+	for k, v := range q.Metadata {
+		if got, ok := t.Metadata[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
+// UpdateTenant implements provisioning.Tx.
+func (x *tx) UpdateTenant(_ context.Context, t *provisioning.Tenant, prevVersion int64) error {
+	x.mustWrite()
+	r, err := x.live(t.PartnerID, t.ID)
+	if err != nil {
+		return err
+	}
+	if r.t.Version != prevVersion {
+		return provisioning.Errorf(provisioning.CodePrecondition, "the tenant changed meanwhile")
+	}
+	if c := x.conflict(t); c != nil {
+		return exists(c)
+	}
+	old := r.t
+	x.unindex(r)
+	r.t = t.Clone()
+	x.index(r)
+	x.undo = append(x.undo, func() { r.t = old })
+	return nil
+}
+
+// DeleteTenant implements provisioning.Tx.
+func (x *tx) DeleteTenant(_ context.Context, partnerID, id string, prevVersion int64, at time.Time) error {
+	x.mustWrite()
+	r, err := x.live(partnerID, id)
+	if err != nil {
+		return err
+	}
+	if r.t.Version != prevVersion {
+		return provisioning.Errorf(provisioning.CodePrecondition, "the tenant changed meanwhile")
+	}
+	old := r.t
+	x.unindex(r)
+	x.removeFromPartner(r)
+	r.t = old.Clone()
+	r.t.Version, r.t.UpdatedAt, r.deleted = old.Version+1, at, true
+	x.undo = append(x.undo, func() {
+		r.t, r.deleted = old, false
+		list := x.s.byPartner[old.PartnerID]
+		i, _ := slices.BinarySearchFunc(list, r, func(a, b *row) int { return less(a.t, b.t) })
+		x.s.byPartner[old.PartnerID] = slices.Insert(list, i, r)
+	})
+	return nil
+}
+
+// ConflictingTenant implements provisioning.Tx.
+func (x *tx) ConflictingTenant(_ context.Context, t *provisioning.Tenant) (string, error) {
+	if c := x.conflict(t); c != nil {
+		return c.t.ID, nil
+	}
+	return "", nil
+}

@@ -1,0 +1,580 @@
+// Package storetest is the conformance suite of provisioning.Store: every store (memory, SQLite,
+// PostgreSQL) runs it from one test function, and a store is done when the suite is green.
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, storetest.Harness{New: func(t *testing.T) provisioning.Store { … }})
+//	}
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/provisiond/provisiond/provisioning"
+)
+
+// Harness tells the suite how to get stores.
+type Harness struct {
+	// New returns a fresh, empty store for one subtest, closed by the suite's cleanup or by
+	// the harness itself.
+	New func(t *testing.T) provisioning.Store
+	// Reopen returns a second Store on the same data as s: another replica, or the same
+	// database after a restart. Nil for stores whose data lives only in the value itself.
+	Reopen func(t *testing.T, s provisioning.Store) provisioning.Store
+}
+
+// allowAll grants every permission, so the suite exercises the store, not the policy.
+type allowAll struct{}
+
+func (allowAll) Authorize(context.Context, provisioning.Principal, provisioning.Permission) error {
+	return nil
+}
+
+// Run runs the whole suite against h's stores.
+func Run(t *testing.T, h Harness) {
+	t.Run("CreateAndGet", func(t *testing.T) { testCreateAndGet(t, h) })
+	t.Run("UniqueCompanyName", func(t *testing.T) { testUniqueCompanyName(t, h) })
+	t.Run("UniqueExternalID", func(t *testing.T) { testUniqueExternalID(t, h) })
+	t.Run("SoftDeleteFreesNames", func(t *testing.T) { testSoftDelete(t, h) })
+	t.Run("Versions", func(t *testing.T) { testVersions(t, h) })
+	t.Run("PartnerIsolation", func(t *testing.T) { testPartnerIsolation(t, h) })
+	t.Run("Filters", func(t *testing.T) { testFilters(t, h) })
+	t.Run("Pagination", func(t *testing.T) { testPagination(t, h) })
+	t.Run("PaginationUnderConcurrentInserts", func(t *testing.T) { testPaginationConcurrent(t, h) })
+	t.Run("RaceSameName", func(t *testing.T) { testRaceSameName(t, h, false) })
+	t.Run("ConcurrentUpdatesLoseNothing", func(t *testing.T) { testConcurrentUpdates(t, h) })
+	t.Run("RollbackLeavesNothing", func(t *testing.T) { testRollback(t, h) })
+	t.Run("CanceledContext", func(t *testing.T) { testCanceled(t, h) })
+	if h.Reopen != nil {
+		t.Run("RaceSameNameTwoStores", func(t *testing.T) { testRaceSameName(t, h, true) })
+		t.Run("PersistsAcrossReopen", func(t *testing.T) { testReopen(t, h) })
+	}
+}
+
+var (
+	alice = provisioning.Principal{PartnerID: "partner-a", Subject: "alice"}
+	bob   = provisioning.Principal{PartnerID: "partner-b", Subject: "bob"}
+)
+
+// clock is a deterministic clock that advances one millisecond per reading.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(time.Millisecond)
+	return c.t
+}
+
+func service(s provisioning.Store) *provisioning.Service {
+	c := &clock{t: time.Date(2025, 2, 10, 16, 30, 0, 0, time.UTC)}
+	return provisioning.New(s, allowAll{}, provisioning.WithClock(c.now))
+}
+
+func open(t *testing.T, h Harness) (provisioning.Store, *provisioning.Service) {
+	t.Helper()
+	s := h.New(t)
+	t.Cleanup(func() { _ = s.Close() })
+	return s, service(s)
+}
+
+func input(name string) provisioning.TenantInput {
+	return provisioning.TenantInput{CompanyName: name, Email: "admin@example.com"}
+}
+
+func mustCreate(t *testing.T, svc provisioning.Provisioner, p provisioning.Principal, in provisioning.TenantInput) *provisioning.Tenant {
+	t.Helper()
+	got, err := svc.CreateTenant(context.Background(), p, in)
+	if err != nil {
+		t.Fatalf("CreateTenant(%q): %v", in.CompanyName, err)
+	}
+	return got
+}
+
+func wantCode(t *testing.T, err error, want provisioning.Code) {
+	t.Helper()
+	if got := provisioning.ErrorCode(err); got != want {
+		t.Fatalf("error code = %q (%v), want %q", got, err, want)
+	}
+}
+
+func wantExists(t *testing.T, err error, existing string) {
+	t.Helper()
+	wantCode(t, err, provisioning.CodeTenantExists)
+	var e *provisioning.Error
+	if !errors.As(err, &e) || e.TenantID != existing {
+		t.Fatalf("conflict names tenant %q, want %q", e.TenantID, existing)
+	}
+}
+
+func equal(t *testing.T, got, want *provisioning.Tenant) {
+	t.Helper()
+	g, _ := got.MarshalJSON()
+	w, _ := want.MarshalJSON()
+	if string(g) != string(w) {
+		t.Fatalf("tenant differs\n got: %s\nwant: %s", g, w)
+	}
+}
+
+func str(s string) *string { return &s }
+
+func listAll(t *testing.T, svc provisioning.Provisioner, p provisioning.Principal, f provisioning.TenantFilter) []*provisioning.Tenant {
+	t.Helper()
+	var all []*provisioning.Tenant
+	for i := 0; ; i++ {
+		page, err := svc.ListTenants(context.Background(), p, f)
+		if err != nil {
+			t.Fatalf("ListTenants: %v", err)
+		}
+		all = append(all, page.Tenants...)
+		if !page.HasMore {
+			if page.NextCursor != "" {
+				t.Fatalf("last page has a next cursor")
+			}
+			return all
+		}
+		if i > 10000 {
+			t.Fatalf("pagination does not end")
+		}
+		f.Cursor = page.NextCursor
+	}
+}
+
+func names(ts []*provisioning.Tenant) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.CompanyName
+	}
+	return out
+}
+
+func testCreateAndGet(t *testing.T, h Harness) {
+	_, svc := open(t, h)
+	ctx := context.Background()
+	in := provisioning.TenantInput{
+		CompanyName: "  Größe & Söhne GmbH ", Email: "Admin@Example.COM", PhoneNumber: "+49 30-1234567",
+		Industry: "Manufacturing", ExternalID: "crm-4711", Metadata: map[string]string{"plan": "gold", "ünï": "cödé"},
+	}
+	created := mustCreate(t, svc, alice, in)
+	if created.CompanyName != "Größe & Söhne GmbH" || created.Email != "admin@example.com" ||
+		created.PhoneNumber != "+49301234567" || created.Status != provisioning.StatusActive ||
+		created.Version != 1 || created.PartnerID != alice.PartnerID || !created.CreatedAt.Equal(created.UpdatedAt) {
+		t.Fatalf("created tenant not normalized: %+v", created)
+	}
+	got, err := svc.GetTenant(ctx, alice, created.ID)
+	if err != nil {
+		t.Fatalf("GetTenant: %v", err)
+	}
+	equal(t, got, created)
+
+	bare := mustCreate(t, svc, alice, input("Bare"))
+	got, err = svc.GetTenant(ctx, alice, bare.ID)
+	if err != nil {
+		t.Fatalf("GetTenant: %v", err)
+	}
+	if got.PhoneNumber != "" || got.Industry != "" || got.ExternalID != "" || got.Metadata != nil {
+		t.Fatalf("unset optional fields came back set: %+v", got)
+	}
+	equal(t, got, bare)
+
+	_, err = svc.GetTenant(ctx, alice, "6ba7b810-9dad-11d1-80b4-00c04fd430c8")
+	wantCode(t, err, provisioning.CodeNotFound)
+	_, err = svc.GetTenant(ctx, alice, "not-a-uuid")
+	wantCode(t, err, provisioning.CodeNotFound)
+}
+
+func testUniqueCompanyName(t *testing.T, h Harness) {
+	_, svc := open(t, h)
+	first := mustCreate(t, svc, alice, input("Acme Ünlimited"))
+	for _, name := range []string{"Acme Ünlimited", "ACME üNLIMITED", "  acme ünlimited  "} {
+		_, err := svc.CreateTenant(context.Background(), alice, input(name))
+		wantExists(t, err, first.ID)
+	}
+	mustCreate(t, svc, bob, input("Acme Ünlimited")) // other partners have their own namespace
+	other := mustCreate(t, svc, alice, input("Other"))
+	_, err := svc.UpdateTenant(context.Background(), alice, other.ID,
+		provisioning.TenantPatch{CompanyName: provisioning.Value("acme ünlimited")}, provisioning.Precondition{})
+	wantExists(t, err, first.ID)
+	got, _ := svc.GetTenant(context.Background(), alice, other.ID)
+	equal(t, got, other)
+}
+
+func testUniqueExternalID(t *testing.T, h Harness) {
+	_, svc := open(t, h)
+	in := input("One")
+	in.ExternalID = "crm-1"
+	first := mustCreate(t, svc, alice, in)
+	in.CompanyName = "Two"
+	_, err := svc.CreateTenant(context.Background(), alice, in)
+	wantExists(t, err, first.ID)
+	// Tenants without an external id never collide on it.
+	mustCreate(t, svc, alice, input("Three"))
+	mustCreate(t, svc, alice, input("Four"))
+	mustCreate(t, svc, bob, in)
+	four := listAll(t, svc, alice, provisioning.TenantFilter{Query: "four"})[0]
+	_, err = svc.ReplaceTenant(context.Background(), alice, four.ID,
+		provisioning.TenantInput{CompanyName: "Four", Email: "x@example.com", ExternalID: "crm-1"}, provisioning.Precondition{})
+	wantExists(t, err, first.ID)
+}
+
+func testSoftDelete(t *testing.T, h Harness) {
+	_, svc := open(t, h)
+	ctx := context.Background()
+	in := input("Phoenix")
+	in.ExternalID = "ext-1"
+	old := mustCreate(t, svc, alice, in)
+	if err := svc.DeleteTenant(ctx, alice, old.ID, provisioning.Precondition{}); err != nil {
+		t.Fatalf("DeleteTenant: %v", err)
+	}
+	_, err := svc.GetTenant(ctx, alice, old.ID)
+	wantCode(t, err, provisioning.CodeNotFound)
+	wantCode(t, svc.DeleteTenant(ctx, alice, old.ID, provisioning.Precondition{}), provisioning.CodeNotFound)
+	_, err = svc.UpdateTenant(ctx, alice, old.ID, provisioning.TenantPatch{Industry: provisioning.Value("x")}, provisioning.Precondition{})
+	wantCode(t, err, provisioning.CodeNotFound)
+	if got := listAll(t, svc, alice, provisioning.TenantFilter{}); len(got) != 0 {
+		t.Fatalf("deleted tenant listed: %v", names(got))
+	}
+	reborn := mustCreate(t, svc, alice, in) // name and external id are free again
+	if reborn.ID == old.ID {
+		t.Fatalf("new tenant reused the deleted id")
+	}
+}
+
+func testVersions(t *testing.T, h Harness) {
+	_, svc := open(t, h)
+	ctx := context.Background()
+	none := provisioning.Precondition{}
+	tn := mustCreate(t, svc, alice, input("Versioned"))
+	patched, err := svc.UpdateTenant(ctx, alice, tn.ID, provisioning.TenantPatch{
+		Industry: provisioning.Value("Retail"),
+		Metadata: provisioning.Value(map[string]*string{"a": str("1"), "b": str("2")}),
+	}, none)
+	if err != nil || patched.Version != 2 || patched.Industry != "Retail" || !patched.UpdatedAt.After(tn.UpdatedAt) {
+		t.Fatalf("patch: %+v, %v", patched, err)
+	}
+	same, err := svc.UpdateTenant(ctx, alice, tn.ID, provisioning.TenantPatch{Industry: provisioning.Value("Retail")}, none)
+	if err != nil || same.Version != 2 {
+		t.Fatalf("no-op patch changed the version: %+v, %v", same, err)
+	}
+	merged, err := svc.UpdateTenant(ctx, alice, tn.ID, provisioning.TenantPatch{
+		Metadata: provisioning.Value(map[string]*string{"a": nil, "c": str("3")}),
+		Status:   provisioning.Value(provisioning.StatusSuspended),
+	}, provisioning.Precondition{IfVersion: 2})
+	if err != nil || merged.Version != 3 || fmt.Sprint(merged.Metadata) != "map[b:2 c:3]" || merged.Status != provisioning.StatusSuspended {
+		t.Fatalf("merge patch: %+v, %v", merged, err)
+	}
+	_, err = svc.UpdateTenant(ctx, alice, tn.ID, provisioning.TenantPatch{Industry: provisioning.Value("x")}, provisioning.Precondition{IfVersion: 2})
+	wantCode(t, err, provisioning.CodePrecondition)
+	replaced, err := svc.ReplaceTenant(ctx, alice, tn.ID, provisioning.TenantInput{CompanyName: "Versioned", Email: "new@example.com"}, provisioning.Precondition{IfVersion: 3})
+	if err != nil || replaced.Version != 4 || replaced.Industry != "" || replaced.Metadata != nil || replaced.Status != provisioning.StatusSuspended {
+		t.Fatalf("replace: %+v, %v", replaced, err)
+	}
+	got, _ := svc.GetTenant(ctx, alice, tn.ID)
+	equal(t, got, replaced)
+	wantCode(t, svc.DeleteTenant(ctx, alice, tn.ID, provisioning.Precondition{IfVersion: 3}), provisioning.CodePrecondition)
+	if err := svc.DeleteTenant(ctx, alice, tn.ID, provisioning.Precondition{IfVersion: 4}); err != nil {
+		t.Fatalf("conditional delete: %v", err)
+	}
+}
+
+func testPartnerIsolation(t *testing.T, h Harness) {
+	_, svc := open(t, h)
+	ctx := context.Background()
+	tn := mustCreate(t, svc, alice, input("Secret Corp"))
+	_, err := svc.GetTenant(ctx, bob, tn.ID)
+	wantCode(t, err, provisioning.CodeNotFound)
+	_, err = svc.UpdateTenant(ctx, bob, tn.ID, provisioning.TenantPatch{Industry: provisioning.Value("x")}, provisioning.Precondition{})
+	wantCode(t, err, provisioning.CodeNotFound)
+	_, err = svc.ReplaceTenant(ctx, bob, tn.ID, input("Mine now"), provisioning.Precondition{})
+	wantCode(t, err, provisioning.CodeNotFound)
+	wantCode(t, svc.DeleteTenant(ctx, bob, tn.ID, provisioning.Precondition{}), provisioning.CodeNotFound)
+	if got := listAll(t, svc, bob, provisioning.TenantFilter{}); len(got) != 0 {
+		t.Fatalf("bob lists alice's tenants: %v", names(got))
+	}
+	got, err := svc.GetTenant(ctx, alice, tn.ID)
+	if err != nil {
+		t.Fatalf("GetTenant: %v", err)
+	}
+	equal(t, got, tn)
+}
+
+func testFilters(t *testing.T, h Harness) {
+	_, svc := open(t, h)
+	ctx := context.Background()
+	mk := func(name, email, ext string, md map[string]string) *provisioning.Tenant {
+		return mustCreate(t, svc, alice, provisioning.TenantInput{CompanyName: name, Email: email, ExternalID: ext, Metadata: md})
+	}
+	a := mk("Alpha Widgets", "ops@alpha.example", "a-1", map[string]string{"plan": "gold", "region": "eu"})
+	mk("Beta Gadgets", "ops@beta.example", "", map[string]string{"plan": "silver"})
+	c := mk("Gamma Widgets 100%", "ops@gamma.example", "c-1", map[string]string{"plan": "gold", "region": "us"})
+	mustCreate(t, svc, bob, input("Bob Widgets"))
+	if _, err := svc.UpdateTenant(ctx, alice, c.ID, provisioning.TenantPatch{Status: provisioning.Value(provisioning.StatusSuspended)}, provisioning.Precondition{}); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		f    provisioning.TenantFilter
+		want string
+	}{
+		{"all newest first", provisioning.TenantFilter{}, "[Gamma Widgets 100% Beta Gadgets Alpha Widgets]"},
+		{"status", provisioning.TenantFilter{Status: provisioning.StatusSuspended}, "[Gamma Widgets 100%]"},
+		{"external id", provisioning.TenantFilter{ExternalID: "a-1"}, "[Alpha Widgets]"},
+		{"email any case", provisioning.TenantFilter{Email: "OPS@Beta.example"}, "[Beta Gadgets]"},
+		{"q substring any case", provisioning.TenantFilter{Query: "wIDGET"}, "[Gamma Widgets 100% Alpha Widgets]"},
+		{"q with LIKE wildcard is literal", provisioning.TenantFilter{Query: "100%"}, "[Gamma Widgets 100%]"},
+		{"q underscore is literal", provisioning.TenantFilter{Query: "a_p"}, "[]"},
+		{"metadata", provisioning.TenantFilter{Metadata: map[string]string{"plan": "gold"}}, "[Gamma Widgets 100% Alpha Widgets]"},
+		{"metadata pairs", provisioning.TenantFilter{Metadata: map[string]string{"plan": "gold", "region": "eu"}}, "[Alpha Widgets]"},
+		{"metadata missing key", provisioning.TenantFilter{Metadata: map[string]string{"nope": "gold"}}, "[]"},
+		{"combined", provisioning.TenantFilter{Query: "widgets", Status: provisioning.StatusActive}, "[Alpha Widgets]"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := fmt.Sprint(names(listAll(t, svc, alice, tc.f))); got != tc.want {
+				t.Fatalf("got %s, want %s", got, tc.want)
+			}
+		})
+	}
+	_ = a
+	for _, f := range []provisioning.TenantFilter{{Limit: -1}, {Limit: 201}, {Status: "gone"}, {Cursor: "garbage!"}} {
+		_, err := svc.ListTenants(ctx, alice, f)
+		wantCode(t, err, provisioning.CodeInvalid)
+	}
+}
+
+func testPagination(t *testing.T, h Harness) {
+	_, svc := open(t, h)
+	var want []string
+	for i := range 23 {
+		want = append([]string{mustCreate(t, svc, alice, input(fmt.Sprintf("T%02d", i))).ID}, want...)
+	}
+	for _, limit := range []int{1, 5, 7, 23, 50} {
+		got := listAll(t, svc, alice, provisioning.TenantFilter{Limit: limit})
+		if len(got) != len(want) {
+			t.Fatalf("limit %d: %d tenants, want %d", limit, len(got), len(want))
+		}
+		for i := range got {
+			if got[i].ID != want[i] {
+				t.Fatalf("limit %d: position %d is %s, want %s", limit, i, got[i].CompanyName, want[i])
+			}
+		}
+	}
+	page, err := svc.ListTenants(context.Background(), alice, provisioning.TenantFilter{Limit: 23})
+	if err != nil || page.HasMore || page.NextCursor != "" || len(page.Tenants) != 23 {
+		t.Fatalf("exact page: has_more=%v cursor=%q n=%d err=%v", page.HasMore, page.NextCursor, len(page.Tenants), err)
+	}
+}
+
+func testPaginationConcurrent(t *testing.T, h Harness) {
+	s, _ := open(t, h)
+	// A clock shared by writers and the reader: real time order, as replicas would see it.
+	svc := provisioning.New(s, allowAll{})
+	existing := map[string]bool{}
+	for i := range 40 {
+		existing[mustCreate(t, svc, alice, input(fmt.Sprintf("Old %02d", i))).ID] = true
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ctx.Err() == nil && i < 200; i++ {
+				_, _ = svc.CreateTenant(context.Background(), alice, input(fmt.Sprintf("New %d-%d", w, i)))
+			}
+		}()
+	}
+	seen := map[string]bool{}
+	f := provisioning.TenantFilter{Limit: 3}
+	for {
+		page, err := svc.ListTenants(context.Background(), alice, f)
+		if err != nil {
+			cancel()
+			t.Fatalf("ListTenants: %v", err)
+		}
+		for _, tn := range page.Tenants {
+			if seen[tn.ID] {
+				cancel()
+				t.Fatalf("tenant %s listed twice", tn.CompanyName)
+			}
+			seen[tn.ID] = true
+		}
+		if !page.HasMore {
+			break
+		}
+		f.Cursor = page.NextCursor
+	}
+	cancel()
+	wg.Wait()
+	for id := range existing {
+		if !seen[id] {
+			t.Fatalf("tenant %s, created before the listing began, was skipped", id)
+		}
+	}
+}
+
+func testRaceSameName(t *testing.T, h Harness, twoStores bool) {
+	s, svc := open(t, h)
+	svcs := []provisioning.Provisioner{svc}
+	if twoStores {
+		s2 := h.Reopen(t, s)
+		t.Cleanup(func() { _ = s2.Close() })
+		svcs = append(svcs, service(s2))
+	}
+	const n = 50
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		winners []string
+		losers  []error
+	)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			in := input("Contended Inc")
+			if i%2 == 0 {
+				in.CompanyName = "CONTENDED INC"
+			}
+			tn, err := svcs[i%len(svcs)].CreateTenant(context.Background(), alice, in)
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				winners = append(winners, tn.ID)
+			} else {
+				losers = append(losers, err)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if len(winners) != 1 {
+		t.Fatalf("%d creates succeeded, want exactly 1", len(winners))
+	}
+	for _, err := range losers {
+		wantExists(t, err, winners[0])
+	}
+	if got := listAll(t, svc, alice, provisioning.TenantFilter{}); len(got) != 1 {
+		t.Fatalf("%d tenants stored, want 1", len(got))
+	}
+}
+
+func testConcurrentUpdates(t *testing.T, h Harness) {
+	_, svc := open(t, h)
+	tn := mustCreate(t, svc, alice, input("Busy"))
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := svc.UpdateTenant(context.Background(), alice, tn.ID, provisioning.TenantPatch{
+				Metadata: provisioning.Value(map[string]*string{fmt.Sprintf("k%02d", i): str("v")}),
+			}, provisioning.Precondition{})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("UpdateTenant: %v", err)
+		}
+	}
+	got, _ := svc.GetTenant(context.Background(), alice, tn.ID)
+	if got.Version != n+1 || len(got.Metadata) != n {
+		t.Fatalf("after %d concurrent patches: version %d, %d metadata keys; updates were lost", n, got.Version, len(got.Metadata))
+	}
+}
+
+func testRollback(t *testing.T, h Harness) {
+	s, svc := open(t, h)
+	ctx := context.Background()
+	kept := mustCreate(t, svc, alice, input("Kept"))
+	boom := errors.New("boom")
+	ghost := &provisioning.Tenant{ID: "0190a0b0-0000-7000-8000-000000000001", PartnerID: alice.PartnerID,
+		CompanyName: "Ghost", Email: "g@example.com", Status: provisioning.StatusActive, Version: 1,
+		CreatedAt: kept.CreatedAt.Add(time.Second), UpdatedAt: kept.CreatedAt.Add(time.Second)}
+	err := s.Write(ctx, func(tx provisioning.Tx) error {
+		if err := tx.InsertTenant(ctx, ghost); err != nil {
+			return err
+		}
+		changed := kept.Clone()
+		changed.CompanyName, changed.Version = "Changed", 2
+		if err := tx.UpdateTenant(ctx, changed, 1); err != nil {
+			return err
+		}
+		if err := tx.DeleteTenant(ctx, alice.PartnerID, kept.ID, 2, kept.UpdatedAt); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Write returned %v, want the function's error", err)
+	}
+	got := listAll(t, svc, alice, provisioning.TenantFilter{})
+	if len(got) != 1 {
+		t.Fatalf("after rollback %d tenants listed (%v), want only Kept", len(got), names(got))
+	}
+	equal(t, got[0], kept)
+	// The rolled-back name is free, the kept one still taken.
+	mustCreate(t, svc, alice, input("Ghost"))
+	mustCreate(t, svc, alice, input("Changed"))
+	_, err = svc.CreateTenant(ctx, alice, input("Kept"))
+	wantExists(t, err, kept.ID)
+}
+
+func testCanceled(t *testing.T, h Harness) {
+	s, svc := open(t, h)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := svc.CreateTenant(ctx, alice, input("Never")); err == nil {
+		t.Fatalf("create with a canceled context succeeded")
+	}
+	// Canceled after the work, before the commit: nothing may be committed.
+	ctx, cancel = context.WithCancel(context.Background())
+	tn := &provisioning.Tenant{ID: "0190a0b0-0000-7000-8000-000000000002", PartnerID: alice.PartnerID,
+		CompanyName: "Midway", Email: "m@example.com", Status: provisioning.StatusActive, Version: 1,
+		CreatedAt: time.Now().UTC().Truncate(time.Millisecond), UpdatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	err := s.Write(ctx, func(tx provisioning.Tx) error {
+		if err := tx.InsertTenant(ctx, tn); err != nil {
+			return err
+		}
+		cancel()
+		return nil
+	})
+	if err == nil {
+		t.Fatalf("Write committed although its context was canceled")
+	}
+	if got := listAll(t, svc, alice, provisioning.TenantFilter{}); len(got) != 0 {
+		t.Fatalf("canceled writes left %v", names(got))
+	}
+	mustCreate(t, svc, alice, input("Afterwards")) // the store still works
+}
+
+func testReopen(t *testing.T, h Harness) {
+	s, svc := open(t, h)
+	in := input("Durable")
+	in.Metadata = map[string]string{"k": "v"}
+	tn := mustCreate(t, svc, alice, in)
+	s2 := h.Reopen(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	t.Cleanup(func() { _ = s2.Close() })
+	got, err := service(s2).GetTenant(context.Background(), alice, tn.ID)
+	if err != nil {
+		t.Fatalf("after reopen: %v", err)
+	}
+	equal(t, got, tn)
+}
