@@ -1,0 +1,91 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// config is everything the server's flags and environment say.
+type config struct {
+	addr            string
+	databaseURL     string
+	jwksURL         string
+	jwksFile        string
+	issuer          string
+	audience        string
+	policyFile      string
+	dev             bool
+	allowPrivateWH  bool
+	noMigrate       bool
+	rolesClaim      string
+	partnerClaim    string
+	shutdownTimeout time.Duration
+}
+
+// newFlagSet returns a flag set whose defaults are taken from the environment twins of its
+// flags; parsing the arguments then overrides them, so flags win.
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parse applies the environment twins, then the arguments.
+func parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v := getenv(envName(f.Name)); v != "" {
+			if err := f.Value.Set(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", envName(f.Name), err))
+			}
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return fs.Parse(args)
+}
+
+// envName is the environment twin of a flag: --database-url → PROVISIOND_DATABASE_URL.
+func envName(flagName string) string {
+	return "PROVISIOND_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// storeFlags are the flags every subcommand that touches the database shares.
+func storeFlags(fs *flag.FlagSet, c *config) {
+	fs.StringVar(&c.databaseURL, "database-url", "sqlite:provisiond.db", "sqlite:PATH, postgres://… or postgresql://…, or memory:")
+}
+
+func serveFlags(fs *flag.FlagSet, c *config) {
+	storeFlags(fs, c)
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&c.jwksURL, "jwks-url", "", "URL of the JWK Set that signs bearer tokens")
+	fs.StringVar(&c.jwksFile, "jwks-file", "", "file holding the JWK Set that signs bearer tokens")
+	fs.StringVar(&c.issuer, "issuer", "", "required iss claim (required unless --dev)")
+	fs.StringVar(&c.audience, "audience", "", "required aud claim (required unless --dev)")
+	fs.StringVar(&c.policyFile, "policy-file", "", `RBAC policy, JSON {"roles":{"ROLE":["PERMISSION",…]}} (default: partner-admin grants all)`)
+	fs.BoolVar(&c.dev, "dev", false, "development mode: a local signing key, its JWKS at /.well-known/jwks.json, a ready token printed at start")
+	fs.BoolVar(&c.allowPrivateWH, "allow-private-webhooks", false, "let webhook URLs point at loopback or private addresses (tests, local work)")
+	fs.BoolVar(&c.noMigrate, "no-migrate", false, "do not apply database migrations at start (run 'provisiond migrate' instead)")
+	fs.StringVar(&c.rolesClaim, "roles-claim", "roles", "dot path of the token claim holding roles, e.g. realm_access.roles")
+	fs.StringVar(&c.partnerClaim, "partner-claim", "partner_id", "token claim holding the partner id (falls back to sub)")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may finish at shutdown")
+}
+
+// check refuses configurations that would start an insecure or useless server.
+func (c *config) check() error {
+	if c.dev {
+		return nil
+	}
+	if c.jwksURL == "" && c.jwksFile == "" {
+		return errors.New("no token key source: set --jwks-url or --jwks-file (or run with --dev for local work)")
+	}
+	if c.issuer == "" || c.audience == "" {
+		return errors.New("--issuer and --audience are required outside --dev")
+	}
+	return nil
+}

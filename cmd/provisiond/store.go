@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/provisiond/provisiond/provisioning"
+	"github.com/provisiond/provisiond/provisioning/store/memstore"
+)
+
+// storeKind names the store a database URL selects, for the start-up line.
+func storeKind(url string) string {
+	kind, _, _ := strings.Cut(url, ":")
+	return kind
+}
+
+// openStore opens the store a database URL names, applying migrations when migrate is set.
+func openStore(ctx context.Context, url string, migrate bool) (provisioning.Store, error) {
+	switch {
+	case url == "memory:":
+		return memstore.New(), nil
+	}
+	return nil, fmt.Errorf("--database-url %q: want sqlite:PATH, postgres://…, postgresql://… or memory:", url)
+}
+
+// runMigrate applies migrations and exits.
+func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var c config
+	fs := newFlagSet("provisiond migrate", stderr)
+	storeFlags(fs, &c)
+	if err := parse(fs, args, getenv); err != nil {
+		return err
+	}
+	s, err := openStore(ctx, c.databaseURL, true)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "migrations applied (%s)\n", storeKind(c.databaseURL))
+	return s.Close()
+}
+

@@ -1,0 +1,97 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/provisiond/provisiond/provisioning"
+)
+
+// Codes of the HTTP layer itself; the domain's provisioning.Code values are used as they are.
+const (
+	codeInvalidJSON      provisioning.Code = "invalid_json"
+	codeBodyTooLarge     provisioning.Code = "body_too_large"
+	codeUnsupportedMedia provisioning.Code = "unsupported_media_type"
+	codeMethodNotAllowed provisioning.Code = "method_not_allowed"
+)
+
+// statuses is the one table from error code to HTTP status and title.
+var statuses = map[provisioning.Code]struct {
+	status int
+	title  string
+}{
+	provisioning.CodeBadRequest:      {http.StatusBadRequest, "Bad request"},
+	provisioning.CodeInvalid:         {http.StatusBadRequest, "Validation failed"},
+	codeInvalidJSON:                  {http.StatusBadRequest, "Invalid JSON"},
+	provisioning.CodeUnauthenticated: {http.StatusUnauthorized, "Unauthenticated"},
+	provisioning.CodeForbidden:       {http.StatusForbidden, "Forbidden"},
+	provisioning.CodeNotFound:        {http.StatusNotFound, "Not found"},
+	codeMethodNotAllowed:             {http.StatusMethodNotAllowed, "Method not allowed"},
+	provisioning.CodeTenantExists:    {http.StatusConflict, "Tenant exists"},
+	provisioning.CodePrecondition:    {http.StatusPreconditionFailed, "Precondition failed"},
+	codeBodyTooLarge:                 {http.StatusRequestEntityTooLarge, "Body too large"},
+	codeUnsupportedMedia:             {http.StatusUnsupportedMediaType, "Unsupported media type"},
+	provisioning.CodeInternal:        {http.StatusInternalServerError, "Internal error"},
+}
+
+// problem is an RFC 9457 problem details body.
+type problem struct {
+	Type      string            `json:"type"`
+	Title     string            `json:"title"`
+	Status    int               `json:"status"`
+	Detail    string            `json:"detail,omitempty"`
+	Code      provisioning.Code `json:"code"`
+	Errors    map[string]string `json:"errors,omitempty"`
+	Tenant    string            `json:"tenant,omitempty"` // the existing tenant, with tenant_exists
+	RequestID string            `json:"request_id"`
+}
+
+// problemType is the documented type URI of a code.
+func problemType(code provisioning.Code) string { return "urn:provisiond:problem:" + string(code) }
+
+// writeError answers with the problem for err. Internal errors are logged with their cause and
+// answered with nothing but a generic message and the request id.
+func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := provisioning.ErrorCode(err)
+	st, ok := statuses[code]
+	if !ok {
+		code, st = provisioning.CodeInternal, statuses[provisioning.CodeInternal]
+	}
+	p := problem{Type: problemType(code), Title: st.title, Status: st.status, Code: code,
+		Detail: provisioning.ErrorMessage(err), RequestID: requestInfoFrom(r.Context()).id}
+	var e *provisioning.Error
+	if errors.As(err, &e) {
+		p.Errors, p.Tenant = e.Fields, e.TenantID
+		if e.TenantID != "" {
+			p.Detail = fmt.Sprintf("%s: tenant %s", p.Detail, e.TenantID)
+		}
+	}
+	switch code {
+	case provisioning.CodeInternal:
+		s.log.ErrorContext(r.Context(), "internal error", "request_id", p.RequestID, "error", err.Error())
+	case provisioning.CodeUnauthenticated:
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="provisiond", error="invalid_token", error_description=%q`, p.Detail))
+	}
+	writeJSONType(w, st.status, "application/problem+json", p)
+}
+
+// httpError is a provisioning.Error made by the HTTP layer.
+func httpError(code provisioning.Code, format string, args ...any) error {
+	return provisioning.Errorf(code, format, args...)
+}
+
+// methodNotAllowed answers 405 with the methods the path allows.
+func (s *server) methodNotAllowed(allow string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		s.writeError(w, r, httpError(codeMethodNotAllowed, "%s is not allowed here; allowed: %s", r.Method, allow))
+	})
+}
+
+// notFoundHandler answers 404 for paths that are not routes.
+func (s *server) notFound() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, httpError(provisioning.CodeNotFound, "no such route"))
+	})
+}

@@ -1,0 +1,184 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/provisiond/provisiond/provisioning"
+)
+
+// requestInfo is what the middleware learns about a request as it passes down, read back by
+// the logging middleware on the way up.
+type requestInfo struct {
+	id      string
+	route   string
+	partner string
+}
+
+type ctxKey int
+
+const (
+	infoKey ctxKey = iota
+	principalKey
+)
+
+func requestInfoFrom(ctx context.Context) *requestInfo {
+	if ri, ok := ctx.Value(infoKey).(*requestInfo); ok {
+		return ri
+	}
+	return &requestInfo{}
+}
+
+// withRequestInfo takes the caller's X-Request-Id when it is sane, or makes one, and echoes it.
+func (s *server) withRequestInfo(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), infoKey, &requestInfo{id: id})))
+	})
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.:", c)) {
+			return false
+		}
+	}
+	return true
+}
+
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// newRequestID returns a ULID: 48 bits of milliseconds and 80 random bits in Crockford base32,
+// so ids sort by time.
+func newRequestID() string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
+	_, _ = rand.Read(b[6:])
+	hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+	var out [26]byte
+	for i := 25; i >= 0; i-- {
+		out[i] = crockford[lo&31]
+		lo = lo>>5 | hi<<59
+		hi >>= 5
+	}
+	return string(out[:])
+}
+
+// statusWriter records the status and size of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// withLogging writes one line per request: never a token, a secret or a body.
+func (s *server) withLogging(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		ri := requestInfoFrom(r.Context())
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("request_id", ri.id), slog.String("partner", ri.partner),
+			slog.String("method", r.Method), slog.String("route", ri.route),
+			slog.Int("status", sw.status), slog.Int("bytes", sw.bytes),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000))
+	})
+}
+
+// withRecover turns a panic into a 500 that leaks nothing; the log gets the panic's value under
+// the request id.
+func (s *server) withRecover(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.ErrorContext(r.Context(), "panic", "request_id", requestInfoFrom(r.Context()).id, "panic", slog.AnyValue(v).String())
+			if sw, ok := w.(*statusWriter); !ok || sw.status == 0 {
+				s.writeError(w, r, provisioning.Internal(nil))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withHeaders sets the headers every response carries.
+func withHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authed authenticates the bearer token before next runs, and records the route and partner
+// for the log. Authorization (which permission the route needs) is the Provisioner's.
+func (s *server) authed(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ri := requestInfoFrom(r.Context())
+		ri.route = r.Pattern
+		token, ok := bearerToken(r)
+		if !ok {
+			s.writeError(w, r, httpError(provisioning.CodeUnauthenticated, "a bearer token is required in the Authorization header"))
+			return
+		}
+		p, err := s.authn.Authenticate(r.Context(), token)
+		if err != nil {
+			if provisioning.ErrorCode(err) != provisioning.CodeInternal {
+				err = httpError(provisioning.CodeUnauthenticated, "%s", provisioning.ErrorMessage(err))
+			}
+			s.writeError(w, r, err)
+			return
+		}
+		ri.partner = p.PartnerID
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
+	})
+}
+
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	token = strings.TrimSpace(token)
+	return token, ok && strings.EqualFold(scheme, "Bearer") && token != ""
+}
+
+func principal(r *http.Request) provisioning.Principal {
+	p, _ := r.Context().Value(principalKey).(provisioning.Principal)
+	return p
+}

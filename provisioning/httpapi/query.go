@@ -1,0 +1,55 @@
+package httpapi
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/provisiond/provisiond/provisioning"
+)
+
+// parseTenantFilter reads the query of GET /tenants. Unknown or repeated parameters are
+// rejected, so a typo never silently widens a listing.
+func parseTenantFilter(q url.Values) (provisioning.TenantFilter, error) {
+	var f provisioning.TenantFilter
+	problems := map[string]string{}
+	for key, vals := range q {
+		if len(vals) > 1 {
+			problems[key] = "must be given at most once"
+			continue
+		}
+		v := vals[0]
+		switch key {
+		case "limit":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 200 {
+				problems[key] = "must be an integer from 1 to 200"
+			}
+			f.Limit = n
+		case "cursor":
+			f.Cursor = v
+		case "status":
+			f.Status = provisioning.Status(v)
+		case "external_id":
+			f.ExternalID = v
+		case "email":
+			f.Email = v
+		case "q":
+			f.Query = v
+		default:
+			mk, ok := strings.CutPrefix(key, "metadata[")
+			if !ok || !strings.HasSuffix(mk, "]") {
+				problems[key] = "unknown query parameter"
+				continue
+			}
+			if f.Metadata == nil {
+				f.Metadata = map[string]string{}
+			}
+			f.Metadata[strings.TrimSuffix(mk, "]")] = v
+		}
+	}
+	if len(problems) > 0 {
+		return f, provisioning.InvalidFields(problems)
+	}
+	return f, nil
+}

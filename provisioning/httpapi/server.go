@@ -1,0 +1,59 @@
+// Package httpapi is the optional net/http adapter of provisiond: it serves the REST API of
+// CONTRACT §4 over any provisioning.Provisioner, authenticating bearer tokens with an
+// Authenticator. Mount the handler from New in any mux, or serve it as it is.
+package httpapi
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/provisiond/provisiond/provisioning"
+)
+
+// BasePath is the prefix of every API route.
+const BasePath = "/api/provisioning"
+
+// DefaultMaxBodyBytes is the largest request body accepted unless WithMaxBodyBytes says otherwise.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Authenticator turns a bearer token into a Principal. It returns an error with
+// provisioning.CodeUnauthenticated when the token is not acceptable; provisioning/jwtauth
+// implements it for JWTs.
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (provisioning.Principal, error)
+}
+
+// Option configures the handler built by New.
+type Option func(*server)
+
+// WithLogger sets where the one line per request and internal errors are logged.
+func WithLogger(l *slog.Logger) Option { return func(s *server) { s.log = l } }
+
+// WithMaxBodyBytes sets the largest request body accepted; larger ones get 413.
+func WithMaxBodyBytes(n int64) Option { return func(s *server) { s.maxBody = n } }
+
+// WithReadiness adds a check that /readyz runs; the handler is ready when every check returns nil.
+func WithReadiness(check func(context.Context) error) Option {
+	return func(s *server) { s.ready = append(s.ready, check) }
+}
+
+// server holds the dependencies the handlers share.
+type server struct {
+	prov    provisioning.Provisioner
+	authn   Authenticator
+	log     *slog.Logger
+	maxBody int64
+	ready   []func(context.Context) error
+}
+
+// New returns the http.Handler serving the API under BasePath, plus /healthz and /readyz.
+func New(prov provisioning.Provisioner, authn Authenticator, opts ...Option) http.Handler {
+	s := &server{prov: prov, authn: authn, maxBody: DefaultMaxBodyBytes,
+		log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	for _, o := range opts {
+		o(s)
+	}
+	return s.routes()
+}

@@ -1,0 +1,147 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/provisiond/provisiond/provisioning"
+)
+
+// tenantBody is the create and replace body: the writable fields and nothing else.
+type tenantBody = provisioning.TenantInput
+
+// listResponse is the body of GET /tenants.
+type listResponse struct {
+	Data       []*provisioning.Tenant `json:"data"`
+	HasMore    bool                   `json:"has_more"`
+	NextCursor *string                `json:"next_cursor"`
+}
+
+func tenantLocation(id string) string { return BasePath + "/tenants/" + id }
+
+// writeTenant answers with a tenant and its ETag.
+func writeTenant(w http.ResponseWriter, status int, t *provisioning.Tenant) {
+	w.Header().Set("ETag", etag(t.Version))
+	writeJSON(w, status, t)
+}
+
+func (s *server) createTenant() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in tenantBody
+		if err := s.decode(w, r, &in, "application/json"); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		t, err := s.prov.CreateTenant(r.Context(), principal(r), in)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		w.Header().Set("Location", tenantLocation(t.ID))
+		writeTenant(w, http.StatusCreated, t)
+	})
+}
+
+func (s *server) getTenant() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t, err := s.prov.GetTenant(r.Context(), principal(r), r.PathValue("id"))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if inm := r.Header.Get("If-None-Match"); inm != "" && matchesETag(inm, t.Version) {
+			w.Header().Set("ETag", etag(t.Version))
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		writeTenant(w, http.StatusOK, t)
+	})
+}
+
+func (s *server) listTenants() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, err := parseTenantFilter(r.URL.Query())
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		page, err := s.prov.ListTenants(r.Context(), principal(r), f)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		resp := listResponse{Data: page.Tenants, HasMore: page.HasMore}
+		if resp.Data == nil {
+			resp.Data = []*provisioning.Tenant{}
+		}
+		if page.NextCursor != "" {
+			resp.NextCursor = &page.NextCursor
+		}
+		writeJSON(w, http.StatusOK, resp)
+	})
+}
+
+func (s *server) updateTenant() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pre, err := precondition(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		var patch provisioning.TenantPatch
+		if err := s.decode(w, r, &patch, "application/merge-patch+json", "application/json"); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		t, err := s.prov.UpdateTenant(r.Context(), principal(r), r.PathValue("id"), patch, pre)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeTenant(w, http.StatusOK, t)
+	})
+}
+
+func (s *server) replaceTenant() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pre, err := precondition(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		var in tenantBody
+		if err := s.decode(w, r, &in, "application/json"); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		t, err := s.prov.ReplaceTenant(r.Context(), principal(r), r.PathValue("id"), in, pre)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeTenant(w, http.StatusOK, t)
+	})
+}
+
+func (s *server) deleteTenant() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		pre, err := precondition(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if err := s.prov.DeleteTenant(r.Context(), principal(r), r.PathValue("id"), pre); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// decode reads the body (with the size and media type checks) and decodes it into dst.
+func (s *server) decode(w http.ResponseWriter, r *http.Request, dst any, mediaTypes ...string) error {
+	body, err := readBody(w, r, s.maxBody, mediaTypes...)
+	if err != nil {
+		return err
+	}
+	return decodeObject(body, dst)
+}

@@ -1,0 +1,230 @@
+// Package jwtauth authenticates bearer JWTs: signatures are checked against a JWK Set (a URL
+// refreshed in the background and on an unknown key id, or a static set), claims are checked
+// (exp required, nbf/iat with leeway, iss and aud when configured), and the claims become a
+// provisioning.Principal. It implements httpapi.Authenticator.
+package jwtauth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/MicahParks/jwkset"
+	"github.com/MicahParks/keyfunc/v3"
+	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/time/rate"
+
+	"github.com/provisiond/provisiond/provisioning"
+)
+
+// Algorithms are the asymmetric signing algorithms accepted. "none" and HMAC never are, unless
+// Config.HMACSecret is set.
+var Algorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"}
+
+// Config says where keys come from and how claims are read. At least one of JWKSURL, JWKS and
+// HMACSecret must be set.
+type Config struct {
+	JWKSURL    string          // a JWK Set served over HTTP, refreshed in the background
+	JWKS       json.RawMessage // a static JWK Set (e.g. the contents of a file)
+	HMACSecret []byte          // development only: also accept HS256/384/512 with this secret
+
+	Issuer   string // required iss, when set
+	Audience string // required aud, when set
+
+	Leeway          time.Duration // clock skew allowed for exp, nbf, iat; default 30s
+	RefreshInterval time.Duration // background refresh of JWKSURL; default 5m
+	HTTPClient      *http.Client  // for JWKSURL; default: a client with a 10s timeout
+
+	RolesClaim       string // dot path of the roles claim (string or array); default "roles"
+	PermissionsClaim string // array (or space-separated string) of permissions; default "permissions"
+	ScopeClaim       string // space-separated OAuth scopes, taken as permissions; default "scope"
+	PartnerClaim     string // the partner id; default "partner_id", falling back to "sub"
+}
+
+// Authenticator checks tokens. Its background refresh stops when the context given to New ends.
+type Authenticator struct {
+	cfg    Config
+	keys   keyfunc.Keyfunc
+	parser *jwt.Parser
+}
+
+// New returns an Authenticator for cfg. A JWKS URL that cannot be reached at start is not an
+// error: keys are fetched again in the background, and Ready reports whether any are loaded.
+func New(ctx context.Context, cfg Config) (*Authenticator, error) {
+	if cfg.JWKSURL == "" && len(cfg.JWKS) == 0 && len(cfg.HMACSecret) == 0 {
+		return nil, errors.New("jwtauth: no key source: set a JWKS URL, a JWKS or an HMAC secret")
+	}
+	defaults(&cfg)
+	a := &Authenticator{cfg: cfg}
+	var static jwkset.Storage = jwkset.NewMemoryStorage()
+	if len(cfg.JWKS) > 0 {
+		var set jwkset.JWKSMarshal
+		if err := json.Unmarshal(cfg.JWKS, &set); err != nil {
+			return nil, fmt.Errorf("jwtauth: reading the JWK Set: %w", err)
+		}
+		var err error
+		if static, err = set.ToStorage(); err != nil {
+			return nil, fmt.Errorf("jwtauth: reading the JWK Set: %w", err)
+		}
+	}
+	var err error
+	if cfg.JWKSURL != "" {
+		a.keys, err = keyfunc.NewDefaultOverrideCtx(ctx, []string{cfg.JWKSURL}, keyfunc.Override{
+			Client:            cfg.HTTPClient,
+			Given:             static,
+			RefreshInterval:   cfg.RefreshInterval,
+			RefreshUnknownKID: rate.NewLimiter(rate.Every(5*time.Second), 1),
+			RateLimitWaitMax:  time.Second,
+			RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
+				return func(context.Context, error) {} // Ready reports a key set that never loaded
+			},
+		})
+	} else {
+		a.keys, err = keyfunc.New(keyfunc.Options{Ctx: ctx, Storage: static})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("jwtauth: %w", err)
+	}
+	methods := Algorithms
+	if len(cfg.HMACSecret) > 0 {
+		methods = append([]string{"HS256", "HS384", "HS512"}, methods...)
+	}
+	opts := []jwt.ParserOption{jwt.WithValidMethods(methods), jwt.WithExpirationRequired(),
+		jwt.WithLeeway(cfg.Leeway), jwt.WithIssuedAt()}
+	if cfg.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
+	}
+	if cfg.Audience != "" {
+		opts = append(opts, jwt.WithAudience(cfg.Audience))
+	}
+	a.parser = jwt.NewParser(opts...)
+	return a, nil
+}
+
+func defaults(cfg *Config) {
+	if cfg.Leeway == 0 {
+		cfg.Leeway = 30 * time.Second
+	}
+	if cfg.RefreshInterval == 0 {
+		cfg.RefreshInterval = 5 * time.Minute
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	for p, def := range map[*string]string{&cfg.RolesClaim: "roles", &cfg.PermissionsClaim: "permissions",
+		&cfg.ScopeClaim: "scope", &cfg.PartnerClaim: "partner_id"} {
+		if *p == "" {
+			*p = def
+		}
+	}
+}
+
+// Ready reports whether any verification key is loaded.
+func (a *Authenticator) Ready(ctx context.Context) error {
+	if len(a.cfg.HMACSecret) > 0 {
+		return nil
+	}
+	keys, err := a.keys.Storage().KeyReadAll(ctx)
+	if err != nil {
+		return fmt.Errorf("jwtauth: reading keys: %w", err)
+	}
+	if len(keys) == 0 {
+		return errors.New("jwtauth: no signing keys loaded yet")
+	}
+	return nil
+}
+
+// Authenticate implements httpapi.Authenticator. Every failure is a CodeUnauthenticated error
+// whose message says what was wrong without echoing the token.
+func (a *Authenticator) Authenticate(ctx context.Context, token string) (provisioning.Principal, error) {
+	keyfn := a.keys.KeyfuncCtx(ctx)
+	claims := jwt.MapClaims{}
+	_, err := a.parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
+		if _, hmac := t.Method.(*jwt.SigningMethodHMAC); hmac {
+			return a.cfg.HMACSecret, nil // reached only when HMAC is allowed
+		}
+		return keyfn(t)
+	})
+	if err != nil {
+		return provisioning.Principal{}, unauthenticated(err)
+	}
+	return a.principal(claims)
+}
+
+func unauthenticated(err error) error {
+	msg := "the token is invalid"
+	switch {
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		msg = "the token is malformed"
+	case errors.Is(err, jwt.ErrTokenUnverifiable), errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		msg = "the token's signature could not be verified"
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		msg = "the token lacks a required claim (exp)"
+	case errors.Is(err, jwt.ErrTokenExpired):
+		msg = "the token has expired"
+	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		msg = "the token is not valid yet"
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+		msg = "the token's issuer is not accepted"
+	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+		msg = "the token's audience is not accepted"
+	}
+	return &provisioning.Error{Code: provisioning.CodeUnauthenticated, Message: msg, Err: err}
+}
+
+// principal reads the Principal from verified claims.
+func (a *Authenticator) principal(claims jwt.MapClaims) (provisioning.Principal, error) {
+	sub, _ := claims["sub"].(string)
+	partner, _ := lookup(claims, a.cfg.PartnerClaim).(string)
+	if partner == "" {
+		partner = sub
+	}
+	if partner == "" {
+		return provisioning.Principal{}, provisioning.Errorf(provisioning.CodeUnauthenticated,
+			"the token names no partner (%s or sub)", a.cfg.PartnerClaim)
+	}
+	p := provisioning.Principal{PartnerID: partner, Subject: sub, Roles: stringList(lookup(claims, a.cfg.RolesClaim))}
+	for _, s := range stringList(lookup(claims, a.cfg.PermissionsClaim)) {
+		p.Permissions = append(p.Permissions, provisioning.Permission(s))
+	}
+	if scope, ok := lookup(claims, a.cfg.ScopeClaim).(string); ok {
+		for _, s := range strings.Fields(scope) {
+			p.Permissions = append(p.Permissions, provisioning.Permission(s))
+		}
+	}
+	return p, nil
+}
+
+// lookup follows a dot path such as "realm_access.roles" into the claims.
+func lookup(claims map[string]any, path string) any {
+	var v any = claims
+	for part := range strings.SplitSeq(path, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[part]
+	}
+	return v
+}
+
+// stringList reads a claim that is an array of strings or one space-separated string.
+func stringList(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return strings.Fields(v)
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, e := range v {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
