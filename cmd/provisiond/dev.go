@@ -136,4 +136,3 @@ func split(s string) []string {
 	}
 	return strings.Split(s, ",")
 }
-

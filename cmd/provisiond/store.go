@@ -40,4 +40,3 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	fmt.Fprintf(stdout, "migrations applied (%s)\n", storeKind(c.databaseURL))
 	return s.Close()
 }
-

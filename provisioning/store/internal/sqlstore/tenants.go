@@ -1,0 +1,222 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/provisiond/provisiond/provisioning"
+)
+
+// columns are the tenant columns every SELECT reads, in tenantRow's order.
+const columns = `id, partner_id, company_name, email, COALESCE(phone_number, '') AS phone_number,
+	COALESCE(industry, '') AS industry, COALESCE(external_id, '') AS external_id, status, metadata,
+	version, created_at, updated_at`
+
+// tenantRow is a tenant as the database returns it.
+type tenantRow struct {
+	ID          string `db:"id"`
+	PartnerID   string `db:"partner_id"`
+	CompanyName string `db:"company_name"`
+	Email       string `db:"email"`
+	PhoneNumber string `db:"phone_number"`
+	Industry    string `db:"industry"`
+	ExternalID  string `db:"external_id"`
+	Status      string `db:"status"`
+	Metadata    []byte `db:"metadata"`
+	Version     int64  `db:"version"`
+	CreatedAt   dbTime `db:"created_at"`
+	UpdatedAt   dbTime `db:"updated_at"`
+}
+
+func (r *tenantRow) tenant() (*provisioning.Tenant, error) {
+	t := &provisioning.Tenant{
+		ID: r.ID, PartnerID: r.PartnerID, CompanyName: r.CompanyName, Email: r.Email,
+		PhoneNumber: r.PhoneNumber, Industry: r.Industry, ExternalID: r.ExternalID,
+		Status: provisioning.Status(r.Status), Version: r.Version,
+		CreatedAt: time.Time(r.CreatedAt), UpdatedAt: time.Time(r.UpdatedAt),
+	}
+	if len(r.Metadata) > 0 {
+		if err := json.Unmarshal(r.Metadata, &t.Metadata); err != nil {
+			return nil, fmt.Errorf("tenant %s metadata: %w", r.ID, err)
+		}
+		if len(t.Metadata) == 0 {
+			t.Metadata = nil
+		}
+	}
+	return t, nil
+}
+
+// dbTime scans a timestamp stored as a time (PostgreSQL) or as Unix milliseconds (SQLite).
+type dbTime time.Time
+
+// Scan implements sql.Scanner.
+func (t *dbTime) Scan(v any) error {
+	switch v := v.(type) {
+	case time.Time:
+		*t = dbTime(v.UTC())
+	case int64:
+		*t = dbTime(time.UnixMilli(v).UTC())
+	default:
+		return fmt.Errorf("cannot scan %T into a time", v)
+	}
+	return nil
+}
+
+// null stores "" as NULL.
+func null(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func metadataArg(m map[string]string) (any, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(m)
+	return string(b), err
+}
+
+// InsertTenant implements provisioning.Tx.
+func (x *tx) InsertTenant(ctx context.Context, t *provisioning.Tenant) error {
+	md, err := metadataArg(t.Metadata)
+	if err != nil {
+		return x.internal(err)
+	}
+	_, err = x.exec(ctx, `INSERT INTO tenants (id, partner_id, company_name, name_key, email, phone_number,
+		industry, external_id, status, metadata, version, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.PartnerID, t.CompanyName, provisioning.NameKey(t.CompanyName), t.Email, null(t.PhoneNumber),
+		null(t.Industry), null(t.ExternalID), string(t.Status), md, t.Version, x.d.Time(t.CreatedAt), x.d.Time(t.UpdatedAt))
+	return err
+}
+
+// GetTenant implements provisioning.Tx.
+func (x *tx) GetTenant(ctx context.Context, partnerID, id string, forUpdate bool) (*provisioning.Tenant, error) {
+	q := `SELECT ` + columns + ` FROM tenants WHERE partner_id = ? AND id = ? AND deleted_at IS NULL`
+	if forUpdate {
+		q += x.d.ForUpdate
+	}
+	var r tenantRow
+	err := x.q.GetContext(ctx, &r, x.q.Rebind(q), partnerID, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, provisioning.Errorf(provisioning.CodeNotFound, "tenant not found")
+	}
+	if err != nil {
+		return nil, x.internal(err)
+	}
+	t, err := r.tenant()
+	if err != nil {
+		return nil, x.internal(err)
+	}
+	return t, nil
+}
+
+// likeEscaper makes a user's text match literally inside LIKE … ESCAPE '\'.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// ListTenants implements provisioning.Tx.
+func (x *tx) ListTenants(ctx context.Context, q provisioning.TenantQuery) ([]*provisioning.Tenant, error) {
+	where := []string{"partner_id = ?", "deleted_at IS NULL"}
+	args := []any{q.PartnerID}
+	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
+	if q.Status != "" {
+		add("status = ?", string(q.Status))
+	}
+	if q.ExternalID != "" {
+		add("external_id = ?", q.ExternalID)
+	}
+	if q.Email != "" {
+		add("email = ?", q.Email)
+	}
+	if q.NameLike != "" {
+		add(`name_key LIKE ? ESCAPE '\'`, "%"+likeEscaper.Replace(q.NameLike)+"%")
+	}
+	if len(q.Metadata) > 0 {
+		cond, a, err := x.d.MetadataMatch(q.Metadata)
+		if err != nil {
+			return nil, x.internal(err)
+		}
+		add(cond, a...)
+	}
+	if q.After != nil {
+		add("(created_at, id) < (?, ?)", x.d.Time(q.After.CreatedAt), q.After.ID)
+	}
+	query := `SELECT ` + columns + ` FROM tenants WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY created_at DESC, id DESC LIMIT ?`
+	args = append(args, q.Limit)
+	var rows []tenantRow
+	if err := x.q.SelectContext(ctx, &rows, x.q.Rebind(query), args...); err != nil {
+		return nil, x.internal(err)
+	}
+	out := make([]*provisioning.Tenant, 0, len(rows))
+	for i := range rows {
+		t, err := rows[i].tenant()
+		if err != nil {
+			return nil, x.internal(err)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// UpdateTenant implements provisioning.Tx.
+func (x *tx) UpdateTenant(ctx context.Context, t *provisioning.Tenant, prevVersion int64) error {
+	md, err := metadataArg(t.Metadata)
+	if err != nil {
+		return x.internal(err)
+	}
+	n, err := x.exec(ctx, `UPDATE tenants SET company_name = ?, name_key = ?, email = ?, phone_number = ?,
+		industry = ?, external_id = ?, status = ?, metadata = ?, version = ?, updated_at = ?
+		WHERE partner_id = ? AND id = ? AND version = ? AND deleted_at IS NULL`,
+		t.CompanyName, provisioning.NameKey(t.CompanyName), t.Email, null(t.PhoneNumber), null(t.Industry),
+		null(t.ExternalID), string(t.Status), md, t.Version, x.d.Time(t.UpdatedAt), t.PartnerID, t.ID, prevVersion)
+	if err != nil {
+		return err
+	}
+	return x.changed(ctx, n, t.PartnerID, t.ID)
+}
+
+// DeleteTenant implements provisioning.Tx.
+func (x *tx) DeleteTenant(ctx context.Context, partnerID, id string, prevVersion int64, at time.Time) error {
+	n, err := x.exec(ctx, `UPDATE tenants SET deleted_at = ?, updated_at = ?, version = version + 1
+		WHERE partner_id = ? AND id = ? AND version = ? AND deleted_at IS NULL`,
+		x.d.Time(at), x.d.Time(at), partnerID, id, prevVersion)
+	if err != nil {
+		return err
+	}
+	return x.changed(ctx, n, partnerID, id)
+}
+
+// changed explains an UPDATE that matched no row: the tenant is gone, or its version moved.
+func (x *tx) changed(ctx context.Context, n int64, partnerID, id string) error {
+	if n == 1 {
+		return nil
+	}
+	if _, err := x.GetTenant(ctx, partnerID, id, false); err != nil {
+		return err
+	}
+	return provisioning.Errorf(provisioning.CodePrecondition, "the tenant changed meanwhile")
+}
+
+// ConflictingTenant implements provisioning.Tx.
+func (x *tx) ConflictingTenant(ctx context.Context, t *provisioning.Tenant) (string, error) {
+	var id string
+	err := x.q.GetContext(ctx, &id, x.q.Rebind(`SELECT id FROM tenants
+		WHERE partner_id = ? AND deleted_at IS NULL AND id <> ? AND (name_key = ? OR external_id = ?)
+		ORDER BY created_at LIMIT 1`),
+		t.PartnerID, t.ID, provisioning.NameKey(t.CompanyName), null(t.ExternalID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", x.internal(err)
+	}
+	return id, nil
+}

@@ -1,0 +1,58 @@
+package postgres_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/provisiond/provisiond/internal/pgtest"
+	"github.com/provisiond/provisiond/provisioning"
+	"github.com/provisiond/provisiond/provisioning/store/postgres"
+	"github.com/provisiond/provisiond/provisioning/store/storetest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+func open(t *testing.T, url string) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), url, postgres.Options{Migrate: true})
+	if err != nil {
+		t.Fatalf("postgres.Open: %v", err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	urls := map[provisioning.Store]string{}
+	storetest.Run(t, storetest.Harness{
+		New: func(t *testing.T) provisioning.Store {
+			url := pgtest.URL(t)
+			s := open(t, url)
+			urls[s] = url
+			return s
+		},
+		Reopen: func(t *testing.T, s provisioning.Store) provisioning.Store {
+			return open(t, urls[s])
+		},
+	})
+}
+
+// Two replicas starting together must apply the migrations once, without an error.
+func TestConcurrentMigrations(t *testing.T) {
+	url := pgtest.URL(t)
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			s, err := postgres.Open(context.Background(), url, postgres.Options{Migrate: true})
+			if err == nil {
+				err = s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent Open with migrations: %v", err)
+		}
+	}
+}

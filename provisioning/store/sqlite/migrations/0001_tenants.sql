@@ -1,0 +1,24 @@
+CREATE TABLE tenants (
+    id           TEXT PRIMARY KEY,
+    partner_id   TEXT NOT NULL,
+    company_name TEXT NOT NULL,
+    name_key     TEXT NOT NULL,           -- provisioning.NameKey(company_name)
+    email        TEXT NOT NULL,
+    phone_number TEXT,
+    industry     TEXT,
+    external_id  TEXT,
+    status       TEXT NOT NULL CHECK (status IN ('active', 'suspended')),
+    metadata     TEXT,                    -- a JSON object of strings
+    version      INTEGER NOT NULL,
+    created_at   INTEGER NOT NULL,        -- Unix milliseconds
+    updated_at   INTEGER NOT NULL,
+    deleted_at   INTEGER
+);
+
+-- Uniqueness among a partner's live tenants (CONTRACT §3).
+CREATE UNIQUE INDEX tenants_name_key ON tenants (partner_id, name_key) WHERE deleted_at IS NULL;
+CREATE UNIQUE INDEX tenants_external_id_key ON tenants (partner_id, external_id)
+    WHERE deleted_at IS NULL AND external_id IS NOT NULL;
+
+-- Keyset pagination, newest first.
+CREATE INDEX tenants_listing ON tenants (partner_id, created_at DESC, id DESC) WHERE deleted_at IS NULL;

@@ -1,0 +1,92 @@
+// Package sqlite is the embedded provisioning.Store: one SQLite file, pure Go
+// (modernc.org/sqlite, no cgo), in WAL mode. It is provisiond's default.
+package sqlite
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/provisiond/provisiond/provisioning"
+	"github.com/provisiond/provisiond/provisioning/store/internal/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+func init() { sqlx.BindDriver("sqlite", sqlx.QUESTION) }
+
+// Store is the SQLite provisioning.Store.
+type Store struct {
+	*sqlstore.Store
+}
+
+var _ provisioning.Store = (*Store)(nil)
+
+var dialect = sqlstore.Dialect{
+	Name: "sqlite",
+	// Writes go through one connection with BEGIN IMMEDIATE: a Write already excludes others.
+	ForUpdate:     "",
+	MigrationLock: "",
+	Time:          func(t time.Time) any { return t.UnixMilli() },
+	MetadataMatch: func(m map[string]string) (string, []any, error) {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var conds []string
+		var args []any
+		for _, k := range keys {
+			conds = append(conds, "EXISTS (SELECT 1 FROM json_each(tenants.metadata) AS j WHERE j.key = ? AND j.value = ?)")
+			args = append(args, k, m[k])
+		}
+		return strings.Join(conds, " AND "), args, nil
+	},
+	Conflict: func(err error) bool {
+		var se *sqlite.Error
+		return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE &&
+			!strings.Contains(se.Error(), "tenants.id")
+	},
+}
+
+// Open opens (creating if needed) the SQLite database file at path, applies the migrations it
+// lacks, and returns the Store.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: empty database path")
+	}
+	dsn := func(txlock string) string {
+		q := url.Values{"_pragma": {"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)"},
+			"_txlock": {txlock}}
+		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	}
+	db, err := sqlx.Open("sqlite", dsn("deferred"))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	db.SetMaxOpenConns(8)
+	writeDB, err := sqlx.Open("sqlite", dsn("immediate"))
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	writeDB.SetMaxOpenConns(1) // one writer: writers queue in Go rather than spin on SQLITE_BUSY
+	s := &Store{sqlstore.New(db, writeDB, dialect)}
+	sub, _ := fs.Sub(migrations, "migrations")
+	if err := s.Migrate(ctx, sub); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}

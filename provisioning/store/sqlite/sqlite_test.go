@@ -1,0 +1,35 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/provisiond/provisiond/provisioning"
+	"github.com/provisiond/provisiond/provisioning/store/sqlite"
+	"github.com/provisiond/provisiond/provisioning/store/storetest"
+)
+
+func open(t *testing.T, path string) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("sqlite.Open: %v", err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	paths := map[provisioning.Store]string{}
+	storetest.Run(t, storetest.Harness{
+		New: func(t *testing.T) provisioning.Store {
+			path := filepath.Join(t.TempDir(), "provisiond.db")
+			s := open(t, path)
+			paths[s] = path
+			return s
+		},
+		Reopen: func(t *testing.T, s provisioning.Store) provisioning.Store {
+			return open(t, paths[s])
+		},
+	})
+}
