@@ -8,6 +8,8 @@ import (
 
 	"github.com/provisiond/provisiond/provisioning"
 	"github.com/provisiond/provisiond/provisioning/store/memstore"
+	"github.com/provisiond/provisiond/provisioning/store/postgres"
+	"github.com/provisiond/provisiond/provisioning/store/sqlite"
 )
 
 // storeKind names the store a database URL selects, for the start-up line.
@@ -21,8 +23,13 @@ func openStore(ctx context.Context, url string, migrate bool) (provisioning.Stor
 	switch {
 	case url == "memory:":
 		return memstore.New(), nil
+	case strings.HasPrefix(url, "sqlite:"):
+		// SQLite is embedded: its migrations always apply at open.
+		return sqlite.Open(ctx, strings.TrimPrefix(url, "sqlite:"))
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		return postgres.Open(ctx, url, postgres.Options{Migrate: migrate})
 	}
-	return nil, fmt.Errorf("--database-url %q: want sqlite:PATH, postgres://…, postgresql://… or memory:", url)
+	return nil, fmt.Errorf("--database-url %q: want sqlite:PATH, postgres://HOST/DB, postgresql://HOST/DB or memory:", url)
 }
 
 // runMigrate applies migrations and exits.
