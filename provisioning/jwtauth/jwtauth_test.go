@@ -1,0 +1,193 @@
+package jwtauth_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/provisiond/provisiond/provisioning"
+	"github.com/provisiond/provisiond/provisioning/jwtauth"
+	"github.com/provisiond/provisiond/provisioning/jwtauth/jwttest"
+)
+
+func newAuth(t *testing.T, cfg jwtauth.Config) *jwtauth.Authenticator {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	a, err := jwtauth.New(ctx, cfg)
+	if err != nil {
+		t.Fatalf("jwtauth.New: %v", err)
+	}
+	return a
+}
+
+func TestAcceptsEveryKeyType(t *testing.T) {
+	iss := jwttest.New(t)
+	a := newAuth(t, iss.Config())
+	for name, s := range map[string]*jwtauth.Signer{"RS256": iss.RSA, "PS256": iss.PS, "ES256": iss.EC, "EdDSA": iss.Ed} {
+		t.Run(name, func(t *testing.T) {
+			p, err := a.Authenticate(context.Background(), jwttest.Token(t, s, "partner-1", "partner-admin"))
+			if err != nil {
+				t.Fatalf("Authenticate: %v", err)
+			}
+			if p.PartnerID != "partner-1" || p.Subject != "user-of-partner-1" || len(p.Roles) != 1 || p.Roles[0] != "partner-admin" {
+				t.Fatalf("principal = %+v", p)
+			}
+		})
+	}
+	if err := a.Ready(context.Background()); err != nil {
+		t.Fatalf("Ready: %v", err)
+	}
+}
+
+func segment(v any) string {
+	b, _ := json.Marshal(v)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func TestRejectsAttacks(t *testing.T) {
+	iss := jwttest.New(t)
+	a := newAuth(t, iss.Config())
+	now := time.Now()
+	good := jwttest.Token(t, iss.RSA, "partner-1", "partner-admin")
+	parts := strings.Split(good, ".")
+
+	claims := map[string]any{"iss": jwttest.IssuerName, "aud": jwttest.Audience, "sub": "x",
+		"partner_id": "partner-1", "roles": []string{"partner-admin"}, "exp": now.Add(time.Hour).Unix()}
+	none := segment(map[string]any{"alg": "none", "typ": "JWT"}) + "." + segment(claims) + "."
+
+	pub, _ := x509.MarshalPKIXPublicKey(&iss.RSAKey.PublicKey)
+	hs := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims(claims))
+	hs.Header["kid"] = iss.RSA.KeyID()
+	hsWithPub, _ := hs.SignedString(pub)
+
+	tamperedClaims := map[string]any{}
+	raw, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	_ = json.Unmarshal(raw, &tamperedClaims)
+	tamperedClaims["partner_id"] = "partner-2"
+	tampered := parts[0] + "." + segment(tamperedClaims) + "." + parts[2]
+
+	_, stranger, _ := ed25519.GenerateKey(rand.Reader)
+	unknown, _ := jwtauth.NewSigner(stranger)
+
+	cases := map[string]string{
+		"alg none":                 none,
+		"HS256 with the RSA key":   hsWithPub,
+		"expired":                  jwttest.Mint(t, iss.RSA, jwtauth.Claims{PartnerID: "p", TTL: -time.Hour}),
+		"not yet valid":            jwttest.Mint(t, iss.EC, jwtauth.Claims{PartnerID: "p", Extra: map[string]any{"nbf": now.Add(10 * time.Minute).Unix()}}),
+		"issued in the future":     jwttest.Mint(t, iss.EC, jwtauth.Claims{PartnerID: "p", Extra: map[string]any{"iat": now.Add(10 * time.Minute).Unix()}}),
+		"wrong issuer":             jwttest.Mint(t, iss.Ed, jwtauth.Claims{PartnerID: "p", Issuer: "https://evil.test/"}),
+		"wrong audience":           jwttest.Mint(t, iss.Ed, jwtauth.Claims{PartnerID: "p", Audience: "someone-else"}),
+		"unknown kid":              jwttest.Mint(t, unknown, jwtauth.Claims{PartnerID: "p"}),
+		"tampered payload":         tampered,
+		"no exp":                   jwttest.Mint(t, iss.RSA, jwtauth.Claims{PartnerID: "p", Extra: map[string]any{"exp": nil}}),
+		"no partner and no sub":    jwttest.Mint(t, iss.RSA, jwtauth.Claims{Extra: map[string]any{"sub": nil}}),
+		"garbage":                  "not.a.jwt",
+		"empty signature":          parts[0] + "." + parts[1] + ".",
+		"signature of another key": parts[0] + "." + parts[1] + "." + strings.Split(jwttest.Token(t, iss.PS, "partner-1"), ".")[2],
+	}
+	for name, tok := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := a.Authenticate(context.Background(), tok)
+			if provisioning.ErrorCode(err) != provisioning.CodeUnauthenticated {
+				t.Fatalf("Authenticate = %v, want unauthenticated", err)
+			}
+			if strings.Contains(provisioning.ErrorMessage(err), tok) {
+				t.Fatal("the error message echoes the token")
+			}
+		})
+	}
+}
+
+func TestClaimsMapping(t *testing.T) {
+	iss := jwttest.New(t)
+	cfg := iss.Config()
+	cfg.RolesClaim = "realm_access.roles"
+	a := newAuth(t, cfg)
+	tok := jwttest.Mint(t, iss.Ed, jwtauth.Claims{Subject: "client-7",
+		Permissions: []string{"tenant:read"},
+		Extra: map[string]any{"realm_access": map[string]any{"roles": []string{"partner-admin", "auditor"}},
+			"scope": "tenant:create openid"}})
+	p, err := a.Authenticate(context.Background(), tok)
+	if err != nil {
+		t.Fatalf("Authenticate: %v", err)
+	}
+	if p.PartnerID != "client-7" {
+		t.Errorf("partner falls back to sub: got %q", p.PartnerID)
+	}
+	if strings.Join(p.Roles, ",") != "partner-admin,auditor" {
+		t.Errorf("roles = %v", p.Roles)
+	}
+	var perms []string
+	for _, x := range p.Permissions {
+		perms = append(perms, string(x))
+	}
+	if strings.Join(perms, ",") != "tenant:read,tenant:create,openid" {
+		t.Errorf("permissions = %v", perms)
+	}
+
+	cfg = iss.Config()
+	a = newAuth(t, cfg)
+	p, err = a.Authenticate(context.Background(), jwttest.Mint(t, iss.Ed, jwtauth.Claims{PartnerID: "p", Extra: map[string]any{"roles": "a b"}}))
+	if err != nil || strings.Join(p.Roles, ",") != "a,b" {
+		t.Errorf("roles as a string: %v, %v", p.Roles, err)
+	}
+}
+
+func TestRefreshOnUnknownKeyID(t *testing.T) {
+	iss := jwttest.New(t)
+	a := newAuth(t, iss.Config())
+	if _, err := a.Authenticate(context.Background(), jwttest.Token(t, iss.RSA, "p")); err != nil {
+		t.Fatal(err)
+	}
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	rotated, _ := jwtauth.NewSigner(key)
+	iss.Add(rotated) // the identity provider publishes a new key
+	before := iss.Fetches.Load()
+	if _, err := a.Authenticate(context.Background(), jwttest.Token(t, rotated, "p")); err != nil {
+		t.Fatalf("token signed by a newly published key: %v", err)
+	}
+	if iss.Fetches.Load() == before {
+		t.Fatal("the JWK Set was not fetched again for the unknown kid")
+	}
+}
+
+func TestStaticJWKSAndHMAC(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	s, _ := jwtauth.NewSigner(key)
+	set, err := s.JWKS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newAuth(t, jwtauth.Config{JWKS: set})
+	if _, err := a.Authenticate(context.Background(), jwttest.Token(t, s, "p")); err != nil {
+		t.Fatalf("static JWKS: %v", err)
+	}
+	hs := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"partner_id": "p", "exp": time.Now().Add(time.Hour).Unix()})
+	tok, _ := hs.SignedString([]byte("a-dev-secret-of-enough-length-000"))
+	if _, err := a.Authenticate(context.Background(), tok); err == nil {
+		t.Fatal("HMAC token accepted without an HMAC secret configured")
+	}
+	withHMAC := newAuth(t, jwtauth.Config{HMACSecret: []byte("a-dev-secret-of-enough-length-000")})
+	if _, err := withHMAC.Authenticate(context.Background(), tok); err != nil {
+		t.Fatalf("HMAC token with the secret configured: %v", err)
+	}
+	if _, err := jwtauth.New(context.Background(), jwtauth.Config{}); err == nil {
+		t.Fatal("New without any key source succeeded")
+	}
+}
+
+func TestReadyWithoutKeys(t *testing.T) {
+	a := newAuth(t, jwtauth.Config{JWKSURL: "http://127.0.0.1:1/jwks"}) // nothing listens there
+	if err := a.Ready(context.Background()); err == nil {
+		t.Fatal("Ready with no keys loaded")
+	}
+}
