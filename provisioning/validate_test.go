@@ -68,7 +68,9 @@ func TestNormalizeInvalid(t *testing.T) {
 		{"email missing", func(i *provisioning.TenantInput) { i.Email = "" }, "email"},
 		{"email invalid", func(i *provisioning.TenantInput) { i.Email = "not-an-email" }, "email"},
 		{"email two ats", func(i *provisioning.TenantInput) { i.Email = "a@b@example.com" }, "email"},
-		{"email too long", func(i *provisioning.TenantInput) { i.Email = strings.Repeat("a", 64) + "@" + strings.Repeat("b", 190) + ".com" }, "email"},
+		{"email too long", func(i *provisioning.TenantInput) {
+			i.Email = strings.Repeat("a", 64) + "@" + strings.Repeat("b", 190) + ".com"
+		}, "email"},
 		{"phone without plus", func(i *provisioning.TenantInput) { i.PhoneNumber = "1234567890" }, "phone_number"},
 		{"phone too short", func(i *provisioning.TenantInput) { i.PhoneNumber = "+123456" }, "phone_number"},
 		{"phone too long", func(i *provisioning.TenantInput) { i.PhoneNumber = "+1234567890123456" }, "phone_number"},
