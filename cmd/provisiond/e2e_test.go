@@ -1,0 +1,214 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/provisiond/provisiond/internal/pgtest"
+)
+
+// These tests run provisiond as a separate process, as operators do: killed with SIGKILL
+// mid-load, restarted, and two replicas racing on one PostgreSQL database.
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	binPath   string
+	buildErr  error
+)
+
+// binary builds provisiond once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if binDir, buildErr = os.MkdirTemp("", "provisiond-bin"); buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "provisiond")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v: %s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// proc is a running provisiond process in dev mode.
+type proc struct {
+	cmd    *exec.Cmd
+	base   string
+	token  string
+	stderr *lineWriter
+	exited chan struct{}
+}
+
+// startProc starts provisiond --dev in dir (where the dev key lives for non-SQLite stores).
+func startProc(t *testing.T, dir string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(binary(t), append([]string{"--dev", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Dir = dir
+	out, errw := newLineWriter(), newLineWriter()
+	cmd.Stdout, cmd.Stderr = out, errw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, stderr: errw, exited: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.exited) }()
+	t.Cleanup(p.kill)
+	p.base = out.await(t, listeningRE)
+	p.token = out.await(t, tokenRE)
+	return p
+}
+
+func (p *proc) kill() {
+	select {
+	case <-p.exited:
+	default:
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.exited
+	}
+}
+
+func tenantsURL(p *proc) string { return p.base + "/api/provisioning/tenants" }
+
+// testCrashRecovery creates tenants from several clients, kills the server with SIGKILL while
+// they are at it, restarts it, and checks that every tenant that was acknowledged with 201 is
+// there.
+func testCrashRecovery(t *testing.T, dir string, args ...string) {
+	p := startProc(t, dir, args...)
+	var (
+		mu    sync.Mutex
+		acked []string
+		stop  atomic.Bool
+		wg    sync.WaitGroup
+	)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 5000 && !stop.Load(); i++ {
+				st, body, err := tryCall("POST", tenantsURL(p), p.token, fmt.Sprintf(`{"company_name":"Crash %d-%d","email":"c@example.com"}`, w, i))
+				if err != nil {
+					return // the server is gone
+				}
+				if st == 201 {
+					var tn struct{ Tenant string }
+					_ = json.Unmarshal([]byte(body), &tn)
+					mu.Lock()
+					acked = append(acked, tn.Tenant)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n >= 200 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	p.kill() // SIGKILL, mid-load
+	stop.Store(true)
+	wg.Wait()
+	if len(acked) < 200 {
+		t.Fatalf("only %d creates acknowledged before the deadline", len(acked))
+	}
+
+	p2 := startProc(t, dir, args...)
+	for _, id := range acked {
+		if st, body := call(t, "GET", tenantsURL(p2)+"/"+id, p2.token, ""); st != 200 {
+			t.Fatalf("tenant %s was acknowledged with 201 but is gone after the crash: %d %s", id, st, body)
+		}
+	}
+	t.Logf("%d acknowledged tenants all survived SIGKILL", len(acked))
+}
+
+func TestCrashRecoverySQLite(t *testing.T) {
+	dir := t.TempDir()
+	testCrashRecovery(t, dir, "--database-url", "sqlite:"+filepath.Join(dir, "p.db"))
+}
+
+func TestCrashRecoveryPostgres(t *testing.T) {
+	testCrashRecovery(t, t.TempDir(), "--database-url", pgtest.URL(t))
+}
+
+// Two replicas on one database: 100 concurrent creates of one company name, split between
+// them, give exactly one 201; every other answer is a 409 naming the winner.
+func TestTwoReplicasRaceOnPostgres(t *testing.T) {
+	dir, url := t.TempDir(), pgtest.URL(t)
+	a := startProc(t, dir, "--database-url", url)
+	b := startProc(t, dir, "--database-url", url) // same dir: the same dev key
+	const n = 100
+	type answer struct {
+		status int
+		body   string
+	}
+	answers := make([]answer, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := a
+			if i%2 == 1 {
+				p = b
+			}
+			name := "Contended Corp"
+			if i%3 == 0 {
+				name = "CONTENDED corp"
+			}
+			<-start
+			st, body, err := tryCall("POST", tenantsURL(p), p.token, fmt.Sprintf(`{"company_name":%q,"email":"r@example.com"}`, name))
+			if err != nil {
+				body = err.Error()
+			}
+			answers[i] = answer{st, body}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	var winner string
+	for _, ans := range answers {
+		if ans.status == 201 {
+			if winner != "" {
+				t.Fatalf("two creates succeeded")
+			}
+			var tn struct{ Tenant string }
+			_ = json.Unmarshal([]byte(ans.body), &tn)
+			winner = tn.Tenant
+		}
+	}
+	if winner == "" {
+		t.Fatalf("no create succeeded: %+v", answers[0])
+	}
+	for _, ans := range answers {
+		if ans.status == 201 {
+			continue
+		}
+		var prob struct{ Code, Tenant string }
+		_ = json.Unmarshal([]byte(ans.body), &prob)
+		if ans.status != 409 || prob.Code != "tenant_exists" || prob.Tenant != winner {
+			t.Fatalf("loser got %d %s, want 409 naming %s", ans.status, ans.body, winner)
+		}
+	}
+	if st, body := call(t, "GET", tenantsURL(b)+"?q=contended", b.token, ""); st != 200 || strings.Count(body, `"tenant":`) != 1 {
+		t.Fatalf("list after the race: %d %s", st, body)
+	}
+}
