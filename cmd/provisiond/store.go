@@ -29,7 +29,7 @@ func openStore(ctx context.Context, url string, migrate bool) (provisioning.Stor
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
 		return postgres.Open(ctx, url, postgres.Options{Migrate: migrate})
 	}
-	return nil, fmt.Errorf("--database-url %q: want sqlite:PATH, postgres://HOST/DB, postgresql://HOST/DB or memory:", url)
+	return nil, fmt.Errorf("unsupported --database-url %q (want sqlite:PATH, postgres://HOST/DB, postgresql://HOST/DB or memory:)", url)
 }
 
 // runMigrate applies migrations and exits.
