@@ -24,7 +24,10 @@ const (
 	MaxMetadataValue = 500
 )
 
-var phoneRE = regexp.MustCompile(`^\+[0-9]{7,15}$`)
+var (
+	phoneRE         = regexp.MustCompile(`^\+[0-9]{7,15}$`)
+	phoneSeparators = strings.NewReplacer(" ", "", "-", "")
+)
 
 // noControl rejects control characters (including NUL, which PostgreSQL cannot store).
 var noControl = validation.By(func(v any) error {
@@ -51,7 +54,7 @@ func (in TenantInput) Normalize() (TenantInput, error) {
 	out := TenantInput{
 		CompanyName: strings.TrimSpace(in.CompanyName),
 		Email:       strings.ToLower(strings.TrimSpace(in.Email)),
-		PhoneNumber: strings.NewReplacer(" ", "", "-", "").Replace(strings.TrimSpace(in.PhoneNumber)),
+		PhoneNumber: phoneSeparators.Replace(strings.TrimSpace(in.PhoneNumber)),
 		Industry:    strings.TrimSpace(in.Industry),
 		ExternalID:  strings.TrimSpace(in.ExternalID),
 		Status:      in.Status,

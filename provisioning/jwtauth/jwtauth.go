@@ -36,6 +36,7 @@ type Config struct {
 	Audience string // required aud, when set
 
 	Leeway          time.Duration // clock skew allowed for exp, nbf, iat; default 30s
+	CacheTTL        time.Duration // how long a verified token is remembered; default 1m, negative: never
 	RefreshInterval time.Duration // background refresh of JWKSURL; default 5m
 	HTTPClient      *http.Client  // for JWKSURL; default: a client with a 10s timeout
 
@@ -50,6 +51,7 @@ type Authenticator struct {
 	cfg    Config
 	keys   keyfunc.Keyfunc
 	parser *jwt.Parser
+	cache  tokenCache
 }
 
 // New returns an Authenticator for cfg. A JWKS URL that cannot be reached at start is not an
@@ -59,7 +61,7 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 		return nil, errors.New("jwtauth: no key source: set a JWKS URL, a JWKS or an HMAC secret")
 	}
 	defaults(&cfg)
-	a := &Authenticator{cfg: cfg}
+	a := &Authenticator{cfg: cfg, cache: tokenCache{ttl: cfg.CacheTTL}}
 	var static jwkset.Storage = jwkset.NewMemoryStorage()
 	if len(cfg.JWKS) > 0 {
 		var set jwkset.JWKSMarshal
@@ -109,6 +111,9 @@ func defaults(cfg *Config) {
 	if cfg.Leeway == 0 {
 		cfg.Leeway = 30 * time.Second
 	}
+	if cfg.CacheTTL == 0 {
+		cfg.CacheTTL = time.Minute
+	}
 	if cfg.RefreshInterval == 0 {
 		cfg.RefreshInterval = 5 * time.Minute
 	}
@@ -141,6 +146,10 @@ func (a *Authenticator) Ready(ctx context.Context) error {
 // Authenticate implements httpapi.Authenticator. Every failure is a CodeUnauthenticated error
 // whose message says what was wrong without echoing the token.
 func (a *Authenticator) Authenticate(ctx context.Context, token string) (provisioning.Principal, error) {
+	now := time.Now()
+	if p, ok := a.cache.get(token, now); ok {
+		return p, nil
+	}
 	keyfn := a.keys.KeyfuncCtx(ctx)
 	claims := jwt.MapClaims{}
 	_, err := a.parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
@@ -152,7 +161,14 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (provisi
 	if err != nil {
 		return provisioning.Principal{}, unauthenticated(err)
 	}
-	return a.principal(claims)
+	p, err := a.principal(claims)
+	if err != nil {
+		return p, err
+	}
+	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
+		a.cache.put(token, p, exp.Time, now)
+	}
+	return p, nil
 }
 
 func unauthenticated(err error) error {
