@@ -11,3 +11,7 @@ import (
 func TestConformance(t *testing.T) {
 	storetest.Run(t, storetest.Harness{New: func(*testing.T) provisioning.Store { return memstore.New() }})
 }
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(*testing.B) provisioning.Store { return memstore.New() })
+}

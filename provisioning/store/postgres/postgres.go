@@ -91,6 +91,10 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 			return nil, err
 		}
 	}
+	if err := s.Prepare(ctx); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("%w (has 'provisiond migrate' run?)", err)
+	}
 	return s, nil
 }
 

@@ -13,7 +13,7 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-func open(t *testing.T, url string) *postgres.Store {
+func open(t testing.TB, url string) *postgres.Store {
 	t.Helper()
 	s, err := postgres.Open(context.Background(), url, postgres.Options{Migrate: true})
 	if err != nil {
@@ -54,5 +54,21 @@ func TestConcurrentMigrations(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatalf("concurrent Open with migrations: %v", err)
 		}
+	}
+}
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) provisioning.Store { return open(b, pgtest.URL(b)) })
+}
+
+func TestOpenSetsStatementTimeout(t *testing.T) {
+	s := open(t, pgtest.URL(t))
+	defer s.Close()
+	var got string
+	if err := s.DB().Get(&got, "SHOW statement_timeout"); err != nil {
+		t.Fatal(err)
+	}
+	if got != "10s" {
+		t.Fatalf("statement_timeout = %q, want 10s", got)
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/provisiond/provisiond/provisioning/store/storetest"
 )
 
-func open(t *testing.T, path string) *sqlite.Store {
+func open(t testing.TB, path string) *sqlite.Store {
 	t.Helper()
 	s, err := sqlite.Open(context.Background(), path)
 	if err != nil {
@@ -31,5 +31,11 @@ func TestConformance(t *testing.T) {
 		Reopen: func(t *testing.T, s provisioning.Store) provisioning.Store {
 			return open(t, paths[s])
 		},
+	})
+}
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) provisioning.Store {
+		return open(b, filepath.Join(b.TempDir(), "provisiond.db"))
 	})
 }

@@ -40,6 +40,12 @@ type Store struct {
 	db      *sqlx.DB // reads
 	writeDB *sqlx.DB // transactions; the same as db unless the database wants one writer
 	d       Dialect
+	stmts   map[stmtKey]*sqlx.Stmt // filled by Prepare, read-only after
+}
+
+type stmtKey struct {
+	db    *sqlx.DB
+	query string
 }
 
 var _ provisioning.Store = (*Store)(nil)
@@ -54,7 +60,7 @@ func (s *Store) DB() *sqlx.DB { return s.db }
 
 // Read implements provisioning.Store without a transaction: each query sees committed data.
 func (s *Store) Read(ctx context.Context, fn func(provisioning.Tx) error) error {
-	return fn(&tx{q: s.db, d: &s.d})
+	return fn(&tx{s: s, db: s.db, q: s.db})
 }
 
 // Write implements provisioning.Store with one database transaction.
@@ -63,7 +69,7 @@ func (s *Store) Write(ctx context.Context, fn func(provisioning.Tx) error) error
 	if err != nil {
 		return s.internal(err)
 	}
-	if err := fn(&tx{q: t, d: &s.d}); err != nil {
+	if err := fn(&tx{s: s, db: s.writeDB, t: t, q: t}); err != nil {
 		_ = t.Rollback()
 		return err
 	}
@@ -83,6 +89,9 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close implements provisioning.Store.
 func (s *Store) Close() error {
+	for _, st := range s.stmts {
+		_ = st.Close()
+	}
 	err := s.db.Close()
 	if s.writeDB != s.db {
 		err = errors.Join(err, s.writeDB.Close())
@@ -94,27 +103,74 @@ func (s *Store) internal(err error) error {
 	return provisioning.Internal(fmt.Errorf("%s: %w", s.d.Name, err))
 }
 
-// querier is what a tx runs queries on: the database itself or a transaction.
+// querier runs the queries whose text varies (listings): the database or the transaction.
 type querier interface {
-	sqlx.ExtContext
-	GetContext(ctx context.Context, dest any, query string, args ...any) error
+	Rebind(query string) string
 	SelectContext(ctx context.Context, dest any, query string, args ...any) error
 }
 
-// tx implements provisioning.Tx.
+// tx implements provisioning.Tx: on the database itself (Read) or in a transaction (Write).
 type tx struct {
-	q querier
-	d *Dialect
+	s  *Store
+	db *sqlx.DB // the database the statements run on
+	t  *sqlx.Tx // the transaction, in Write
+	q  querier  // t, or db in Read
 }
 
-func (x *tx) internal(err error) error {
-	return provisioning.Internal(fmt.Errorf("%s: %w", x.d.Name, err))
+func (x *tx) internal(err error) error { return x.s.internal(err) }
+
+// Prepare prepares the queries of fixed text on the store's databases, so that each is
+// planned once per connection rather than on every call. The stores call it once the schema
+// exists; statements are prepared before any transaction holds a connection, which a
+// one-writer pool could not otherwise spare.
+func (s *Store) Prepare(ctx context.Context) error {
+	s.stmts = map[stmtKey]*sqlx.Stmt{}
+	for _, db := range []*sqlx.DB{s.db, s.writeDB} {
+		for _, q := range fixedQueries(&s.d) {
+			if _, done := s.stmts[stmtKey{db, q}]; done {
+				continue
+			}
+			st, err := db.PreparexContext(ctx, db.Rebind(q))
+			if err != nil {
+				return s.internal(fmt.Errorf("preparing statements: %w", err))
+			}
+			s.stmts[stmtKey{db, q}] = st
+		}
+	}
+	return nil
 }
 
-func (x *tx) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	res, err := x.q.ExecContext(ctx, x.q.Rebind(query), args...)
+// stmt returns the prepared statement for query, bound to the transaction if there is one.
+func (x *tx) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	st, ok := x.s.stmts[stmtKey{x.db, query}]
+	if !ok {
+		return nil, x.internal(fmt.Errorf("statement not prepared: %.40s", query))
+	}
+	if x.t != nil {
+		return x.t.StmtxContext(ctx, st), nil
+	}
+	return st, nil
+}
+
+// get runs a prepared query expected to return one row into dest.
+func (x *tx) get(ctx context.Context, dest any, query string, args ...any) error {
+	st, err := x.stmt(ctx, query)
 	if err != nil {
-		if x.d.Conflict(err) {
+		return err
+	}
+	return st.GetContext(ctx, dest, args...)
+}
+
+// exec runs a prepared statement, mapping a unique violation of the tenants' names to
+// CodeTenantExists, and returns the number of rows it changed.
+func (x *tx) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	st, err := x.stmt(ctx, query)
+	if err != nil {
+		return 0, err
+	}
+	res, err := st.ExecContext(ctx, args...)
+	if err != nil {
+		if x.s.d.Conflict(err) {
 			return 0, &provisioning.Error{Code: provisioning.CodeTenantExists,
 				Message: "a tenant with this company name or external id already exists"}
 		}

@@ -17,6 +17,27 @@ const columns = `id, partner_id, company_name, email, COALESCE(phone_number, '')
 	COALESCE(industry, '') AS industry, COALESCE(external_id, '') AS external_id, status, metadata,
 	version, created_at, updated_at`
 
+// The queries of fixed text, prepared by Store.Prepare. Listings vary with their filters and
+// are not prepared.
+const (
+	qInsert = `INSERT INTO tenants (id, partner_id, company_name, name_key, email, phone_number,
+		industry, external_id, status, metadata, version, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	qGet    = `SELECT ` + columns + ` FROM tenants WHERE partner_id = ? AND id = ? AND deleted_at IS NULL`
+	qUpdate = `UPDATE tenants SET company_name = ?, name_key = ?, email = ?, phone_number = ?,
+		industry = ?, external_id = ?, status = ?, metadata = ?, version = ?, updated_at = ?
+		WHERE partner_id = ? AND id = ? AND version = ? AND deleted_at IS NULL`
+	qDelete = `UPDATE tenants SET deleted_at = ?, updated_at = ?, version = version + 1
+		WHERE partner_id = ? AND id = ? AND version = ? AND deleted_at IS NULL`
+	qConflict = `SELECT id FROM tenants
+		WHERE partner_id = ? AND deleted_at IS NULL AND id <> ? AND (name_key = ? OR external_id = ?)
+		ORDER BY created_at LIMIT 1`
+)
+
+func fixedQueries(d *Dialect) []string {
+	return []string{qInsert, qGet, qGet + d.ForUpdate, qUpdate, qDelete, qConflict}
+}
+
 // tenantRow is a tenant as the database returns it.
 type tenantRow struct {
 	ID          string `db:"id"`
@@ -89,22 +110,20 @@ func (x *tx) InsertTenant(ctx context.Context, t *provisioning.Tenant) error {
 	if err != nil {
 		return x.internal(err)
 	}
-	_, err = x.exec(ctx, `INSERT INTO tenants (id, partner_id, company_name, name_key, email, phone_number,
-		industry, external_id, status, metadata, version, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = x.exec(ctx, qInsert,
 		t.ID, t.PartnerID, t.CompanyName, provisioning.NameKey(t.CompanyName), t.Email, null(t.PhoneNumber),
-		null(t.Industry), null(t.ExternalID), string(t.Status), md, t.Version, x.d.Time(t.CreatedAt), x.d.Time(t.UpdatedAt))
+		null(t.Industry), null(t.ExternalID), string(t.Status), md, t.Version, x.s.d.Time(t.CreatedAt), x.s.d.Time(t.UpdatedAt))
 	return err
 }
 
 // GetTenant implements provisioning.Tx.
 func (x *tx) GetTenant(ctx context.Context, partnerID, id string, forUpdate bool) (*provisioning.Tenant, error) {
-	q := `SELECT ` + columns + ` FROM tenants WHERE partner_id = ? AND id = ? AND deleted_at IS NULL`
+	q := qGet
 	if forUpdate {
-		q += x.d.ForUpdate
+		q += x.s.d.ForUpdate
 	}
 	var r tenantRow
-	err := x.q.GetContext(ctx, &r, x.q.Rebind(q), partnerID, id)
+	err := x.get(ctx, &r, q, partnerID, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, provisioning.Errorf(provisioning.CodeNotFound, "tenant not found")
 	}
@@ -139,14 +158,14 @@ func (x *tx) ListTenants(ctx context.Context, q provisioning.TenantQuery) ([]*pr
 		add(`name_key LIKE ? ESCAPE '\'`, "%"+likeEscaper.Replace(q.NameLike)+"%")
 	}
 	if len(q.Metadata) > 0 {
-		cond, a, err := x.d.MetadataMatch(q.Metadata)
+		cond, a, err := x.s.d.MetadataMatch(q.Metadata)
 		if err != nil {
 			return nil, x.internal(err)
 		}
 		add(cond, a...)
 	}
 	if q.After != nil {
-		add("(created_at, id) < (?, ?)", x.d.Time(q.After.CreatedAt), q.After.ID)
+		add("(created_at, id) < (?, ?)", x.s.d.Time(q.After.CreatedAt), q.After.ID)
 	}
 	query := `SELECT ` + columns + ` FROM tenants WHERE ` + strings.Join(where, " AND ") +
 		` ORDER BY created_at DESC, id DESC LIMIT ?`
@@ -172,11 +191,9 @@ func (x *tx) UpdateTenant(ctx context.Context, t *provisioning.Tenant, prevVersi
 	if err != nil {
 		return x.internal(err)
 	}
-	n, err := x.exec(ctx, `UPDATE tenants SET company_name = ?, name_key = ?, email = ?, phone_number = ?,
-		industry = ?, external_id = ?, status = ?, metadata = ?, version = ?, updated_at = ?
-		WHERE partner_id = ? AND id = ? AND version = ? AND deleted_at IS NULL`,
+	n, err := x.exec(ctx, qUpdate,
 		t.CompanyName, provisioning.NameKey(t.CompanyName), t.Email, null(t.PhoneNumber), null(t.Industry),
-		null(t.ExternalID), string(t.Status), md, t.Version, x.d.Time(t.UpdatedAt), t.PartnerID, t.ID, prevVersion)
+		null(t.ExternalID), string(t.Status), md, t.Version, x.s.d.Time(t.UpdatedAt), t.PartnerID, t.ID, prevVersion)
 	if err != nil {
 		return err
 	}
@@ -185,9 +202,8 @@ func (x *tx) UpdateTenant(ctx context.Context, t *provisioning.Tenant, prevVersi
 
 // DeleteTenant implements provisioning.Tx.
 func (x *tx) DeleteTenant(ctx context.Context, partnerID, id string, prevVersion int64, at time.Time) error {
-	n, err := x.exec(ctx, `UPDATE tenants SET deleted_at = ?, updated_at = ?, version = version + 1
-		WHERE partner_id = ? AND id = ? AND version = ? AND deleted_at IS NULL`,
-		x.d.Time(at), x.d.Time(at), partnerID, id, prevVersion)
+	n, err := x.exec(ctx, qDelete,
+		x.s.d.Time(at), x.s.d.Time(at), partnerID, id, prevVersion)
 	if err != nil {
 		return err
 	}
@@ -208,9 +224,7 @@ func (x *tx) changed(ctx context.Context, n int64, partnerID, id string) error {
 // ConflictingTenant implements provisioning.Tx.
 func (x *tx) ConflictingTenant(ctx context.Context, t *provisioning.Tenant) (string, error) {
 	var id string
-	err := x.q.GetContext(ctx, &id, x.q.Rebind(`SELECT id FROM tenants
-		WHERE partner_id = ? AND deleted_at IS NULL AND id <> ? AND (name_key = ? OR external_id = ?)
-		ORDER BY created_at LIMIT 1`),
+	err := x.get(ctx, &id, qConflict,
 		t.PartnerID, t.ID, provisioning.NameKey(t.CompanyName), null(t.ExternalID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
