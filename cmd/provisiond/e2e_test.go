@@ -212,3 +212,36 @@ func TestTwoReplicasRaceOnPostgres(t *testing.T) {
 		t.Fatalf("list after the race: %d %s", st, body)
 	}
 }
+
+// SIGTERM: in-flight requests finish, the process exits 0, and the data is there after restart.
+func TestGracefulStopPostgres(t *testing.T) {
+	dir, url := t.TempDir(), pgtest.URL(t)
+	p := startProc(t, dir, "--database-url", url)
+	var ids []string
+	for i := range 20 {
+		st, body := call(t, "POST", tenantsURL(p), p.token, fmt.Sprintf(`{"company_name":"Graceful %d","email":"g@example.com"}`, i))
+		if st != 201 {
+			t.Fatalf("create: %d %s", st, body)
+		}
+		var tn struct{ Tenant string }
+		_ = json.Unmarshal([]byte(body), &tn)
+		ids = append(ids, tn.Tenant)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatal("provisiond did not exit after SIGTERM")
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit code after SIGTERM = %d, want 0; stderr:\n%s", code, p.stderr.String())
+	}
+	p2 := startProc(t, dir, "--database-url", url, "--no-migrate")
+	for _, id := range ids {
+		if st, body := call(t, "GET", tenantsURL(p2)+"/"+id, p2.token, ""); st != 200 {
+			t.Fatalf("after a graceful restart: %d %s", st, body)
+		}
+	}
+}

@@ -233,3 +233,24 @@ func TestVersionAndPolicy(t *testing.T) {
 		t.Fatalf("viewer: %d %s", st, body)
 	}
 }
+
+func TestMigrateThenNoMigrate(t *testing.T) {
+	url := pgtest.URL(t)
+	t.Chdir(t.TempDir())
+	noEnv := func(string) string { return "" }
+	err := run(context.Background(), []string{"--dev", "--addr", "127.0.0.1:0", "--database-url", url, "--no-migrate"}, noEnv, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "migrate") {
+		t.Fatalf("start with --no-migrate on an empty database: %v, want a hint to migrate", err)
+	}
+	out := newLineWriter()
+	if err := run(context.Background(), []string{"migrate", "--database-url", url}, noEnv, out, io.Discard); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	if err := run(context.Background(), []string{"migrate", "--database-url", url}, noEnv, out, io.Discard); err != nil {
+		t.Fatalf("migrate twice: %v", err)
+	}
+	base, banner, _ := startRun(t, []string{"--dev", "--addr", "127.0.0.1:0", "--database-url", url, "--no-migrate"}, nil)
+	if st, body := call(t, "POST", base+"/api/provisioning/tenants", banner.await(t, tokenRE), `{"company_name":"M","email":"m@example.com"}`); st != 201 {
+		t.Fatalf("create after migrate: %d %s", st, body)
+	}
+}
