@@ -1,7 +1,5 @@
 package provisioning
 
-import "slices"
-
 // Permission names an action a Principal may perform.
 type Permission string
 
@@ -21,6 +19,3 @@ type Principal struct {
 	Roles       []string     // granted permissions through the Authorizer's policy
 	Permissions []Permission // granted directly (e.g. by token scope)
 }
-
-// HasRole reports whether p holds the role.
-func (p Principal) HasRole(role string) bool { return slices.Contains(p.Roles, role) }

@@ -57,6 +57,7 @@ type readOnlyOnWeekends struct {
 	now  func() time.Time
 }
 
+// Authorize implements provisioning.Authorizer.
 func (a readOnlyOnWeekends) Authorize(ctx context.Context, p provisioning.Principal, perm provisioning.Permission) error {
 	if wd := a.now().Weekday(); perm != provisioning.PermTenantRead && (wd == time.Saturday || wd == time.Sunday) {
 		return provisioning.Errorf(provisioning.CodeForbidden, "changes are frozen on weekends")

@@ -30,6 +30,7 @@ type Harness struct {
 // allowAll grants every permission, so the suite exercises the store, not the policy.
 type allowAll struct{}
 
+// Authorize implements provisioning.Authorizer.
 func (allowAll) Authorize(context.Context, provisioning.Principal, provisioning.Permission) error {
 	return nil
 }
