@@ -59,7 +59,7 @@ func decodeObject(body []byte, dst any) error {
 			problems[key] = "unknown field"
 			continue
 		}
-		if err := json.Unmarshal(val, v.Field(f.index).Addr().Interface()); err != nil {
+		if err := decodeField(val, v.Field(f.index)); err != nil {
 			problems[key] = "must be " + f.want
 		}
 	}
@@ -67,6 +67,25 @@ func decodeObject(body []byte, dst any) error {
 		return provisioning.InvalidFields(problems)
 	}
 	return nil
+}
+
+var stringMap = reflect.TypeFor[map[string]string]()
+
+// decodeField decodes one value into a struct field. An object of strings must hold strings
+// only: encoding/json would quietly turn a null member into "".
+func decodeField(val json.RawMessage, dst reflect.Value) error {
+	if dst.Type() == stringMap {
+		var m map[string]*string
+		if err := json.Unmarshal(val, &m); err != nil {
+			return err
+		}
+		for _, v := range m {
+			if v == nil {
+				return errors.New("null member")
+			}
+		}
+	}
+	return json.Unmarshal(val, dst.Addr().Interface())
 }
 
 // checkSyntax validates body as exactly one JSON object without duplicate keys.

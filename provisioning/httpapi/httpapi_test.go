@@ -270,6 +270,7 @@ func TestStatusCodes(t *testing.T) {
 		{"read-only field", "POST", "/tenants", "admin", `{"company_name":"B","email":"b@b.co","version":3}`, nil, 400, "validation_failed", "version"},
 		{"wrong type", "POST", "/tenants", "admin", `{"company_name":42,"email":"b@b.co"}`, nil, 400, "validation_failed", "company_name"},
 		{"metadata not strings", "POST", "/tenants", "admin", `{"company_name":"B","email":"b@b.co","metadata":{"n":1}}`, nil, 400, "validation_failed", "metadata"},
+		{"metadata null member", "POST", "/tenants", "admin", `{"company_name":"B","email":"b@b.co","metadata":{"n":null}}`, nil, 400, "validation_failed", "metadata"},
 		{"invalid email", "POST", "/tenants", "admin", `{"company_name":"B","email":"nope"}`, nil, 400, "validation_failed", "email"},
 		{"patch null name", "PATCH", one, "admin", `{"company_name":null}`, nil, 400, "validation_failed", "company_name"},
 		{"patch bad status", "PATCH", one, "admin", `{"status":"deleted"}`, nil, 400, "validation_failed", "status"},

@@ -1,6 +1,7 @@
 package jwtauth
 
 import (
+	"crypto/sha256"
 	"sync"
 	"time"
 
@@ -17,7 +18,7 @@ const maxCached = 10000
 type tokenCache struct {
 	ttl     time.Duration
 	mu      sync.Mutex
-	entries map[string]cached
+	entries map[[32]byte]cached // by SHA-256 of the token: no raw token is kept
 }
 
 type cached struct {
@@ -29,14 +30,15 @@ func (c *tokenCache) get(token string, now time.Time) (provisioning.Principal, b
 	if c.ttl <= 0 {
 		return provisioning.Principal{}, false
 	}
+	key := sha256.Sum256([]byte(token))
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[token]
+	e, ok := c.entries[key]
 	if !ok {
 		return provisioning.Principal{}, false
 	}
 	if !now.Before(e.expires) {
-		delete(c.entries, token)
+		delete(c.entries, key)
 		return provisioning.Principal{}, false
 	}
 	return e.p, true
@@ -50,10 +52,11 @@ func (c *tokenCache) put(token string, p provisioning.Principal, exp, now time.T
 	if exp.Before(expires) {
 		expires = exp
 	}
+	key := sha256.Sum256([]byte(token))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.entries == nil {
-		c.entries = map[string]cached{}
+		c.entries = map[[32]byte]cached{}
 	}
 	for k := range c.entries {
 		if len(c.entries) < maxCached {
@@ -61,5 +64,5 @@ func (c *tokenCache) put(token string, p provisioning.Principal, exp, now time.T
 		}
 		delete(c.entries, k) // map iteration order is random enough for eviction
 	}
-	c.entries[token] = cached{p: p, expires: expires}
+	c.entries[key] = cached{p: p, expires: expires}
 }
