@@ -67,8 +67,9 @@ func (w *lineWriter) await(t *testing.T, re *regexp.Regexp) string {
 }
 
 var (
-	listeningRE = regexp.MustCompile(`listening on (http://\S+)`)
-	tokenRE     = regexp.MustCompile(`export TOKEN=(\S+)`)
+	listeningRE     = regexp.MustCompile(`listening on (http://\S+)`)
+	tokenRE         = regexp.MustCompile(`export TOKEN=(\S+)`)
+	oidcListeningRE = regexp.MustCompile(`listening (http://\S+)`)
 )
 
 // startRun runs the server in-process and returns its base URL, its output and a stop function
