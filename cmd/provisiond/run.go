@@ -13,6 +13,10 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/provisiond/provisiond/provisioning"
 	"github.com/provisiond/provisiond/provisioning/httpapi"
 	"github.com/provisiond/provisiond/provisioning/jwtauth"
@@ -104,10 +108,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	prov := provisioning.New(store, provisioning.NewRBAC(policy))
-	api := httpapi.New(prov, authn, httpapi.WithLogger(log),
+	api := httpapi.New(prov, authn, httpapi.WithLogger(log), httpapi.WithMetrics(reg),
 		httpapi.WithReadiness(store.Ping), httpapi.WithReadiness(authn.Ready))
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	if c.dev {
 		mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")

@@ -157,6 +157,11 @@ func TestRunDevMode(t *testing.T) {
 	if st, _ := call(t, "GET", base+"/readyz", "", ""); st != 200 {
 		t.Fatalf("readyz: %d", st)
 	}
+	st, body = call(t, "GET", base+"/metrics", "", "")
+	if st != 200 || !strings.Contains(body, `provisiond_http_requests_total{method="POST",route="POST /api/provisioning/tenants",status="201"} 1`) ||
+		!strings.Contains(body, "go_goroutines") {
+		t.Fatalf("metrics: %d %s", st, body)
+	}
 	if err := stop(); err != nil {
 		t.Fatalf("run after shutdown: %v", err)
 	}

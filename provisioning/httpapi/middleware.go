@@ -104,13 +104,19 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// withLogging writes one line per request: never a token, a secret or a body.
+// withLogging writes one line per request — never a token, a secret or a body — and records
+// the request's metrics.
 func (s *server) withLogging(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
+		if s.metrics != nil {
+			s.metrics.inFlight.Inc()
+			defer s.metrics.inFlight.Dec()
+		}
 		next.ServeHTTP(sw, r)
 		ri := requestInfoFrom(r.Context())
+		s.metrics.observe(r.Method, ri.route, sw.status, time.Since(start))
 		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", ri.id), slog.String("partner", ri.partner),
 			slog.String("method", r.Method), slog.String("route", ri.route),
@@ -150,12 +156,17 @@ func withHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// authed authenticates the bearer token before next runs, and records the route and partner
-// for the log. Authorization (which permission the route needs) is the Provisioner's.
+// withRoute records the route pattern that matched, for the log and the metrics.
+func withRoute(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requestInfoFrom(r.Context()).route = r.Pattern
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authed authenticates the bearer token before next runs, and records the partner for the log. Authorization (which permission the route needs) is the Provisioner's.
 func (s *server) authed(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ri := requestInfoFrom(r.Context())
-		ri.route = r.Pattern
 		token, ok := bearerToken(r)
 		if !ok {
 			s.writeError(w, r, httpError(provisioning.CodeUnauthenticated, "a bearer token is required in the Authorization header"))
@@ -169,7 +180,7 @@ func (s *server) authed(next http.Handler) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		ri.partner = p.PartnerID
+		requestInfoFrom(r.Context()).partner = p.PartnerID
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
 	})
 }

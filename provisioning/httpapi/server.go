@@ -46,6 +46,7 @@ type server struct {
 	log     *slog.Logger
 	maxBody int64
 	ready   []func(context.Context) error
+	metrics *metrics // nil without WithMetrics
 }
 
 // New returns the http.Handler serving the API under BasePath, plus /healthz and /readyz.
