@@ -120,7 +120,9 @@ func (e *env) req(t *testing.T, method, path, token, body string, headers ...str
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return response{status: resp.StatusCode, header: resp.Header, body: b}
+	out := response{status: resp.StatusCode, header: resp.Header, body: b}
+	checkOpenAPI(t, r, body, out)
+	return out
 }
 
 func (e *env) create(t *testing.T, token, body string) map[string]any {

@@ -18,6 +18,7 @@ func (s *server) routes() http.Handler {
 	handle("DELETE "+tenants+"/{id}", s.authed(s.deleteTenant()))
 	handle(tenants+"/{id}", s.methodNotAllowed("GET, HEAD, PATCH, PUT, DELETE"))
 
+	handle("GET "+BasePath+"/openapi.json", s.openapi())
 	handle("GET /healthz", s.healthz())
 	handle("GET /readyz", s.readyz())
 	handle("/", s.notFound())
