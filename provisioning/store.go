@@ -43,6 +43,18 @@ type Tx interface {
 	// ConflictingTenant returns the id of a live tenant of t's partner, other than t, that has
 	// t's name key or external id, or "" when there is none.
 	ConflictingTenant(ctx context.Context, t *Tenant) (string, error)
+
+	// ClaimIdempotencyKey stores rec unless a record for its partner and key holds the key:
+	// one that has not expired (ExpiresAt after now) and that is answered or was locked after
+	// staleBefore. It returns nil when rec was stored, and the holding record otherwise. Of
+	// concurrent claims of one key, exactly one succeeds.
+	ClaimIdempotencyKey(ctx context.Context, rec *IdempotencyRecord, now, staleBefore time.Time) (*IdempotencyRecord, error)
+	// CompleteIdempotencyKey sets the answer of a claimed key.
+	CompleteIdempotencyKey(ctx context.Context, partnerID, key string, response []byte) error
+	// ReleaseIdempotencyKey deletes the record of a key.
+	ReleaseIdempotencyKey(ctx context.Context, partnerID, key string) error
+	// PurgeIdempotencyKeys deletes the records that expired at or before now, and says how many.
+	PurgeIdempotencyKeys(ctx context.Context, now time.Time) (int64, error)
 }
 
 // TenantQuery is a TenantFilter as a Store receives it: validated, scoped to a partner, with

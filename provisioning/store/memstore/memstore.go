@@ -17,10 +17,11 @@ import (
 // Store keeps tenants in memory. Writes are serialized; reads run concurrently.
 type Store struct {
 	mu        sync.RWMutex
-	tenants   map[string]*row    // by id, deleted ones included
-	names     map[[2]string]*row // live tenants by (partner, name key)
-	externals map[[2]string]*row // live tenants by (partner, external id)
-	byPartner map[string][]*row  // live tenants of a partner, oldest first
+	tenants   map[string]*row                               // by id, deleted ones included
+	names     map[[2]string]*row                            // live tenants by (partner, name key)
+	externals map[[2]string]*row                            // live tenants by (partner, external id)
+	byPartner map[string][]*row                             // live tenants of a partner, oldest first
+	idem      map[[2]string]*provisioning.IdempotencyRecord // by (partner, key)
 }
 
 type row struct {
@@ -37,6 +38,7 @@ func New() *Store {
 		names:     map[[2]string]*row{},
 		externals: map[[2]string]*row{},
 		byPartner: map[string][]*row{},
+		idem:      map[[2]string]*provisioning.IdempotencyRecord{},
 	}
 }
 
@@ -277,4 +279,67 @@ func (x *tx) ConflictingTenant(_ context.Context, t *provisioning.Tenant) (strin
 		return c.t.ID, nil
 	}
 	return "", nil
+}
+
+// ClaimIdempotencyKey implements provisioning.Tx.
+func (x *tx) ClaimIdempotencyKey(_ context.Context, rec *provisioning.IdempotencyRecord, now, staleBefore time.Time) (*provisioning.IdempotencyRecord, error) {
+	x.mustWrite()
+	k := [2]string{rec.PartnerID, rec.Key}
+	old := x.s.idem[k]
+	if old != nil && old.ExpiresAt.After(now) && (old.Response != nil || old.LockedAt.After(staleBefore)) {
+		c := *old
+		return &c, nil
+	}
+	c := *rec
+	c.Response = nil
+	x.s.idem[k] = &c
+	x.undo = append(x.undo, func() { x.setIdem(k, old) })
+	return nil, nil
+}
+
+func (x *tx) setIdem(k [2]string, rec *provisioning.IdempotencyRecord) {
+	if rec == nil {
+		delete(x.s.idem, k)
+	} else {
+		x.s.idem[k] = rec
+	}
+}
+
+// CompleteIdempotencyKey implements provisioning.Tx.
+func (x *tx) CompleteIdempotencyKey(_ context.Context, partnerID, key string, response []byte) error {
+	x.mustWrite()
+	k := [2]string{partnerID, key}
+	old := x.s.idem[k]
+	if old == nil {
+		return provisioning.Errorf(provisioning.CodeNotFound, "idempotency key not claimed")
+	}
+	c := *old
+	c.Response = slices.Clone(response)
+	x.s.idem[k] = &c
+	x.undo = append(x.undo, func() { x.setIdem(k, old) })
+	return nil
+}
+
+// ReleaseIdempotencyKey implements provisioning.Tx.
+func (x *tx) ReleaseIdempotencyKey(_ context.Context, partnerID, key string) error {
+	x.mustWrite()
+	k := [2]string{partnerID, key}
+	old := x.s.idem[k]
+	delete(x.s.idem, k)
+	x.undo = append(x.undo, func() { x.setIdem(k, old) })
+	return nil
+}
+
+// PurgeIdempotencyKeys implements provisioning.Tx.
+func (x *tx) PurgeIdempotencyKeys(_ context.Context, now time.Time) (int64, error) {
+	x.mustWrite()
+	var n int64
+	for k, rec := range x.s.idem {
+		if !rec.ExpiresAt.After(now) {
+			delete(x.s.idem, k)
+			x.undo = append(x.undo, func() { x.s.idem[k] = rec })
+			n++
+		}
+	}
+	return n, nil
 }

@@ -50,8 +50,12 @@ func Run(t *testing.T, h Harness) {
 	t.Run("ConcurrentUpdatesLoseNothing", func(t *testing.T) { testConcurrentUpdates(t, h) })
 	t.Run("RollbackLeavesNothing", func(t *testing.T) { testRollback(t, h) })
 	t.Run("CanceledContext", func(t *testing.T) { testCanceled(t, h) })
+	t.Run("Idempotency", func(t *testing.T) { testIdempotency(t, h) })
+	t.Run("IdempotencyExpiry", func(t *testing.T) { testIdempotencyExpiry(t, h) })
+	t.Run("IdempotencyRace", func(t *testing.T) { testIdempotencyRace(t, h, false) })
 	if h.Reopen != nil {
 		t.Run("RaceSameNameTwoStores", func(t *testing.T) { testRaceSameName(t, h, true) })
+		t.Run("IdempotencyRaceTwoStores", func(t *testing.T) { testIdempotencyRace(t, h, true) })
 		t.Run("PersistsAcrossReopen", func(t *testing.T) { testReopen(t, h) })
 	}
 }

@@ -35,7 +35,8 @@ const (
 )
 
 func fixedQueries(d *Dialect) []string {
-	return []string{qInsert, qGet, qGet + d.ForUpdate, qUpdate, qDelete, qConflict}
+	return []string{qInsert, qGet, qGet + d.ForUpdate, qUpdate, qDelete, qConflict,
+		qClaim, qIdemGet, qIdemComplete, qIdemRelease, qIdemPurge}
 }
 
 // tenantRow is a tenant as the database returns it.
