@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -243,5 +245,68 @@ func TestGracefulStopPostgres(t *testing.T) {
 		if st, body := call(t, "GET", tenantsURL(p2)+"/"+id, p2.token, ""); st != 200 {
 			t.Fatalf("after a graceful restart: %d %s", st, body)
 		}
+	}
+}
+
+// The same Idempotency-Key sent to two replicas at once acts once: one fresh 201, every other
+// answer a replay of it or 409 idempotency_key_in_use.
+func TestIdempotencyAcrossReplicasOnPostgres(t *testing.T) {
+	dir, url := t.TempDir(), pgtest.URL(t)
+	a := startProc(t, dir, "--database-url", url)
+	b := startProc(t, dir, "--database-url", url)
+	const n = 40
+	type answer struct {
+		status   int
+		replayed bool
+		body     string
+	}
+	answers := make([]answer, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := a
+			if i%2 == 1 {
+				p = b
+			}
+			req, _ := http.NewRequest("POST", tenantsURL(p), strings.NewReader(`{"company_name":"Once Corp","email":"o@example.com"}`))
+			req.Header.Set("Authorization", "Bearer "+p.token)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Idempotency-Key", "order-4711")
+			<-start
+			resp, err := client.Do(req)
+			if err != nil {
+				answers[i] = answer{body: err.Error()}
+				return
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			answers[i] = answer{resp.StatusCode, resp.Header.Get("Idempotent-Replayed") == "true", string(body)}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	fresh, created := 0, ""
+	for _, ans := range answers {
+		if ans.status == 201 && !ans.replayed {
+			fresh++
+			created = ans.body
+		}
+	}
+	if fresh != 1 {
+		t.Fatalf("%d fresh creates, want 1", fresh)
+	}
+	for _, ans := range answers {
+		switch {
+		case ans.status == 201 && ans.body == created:
+		case ans.status == 409 && strings.Contains(ans.body, "idempotency_key_in_use"):
+		default:
+			t.Fatalf("unexpected answer %d %s", ans.status, ans.body)
+		}
+	}
+	if st, body := call(t, "GET", tenantsURL(a)+"?q=once", a.token, ""); st != 200 || strings.Count(body, `"tenant":`) != 1 {
+		t.Fatalf("tenants after the storm: %d %s", st, body)
 	}
 }

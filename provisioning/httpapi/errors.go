@@ -21,18 +21,20 @@ var statuses = map[provisioning.Code]struct {
 	status int
 	title  string
 }{
-	provisioning.CodeBadRequest:      {http.StatusBadRequest, "Bad request"},
-	provisioning.CodeInvalid:         {http.StatusBadRequest, "Validation failed"},
-	codeInvalidJSON:                  {http.StatusBadRequest, "Invalid JSON"},
-	provisioning.CodeUnauthenticated: {http.StatusUnauthorized, "Unauthenticated"},
-	provisioning.CodeForbidden:       {http.StatusForbidden, "Forbidden"},
-	provisioning.CodeNotFound:        {http.StatusNotFound, "Not found"},
-	codeMethodNotAllowed:             {http.StatusMethodNotAllowed, "Method not allowed"},
-	provisioning.CodeTenantExists:    {http.StatusConflict, "Tenant exists"},
-	provisioning.CodePrecondition:    {http.StatusPreconditionFailed, "Precondition failed"},
-	codeBodyTooLarge:                 {http.StatusRequestEntityTooLarge, "Body too large"},
-	codeUnsupportedMedia:             {http.StatusUnsupportedMediaType, "Unsupported media type"},
-	provisioning.CodeInternal:        {http.StatusInternalServerError, "Internal error"},
+	provisioning.CodeBadRequest:           {http.StatusBadRequest, "Bad request"},
+	provisioning.CodeInvalid:              {http.StatusBadRequest, "Validation failed"},
+	codeInvalidJSON:                       {http.StatusBadRequest, "Invalid JSON"},
+	provisioning.CodeUnauthenticated:      {http.StatusUnauthorized, "Unauthenticated"},
+	provisioning.CodeForbidden:            {http.StatusForbidden, "Forbidden"},
+	provisioning.CodeNotFound:             {http.StatusNotFound, "Not found"},
+	codeMethodNotAllowed:                  {http.StatusMethodNotAllowed, "Method not allowed"},
+	provisioning.CodeTenantExists:         {http.StatusConflict, "Tenant exists"},
+	provisioning.CodeIdempotencyKeyInUse:  {http.StatusConflict, "Idempotency key in use"},
+	provisioning.CodeIdempotencyKeyReused: {http.StatusUnprocessableEntity, "Idempotency key reused"},
+	provisioning.CodePrecondition:         {http.StatusPreconditionFailed, "Precondition failed"},
+	codeBodyTooLarge:                      {http.StatusRequestEntityTooLarge, "Body too large"},
+	codeUnsupportedMedia:                  {http.StatusUnsupportedMediaType, "Unsupported media type"},
+	provisioning.CodeInternal:             {http.StatusInternalServerError, "Internal error"},
 }
 
 // problem is an RFC 9457 problem details body.

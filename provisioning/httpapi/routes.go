@@ -8,14 +8,14 @@ func (s *server) routes() http.Handler {
 	handle := func(pattern string, h http.Handler) { mux.Handle(pattern, withRoute(h)) }
 	const tenants = BasePath + "/tenants"
 
-	handle("POST "+tenants, s.authed(s.createTenant()))
+	handle("POST "+tenants, s.authed(s.idempotent(s.createTenant())))
 	handle("GET "+tenants, s.authed(s.listTenants()))
 	handle(tenants, s.methodNotAllowed("GET, HEAD, POST"))
 
 	handle("GET "+tenants+"/{id}", s.authed(s.getTenant()))
-	handle("PATCH "+tenants+"/{id}", s.authed(s.updateTenant()))
-	handle("PUT "+tenants+"/{id}", s.authed(s.replaceTenant()))
-	handle("DELETE "+tenants+"/{id}", s.authed(s.deleteTenant()))
+	handle("PATCH "+tenants+"/{id}", s.authed(s.idempotent(s.updateTenant())))
+	handle("PUT "+tenants+"/{id}", s.authed(s.idempotent(s.replaceTenant())))
+	handle("DELETE "+tenants+"/{id}", s.authed(s.idempotent(s.deleteTenant())))
 	handle(tenants+"/{id}", s.methodNotAllowed("GET, HEAD, PATCH, PUT, DELETE"))
 
 	handle("GET "+BasePath+"/openapi.json", s.openapi())

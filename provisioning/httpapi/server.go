@@ -46,13 +46,17 @@ type server struct {
 	log     *slog.Logger
 	maxBody int64
 	ready   []func(context.Context) error
-	metrics *metrics // nil without WithMetrics
+	metrics *metrics    // nil without WithMetrics
+	idem    Idempotency // nil when the Provisioner keeps no idempotency records
 }
 
 // New returns the http.Handler serving the API under BasePath, plus /healthz and /readyz.
+// When prov also implements Idempotency (as *provisioning.Service does), changes honour the
+// Idempotency-Key header.
 func New(prov provisioning.Provisioner, authn Authenticator, opts ...Option) http.Handler {
 	s := &server{prov: prov, authn: authn, maxBody: DefaultMaxBodyBytes,
 		log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	s.idem, _ = prov.(Idempotency)
 	for _, o := range opts {
 		o(s)
 	}
