@@ -42,7 +42,7 @@ type Precondition struct {
 
 func (pre Precondition) check(t *Tenant) error {
 	if pre.IfVersion != 0 && pre.IfVersion != t.Version {
-		return Errorf(CodePrecondition, "the tenant is at version %d, not %d", t.Version, pre.IfVersion)
+		return Errorf(CodePrecondition, "If-Match does not name the tenant's current version, %d", t.Version)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/provisiond/provisiond/internal/barrier"
 	"github.com/provisiond/provisiond/internal/pgtest"
 )
 
@@ -162,30 +163,18 @@ func TestTwoReplicasRaceOnPostgres(t *testing.T) {
 		body   string
 	}
 	answers := make([]answer, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p := a
-			if i%2 == 1 {
-				p = b
-			}
-			name := "Contended Corp"
-			if i%3 == 0 {
-				name = "CONTENDED corp"
-			}
-			<-start
-			st, body, err := tryCall("POST", tenantsURL(p), p.token, fmt.Sprintf(`{"company_name":%q,"email":"r@example.com"}`, name))
-			if err != nil {
-				body = err.Error()
-			}
-			answers[i] = answer{st, body}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	barrier.Run(n, func(i int) {
+		p := []*proc{a, b}[i%2]
+		name := "Contended Corp"
+		if i%3 == 0 {
+			name = "CONTENDED corp"
+		}
+		st, body, err := tryCall("POST", tenantsURL(p), p.token, fmt.Sprintf(`{"company_name":%q,"email":"r@example.com"}`, name))
+		if err != nil {
+			body = err.Error()
+		}
+		answers[i] = answer{st, body}
+	})
 	var winner string
 	for _, ans := range answers {
 		if ans.status == 201 {
@@ -261,33 +250,21 @@ func TestIdempotencyAcrossReplicasOnPostgres(t *testing.T) {
 		body     string
 	}
 	answers := make([]answer, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			p := a
-			if i%2 == 1 {
-				p = b
-			}
-			req, _ := http.NewRequest("POST", tenantsURL(p), strings.NewReader(`{"company_name":"Once Corp","email":"o@example.com"}`))
-			req.Header.Set("Authorization", "Bearer "+p.token)
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Idempotency-Key", "order-4711")
-			<-start
-			resp, err := client.Do(req)
-			if err != nil {
-				answers[i] = answer{body: err.Error()}
-				return
-			}
-			defer resp.Body.Close()
-			body, _ := io.ReadAll(resp.Body)
-			answers[i] = answer{resp.StatusCode, resp.Header.Get("Idempotent-Replayed") == "true", string(body)}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	barrier.Run(n, func(i int) {
+		p := []*proc{a, b}[i%2]
+		req, _ := http.NewRequest("POST", tenantsURL(p), strings.NewReader(`{"company_name":"Once Corp","email":"o@example.com"}`))
+		req.Header.Set("Authorization", "Bearer "+p.token)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", "order-4711")
+		resp, err := client.Do(req)
+		if err != nil {
+			answers[i] = answer{body: err.Error()}
+			return
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		answers[i] = answer{resp.StatusCode, resp.Header.Get("Idempotent-Replayed") == "true", string(body)}
+	})
 	fresh, created := 0, ""
 	for _, ans := range answers {
 		if ans.status == 201 && !ans.replayed {

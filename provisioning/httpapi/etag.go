@@ -26,15 +26,15 @@ func matchesETag(list string, version int64) bool {
 
 // precondition turns If-Match into a Precondition. A list of several tags or a tag that is not
 // a version can never match a single current version, except "*".
-func precondition(r *http.Request) (provisioning.Precondition, error) {
+func precondition(r *http.Request) provisioning.Precondition {
 	im := strings.TrimSpace(r.Header.Get("If-Match"))
 	if im == "" || im == "*" {
-		return provisioning.Precondition{}, nil
+		return provisioning.Precondition{}
 	}
 	tag := strings.TrimPrefix(im, "W/")
 	v, err := strconv.ParseInt(strings.Trim(tag, `"`), 10, 64)
 	if err != nil || v < 1 || len(tag) < 3 || tag[0] != '"' || tag[len(tag)-1] != '"' {
-		return provisioning.Precondition{IfVersion: -1}, nil // matches no version: 412
+		return provisioning.Precondition{IfVersion: -1} // matches no version: 412
 	}
-	return provisioning.Precondition{IfVersion: v}, nil
+	return provisioning.Precondition{IfVersion: v}
 }

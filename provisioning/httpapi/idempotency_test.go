@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/provisiond/provisiond/internal/barrier"
 	"github.com/provisiond/provisiond/provisioning"
 	"github.com/provisiond/provisiond/provisioning/httpapi"
 	"github.com/provisiond/provisiond/provisioning/jwtauth"
@@ -67,37 +68,28 @@ func TestIdempotentConcurrentRetries(t *testing.T) {
 	e := newEnv(t)
 	const n = 20
 	var (
-		wg                     sync.WaitGroup
 		fresh, replayed, inUse atomic.Int32
 		mu                     sync.Mutex
 		bodies                 = map[string]bool{}
 		other                  []string
 	)
-	start := make(chan struct{})
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			r := e.req(t, "POST", base+"/tenants", e.admin, acme, "Idempotency-Key", "storm")
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case r.status == 201 && r.header.Get("Idempotent-Replayed") == "":
-				fresh.Add(1)
-				bodies[string(r.body)] = true
-			case r.status == 201:
-				replayed.Add(1)
-				bodies[string(r.body)] = true
-			case r.status == 409 && strings.Contains(string(r.body), "idempotency_key_in_use"):
-				inUse.Add(1)
-			default:
-				other = append(other, fmt.Sprintf("%d %s", r.status, r.body))
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	barrier.Run(n, func(int) {
+		r := e.req(t, "POST", base+"/tenants", e.admin, acme, "Idempotency-Key", "storm")
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case r.status == 201 && r.header.Get("Idempotent-Replayed") == "":
+			fresh.Add(1)
+			bodies[string(r.body)] = true
+		case r.status == 201:
+			replayed.Add(1)
+			bodies[string(r.body)] = true
+		case r.status == 409 && strings.Contains(string(r.body), "idempotency_key_in_use"):
+			inUse.Add(1)
+		default:
+			other = append(other, fmt.Sprintf("%d %s", r.status, r.body))
+		}
+	})
 	if fresh.Load() != 1 || len(bodies) != 1 || len(other) > 0 {
 		t.Fatalf("fresh %d, replayed %d, in use %d, distinct bodies %d, other %v", fresh.Load(), replayed.Load(), inUse.Load(), len(bodies), other)
 	}

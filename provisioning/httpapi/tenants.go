@@ -81,39 +81,30 @@ func (s *server) listTenants() http.Handler {
 }
 
 func (s *server) updateTenant() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		pre, err := precondition(r)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
+	return s.changeTenant(func(w http.ResponseWriter, r *http.Request, pre provisioning.Precondition) (*provisioning.Tenant, error) {
 		var patch provisioning.TenantPatch
 		if err := s.decode(w, r, &patch, "application/merge-patch+json", "application/json"); err != nil {
-			s.writeError(w, r, err)
-			return
+			return nil, err
 		}
-		t, err := s.prov.UpdateTenant(r.Context(), principal(r), r.PathValue("id"), patch, pre)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		writeTenant(w, http.StatusOK, t)
+		return s.prov.UpdateTenant(r.Context(), principal(r), r.PathValue("id"), patch, pre)
 	})
 }
 
 func (s *server) replaceTenant() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		pre, err := precondition(r)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
+	return s.changeTenant(func(w http.ResponseWriter, r *http.Request, pre provisioning.Precondition) (*provisioning.Tenant, error) {
 		var in tenantBody
 		if err := s.decode(w, r, &in, "application/json"); err != nil {
-			s.writeError(w, r, err)
-			return
+			return nil, err
 		}
-		t, err := s.prov.ReplaceTenant(r.Context(), principal(r), r.PathValue("id"), in, pre)
+		return s.prov.ReplaceTenant(r.Context(), principal(r), r.PathValue("id"), in, pre)
+	})
+}
+
+// changeTenant is the shape of PATCH and PUT: read If-Match, make the change, answer with
+// the tenant.
+func (s *server) changeTenant(change func(http.ResponseWriter, *http.Request, provisioning.Precondition) (*provisioning.Tenant, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t, err := change(w, r, precondition(r))
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -124,12 +115,7 @@ func (s *server) replaceTenant() http.Handler {
 
 func (s *server) deleteTenant() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		pre, err := precondition(r)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		if err := s.prov.DeleteTenant(r.Context(), principal(r), r.PathValue("id"), pre); err != nil {
+		if err := s.prov.DeleteTenant(r.Context(), principal(r), r.PathValue("id"), precondition(r)); err != nil {
 			s.writeError(w, r, err)
 			return
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/provisiond/provisiond/internal/barrier"
 	"github.com/provisiond/provisiond/provisioning"
 )
 
@@ -121,32 +122,23 @@ func testIdempotencyRace(t *testing.T, h Harness, twoStores bool) {
 	}
 	const n = 30
 	var (
-		wg             sync.WaitGroup
 		mu             sync.Mutex
 		claimed, inUse int
 		unexpected     []error
 	)
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			resp, err := svcs[i%len(svcs)].ClaimIdempotencyKey(context.Background(), alice, "race", "fp")
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil && resp == nil:
-				claimed++
-			case provisioning.ErrorCode(err) == provisioning.CodeIdempotencyKeyInUse:
-				inUse++
-			default:
-				unexpected = append(unexpected, err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	barrier.Run(n, func(i int) {
+		resp, err := svcs[i%len(svcs)].ClaimIdempotencyKey(context.Background(), alice, "race", "fp")
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err == nil && resp == nil:
+			claimed++
+		case provisioning.ErrorCode(err) == provisioning.CodeIdempotencyKeyInUse:
+			inUse++
+		default:
+			unexpected = append(unexpected, err)
+		}
+	})
 	if claimed != 1 || inUse != n-1 || len(unexpected) > 0 {
 		t.Fatalf("claimed %d, in use %d, unexpected %v; want 1 claim", claimed, inUse, unexpected)
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/provisiond/provisiond/internal/barrier"
 	"github.com/provisiond/provisiond/provisioning"
 )
 
@@ -433,35 +434,25 @@ func testRaceSameName(t *testing.T, h Harness, twoStores bool) {
 		t.Cleanup(func() { _ = s2.Close() })
 		svcs = append(svcs, service(s2))
 	}
-	const n = 50
 	var (
-		wg      sync.WaitGroup
 		mu      sync.Mutex
 		winners []string
 		losers  []error
 	)
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			in := input("Contended Inc")
-			if i%2 == 0 {
-				in.CompanyName = "CONTENDED INC"
-			}
-			tn, err := svcs[i%len(svcs)].CreateTenant(context.Background(), alice, in)
-			mu.Lock()
-			defer mu.Unlock()
-			if err == nil {
-				winners = append(winners, tn.ID)
-			} else {
-				losers = append(losers, err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	barrier.Run(50, func(i int) {
+		in := input("Contended Inc")
+		if i%2 == 0 {
+			in.CompanyName = "CONTENDED INC"
+		}
+		tn, err := svcs[i%len(svcs)].CreateTenant(context.Background(), alice, in)
+		mu.Lock()
+		defer mu.Unlock()
+		if err == nil {
+			winners = append(winners, tn.ID)
+		} else {
+			losers = append(losers, err)
+		}
+	})
 	if len(winners) != 1 {
 		t.Fatalf("%d creates succeeded, want exactly 1", len(winners))
 	}
@@ -477,19 +468,13 @@ func testConcurrentUpdates(t *testing.T, h Harness) {
 	_, svc := open(t, h)
 	tn := mustCreate(t, svc, alice, input("Busy"))
 	const n = 20
-	var wg sync.WaitGroup
 	errs := make(chan error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := svc.UpdateTenant(context.Background(), alice, tn.ID, provisioning.TenantPatch{
-				Metadata: provisioning.Value(map[string]*string{fmt.Sprintf("k%02d", i): str("v")}),
-			}, provisioning.Precondition{})
-			errs <- err
-		}()
-	}
-	wg.Wait()
+	barrier.Run(n, func(i int) {
+		_, err := svc.UpdateTenant(context.Background(), alice, tn.ID, provisioning.TenantPatch{
+			Metadata: provisioning.Value(map[string]*string{fmt.Sprintf("k%02d", i): str("v")}),
+		}, provisioning.Precondition{})
+		errs <- err
+	})
 	close(errs)
 	for err := range errs {
 		if err != nil {
