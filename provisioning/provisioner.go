@@ -32,6 +32,9 @@ type Provisioner interface {
 	ReplaceTenant(ctx context.Context, p Principal, id string, in TenantInput, pre Precondition) (*Tenant, error)
 	// DeleteTenant soft-deletes a tenant. Returns CodeNotFound, CodePrecondition.
 	DeleteTenant(ctx context.Context, p Principal, id string, pre Precondition) error
+	// ListEvents returns a page of the partner's lifecycle events, oldest first (needs
+	// tenant:read). Returns CodeInvalid for a bad filter.
+	ListEvents(ctx context.Context, p Principal, f EventFilter) (*EventPage, error)
 }
 
 // Precondition makes a change conditional. The zero value imposes none.
@@ -101,7 +104,12 @@ func (s *Service) CreateTenant(ctx context.Context, p Principal, in TenantInput)
 	now := s.timestamp()
 	t := &Tenant{ID: s.newID(), PartnerID: p.PartnerID, Version: 1, CreatedAt: now, UpdatedAt: now}
 	t.set(in)
-	err = s.store.Write(ctx, func(tx Tx) error { return tx.InsertTenant(ctx, t) })
+	err = s.store.Write(ctx, func(tx Tx) error {
+		if err := tx.InsertTenant(ctx, t); err != nil {
+			return err
+		}
+		return tx.AppendEvent(ctx, s.event(ctx, p, EventTenantCreated, t))
+	})
 	if err != nil {
 		return nil, s.explainConflict(ctx, t, err)
 	}
@@ -224,7 +232,10 @@ func (s *Service) change(ctx context.Context, p Principal, id string, pre Precon
 			return nil // nothing changes: no new version
 		}
 		t.Version, t.UpdatedAt = cur.Version+1, s.timestamp()
-		return tx.UpdateTenant(ctx, t, cur.Version)
+		if err := tx.UpdateTenant(ctx, t, cur.Version); err != nil {
+			return err
+		}
+		return tx.AppendEvent(ctx, s.event(ctx, p, changeEvent(cur, t), t))
 	})
 	if err != nil {
 		if t != nil {
@@ -252,7 +263,12 @@ func (s *Service) DeleteTenant(ctx context.Context, p Principal, id string, pre 
 		if err := pre.check(cur); err != nil {
 			return err
 		}
-		return tx.DeleteTenant(ctx, p.PartnerID, cur.ID, cur.Version, s.timestamp())
+		gone := cur.Clone()
+		gone.Version, gone.UpdatedAt = cur.Version+1, s.timestamp()
+		if err := tx.DeleteTenant(ctx, p.PartnerID, cur.ID, cur.Version, gone.UpdatedAt); err != nil {
+			return err
+		}
+		return tx.AppendEvent(ctx, s.event(ctx, p, EventTenantDeleted, gone))
 	})
 }
 

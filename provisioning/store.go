@@ -55,6 +55,14 @@ type Tx interface {
 	ReleaseIdempotencyKey(ctx context.Context, partnerID, key string) error
 	// PurgeIdempotencyKeys deletes the records that expired at or before now, and says how many.
 	PurgeIdempotencyKeys(ctx context.Context, now time.Time) (int64, error)
+
+	// AppendEvent stores an event and sets e.Seq. Within a partner, Seq grows in the order the
+	// transactions commit, so a reader polling after the last Seq it saw misses nothing. Call it
+	// last in a transaction: it may hold a per-partner lock until the commit.
+	AppendEvent(ctx context.Context, e *Event) error
+	// ListEvents returns up to q.Limit events of q.PartnerID with Seq after q.AfterSeq, in
+	// Seq order.
+	ListEvents(ctx context.Context, q EventQuery) ([]*Event, error)
 }
 
 // TenantQuery is a TenantFilter as a Store receives it: validated, scoped to a partner, with

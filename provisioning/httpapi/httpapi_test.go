@@ -445,3 +445,41 @@ func TestHealth(t *testing.T) {
 		t.Fatalf("an invalid X-Request-Id was not replaced: %q", id)
 	}
 }
+
+func TestEventFeed(t *testing.T) {
+	e := newEnv(t)
+	r := e.req(t, "POST", base+"/tenants", e.admin, acme, "X-Request-Id", "trace-create")
+	id := r.json(t)["tenant"].(string)
+	e.req(t, "PATCH", base+"/tenants/"+id, e.admin, `{"status":"suspended"}`)
+	e.req(t, "DELETE", base+"/tenants/"+id, e.admin, "")
+
+	r = e.req(t, "GET", base+"/events?limit=2", e.reader, "")
+	page := r.json(t)
+	data := page["data"].([]any)
+	if r.status != 200 || len(data) != 2 || page["has_more"] != true || page["next_cursor"] == nil {
+		t.Fatalf("first page: %d %s", r.status, r.body)
+	}
+	first := data[0].(map[string]any)
+	if first["type"] != "tenant.created" || first["tenant"] != id || first["partner_id"] != "partner-a" ||
+		first["actor"] != "user-of-partner-a" || first["request_id"] != "trace-create" ||
+		first["data"].(map[string]any)["company_name"] != "Acme" {
+		t.Fatalf("created event: %s", r.body)
+	}
+	r = e.req(t, "GET", base+"/events?after="+page["next_cursor"].(string), e.reader, "")
+	page = r.json(t)
+	data = page["data"].([]any)
+	if len(data) != 1 || data[0].(map[string]any)["type"] != "tenant.deleted" || page["has_more"] != false || page["next_cursor"] == nil {
+		t.Fatalf("second page: %s", r.body)
+	}
+	if r := e.req(t, "GET", base+"/events?type=tenant.suspended", e.admin, ""); len(r.json(t)["data"].([]any)) != 1 {
+		t.Fatalf("type filter: %s", r.body)
+	}
+	if r := e.req(t, "GET", base+"/events", e.adminB, ""); len(r.json(t)["data"].([]any)) != 0 {
+		t.Fatalf("partner B sees A's events: %s", r.body)
+	}
+	wantProblem(t, e.req(t, "GET", base+"/events?type=nope", e.admin, ""), 400, "validation_failed")
+	wantProblem(t, e.req(t, "GET", base+"/events?after=%21", e.admin, ""), 400, "validation_failed")
+	wantProblem(t, e.req(t, "GET", base+"/events?since=1", e.admin, ""), 400, "validation_failed")
+	wantProblem(t, e.req(t, "GET", base+"/events", "", ""), 401, "unauthenticated")
+	wantProblem(t, e.req(t, "POST", base+"/events", e.admin, "{}"), 405, "method_not_allowed")
+}

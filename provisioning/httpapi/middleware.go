@@ -42,7 +42,8 @@ func (s *server) withRequestInfo(next http.Handler) http.Handler {
 			id = newRequestID()
 		}
 		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), infoKey, &requestInfo{id: id})))
+		ctx := provisioning.WithRequestID(context.WithValue(r.Context(), infoKey, &requestInfo{id: id}), id)
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

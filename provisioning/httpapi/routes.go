@@ -18,6 +18,9 @@ func (s *server) routes() http.Handler {
 	handle("DELETE "+tenants+"/{id}", s.authed(s.idempotent(s.deleteTenant())))
 	handle(tenants+"/{id}", s.methodNotAllowed("GET, HEAD, PATCH, PUT, DELETE"))
 
+	handle("GET "+BasePath+"/events", s.authed(s.listEvents()))
+	handle(BasePath+"/events", s.methodNotAllowed("GET, HEAD"))
+
 	handle("GET "+BasePath+"/openapi.json", s.openapi())
 	handle("GET /healthz", s.healthz())
 	handle("GET /readyz", s.readyz())

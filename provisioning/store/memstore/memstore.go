@@ -22,6 +22,8 @@ type Store struct {
 	externals map[[2]string]*row                            // live tenants by (partner, external id)
 	byPartner map[string][]*row                             // live tenants of a partner, oldest first
 	idem      map[[2]string]*provisioning.IdempotencyRecord // by (partner, key)
+	events    map[string][]*provisioning.Event              // by partner, in Seq order
+	seq       int64                                         // the last Seq assigned
 }
 
 type row struct {
@@ -39,6 +41,7 @@ func New() *Store {
 		externals: map[[2]string]*row{},
 		byPartner: map[string][]*row{},
 		idem:      map[[2]string]*provisioning.IdempotencyRecord{},
+		events:    map[string][]*provisioning.Event{},
 	}
 }
 
@@ -342,4 +345,34 @@ func (x *tx) PurgeIdempotencyKeys(_ context.Context, now time.Time) (int64, erro
 		}
 	}
 	return n, nil
+}
+
+// AppendEvent implements provisioning.Tx.
+func (x *tx) AppendEvent(_ context.Context, e *provisioning.Event) error {
+	x.mustWrite()
+	x.s.seq++
+	e.Seq = x.s.seq
+	c := *e
+	c.Data = e.Data.Clone()
+	x.s.events[e.PartnerID] = append(x.s.events[e.PartnerID], &c)
+	x.undo = append(x.undo, func() {
+		list := x.s.events[e.PartnerID]
+		x.s.events[e.PartnerID] = list[:len(list)-1]
+	})
+	return nil
+}
+
+// ListEvents implements provisioning.Tx.
+func (x *tx) ListEvents(_ context.Context, q provisioning.EventQuery) ([]*provisioning.Event, error) {
+	list := x.s.events[q.PartnerID]
+	i, _ := slices.BinarySearchFunc(list, q.AfterSeq+1, func(e *provisioning.Event, seq int64) int { return cmp.Compare(e.Seq, seq) })
+	var out []*provisioning.Event
+	for ; i < len(list) && len(out) < q.Limit; i++ {
+		if e := list[i]; q.Type == "" || e.Type == q.Type {
+			c := *e
+			c.Data = e.Data.Clone()
+			out = append(out, &c)
+		}
+	}
+	return out, nil
 }

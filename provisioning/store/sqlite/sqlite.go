@@ -38,7 +38,9 @@ var dialect = sqlstore.Dialect{
 	// Writes go through one connection with BEGIN IMMEDIATE: a Write already excludes others.
 	ForUpdate:     "",
 	MigrationLock: "",
-	Time:          func(t time.Time) any { return t.UnixMilli() },
+	AppendEvent: `INSERT INTO events (id, partner_id, type, tenant_id, actor, request_id, created_at, data)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING seq`,
+	Time: func(t time.Time) any { return t.UnixMilli() },
 	MetadataMatch: func(m map[string]string) (string, []any, error) {
 		keys := make([]string, 0, len(m))
 		for k := range m {

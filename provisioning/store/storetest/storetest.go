@@ -54,9 +54,12 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Idempotency", func(t *testing.T) { testIdempotency(t, h) })
 	t.Run("IdempotencyExpiry", func(t *testing.T) { testIdempotencyExpiry(t, h) })
 	t.Run("IdempotencyRace", func(t *testing.T) { testIdempotencyRace(t, h, false) })
+	t.Run("Events", func(t *testing.T) { testEvents(t, h) })
+	t.Run("EventsUnderConcurrentWrites", func(t *testing.T) { testEventsUnderConcurrentWrites(t, h, false) })
 	if h.Reopen != nil {
 		t.Run("RaceSameNameTwoStores", func(t *testing.T) { testRaceSameName(t, h, true) })
 		t.Run("IdempotencyRaceTwoStores", func(t *testing.T) { testIdempotencyRace(t, h, true) })
+		t.Run("EventsUnderConcurrentWritesTwoStores", func(t *testing.T) { testEventsUnderConcurrentWrites(t, h, true) })
 		t.Run("PersistsAcrossReopen", func(t *testing.T) { testReopen(t, h) })
 	}
 }

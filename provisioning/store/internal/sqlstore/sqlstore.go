@@ -25,6 +25,10 @@ type Dialect struct {
 	// MigrationLock is run first in the migration transaction so that replicas starting
 	// together apply migrations once ("" where the transaction itself is exclusive).
 	MigrationLock string
+	// AppendEvent inserts an event from the arguments (id, partner_id, type, tenant_id, actor,
+	// request_id, created_at, data) and returns its seq. Where writers run concurrently it
+	// also takes a per-partner lock held until commit, so that seq order is commit order.
+	AppendEvent string
 	// Time turns a time into the value stored in a timestamp column.
 	Time func(time.Time) any
 	// MetadataMatch returns a condition and its arguments requiring the metadata to hold

@@ -36,7 +36,7 @@ const (
 
 func fixedQueries(d *Dialect) []string {
 	return []string{qInsert, qGet, qGet + d.ForUpdate, qUpdate, qDelete, qConflict,
-		qClaim, qIdemGet, qIdemComplete, qIdemRelease, qIdemPurge}
+		qClaim, qIdemGet, qIdemComplete, qIdemRelease, qIdemPurge, d.AppendEvent, qListEvents}
 }
 
 // tenantRow is a tenant as the database returns it.

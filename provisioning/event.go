@@ -1,0 +1,180 @@
+package provisioning
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+)
+
+// EventType names a lifecycle event.
+type EventType string
+
+// The lifecycle events (CONTRACT §8).
+const (
+	EventTenantCreated   EventType = "tenant.created"
+	EventTenantUpdated   EventType = "tenant.updated"
+	EventTenantSuspended EventType = "tenant.suspended"
+	EventTenantResumed   EventType = "tenant.resumed"
+	EventTenantDeleted   EventType = "tenant.deleted"
+)
+
+// EventTypes lists every event type.
+var EventTypes = []EventType{EventTenantCreated, EventTenantUpdated, EventTenantSuspended, EventTenantResumed, EventTenantDeleted}
+
+// Event records one change, written in the same transaction as the change (a transactional
+// outbox), so the event log is also the audit trail: who changed what, when, and the tenant as
+// it stood after the change.
+type Event struct {
+	ID        string
+	Seq       int64 // the store's order of the partner's events; assigned by AppendEvent
+	Type      EventType
+	TenantID  string
+	PartnerID string
+	Actor     string // the subject of the principal that made the change
+	RequestID string // the request that made it, when known
+	CreatedAt time.Time
+	Data      *Tenant
+}
+
+type eventJSON struct {
+	ID        string    `json:"id"`
+	Type      EventType `json:"type"`
+	TenantID  string    `json:"tenant"`
+	PartnerID string    `json:"partner_id"`
+	Actor     *string   `json:"actor"`
+	RequestID *string   `json:"request_id"`
+	CreatedAt string    `json:"created_at"`
+	Data      *Tenant   `json:"data"`
+}
+
+// MarshalJSON renders the event in the wire format of the API.
+func (e *Event) MarshalJSON() ([]byte, error) {
+	return json.Marshal(eventJSON{ID: e.ID, Type: e.Type, TenantID: e.TenantID, PartnerID: e.PartnerID,
+		Actor: nullable(e.Actor), RequestID: nullable(e.RequestID),
+		CreatedAt: e.CreatedAt.UTC().Format(TimeFormat), Data: e.Data})
+}
+
+// EventFilter selects a page of a partner's events, oldest first.
+type EventFilter struct {
+	Type  EventType // only events of this type
+	After string    // a cursor from a previous EventPage; "" for the oldest
+	Limit int       // 1–200; 0 means 50
+}
+
+// EventPage is one page of the event feed. NextCursor continues after the last event of the
+// page, or after the filter's cursor when the page is empty, so a consumer can poll with it.
+type EventPage struct {
+	Events     []*Event
+	HasMore    bool
+	NextCursor string
+}
+
+// EventQuery is an EventFilter as a Store receives it.
+type EventQuery struct {
+	PartnerID string
+	Type      EventType
+	AfterSeq  int64
+	Limit     int
+}
+
+// requestIDKey carries the id of the request that a change belongs to.
+type requestIDKey struct{}
+
+// WithRequestID returns a context that attributes changes made with it to the request id;
+// their events record it.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// event builds the event of a change to t.
+func (s *Service) event(ctx context.Context, p Principal, typ EventType, t *Tenant) *Event {
+	return &Event{ID: s.newID(), Type: typ, TenantID: t.ID, PartnerID: t.PartnerID, Actor: p.Subject,
+		RequestID: requestID(ctx), CreatedAt: t.UpdatedAt, Data: t.Clone()}
+}
+
+// changeEvent names the event of an update from before to after.
+func changeEvent(before, after *Tenant) EventType {
+	switch {
+	case before.Status == StatusActive && after.Status == StatusSuspended:
+		return EventTenantSuspended
+	case before.Status == StatusSuspended && after.Status == StatusActive:
+		return EventTenantResumed
+	}
+	return EventTenantUpdated
+}
+
+var errEventCursor = errors.New("is not a cursor returned by this API")
+
+func encodeEventCursor(seq int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("e" + strconv.FormatInt(seq, 10)))
+}
+
+func decodeEventCursor(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(raw) < 2 || raw[0] != 'e' {
+		return 0, errEventCursor
+	}
+	seq, err := strconv.ParseInt(string(raw[1:]), 10, 64)
+	if err != nil || seq < 0 {
+		return 0, errEventCursor
+	}
+	return seq, nil
+}
+
+// ListEvents returns a page of the partner's events, oldest first. It needs tenant:read.
+// Returns CodeInvalid for a bad filter.
+func (s *Service) ListEvents(ctx context.Context, p Principal, f EventFilter) (*EventPage, error) {
+	if err := s.authorize(ctx, p, PermTenantRead); err != nil {
+		return nil, err
+	}
+	if f.Limit == 0 {
+		f.Limit = 50
+	}
+	problems := map[string]string{}
+	if f.Limit < 1 || f.Limit > 200 {
+		problems["limit"] = "must be from 1 to 200"
+	}
+	after, err := decodeEventCursor(f.After)
+	if err != nil {
+		problems["after"] = err.Error()
+	}
+	if f.Type != "" && !validEventType(f.Type) {
+		problems["type"] = "is not an event type"
+	}
+	if len(problems) > 0 {
+		return nil, InvalidFields(problems)
+	}
+	var evs []*Event
+	q := EventQuery{PartnerID: p.PartnerID, Type: f.Type, AfterSeq: after, Limit: f.Limit + 1}
+	if err := s.store.Read(ctx, func(tx Tx) (err error) { evs, err = tx.ListEvents(ctx, q); return err }); err != nil {
+		return nil, err
+	}
+	page := &EventPage{Events: evs, NextCursor: f.After}
+	if len(evs) > f.Limit {
+		page.Events, page.HasMore = evs[:f.Limit], true
+	}
+	if n := len(page.Events); n > 0 {
+		page.NextCursor = encodeEventCursor(page.Events[n-1].Seq)
+	}
+	return page, nil
+}
+
+func validEventType(t EventType) bool {
+	for _, v := range EventTypes {
+		if v == t {
+			return true
+		}
+	}
+	return false
+}

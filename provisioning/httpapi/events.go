@@ -1,0 +1,69 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/provisiond/provisiond/provisioning"
+)
+
+// eventsResponse is the body of GET /events.
+type eventsResponse struct {
+	Data       []*provisioning.Event `json:"data"`
+	HasMore    bool                  `json:"has_more"`
+	NextCursor *string               `json:"next_cursor"`
+}
+
+func (s *server) listEvents() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, err := parseEventFilter(r.URL.Query())
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		page, err := s.prov.ListEvents(r.Context(), principal(r), f)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		resp := eventsResponse{Data: page.Events, HasMore: page.HasMore}
+		if resp.Data == nil {
+			resp.Data = []*provisioning.Event{}
+		}
+		if page.NextCursor != "" {
+			resp.NextCursor = &page.NextCursor
+		}
+		writeJSON(w, http.StatusOK, resp)
+	})
+}
+
+// parseEventFilter reads the query of GET /events: after, limit and type, nothing else.
+func parseEventFilter(q url.Values) (provisioning.EventFilter, error) {
+	var f provisioning.EventFilter
+	problems := map[string]string{}
+	for key, vals := range q {
+		if len(vals) > 1 {
+			problems[key] = "must be given at most once"
+			continue
+		}
+		switch v := vals[0]; key {
+		case "after":
+			f.After = v
+		case "type":
+			f.Type = provisioning.EventType(v)
+		case "limit":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 200 {
+				problems[key] = "must be an integer from 1 to 200"
+			}
+			f.Limit = n
+		default:
+			problems[key] = "unknown query parameter"
+		}
+	}
+	if len(problems) > 0 {
+		return f, provisioning.InvalidFields(problems)
+	}
+	return f, nil
+}

@@ -1,0 +1,64 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/provisiond/provisiond/provisioning"
+)
+
+const (
+	qListEvents = `SELECT seq, id, partner_id, type, tenant_id, COALESCE(actor, '') AS actor,
+		COALESCE(request_id, '') AS request_id, created_at, data
+		FROM events WHERE partner_id = ? AND seq > ? AND (? = '' OR type = ?) ORDER BY seq LIMIT ?`
+)
+
+type eventRow struct {
+	Seq       int64  `db:"seq"`
+	ID        string `db:"id"`
+	PartnerID string `db:"partner_id"`
+	Type      string `db:"type"`
+	TenantID  string `db:"tenant_id"`
+	Actor     string `db:"actor"`
+	RequestID string `db:"request_id"`
+	CreatedAt dbTime `db:"created_at"`
+	Data      []byte `db:"data"`
+}
+
+// AppendEvent implements provisioning.Tx.
+func (x *tx) AppendEvent(ctx context.Context, e *provisioning.Event) error {
+	data, err := json.Marshal(e.Data)
+	if err != nil {
+		return x.internal(err)
+	}
+	err = x.get(ctx, &e.Seq, x.s.d.AppendEvent, e.ID, e.PartnerID, string(e.Type), e.TenantID,
+		null(e.Actor), null(e.RequestID), x.s.d.Time(e.CreatedAt), string(data))
+	if err != nil {
+		return x.internal(err)
+	}
+	return nil
+}
+
+// ListEvents implements provisioning.Tx.
+func (x *tx) ListEvents(ctx context.Context, q provisioning.EventQuery) ([]*provisioning.Event, error) {
+	st, err := x.stmt(ctx, qListEvents)
+	if err != nil {
+		return nil, err
+	}
+	var rows []eventRow
+	if err := st.SelectContext(ctx, &rows, q.PartnerID, q.AfterSeq, string(q.Type), string(q.Type), q.Limit); err != nil {
+		return nil, x.internal(err)
+	}
+	out := make([]*provisioning.Event, len(rows))
+	for i, r := range rows {
+		e := &provisioning.Event{Seq: r.Seq, ID: r.ID, PartnerID: r.PartnerID, Type: provisioning.EventType(r.Type),
+			TenantID: r.TenantID, Actor: r.Actor, RequestID: r.RequestID, CreatedAt: time.Time(r.CreatedAt),
+			Data: &provisioning.Tenant{}}
+		if err := json.Unmarshal(r.Data, e.Data); err != nil {
+			return nil, x.internal(err)
+		}
+		out[i] = e
+	}
+	return out, nil
+}

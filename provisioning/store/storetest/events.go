@@ -1,0 +1,154 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/provisiond/provisiond/internal/barrier"
+	"github.com/provisiond/provisiond/provisioning"
+)
+
+func allEvents(t *testing.T, svc provisioning.Provisioner, p provisioning.Principal, f provisioning.EventFilter) ([]*provisioning.Event, string) {
+	t.Helper()
+	var all []*provisioning.Event
+	for range 10000 {
+		page, err := svc.ListEvents(context.Background(), p, f)
+		if err != nil {
+			t.Fatalf("ListEvents: %v", err)
+		}
+		all = append(all, page.Events...)
+		f.After = page.NextCursor
+		if !page.HasMore {
+			return all, page.NextCursor
+		}
+	}
+	t.Fatal("the event feed does not end")
+	return nil, ""
+}
+
+func testEvents(t *testing.T, h Harness) {
+	_, svc := open(t, h)
+	ctx := provisioning.WithRequestID(context.Background(), "req-1")
+	none := provisioning.Precondition{}
+	tn, err := svc.CreateTenant(ctx, alice, input("Evented"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []provisioning.TenantPatch{
+		{Status: provisioning.Value(provisioning.StatusSuspended)},
+		{Status: provisioning.Value(provisioning.StatusActive)},
+		{Industry: provisioning.Value("Retail")},
+		{Industry: provisioning.Value("Retail")}, // changes nothing: no event
+	}
+	for _, p := range steps {
+		if _, err := svc.UpdateTenant(ctx, alice, tn.ID, p, none); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = svc.CreateTenant(ctx, alice, input("evented")) // rolled back: no event
+	wantCode(t, err, provisioning.CodeTenantExists)
+	if err := svc.DeleteTenant(ctx, alice, tn.ID, none); err != nil {
+		t.Fatal(err)
+	}
+
+	evs, cursor := allEvents(t, svc, alice, provisioning.EventFilter{Limit: 2})
+	want := []provisioning.EventType{provisioning.EventTenantCreated, provisioning.EventTenantSuspended,
+		provisioning.EventTenantResumed, provisioning.EventTenantUpdated, provisioning.EventTenantDeleted}
+	if len(evs) != len(want) {
+		t.Fatalf("%d events, want %d", len(evs), len(want))
+	}
+	for i, e := range evs {
+		if e.Type != want[i] || e.TenantID != tn.ID || e.PartnerID != alice.PartnerID || e.Actor != alice.Subject ||
+			e.RequestID != "req-1" || e.Data == nil || e.Data.Version != int64(i+1) || e.ID == "" ||
+			!e.CreatedAt.Equal(e.Data.UpdatedAt) || (i > 0 && e.Seq <= evs[i-1].Seq) {
+			t.Fatalf("event %d = %+v (data %+v)", i, e, e.Data)
+		}
+	}
+	if evs[1].Data.Status != provisioning.StatusSuspended || evs[3].Data.Industry != "Retail" {
+		t.Fatalf("events do not carry the tenant after the change")
+	}
+	// Polling from the last cursor finds nothing new, and keeps the cursor.
+	page, err := svc.ListEvents(ctx, alice, provisioning.EventFilter{After: cursor})
+	if err != nil || len(page.Events) != 0 || page.HasMore || page.NextCursor != cursor {
+		t.Fatalf("poll at the end: %+v %v", page, err)
+	}
+	if got, _ := allEvents(t, svc, alice, provisioning.EventFilter{Type: provisioning.EventTenantResumed}); len(got) != 1 {
+		t.Fatalf("type filter: %d events", len(got))
+	}
+	if got, _ := allEvents(t, svc, bob, provisioning.EventFilter{}); len(got) != 0 {
+		t.Fatalf("bob sees %d of alice's events", len(got))
+	}
+	for _, f := range []provisioning.EventFilter{{Limit: 201}, {Type: "tenant.exploded"}, {After: "nonsense"}} {
+		_, err := svc.ListEvents(ctx, alice, f)
+		wantCode(t, err, provisioning.CodeInvalid)
+	}
+}
+
+// A consumer polling the feed while others write, through one or two stores, sees every event
+// exactly once: no event commits behind its cursor.
+func testEventsUnderConcurrentWrites(t *testing.T, h Harness, twoStores bool) {
+	s, svc := open(t, h)
+	svcs := []*provisioning.Service{svc}
+	if twoStores {
+		s2 := h.Reopen(t, s)
+		t.Cleanup(func() { _ = s2.Close() })
+		svcs = append(svcs, service(s2))
+	}
+	var (
+		mu      sync.Mutex
+		created = map[string]bool{}
+		done    atomic.Bool
+		seen    = map[string]int{}
+		cursor  string
+	)
+	poll := func() {
+		for {
+			page, err := svc.ListEvents(context.Background(), alice, provisioning.EventFilter{After: cursor, Limit: 7})
+			if err != nil {
+				t.Errorf("ListEvents: %v", err)
+				return
+			}
+			for _, e := range page.Events {
+				seen[e.TenantID]++
+			}
+			cursor = page.NextCursor
+			if !page.HasMore {
+				return
+			}
+		}
+	}
+	var consumer sync.WaitGroup
+	consumer.Add(1)
+	go func() {
+		defer consumer.Done()
+		for !done.Load() {
+			poll()
+		}
+	}()
+	barrier.Run(8, func(w int) {
+		for i := range 15 {
+			tn, err := svcs[w%len(svcs)].CreateTenant(context.Background(), alice, input(fmt.Sprintf("Feed %d-%d", w, i)))
+			if err != nil {
+				t.Errorf("create: %v", err)
+				return
+			}
+			mu.Lock()
+			created[tn.ID] = true
+			mu.Unlock()
+		}
+	})
+	done.Store(true)
+	consumer.Wait()
+	poll()
+	for id := range created {
+		if seen[id] != 1 {
+			t.Fatalf("tenant %s: its created event was seen %d times, want 1", id, seen[id])
+		}
+	}
+	if len(seen) != len(created) {
+		t.Fatalf("%d tenants in the feed, %d created", len(seen), len(created))
+	}
+}
