@@ -22,7 +22,8 @@ const (
 )
 
 // EventTypes lists every event type.
-var EventTypes = []EventType{EventTenantCreated, EventTenantUpdated, EventTenantSuspended, EventTenantResumed, EventTenantDeleted}
+var EventTypes = []EventType{EventTenantCreated, EventTenantUpdated, EventTenantSuspended, EventTenantResumed,
+	EventTenantDeleted, EventTenantConfigUpdated}
 
 // Event records one change, written in the same transaction as the change (a transactional
 // outbox), so the event log is also the audit trail: who changed what, when, and the tenant as

@@ -2,7 +2,9 @@ package provisioning
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"maps"
 	"reflect"
 	"strings"
 	"time"
@@ -35,6 +37,15 @@ type Provisioner interface {
 	// ListEvents returns a page of the partner's lifecycle events, oldest first (needs
 	// tenant:read). Returns CodeInvalid for a bad filter.
 	ListEvents(ctx context.Context, p Principal, f EventFilter) (*EventPage, error)
+
+	// GetTenantConfig returns a tenant's configuration document. Returns CodeNotFound.
+	GetTenantConfig(ctx context.Context, p Principal, id string) (*TenantConfig, error)
+	// ReplaceTenantConfig replaces the configuration with a JSON object. A change that changes
+	// nothing keeps the version. Returns CodeNotFound, CodeInvalid, CodePrecondition.
+	ReplaceTenantConfig(ctx context.Context, p Principal, id string, config json.RawMessage, pre Precondition) (*TenantConfig, error)
+	// UpdateTenantConfig applies a JSON Merge Patch to the configuration. Errors as
+	// ReplaceTenantConfig.
+	UpdateTenantConfig(ctx context.Context, p Principal, id string, patch json.RawMessage, pre Precondition) (*TenantConfig, error)
 }
 
 // Precondition makes a change conditional. The zero value imposes none.
@@ -94,8 +105,9 @@ func (s *Service) CreateTenant(ctx context.Context, p Principal, in TenantInput)
 	if err := s.authorize(ctx, p, PermTenantCreate); err != nil {
 		return nil, err
 	}
+	config, cerr := normalizeConfig(in.Config)
 	in, err := in.Normalize()
-	if err != nil {
+	if err = mergeInvalid(err, cerr); err != nil {
 		return nil, err
 	}
 	if in.Status == "" {
@@ -106,6 +118,10 @@ func (s *Service) CreateTenant(ctx context.Context, p Principal, in TenantInput)
 	t.set(in)
 	err = s.store.Write(ctx, func(tx Tx) error {
 		if err := tx.InsertTenant(ctx, t); err != nil {
+			return err
+		}
+		c := &TenantConfig{TenantID: t.ID, Config: config, Version: 1, UpdatedAt: now}
+		if err := tx.PutTenantConfig(ctx, t.PartnerID, c, 0); err != nil {
 			return err
 		}
 		return tx.AppendEvent(ctx, s.event(ctx, p, EventTenantCreated, t))
@@ -176,19 +192,11 @@ func (s *Service) ListTenants(ctx context.Context, p Principal, f TenantFilter) 
 // UpdateTenant implements Provisioner.
 func (s *Service) UpdateTenant(ctx context.Context, p Principal, id string, patch TenantPatch, pre Precondition) (*Tenant, error) {
 	return s.change(ctx, p, id, pre, func(cur TenantInput) (TenantInput, error) {
-		problems := patch.check()
 		in, err := patch.Apply(cur).Normalize()
-		if len(problems) == 0 {
-			return in, err
+		if problems := patch.check(); len(problems) > 0 {
+			err = mergeInvalid(InvalidFields(problems), err)
 		}
-		if e, ok := err.(*Error); ok {
-			for k, v := range e.Fields {
-				if _, dup := problems[k]; !dup {
-					problems[k] = v
-				}
-			}
-		}
-		return in, InvalidFields(problems)
+		return in, err
 	})
 }
 
@@ -198,7 +206,11 @@ func (s *Service) ReplaceTenant(ctx context.Context, p Principal, id string, in 
 		if in.Status == "" {
 			in.Status = cur.Status
 		}
-		return in.Normalize()
+		out, err := in.Normalize()
+		if in.Config != nil {
+			err = mergeInvalid(err, InvalidFields(map[string]string{"config": "is changed through the tenant's /config"}))
+		}
+		return out, err
 	})
 }
 
@@ -270,6 +282,26 @@ func (s *Service) DeleteTenant(ctx context.Context, p Principal, id string, pre 
 		}
 		return tx.AppendEvent(ctx, s.event(ctx, p, EventTenantDeleted, gone))
 	})
+}
+
+// mergeInvalid joins validation errors into one that names every field; the first error wins
+// for a field both name. Any other error is returned as it is.
+func mergeInvalid(a, b error) error {
+	ea, okA := a.(*Error)
+	eb, okB := b.(*Error)
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	case !okA || ea.Code != CodeInvalid:
+		return a
+	case !okB || eb.Code != CodeInvalid:
+		return b
+	}
+	fields := maps.Clone(eb.Fields)
+	maps.Copy(fields, ea.Fields)
+	return InvalidFields(fields)
 }
 
 // set copies the writable fields of a normalized input into t.

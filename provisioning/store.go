@@ -56,6 +56,14 @@ type Tx interface {
 	// PurgeIdempotencyKeys deletes the records that expired at or before now, and says how many.
 	PurgeIdempotencyKeys(ctx context.Context, now time.Time) (int64, error)
 
+	// GetTenantConfig returns the configuration of a live tenant; with forUpdate it stays
+	// locked until the transaction ends. Returns CodeNotFound.
+	GetTenantConfig(ctx context.Context, partnerID, tenantID string, forUpdate bool) (*TenantConfig, error)
+	// PutTenantConfig stores a configuration: a new one when prevVersion is 0 (with the
+	// tenant's creation), else in place of version prevVersion. Returns CodePrecondition on a
+	// version mismatch.
+	PutTenantConfig(ctx context.Context, partnerID string, c *TenantConfig, prevVersion int64) error
+
 	// AppendEvent stores an event and sets e.Seq. Within a partner, Seq grows in the order the
 	// transactions commit, so a reader polling after the last Seq it saw misses nothing. Call it
 	// last in a transaction: it may hold a per-partner lock until the commit.

@@ -122,7 +122,7 @@ func deref(s *string) string {
 
 // TenantInput holds the writable fields of a tenant: the body of a create or a full replacement.
 // An optional field left "" is unset. Status "" means active on create and "unchanged" on
-// replace.
+// replace. Config, the initial configuration document, is for create only.
 type TenantInput struct {
 	CompanyName string            `json:"company_name"`
 	Email       string            `json:"email"`
@@ -131,6 +131,7 @@ type TenantInput struct {
 	ExternalID  string            `json:"external_id"`
 	Status      Status            `json:"status"`
 	Metadata    map[string]string `json:"metadata"`
+	Config      json.RawMessage   `json:"config"`
 }
 
 // TenantFilter selects and pages the tenants that ListTenants returns. Zero fields do not filter.

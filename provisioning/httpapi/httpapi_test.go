@@ -483,3 +483,41 @@ func TestEventFeed(t *testing.T) {
 	wantProblem(t, e.req(t, "GET", base+"/events", "", ""), 401, "unauthenticated")
 	wantProblem(t, e.req(t, "POST", base+"/events", e.admin, "{}"), 405, "method_not_allowed")
 }
+
+func TestTenantConfig(t *testing.T) {
+	e := newEnv(t)
+	r := e.req(t, "POST", base+"/tenants", e.admin, `{"company_name":"Cfg","email":"c@example.com","config":{"sso":{"enabled":true},"seats":10}}`)
+	id := r.json(t)["tenant"].(string)
+	cfg := base + "/tenants/" + id + "/config"
+
+	r = e.req(t, "GET", cfg, e.reader, "")
+	if r.status != 200 || r.header.Get("ETag") != `"1"` || string(r.body) != `{"config":{"seats":10,"sso":{"enabled":true}},"version":1,"updated_at":"`+r.json(t)["updated_at"].(string)+`"}`+"\n" {
+		t.Fatalf("get: %d %s", r.status, r.body)
+	}
+	r = e.req(t, "PATCH", cfg, e.admin, `{"sso":{"enabled":null,"idp":"okta"},"seats":null}`, "Content-Type", "application/merge-patch+json", "If-Match", `"1"`)
+	if got := r.json(t); r.status != 200 || r.header.Get("ETag") != `"2"` || fmt.Sprint(got["config"]) != "map[sso:map[idp:okta]]" {
+		t.Fatalf("patch: %d %s", r.status, r.body)
+	}
+	r = e.req(t, "PUT", cfg, e.admin, `{"plan":"gold"}`, "Idempotency-Key", "cfg-1")
+	if got := r.json(t); r.status != 200 || got["version"] != float64(3) || fmt.Sprint(got["config"]) != "map[plan:gold]" {
+		t.Fatalf("put: %d %s", r.status, r.body)
+	}
+	if r2 := e.req(t, "PUT", cfg, e.admin, `{"plan":"gold"}`, "Idempotency-Key", "cfg-1"); r2.header.Get("Idempotent-Replayed") != "true" || string(r2.body) != string(r.body) {
+		t.Fatalf("replayed put: %v", r2.header)
+	}
+	if r := e.req(t, "GET", cfg, e.admin, "", "If-None-Match", `"3"`); r.status != 304 {
+		t.Fatalf("If-None-Match: %d", r.status)
+	}
+	wantProblem(t, e.req(t, "PUT", cfg, e.admin, `{"plan":"x"}`, "If-Match", `"2"`), 412, "precondition_failed")
+	wantProblem(t, e.req(t, "PUT", cfg, e.admin, `[1,2]`), 400, "invalid_json")
+	wantProblem(t, e.req(t, "PUT", cfg, e.admin, `{"a":1,"a":2}`), 400, "invalid_json")
+	wantProblem(t, e.req(t, "PUT", cfg, e.admin, `{"big":"`+strings.Repeat("x", 70<<10)+`"}`), 413, "body_too_large")
+	wantProblem(t, e.req(t, "PUT", cfg, e.admin, `{}`, "Content-Type", "text/plain"), 415, "unsupported_media_type")
+	wantProblem(t, e.req(t, "PUT", cfg, e.reader, `{}`), 403, "forbidden")
+	wantProblem(t, e.req(t, "GET", cfg, e.adminB, ""), 404, "not_found")
+	wantProblem(t, e.req(t, "DELETE", cfg, e.admin, ""), 405, "method_not_allowed")
+	wantProblem(t, e.req(t, "PUT", base+"/tenants/"+id, e.admin, `{"company_name":"Cfg","email":"c@example.com","config":{}}`), 400, "validation_failed")
+	if r := e.req(t, "GET", base+"/events?type=tenant.config.updated", e.admin, ""); len(r.json(t)["data"].([]any)) != 2 {
+		t.Fatalf("config events: %s", r.body)
+	}
+}

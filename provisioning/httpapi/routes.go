@@ -18,6 +18,11 @@ func (s *server) routes() http.Handler {
 	handle("DELETE "+tenants+"/{id}", s.authed(s.idempotent(s.deleteTenant())))
 	handle(tenants+"/{id}", s.methodNotAllowed("GET, HEAD, PATCH, PUT, DELETE"))
 
+	handle("GET "+tenants+"/{id}/config", s.authed(s.getConfig()))
+	handle("PUT "+tenants+"/{id}/config", s.authed(s.idempotent(s.replaceConfig())))
+	handle("PATCH "+tenants+"/{id}/config", s.authed(s.idempotent(s.updateConfig())))
+	handle(tenants+"/{id}/config", s.methodNotAllowed("GET, HEAD, PUT, PATCH"))
+
 	handle("GET "+BasePath+"/events", s.authed(s.listEvents()))
 	handle(BasePath+"/events", s.methodNotAllowed("GET, HEAD"))
 

@@ -23,6 +23,7 @@ type Store struct {
 	byPartner map[string][]*row                             // live tenants of a partner, oldest first
 	idem      map[[2]string]*provisioning.IdempotencyRecord // by (partner, key)
 	events    map[string][]*provisioning.Event              // by partner, in Seq order
+	configs   map[string]*provisioning.TenantConfig         // by tenant id
 	seq       int64                                         // the last Seq assigned
 }
 
@@ -42,6 +43,7 @@ func New() *Store {
 		byPartner: map[string][]*row{},
 		idem:      map[[2]string]*provisioning.IdempotencyRecord{},
 		events:    map[string][]*provisioning.Event{},
+		configs:   map[string]*provisioning.TenantConfig{},
 	}
 }
 
@@ -375,4 +377,41 @@ func (x *tx) ListEvents(_ context.Context, q provisioning.EventQuery) ([]*provis
 		}
 	}
 	return out, nil
+}
+
+// GetTenantConfig implements provisioning.Tx.
+func (x *tx) GetTenantConfig(_ context.Context, partnerID, tenantID string, _ bool) (*provisioning.TenantConfig, error) {
+	if _, err := x.live(partnerID, tenantID); err != nil {
+		return nil, err
+	}
+	c, ok := x.s.configs[tenantID]
+	if !ok {
+		return nil, provisioning.Errorf(provisioning.CodeNotFound, "tenant not found")
+	}
+	cp := *c
+	cp.Config = slices.Clone(c.Config)
+	return &cp, nil
+}
+
+// PutTenantConfig implements provisioning.Tx.
+func (x *tx) PutTenantConfig(_ context.Context, partnerID string, c *provisioning.TenantConfig, prevVersion int64) error {
+	x.mustWrite()
+	if _, err := x.live(partnerID, c.TenantID); err != nil {
+		return err
+	}
+	old := x.s.configs[c.TenantID]
+	if (old == nil) != (prevVersion == 0) || (old != nil && old.Version != prevVersion) {
+		return provisioning.Errorf(provisioning.CodePrecondition, "the configuration changed meanwhile")
+	}
+	cp := *c
+	cp.Config = slices.Clone(c.Config)
+	x.s.configs[c.TenantID] = &cp
+	x.undo = append(x.undo, func() {
+		if old == nil {
+			delete(x.s.configs, c.TenantID)
+		} else {
+			x.s.configs[c.TenantID] = old
+		}
+	})
+	return nil
 }

@@ -36,7 +36,8 @@ const (
 
 func fixedQueries(d *Dialect) []string {
 	return []string{qInsert, qGet, qGet + d.ForUpdate, qUpdate, qDelete, qConflict,
-		qClaim, qIdemGet, qIdemComplete, qIdemRelease, qIdemPurge, d.AppendEvent, qListEvents}
+		qClaim, qIdemGet, qIdemComplete, qIdemRelease, qIdemPurge, d.AppendEvent, qListEvents,
+		qConfigGet, qConfigGet + d.ForUpdate, qConfigInsert, qConfigUpdate}
 }
 
 // tenantRow is a tenant as the database returns it.

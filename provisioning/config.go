@@ -1,0 +1,176 @@
+package provisioning
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// MaxConfigBytes bounds a tenant's configuration document, as stored (canonical JSON).
+const MaxConfigBytes = 64 << 10
+
+// EventTenantConfigUpdated is the event of a change to a tenant's configuration.
+const EventTenantConfigUpdated EventType = "tenant.config.updated"
+
+// TenantConfig is a tenant's configuration document: a JSON object of the partner's choosing,
+// versioned apart from the tenant.
+type TenantConfig struct {
+	TenantID  string
+	Config    json.RawMessage // a JSON object, canonical (keys sorted, no insignificant space)
+	Version   int64           // 1 when the tenant is created, +1 on every change
+	UpdatedAt time.Time
+}
+
+// MarshalJSON renders the configuration in the wire format of the API.
+func (c *TenantConfig) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Config    json.RawMessage `json:"config"`
+		Version   int64           `json:"version"`
+		UpdatedAt string          `json:"updated_at"`
+	}{c.Config, c.Version, c.UpdatedAt.UTC().Format(TimeFormat)})
+}
+
+// decodeObject parses raw as one JSON object, keeping numbers exact.
+func decodeConfigObject(raw json.RawMessage) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil || m == nil || dec.More() {
+		return nil, fmt.Errorf("must be a JSON object")
+	}
+	return m, nil
+}
+
+// canonicalConfig checks a configuration document and returns its canonical form.
+func canonicalConfig(m map[string]any) (json.RawMessage, error) {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, InvalidFields(map[string]string{"config": "must be a JSON object"})
+	}
+	if len(b) > MaxConfigBytes {
+		return nil, InvalidFields(map[string]string{"config": fmt.Sprintf("must be at most %d bytes", MaxConfigBytes)})
+	}
+	return b, nil
+}
+
+// normalizeConfig turns the config given at create ("" or null: none) into its canonical form.
+func normalizeConfig(raw json.RawMessage) (json.RawMessage, error) {
+	if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return json.RawMessage("{}"), nil
+	}
+	m, err := decodeConfigObject(raw)
+	if err != nil {
+		return nil, InvalidFields(map[string]string{"config": err.Error()})
+	}
+	return canonicalConfig(m)
+}
+
+// MergePatch applies an RFC 7396 JSON Merge Patch to a decoded JSON value: objects merge key by
+// key, null removes a key, anything else replaces. target is not modified.
+func MergePatch(target, patch any) any {
+	p, ok := patch.(map[string]any)
+	if !ok {
+		return patch
+	}
+	t, ok := target.(map[string]any)
+	out := make(map[string]any, len(t)+len(p))
+	if ok {
+		for k, v := range t {
+			out[k] = v
+		}
+	}
+	for k, v := range p {
+		if v == nil {
+			delete(out, k)
+		} else {
+			out[k] = MergePatch(out[k], v)
+		}
+	}
+	return out
+}
+
+// GetTenantConfig returns a tenant's configuration (tenant:read). Returns CodeNotFound.
+func (s *Service) GetTenantConfig(ctx context.Context, p Principal, id string) (*TenantConfig, error) {
+	if err := s.authorize(ctx, p, PermTenantRead); err != nil {
+		return nil, err
+	}
+	id, ok := canonicalID(id)
+	if !ok {
+		return nil, notFound()
+	}
+	var c *TenantConfig
+	err := s.store.Read(ctx, func(tx Tx) (err error) { c, err = tx.GetTenantConfig(ctx, p.PartnerID, id, false); return err })
+	return c, err
+}
+
+// ReplaceTenantConfig replaces a tenant's configuration with a JSON object (tenant:update).
+// Returns CodeNotFound, CodeInvalid, CodePrecondition (against the configuration's version).
+func (s *Service) ReplaceTenantConfig(ctx context.Context, p Principal, id string, config json.RawMessage, pre Precondition) (*TenantConfig, error) {
+	m, err := decodeConfigObject(config)
+	if err != nil {
+		return nil, InvalidFields(map[string]string{"config": err.Error()})
+	}
+	return s.changeConfig(ctx, p, id, pre, func(map[string]any) map[string]any { return m })
+}
+
+// UpdateTenantConfig applies a JSON Merge Patch (an object) to a tenant's configuration
+// (tenant:update). Errors as ReplaceTenantConfig.
+func (s *Service) UpdateTenantConfig(ctx context.Context, p Principal, id string, patch json.RawMessage, pre Precondition) (*TenantConfig, error) {
+	m, err := decodeConfigObject(patch)
+	if err != nil {
+		return nil, InvalidFields(map[string]string{"config": err.Error()})
+	}
+	return s.changeConfig(ctx, p, id, pre, func(cur map[string]any) map[string]any {
+		return MergePatch(cur, m).(map[string]any)
+	})
+}
+
+// changeConfig is the read-modify-write of a configuration, with its event, in one transaction.
+func (s *Service) changeConfig(ctx context.Context, p Principal, id string, pre Precondition, edit func(map[string]any) map[string]any) (*TenantConfig, error) {
+	if err := s.authorize(ctx, p, PermTenantUpdate); err != nil {
+		return nil, err
+	}
+	id, ok := canonicalID(id)
+	if !ok {
+		return nil, notFound()
+	}
+	var c *TenantConfig
+	err := s.store.Write(ctx, func(tx Tx) error {
+		t, err := tx.GetTenant(ctx, p.PartnerID, id, true)
+		if err != nil {
+			return err
+		}
+		cur, err := tx.GetTenantConfig(ctx, p.PartnerID, id, true)
+		if err != nil {
+			return err
+		}
+		if pre.IfVersion != 0 && pre.IfVersion != cur.Version {
+			return Errorf(CodePrecondition, "If-Match does not name the configuration's current version, %d", cur.Version)
+		}
+		m, err := decodeConfigObject(cur.Config)
+		if err != nil {
+			return Internal(fmt.Errorf("stored config of %s: %w", id, err))
+		}
+		next, err := canonicalConfig(edit(m))
+		if err != nil {
+			return err
+		}
+		if bytes.Equal(next, cur.Config) {
+			c = cur
+			return nil // nothing changes: no new version, no event
+		}
+		c = &TenantConfig{TenantID: id, Config: next, Version: cur.Version + 1, UpdatedAt: s.timestamp()}
+		if err := tx.PutTenantConfig(ctx, p.PartnerID, c, cur.Version); err != nil {
+			return err
+		}
+		e := s.event(ctx, p, EventTenantConfigUpdated, t)
+		e.CreatedAt = c.UpdatedAt
+		return tx.AppendEvent(ctx, e)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}

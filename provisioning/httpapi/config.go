@@ -1,0 +1,74 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/provisiond/provisiond/provisioning"
+)
+
+// writeConfig answers with a configuration and its ETag (the configuration's own version).
+func writeConfig(w http.ResponseWriter, c *provisioning.TenantConfig) {
+	w.Header().Set("ETag", etag(c.Version))
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *server) getConfig() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.prov.GetTenantConfig(r.Context(), principal(r), r.PathValue("id"))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if inm := r.Header.Get("If-None-Match"); inm != "" && matchesETag(inm, c.Version) {
+			w.Header().Set("ETag", etag(c.Version))
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		writeConfig(w, c)
+	})
+}
+
+// configBody reads a configuration body: one JSON object, at most MaxConfigBytes.
+func (s *server) configBody(w http.ResponseWriter, r *http.Request, mediaTypes ...string) (json.RawMessage, error) {
+	body, err := readBody(w, r, min(s.maxBody, provisioning.MaxConfigBytes), mediaTypes...)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSyntax(body); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+func (s *server) replaceConfig() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := s.configBody(w, r, "application/json")
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		c, err := s.prov.ReplaceTenantConfig(r.Context(), principal(r), r.PathValue("id"), body, precondition(r))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeConfig(w, c)
+	})
+}
+
+func (s *server) updateConfig() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := s.configBody(w, r, "application/merge-patch+json", "application/json")
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		c, err := s.prov.UpdateTenantConfig(r.Context(), principal(r), r.PathValue("id"), body, precondition(r))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeConfig(w, c)
+	})
+}
