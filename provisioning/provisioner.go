@@ -22,6 +22,9 @@ type Provisioner interface {
 	// CreateTenant validates in and stores a new active tenant (or suspended, if in says so).
 	// Returns CodeInvalid or CodeTenantExists.
 	CreateTenant(ctx context.Context, p Principal, in TenantInput) (*Tenant, error)
+	// CreateTenants creates several tenants, each on its own or all or nothing (atomic), and
+	// reports each item's outcome in input order.
+	CreateTenants(ctx context.Context, p Principal, ins []TenantInput, atomic bool) ([]BulkResult, error)
 	// GetTenant returns a tenant. Returns CodeNotFound.
 	GetTenant(ctx context.Context, p Principal, id string) (*Tenant, error)
 	// ListTenants returns one page of tenants, newest first. Returns CodeInvalid for a bad filter.
@@ -105,6 +108,24 @@ func (s *Service) CreateTenant(ctx context.Context, p Principal, in TenantInput)
 	if err := s.authorize(ctx, p, PermTenantCreate); err != nil {
 		return nil, err
 	}
+	n, err := s.newTenant(p, in)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.Write(ctx, func(tx Tx) error { return s.insert(ctx, tx, p, n) }); err != nil {
+		return nil, s.explainConflict(ctx, n.tenant, err)
+	}
+	return n.tenant, nil
+}
+
+// newTenant is a validated tenant about to be created, with its configuration.
+type newTenant struct {
+	tenant *Tenant
+	config *TenantConfig
+}
+
+// newTenant validates a create input into the tenant to insert.
+func (s *Service) newTenant(p Principal, in TenantInput) (*newTenant, error) {
 	config, cerr := normalizeConfig(in.Config)
 	in, err := in.Normalize()
 	if err = mergeInvalid(err, cerr); err != nil {
@@ -116,20 +137,18 @@ func (s *Service) CreateTenant(ctx context.Context, p Principal, in TenantInput)
 	now := s.timestamp()
 	t := &Tenant{ID: s.newID(), PartnerID: p.PartnerID, Version: 1, CreatedAt: now, UpdatedAt: now}
 	t.set(in)
-	err = s.store.Write(ctx, func(tx Tx) error {
-		if err := tx.InsertTenant(ctx, t); err != nil {
-			return err
-		}
-		c := &TenantConfig{TenantID: t.ID, Config: config, Version: 1, UpdatedAt: now}
-		if err := tx.PutTenantConfig(ctx, t.PartnerID, c, 0); err != nil {
-			return err
-		}
-		return tx.AppendEvent(ctx, s.event(ctx, p, EventTenantCreated, t))
-	})
-	if err != nil {
-		return nil, s.explainConflict(ctx, t, err)
+	return &newTenant{tenant: t, config: &TenantConfig{TenantID: t.ID, Config: config, Version: 1, UpdatedAt: now}}, nil
+}
+
+// insert stores a new tenant, its configuration and its event in tx.
+func (s *Service) insert(ctx context.Context, tx Tx, p Principal, n *newTenant) error {
+	if err := tx.InsertTenant(ctx, n.tenant); err != nil {
+		return err
 	}
-	return t, nil
+	if err := tx.PutTenantConfig(ctx, n.tenant.PartnerID, n.config, 0); err != nil {
+		return err
+	}
+	return tx.AppendEvent(ctx, s.event(ctx, p, EventTenantCreated, n.tenant))
 }
 
 // explainConflict names the existing tenant in a CodeTenantExists error when the store could not

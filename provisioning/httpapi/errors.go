@@ -29,6 +29,7 @@ var statuses = map[provisioning.Code]struct {
 	provisioning.CodeNotFound:             {http.StatusNotFound, "Not found"},
 	codeMethodNotAllowed:                  {http.StatusMethodNotAllowed, "Method not allowed"},
 	provisioning.CodeTenantExists:         {http.StatusConflict, "Tenant exists"},
+	provisioning.CodeFailedDependency:     {http.StatusFailedDependency, "Failed dependency"},
 	provisioning.CodeIdempotencyKeyInUse:  {http.StatusConflict, "Idempotency key in use"},
 	provisioning.CodeIdempotencyKeyReused: {http.StatusUnprocessableEntity, "Idempotency key reused"},
 	provisioning.CodePrecondition:         {http.StatusPreconditionFailed, "Precondition failed"},
@@ -55,6 +56,15 @@ func problemType(code provisioning.Code) string { return "urn:provisiond:problem
 // writeError answers with the problem for err. Internal errors are logged with their cause and
 // answered with nothing but a generic message and the request id.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	p := s.problem(r, err)
+	if p.Code == provisioning.CodeUnauthenticated {
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="provisiond", error="invalid_token", error_description=%q`, p.Detail))
+	}
+	writeJSONType(w, p.Status, "application/problem+json", p)
+}
+
+// problem describes err as a problem; internal errors are logged here.
+func (s *server) problem(r *http.Request, err error) problem {
 	code := provisioning.ErrorCode(err)
 	st, ok := statuses[code]
 	if !ok {
@@ -69,13 +79,10 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			p.Detail = fmt.Sprintf("%s: tenant %s", p.Detail, e.TenantID)
 		}
 	}
-	switch code {
-	case provisioning.CodeInternal:
+	if code == provisioning.CodeInternal {
 		s.log.ErrorContext(r.Context(), "internal error", "request_id", p.RequestID, "error", err.Error())
-	case provisioning.CodeUnauthenticated:
-		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="provisiond", error="invalid_token", error_description=%q`, p.Detail))
 	}
-	writeJSONType(w, st.status, "application/problem+json", p)
+	return p
 }
 
 // httpError is a provisioning.Error made by the HTTP layer.

@@ -521,3 +521,67 @@ func TestTenantConfig(t *testing.T) {
 		t.Fatalf("config events: %s", r.body)
 	}
 }
+
+func TestBulkCreate(t *testing.T) {
+	e := newEnv(t)
+	e.create(t, e.admin, acme)
+	r := e.req(t, "POST", base+"/tenants/bulk", e.admin, `{"tenants":[
+		{"company_name":"Bulk One","email":"one@example.com","config":{"k":1}},
+		{"company_name":"Acme","email":"dup@example.com"},
+		{"company_name":"","email":"bad"},
+		{"company_name":"Bulk Two","email":"two@example.com","bogus":1},
+		{"company_name":"Bulk Three","email":"three@example.com"}]}`)
+	if r.status != 200 {
+		t.Fatalf("bulk: %d %s", r.status, r.body)
+	}
+	results := r.json(t)["results"].([]any)
+	wantStatus := []float64{201, 409, 400, 400, 201}
+	for i, res := range results {
+		m := res.(map[string]any)
+		if m["index"] != float64(i) || m["status"] != wantStatus[i] {
+			t.Fatalf("item %d: %v", i, m)
+		}
+		if wantStatus[i] == 201 && m["tenant"] == nil || wantStatus[i] != 201 && m["error"] == nil {
+			t.Fatalf("item %d lacks its tenant or error: %v", i, m)
+		}
+	}
+	if results[1].(map[string]any)["error"].(map[string]any)["code"] != "tenant_exists" {
+		t.Fatalf("conflict item: %v", results[1])
+	}
+	if n := count(t, e, e.admin); n != 3 {
+		t.Fatalf("%d tenants after a non-atomic bulk, want 3", n)
+	}
+
+	// Atomic: one bad item and nothing is created.
+	r = e.req(t, "POST", base+"/tenants/bulk", e.admin, `{"atomic":true,"tenants":[
+		{"company_name":"Atomic One","email":"a1@example.com"},
+		{"company_name":"Bulk One","email":"dup@example.com"},
+		{"company_name":"Atomic Two","email":"a2@example.com"}]}`)
+	results = r.json(t)["results"].([]any)
+	if r.status != 409 || len(results) != 3 || results[0].(map[string]any)["status"] != float64(424) ||
+		results[1].(map[string]any)["status"] != float64(409) || results[2].(map[string]any)["status"] != float64(424) {
+		t.Fatalf("atomic with a conflict: %d %s", r.status, r.body)
+	}
+	r = e.req(t, "POST", base+"/tenants/bulk", e.admin, `{"atomic":true,"tenants":[
+		{"company_name":"Twin","email":"t1@example.com"},{"company_name":"TWIN","email":"t2@example.com"}]}`)
+	if r.status != 409 {
+		t.Fatalf("atomic with duplicates inside: %d %s", r.status, r.body)
+	}
+	r = e.req(t, "POST", base+"/tenants/bulk", e.admin, `{"atomic":true,"tenants":[{"company_name":"X","email":"x@example.com"},{"nope":1}]}`)
+	if r.status != 400 {
+		t.Fatalf("atomic with a malformed item: %d %s", r.status, r.body)
+	}
+	if n := count(t, e, e.admin); n != 3 {
+		t.Fatalf("%d tenants after failed atomic bulks, want 3", n)
+	}
+	r = e.req(t, "POST", base+"/tenants/bulk", e.admin, `{"atomic":true,"tenants":[
+		{"company_name":"Atomic One","email":"a1@example.com"},{"company_name":"Atomic Two","email":"a2@example.com"}]}`)
+	if r.status != 200 || count(t, e, e.admin) != 5 {
+		t.Fatalf("atomic success: %d %s", r.status, r.body)
+	}
+	wantProblem(t, e.req(t, "POST", base+"/tenants/bulk", e.admin, `{"tenants":[]}`), 400, "validation_failed")
+	wantProblem(t, e.req(t, "POST", base+"/tenants/bulk", e.admin, `{"tenants":{}}`), 400, "validation_failed")
+	wantProblem(t, e.req(t, "POST", base+"/tenants/bulk", e.reader, `{"tenants":[{"company_name":"R","email":"r@example.com"}]}`), 403, "forbidden")
+	many := strings.Repeat(`{"company_name":"M","email":"m@example.com"},`, 101)
+	wantProblem(t, e.req(t, "POST", base+"/tenants/bulk", e.admin, `{"tenants":[`+strings.TrimSuffix(many, ",")+`]}`), 400, "validation_failed")
+}

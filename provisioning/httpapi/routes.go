@@ -11,6 +11,7 @@ func (s *server) routes() http.Handler {
 	handle("POST "+tenants, s.authed(s.idempotent(s.createTenant())))
 	handle("GET "+tenants, s.authed(s.listTenants()))
 	handle(tenants, s.methodNotAllowed("GET, HEAD, POST"))
+	handle("POST "+tenants+"/bulk", s.authed(s.idempotent(s.bulkCreate())))
 
 	handle("GET "+tenants+"/{id}", s.authed(s.getTenant()))
 	handle("PATCH "+tenants+"/{id}", s.authed(s.idempotent(s.updateTenant())))

@@ -56,6 +56,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("IdempotencyRace", func(t *testing.T) { testIdempotencyRace(t, h, false) })
 	t.Run("Events", func(t *testing.T) { testEvents(t, h) })
 	t.Run("Config", func(t *testing.T) { testConfig(t, h) })
+	t.Run("Bulk", func(t *testing.T) { testBulk(t, h) })
 	t.Run("EventsUnderConcurrentWrites", func(t *testing.T) { testEventsUnderConcurrentWrites(t, h, false) })
 	if h.Reopen != nil {
 		t.Run("RaceSameNameTwoStores", func(t *testing.T) { testRaceSameName(t, h, true) })

@@ -1,0 +1,82 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/provisiond/provisiond/provisioning"
+)
+
+// bulkBody is the body of POST /tenants/bulk.
+type bulkBody struct {
+	Tenants []json.RawMessage `json:"tenants"`
+	Atomic  bool              `json:"atomic"`
+}
+
+// bulkResult is one item of the answer, in input order.
+type bulkResult struct {
+	Index  int                  `json:"index"`
+	Status int                  `json:"status"`
+	Tenant *provisioning.Tenant `json:"tenant,omitempty"`
+	Error  *problem             `json:"error,omitempty"`
+}
+
+// bulkCreate creates several tenants. Each item is decoded as strictly as a single create;
+// without atomic the answer is 200 whatever the items' fate, with atomic a failure answers with
+// the failing item's status and nothing is created.
+func (s *server) bulkCreate() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body bulkBody
+		if err := s.decode(w, r, &body, "application/json"); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if n := len(body.Tenants); n == 0 || n > provisioning.MaxBulk {
+			s.writeError(w, r, provisioning.InvalidFields(map[string]string{
+				"tenants": fmt.Sprintf("must hold 1 to %d tenants", provisioning.MaxBulk)}))
+			return
+		}
+		results := make([]provisioning.BulkResult, len(body.Tenants))
+		var ins []provisioning.TenantInput
+		var where []int // the index in the request of each of ins
+		for i, raw := range body.Tenants {
+			var in provisioning.TenantInput
+			if results[i].Err = decodeObject(raw, &in); results[i].Err == nil {
+				ins, where = append(ins, in), append(where, i)
+			}
+		}
+		switch {
+		case len(ins) < len(body.Tenants) && body.Atomic:
+			for i := range results {
+				if results[i].Err == nil {
+					results[i].Err = provisioning.Errorf(provisioning.CodeFailedDependency, "not created: another item is malformed and the request is atomic")
+				}
+			}
+		case len(ins) > 0:
+			done, err := s.prov.CreateTenants(r.Context(), principal(r), ins, body.Atomic)
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			for j, res := range done {
+				results[where[j]] = res
+			}
+		}
+		out := struct {
+			Results []bulkResult `json:"results"`
+		}{make([]bulkResult, len(results))}
+		status := http.StatusOK
+		for i, res := range results {
+			out.Results[i] = bulkResult{Index: i, Status: http.StatusCreated, Tenant: res.Tenant}
+			if res.Err != nil {
+				p := s.problem(r, res.Err)
+				out.Results[i] = bulkResult{Index: i, Status: p.Status, Error: &p}
+				if body.Atomic && status == http.StatusOK && p.Code != provisioning.CodeFailedDependency {
+					status = p.Status
+				}
+			}
+		}
+		writeJSON(w, status, out)
+	})
+}
