@@ -73,6 +73,13 @@ type EventPage struct {
 	NextCursor string
 }
 
+// DeliveryJob is a claimed delivery with what sending it needs.
+type DeliveryJob struct {
+	Delivery *Delivery
+	Webhook  *Webhook
+	Event    *Event
+}
+
 // EventQuery is an EventFilter as a Store receives it.
 type EventQuery struct {
 	PartnerID string

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"net/url"
 	"reflect"
 	"strings"
 	"time"
@@ -49,6 +50,18 @@ type Provisioner interface {
 	// UpdateTenantConfig applies a JSON Merge Patch to the configuration. Errors as
 	// ReplaceTenantConfig.
 	UpdateTenantConfig(ctx context.Context, p Principal, id string, patch json.RawMessage, pre Precondition) (*TenantConfig, error)
+
+	// CreateWebhook registers an event endpoint (webhook:manage); the result holds the signing
+	// secret, shown this once. Returns CodeInvalid.
+	CreateWebhook(ctx context.Context, p Principal, in WebhookInput) (*Webhook, error)
+	// ListWebhooks returns the partner's endpoints.
+	ListWebhooks(ctx context.Context, p Principal) ([]*Webhook, error)
+	// GetWebhook returns one endpoint. Returns CodeNotFound.
+	GetWebhook(ctx context.Context, p Principal, id string) (*Webhook, error)
+	// DeleteWebhook removes an endpoint. Returns CodeNotFound.
+	DeleteWebhook(ctx context.Context, p Principal, id string) error
+	// ListDeliveries returns an endpoint's delivery log, newest first. Returns CodeNotFound.
+	ListDeliveries(ctx context.Context, p Principal, webhookID string, limit int) ([]*Delivery, error)
 }
 
 // Precondition makes a change conditional. The zero value imposes none.
@@ -66,17 +79,18 @@ func (pre Precondition) check(t *Tenant) error {
 
 // Service is the Provisioner over a Store and an Authorizer.
 type Service struct {
-	store Store
-	authz Authorizer
-	now   func() time.Time
-	newID func() string
+	store    Store
+	authz    Authorizer
+	now      func() time.Time
+	newID    func() string
+	checkURL func(context.Context, *url.URL) error
 }
 
 var _ Provisioner = (*Service)(nil)
 
 // New returns a Provisioner that keeps tenants in store and asks authz for permissions.
 func New(store Store, authz Authorizer, opts ...Option) *Service {
-	s := &Service{store: store, authz: authz, now: time.Now, newID: newUUIDv7}
+	s := &Service{store: store, authz: authz, now: time.Now, newID: newUUIDv7, checkURL: httpsOnly}
 	for _, o := range opts {
 		o(s)
 	}

@@ -64,7 +64,26 @@ type Tx interface {
 	// version mismatch.
 	PutTenantConfig(ctx context.Context, partnerID string, c *TenantConfig, prevVersion int64) error
 
-	// AppendEvent stores an event and sets e.Seq. Within a partner, Seq grows in the order the
+	// InsertWebhook stores a new endpoint.
+	InsertWebhook(ctx context.Context, w *Webhook) error
+	// GetWebhook returns one of the partner's endpoints. Returns CodeNotFound.
+	GetWebhook(ctx context.Context, partnerID, id string) (*Webhook, error)
+	// ListWebhooks returns the partner's endpoints, oldest first.
+	ListWebhooks(ctx context.Context, partnerID string) ([]*Webhook, error)
+	// DeleteWebhook removes an endpoint and its deliveries. Returns CodeNotFound.
+	DeleteWebhook(ctx context.Context, partnerID, id string) error
+	// ListDeliveries returns up to limit deliveries to an endpoint, newest first.
+	ListDeliveries(ctx context.Context, partnerID, webhookID string, limit int) ([]*Delivery, error)
+	// ClaimDeliveries leases up to limit pending deliveries that are due at now to the caller
+	// until leaseUntil (their NextAttemptAt), counting an attempt, and returns them with their
+	// endpoint and event. Concurrent claimers — other replicas — get disjoint sets.
+	ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*DeliveryJob, error)
+	// FinishDelivery records the outcome of an attempt: d's State, NextAttemptAt, LastStatus,
+	// LastError and UpdatedAt.
+	FinishDelivery(ctx context.Context, d *Delivery) error
+
+	// AppendEvent stores an event and sets e.Seq. It also queues a pending delivery of the
+	// event, due at once, for each of the partner's endpoints that wants its type. Within a partner, Seq grows in the order the
 	// transactions commit, so a reader polling after the last Seq it saw misses nothing. Call it
 	// last in a transaction: it may hold a per-partner lock until the commit.
 	AppendEvent(ctx context.Context, e *Event) error

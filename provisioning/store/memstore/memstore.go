@@ -6,6 +6,8 @@ package memstore
 import (
 	"cmp"
 	"context"
+
+	"github.com/google/uuid"
 	"slices"
 	"strings"
 	"sync"
@@ -24,7 +26,10 @@ type Store struct {
 	idem      map[[2]string]*provisioning.IdempotencyRecord // by (partner, key)
 	events    map[string][]*provisioning.Event              // by partner, in Seq order
 	configs   map[string]*provisioning.TenantConfig         // by tenant id
-	seq       int64                                         // the last Seq assigned
+	eventByID map[string]*provisioning.Event
+	webhooks  map[string]*provisioning.Webhook  // by id
+	delivs    map[string]*provisioning.Delivery // by id
+	seq       int64                             // the last Seq assigned
 }
 
 type row struct {
@@ -44,6 +49,9 @@ func New() *Store {
 		idem:      map[[2]string]*provisioning.IdempotencyRecord{},
 		events:    map[string][]*provisioning.Event{},
 		configs:   map[string]*provisioning.TenantConfig{},
+		eventByID: map[string]*provisioning.Event{},
+		webhooks:  map[string]*provisioning.Webhook{},
+		delivs:    map[string]*provisioning.Delivery{},
 	}
 }
 
@@ -357,10 +365,22 @@ func (x *tx) AppendEvent(_ context.Context, e *provisioning.Event) error {
 	c := *e
 	c.Data = e.Data.Clone()
 	x.s.events[e.PartnerID] = append(x.s.events[e.PartnerID], &c)
+	x.s.eventByID[e.ID] = &c
 	x.undo = append(x.undo, func() {
 		list := x.s.events[e.PartnerID]
 		x.s.events[e.PartnerID] = list[:len(list)-1]
+		delete(x.s.eventByID, e.ID)
 	})
+	for _, w := range x.s.webhooks {
+		if w.PartnerID != e.PartnerID || !w.Wants(e.Type) {
+			continue
+		}
+		d := &provisioning.Delivery{ID: uuid.NewString(), WebhookID: w.ID, PartnerID: e.PartnerID, EventID: e.ID,
+			EventType: e.Type, State: provisioning.DeliveryPending, NextAttemptAt: e.CreatedAt,
+			CreatedAt: e.CreatedAt, UpdatedAt: e.CreatedAt}
+		x.s.delivs[d.ID] = d
+		x.undo = append(x.undo, func() { delete(x.s.delivs, d.ID) })
+	}
 	return nil
 }
 
@@ -413,5 +433,113 @@ func (x *tx) PutTenantConfig(_ context.Context, partnerID string, c *provisionin
 			x.s.configs[c.TenantID] = old
 		}
 	})
+	return nil
+}
+
+func cloneWebhook(w *provisioning.Webhook) *provisioning.Webhook {
+	c := *w
+	c.Events = slices.Clone(w.Events)
+	return &c
+}
+
+// InsertWebhook implements provisioning.Tx.
+func (x *tx) InsertWebhook(_ context.Context, w *provisioning.Webhook) error {
+	x.mustWrite()
+	x.s.webhooks[w.ID] = cloneWebhook(w)
+	x.undo = append(x.undo, func() { delete(x.s.webhooks, w.ID) })
+	return nil
+}
+
+// GetWebhook implements provisioning.Tx.
+func (x *tx) GetWebhook(_ context.Context, partnerID, id string) (*provisioning.Webhook, error) {
+	w, ok := x.s.webhooks[id]
+	if !ok || w.PartnerID != partnerID {
+		return nil, provisioning.Errorf(provisioning.CodeNotFound, "webhook not found")
+	}
+	return cloneWebhook(w), nil
+}
+
+// ListWebhooks implements provisioning.Tx.
+func (x *tx) ListWebhooks(_ context.Context, partnerID string) ([]*provisioning.Webhook, error) {
+	var out []*provisioning.Webhook
+	for _, w := range x.s.webhooks {
+		if w.PartnerID == partnerID {
+			out = append(out, cloneWebhook(w))
+		}
+	}
+	slices.SortFunc(out, func(a, b *provisioning.Webhook) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
+// DeleteWebhook implements provisioning.Tx.
+func (x *tx) DeleteWebhook(ctx context.Context, partnerID, id string) error {
+	x.mustWrite()
+	w, err := x.GetWebhook(ctx, partnerID, id)
+	if err != nil {
+		return err
+	}
+	delete(x.s.webhooks, id)
+	x.undo = append(x.undo, func() { x.s.webhooks[id] = w })
+	for did, d := range x.s.delivs {
+		if d.WebhookID == id {
+			delete(x.s.delivs, did)
+			x.undo = append(x.undo, func() { x.s.delivs[did] = d })
+		}
+	}
+	return nil
+}
+
+// ListDeliveries implements provisioning.Tx.
+func (x *tx) ListDeliveries(_ context.Context, partnerID, webhookID string, limit int) ([]*provisioning.Delivery, error) {
+	var out []*provisioning.Delivery
+	for _, d := range x.s.delivs {
+		if d.PartnerID == partnerID && d.WebhookID == webhookID {
+			c := *d
+			out = append(out, &c)
+		}
+	}
+	slices.SortFunc(out, func(a, b *provisioning.Delivery) int {
+		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), strings.Compare(b.ID, a.ID))
+	})
+	return out[:min(limit, len(out))], nil
+}
+
+// ClaimDeliveries implements provisioning.Tx.
+func (x *tx) ClaimDeliveries(_ context.Context, now, leaseUntil time.Time, limit int) ([]*provisioning.DeliveryJob, error) {
+	x.mustWrite()
+	var due []*provisioning.Delivery
+	for _, d := range x.s.delivs {
+		if d.State == provisioning.DeliveryPending && !d.NextAttemptAt.After(now) {
+			due = append(due, d)
+		}
+	}
+	slices.SortFunc(due, func(a, b *provisioning.Delivery) int {
+		return cmp.Or(a.NextAttemptAt.Compare(b.NextAttemptAt), strings.Compare(a.ID, b.ID))
+	})
+	var jobs []*provisioning.DeliveryJob
+	for _, d := range due[:min(limit, len(due))] {
+		old := *d
+		d.NextAttemptAt, d.Attempts = leaseUntil, d.Attempts+1
+		x.undo = append(x.undo, func() { *d = old })
+		c := *d
+		e := *x.s.eventByID[d.EventID]
+		e.Data = e.Data.Clone()
+		jobs = append(jobs, &provisioning.DeliveryJob{Delivery: &c, Webhook: cloneWebhook(x.s.webhooks[d.WebhookID]), Event: &e})
+	}
+	return jobs, nil
+}
+
+// FinishDelivery implements provisioning.Tx.
+func (x *tx) FinishDelivery(_ context.Context, d *provisioning.Delivery) error {
+	x.mustWrite()
+	cur, ok := x.s.delivs[d.ID]
+	if !ok {
+		return nil // its endpoint was deleted meanwhile
+	}
+	old := *cur
+	cur.State, cur.NextAttemptAt, cur.LastStatus, cur.LastError, cur.UpdatedAt = d.State, d.NextAttemptAt, d.LastStatus, d.LastError, d.UpdatedAt
+	x.undo = append(x.undo, func() { *cur = old })
 	return nil
 }

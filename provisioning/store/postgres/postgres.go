@@ -45,7 +45,9 @@ var dialect = sqlstore.Dialect{
 	AppendEvent: `INSERT INTO events (id, partner_id, type, tenant_id, actor, request_id, created_at, data)
 		SELECT $1::uuid, $2, $3, $4::uuid, $5, $6, $7::timestamptz, $8::jsonb
 		FROM (SELECT pg_advisory_xact_lock(42, hashtext($2))) AS serialize RETURNING seq`,
-	Time: func(t time.Time) any { return t.UTC() },
+	NewUUID:    "gen_random_uuid()",
+	SkipLocked: " FOR UPDATE SKIP LOCKED",
+	Time:       func(t time.Time) any { return t.UTC() },
 	MetadataMatch: func(m map[string]string) (string, []any, error) {
 		b, err := json.Marshal(m)
 		return "metadata @> ?::jsonb", []any{string(b)}, err

@@ -40,7 +40,11 @@ var dialect = sqlstore.Dialect{
 	MigrationLock: "",
 	AppendEvent: `INSERT INTO events (id, partner_id, type, tenant_id, actor, request_id, created_at, data)
 		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING seq`,
-	Time: func(t time.Time) any { return t.UnixMilli() },
+	// A version 4 UUID from random bytes.
+	NewUUID: `lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' ||
+		substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))`,
+	SkipLocked: "",
+	Time:       func(t time.Time) any { return t.UnixMilli() },
 	MetadataMatch: func(m map[string]string) (string, []any, error) {
 		keys := make([]string, 0, len(m))
 		for k := range m {

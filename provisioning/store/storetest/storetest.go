@@ -57,11 +57,14 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Events", func(t *testing.T) { testEvents(t, h) })
 	t.Run("Config", func(t *testing.T) { testConfig(t, h) })
 	t.Run("Bulk", func(t *testing.T) { testBulk(t, h) })
+	t.Run("Webhooks", func(t *testing.T) { testWebhooks(t, h) })
+	t.Run("DeliveryClaimRace", func(t *testing.T) { testDeliveryClaimRace(t, h, false) })
 	t.Run("EventsUnderConcurrentWrites", func(t *testing.T) { testEventsUnderConcurrentWrites(t, h, false) })
 	if h.Reopen != nil {
 		t.Run("RaceSameNameTwoStores", func(t *testing.T) { testRaceSameName(t, h, true) })
 		t.Run("IdempotencyRaceTwoStores", func(t *testing.T) { testIdempotencyRace(t, h, true) })
 		t.Run("EventsUnderConcurrentWritesTwoStores", func(t *testing.T) { testEventsUnderConcurrentWrites(t, h, true) })
+		t.Run("DeliveryClaimRaceTwoStores", func(t *testing.T) { testDeliveryClaimRace(t, h, true) })
 		t.Run("PersistsAcrossReopen", func(t *testing.T) { testReopen(t, h) })
 	}
 }

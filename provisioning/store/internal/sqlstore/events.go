@@ -37,7 +37,7 @@ func (x *tx) AppendEvent(ctx context.Context, e *provisioning.Event) error {
 	if err != nil {
 		return x.internal(err)
 	}
-	return nil
+	return x.fanOut(ctx, e)
 }
 
 // ListEvents implements provisioning.Tx.
@@ -51,14 +51,17 @@ func (x *tx) ListEvents(ctx context.Context, q provisioning.EventQuery) ([]*prov
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Event, len(rows))
-	for i, r := range rows {
-		e := &provisioning.Event{Seq: r.Seq, ID: r.ID, PartnerID: r.PartnerID, Type: provisioning.EventType(r.Type),
-			TenantID: r.TenantID, Actor: r.Actor, RequestID: r.RequestID, CreatedAt: time.Time(r.CreatedAt),
-			Data: &provisioning.Tenant{}}
-		if err := json.Unmarshal(r.Data, e.Data); err != nil {
+	for i := range rows {
+		if out[i], err = rows[i].event(); err != nil {
 			return nil, x.internal(err)
 		}
-		out[i] = e
 	}
 	return out, nil
+}
+
+func (r *eventRow) event() (*provisioning.Event, error) {
+	e := &provisioning.Event{Seq: r.Seq, ID: r.ID, PartnerID: r.PartnerID, Type: provisioning.EventType(r.Type),
+		TenantID: r.TenantID, Actor: r.Actor, RequestID: r.RequestID, CreatedAt: time.Time(r.CreatedAt),
+		Data: &provisioning.Tenant{}}
+	return e, json.Unmarshal(r.Data, e.Data)
 }

@@ -29,6 +29,11 @@ type Dialect struct {
 	// request_id, created_at, data) and returns its seq. Where writers run concurrently it
 	// also takes a per-partner lock held until commit, so that seq order is commit order.
 	AppendEvent string
+	// NewUUID is an SQL expression that makes a random UUID.
+	NewUUID string
+	// SkipLocked is appended to the subquery that picks deliveries to claim, so that concurrent
+	// claimers skip each other's rows ("" where claims are serialized anyway).
+	SkipLocked string
 	// Time turns a time into the value stored in a timestamp column.
 	Time func(time.Time) any
 	// MetadataMatch returns a condition and its arguments requiring the metadata to hold
@@ -38,6 +43,9 @@ type Dialect struct {
 	// company name or external id.
 	Conflict func(err error) bool
 }
+
+func (d *Dialect) fanOutQuery() string { return fmt.Sprintf(qDeliveryFanOut, d.NewUUID) }
+func (d *Dialect) claimQuery() string  { return fmt.Sprintf(qDeliveryClaim, d.SkipLocked) }
 
 // Store is a provisioning.Store over a SQL database.
 type Store struct {

@@ -37,7 +37,9 @@ const (
 func fixedQueries(d *Dialect) []string {
 	return []string{qInsert, qGet, qGet + d.ForUpdate, qUpdate, qDelete, qConflict,
 		qClaim, qIdemGet, qIdemComplete, qIdemRelease, qIdemPurge, d.AppendEvent, qListEvents,
-		qConfigGet, qConfigGet + d.ForUpdate, qConfigInsert, qConfigUpdate}
+		qConfigGet, qConfigGet + d.ForUpdate, qConfigInsert, qConfigUpdate,
+		qWebhookInsert, qWebhookGet, qWebhookList, qWebhookDelete, qDeliveryList, qDeliveryFinish,
+		d.fanOutQuery(), d.claimQuery()}
 }
 
 // tenantRow is a tenant as the database returns it.

@@ -1,0 +1,223 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/provisiond/provisiond/provisioning"
+)
+
+const (
+	webhookColumns = `id, partner_id, url, events, COALESCE(description, '') AS description, secret, created_at`
+	qWebhookInsert = `INSERT INTO webhooks (id, partner_id, url, events, description, secret, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`
+	qWebhookGet    = `SELECT ` + webhookColumns + ` FROM webhooks WHERE partner_id = ? AND id = ?`
+	qWebhookList   = `SELECT ` + webhookColumns + ` FROM webhooks WHERE partner_id = ? ORDER BY created_at, id`
+	qWebhookDelete = `DELETE FROM webhooks WHERE partner_id = ? AND id = ?`
+
+	deliveryColumns = `id, webhook_id, partner_id, event_id, event_type, state, attempts, next_attempt_at,
+		COALESCE(last_status, 0) AS last_status, COALESCE(last_error, '') AS last_error, created_at, updated_at`
+	qDeliveryList = `SELECT ` + deliveryColumns + ` FROM webhook_deliveries
+		WHERE partner_id = ? AND webhook_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`
+	qDeliveryFinish = `UPDATE webhook_deliveries SET state = ?, next_attempt_at = ?, last_status = ?,
+		last_error = ?, updated_at = ? WHERE id = ?`
+	// The event's deliveries, one per endpoint of its partner that wants its type.
+	qDeliveryFanOut = `INSERT INTO webhook_deliveries (id, webhook_id, partner_id, event_id, event_type,
+		state, attempts, next_attempt_at, created_at, updated_at)
+		SELECT %s, id, partner_id, ?, ?, 'pending', 0, ?, ?, ? FROM webhooks
+		WHERE partner_id = ? AND (events = '' OR (' ' || events || ' ') LIKE ('%% ' || ? || ' %%'))`
+	// Claiming leases due deliveries by pushing their due time to the end of the lease.
+	qDeliveryClaim = `UPDATE webhook_deliveries SET next_attempt_at = ?, attempts = attempts + 1
+		WHERE id IN (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= ?
+			ORDER BY next_attempt_at LIMIT ?%s)
+		RETURNING ` + deliveryColumns
+)
+
+type webhookRow struct {
+	ID          string `db:"id"`
+	PartnerID   string `db:"partner_id"`
+	URL         string `db:"url"`
+	Events      string `db:"events"`
+	Description string `db:"description"`
+	Secret      string `db:"secret"`
+	CreatedAt   dbTime `db:"created_at"`
+}
+
+func (r *webhookRow) webhook() *provisioning.Webhook {
+	w := &provisioning.Webhook{ID: r.ID, PartnerID: r.PartnerID, URL: r.URL, Description: r.Description,
+		Secret: r.Secret, CreatedAt: time.Time(r.CreatedAt)}
+	for _, t := range strings.Fields(r.Events) {
+		w.Events = append(w.Events, provisioning.EventType(t))
+	}
+	return w
+}
+
+type deliveryRow struct {
+	ID            string `db:"id"`
+	WebhookID     string `db:"webhook_id"`
+	PartnerID     string `db:"partner_id"`
+	EventID       string `db:"event_id"`
+	EventType     string `db:"event_type"`
+	State         string `db:"state"`
+	Attempts      int    `db:"attempts"`
+	NextAttemptAt dbTime `db:"next_attempt_at"`
+	LastStatus    int    `db:"last_status"`
+	LastError     string `db:"last_error"`
+	CreatedAt     dbTime `db:"created_at"`
+	UpdatedAt     dbTime `db:"updated_at"`
+}
+
+func (r *deliveryRow) delivery() *provisioning.Delivery {
+	return &provisioning.Delivery{ID: r.ID, WebhookID: r.WebhookID, PartnerID: r.PartnerID, EventID: r.EventID,
+		EventType: provisioning.EventType(r.EventType), State: provisioning.DeliveryState(r.State), Attempts: r.Attempts,
+		NextAttemptAt: time.Time(r.NextAttemptAt), LastStatus: r.LastStatus, LastError: r.LastError,
+		CreatedAt: time.Time(r.CreatedAt), UpdatedAt: time.Time(r.UpdatedAt)}
+}
+
+func eventTypes(ts []provisioning.EventType) string {
+	s := make([]string, len(ts))
+	for i, t := range ts {
+		s[i] = string(t)
+	}
+	return strings.Join(s, " ")
+}
+
+// InsertWebhook implements provisioning.Tx.
+func (x *tx) InsertWebhook(ctx context.Context, w *provisioning.Webhook) error {
+	_, err := x.exec(ctx, qWebhookInsert, w.ID, w.PartnerID, w.URL, eventTypes(w.Events), null(w.Description),
+		w.Secret, x.s.d.Time(w.CreatedAt))
+	return err
+}
+
+// GetWebhook implements provisioning.Tx.
+func (x *tx) GetWebhook(ctx context.Context, partnerID, id string) (*provisioning.Webhook, error) {
+	var r webhookRow
+	err := x.get(ctx, &r, qWebhookGet, partnerID, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, provisioning.Errorf(provisioning.CodeNotFound, "webhook not found")
+	}
+	if err != nil {
+		return nil, x.internal(err)
+	}
+	return r.webhook(), nil
+}
+
+// ListWebhooks implements provisioning.Tx.
+func (x *tx) ListWebhooks(ctx context.Context, partnerID string) ([]*provisioning.Webhook, error) {
+	st, err := x.stmt(ctx, qWebhookList)
+	if err != nil {
+		return nil, err
+	}
+	var rows []webhookRow
+	if err := st.SelectContext(ctx, &rows, partnerID); err != nil {
+		return nil, x.internal(err)
+	}
+	out := make([]*provisioning.Webhook, len(rows))
+	for i := range rows {
+		out[i] = rows[i].webhook()
+	}
+	return out, nil
+}
+
+// DeleteWebhook implements provisioning.Tx; its deliveries go with it (ON DELETE CASCADE).
+func (x *tx) DeleteWebhook(ctx context.Context, partnerID, id string) error {
+	n, err := x.exec(ctx, qWebhookDelete, partnerID, id)
+	if err == nil && n == 0 {
+		return provisioning.Errorf(provisioning.CodeNotFound, "webhook not found")
+	}
+	return err
+}
+
+// ListDeliveries implements provisioning.Tx.
+func (x *tx) ListDeliveries(ctx context.Context, partnerID, webhookID string, limit int) ([]*provisioning.Delivery, error) {
+	st, err := x.stmt(ctx, qDeliveryList)
+	if err != nil {
+		return nil, err
+	}
+	var rows []deliveryRow
+	if err := st.SelectContext(ctx, &rows, partnerID, webhookID, limit); err != nil {
+		return nil, x.internal(err)
+	}
+	out := make([]*provisioning.Delivery, len(rows))
+	for i := range rows {
+		out[i] = rows[i].delivery()
+	}
+	return out, nil
+}
+
+// fanOut queues the deliveries of an event.
+func (x *tx) fanOut(ctx context.Context, e *provisioning.Event) error {
+	t := x.s.d.Time(e.CreatedAt)
+	_, err := x.exec(ctx, x.s.d.fanOutQuery(), e.ID, string(e.Type), t, t, t, e.PartnerID, string(e.Type))
+	return err
+}
+
+// ClaimDeliveries implements provisioning.Tx.
+func (x *tx) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*provisioning.DeliveryJob, error) {
+	st, err := x.stmt(ctx, x.s.d.claimQuery())
+	if err != nil {
+		return nil, err
+	}
+	var rows []deliveryRow
+	if err := st.SelectContext(ctx, &rows, x.s.d.Time(leaseUntil), x.s.d.Time(now), limit); err != nil {
+		return nil, x.internal(err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	jobs := make([]*provisioning.DeliveryJob, len(rows))
+	webhookIDs, eventIDs := make([]string, len(rows)), make([]string, len(rows))
+	for i := range rows {
+		jobs[i] = &provisioning.DeliveryJob{Delivery: rows[i].delivery()}
+		webhookIDs[i], eventIDs[i] = rows[i].WebhookID, rows[i].EventID
+	}
+	// The ids come from the database, not from a user; the IN lists are expanded by sqlx.
+	q, args, err := sqlx.In(`SELECT `+webhookColumns+` FROM webhooks WHERE id IN (?)`, webhookIDs)
+	if err != nil {
+		return nil, x.internal(err)
+	}
+	var ws []webhookRow
+	if err := x.q.SelectContext(ctx, &ws, x.q.Rebind(q), args...); err != nil {
+		return nil, x.internal(err)
+	}
+	q, args, err = sqlx.In(`SELECT seq, id, partner_id, type, tenant_id, COALESCE(actor, '') AS actor,
+		COALESCE(request_id, '') AS request_id, created_at, data FROM events WHERE id IN (?)`, eventIDs)
+	if err != nil {
+		return nil, x.internal(err)
+	}
+	var es []eventRow
+	if err := x.q.SelectContext(ctx, &es, x.q.Rebind(q), args...); err != nil {
+		return nil, x.internal(err)
+	}
+	webhooks, events := map[string]*provisioning.Webhook{}, map[string]*provisioning.Event{}
+	for i := range ws {
+		webhooks[ws[i].ID] = ws[i].webhook()
+	}
+	for i := range es {
+		e, err := es[i].event()
+		if err != nil {
+			return nil, x.internal(err)
+		}
+		events[e.ID] = e
+	}
+	for _, j := range jobs {
+		j.Webhook, j.Event = webhooks[j.Delivery.WebhookID], events[j.Delivery.EventID]
+	}
+	return jobs, nil
+}
+
+// FinishDelivery implements provisioning.Tx.
+func (x *tx) FinishDelivery(ctx context.Context, d *provisioning.Delivery) error {
+	var status any
+	if d.LastStatus != 0 {
+		status = d.LastStatus
+	}
+	_, err := x.exec(ctx, qDeliveryFinish, string(d.State), x.s.d.Time(d.NextAttemptAt), status, null(d.LastError),
+		x.s.d.Time(d.UpdatedAt), d.ID)
+	return err
+}

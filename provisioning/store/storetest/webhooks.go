@@ -1,0 +1,184 @@
+package storetest
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/provisiond/provisiond/internal/barrier"
+	"github.com/provisiond/provisiond/provisioning"
+)
+
+func claim(t *testing.T, s provisioning.Store, now time.Time, limit int) []*provisioning.DeliveryJob {
+	t.Helper()
+	var jobs []*provisioning.DeliveryJob
+	if err := s.Write(context.Background(), func(tx provisioning.Tx) (err error) {
+		jobs, err = tx.ClaimDeliveries(context.Background(), now, now.Add(time.Minute), limit)
+		return err
+	}); err != nil {
+		t.Fatalf("ClaimDeliveries: %v", err)
+	}
+	return jobs
+}
+
+func testWebhooks(t *testing.T, h Harness) {
+	s, svc := open(t, h)
+	ctx := context.Background()
+	created, err := svc.CreateWebhook(ctx, alice, provisioning.WebhookInput{URL: "https://hooks.example/created",
+		Events: []provisioning.EventType{provisioning.EventTenantCreated, provisioning.EventTenantCreated}, Description: "CRM sync"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(created.Secret, "whsec_"))
+	if !strings.HasPrefix(created.Secret, "whsec_") || err != nil || len(key) < 24 {
+		t.Fatalf("secret %q is not whsec_ + base64 of at least 24 bytes", created.Secret)
+	}
+	if len(created.Events) != 1 {
+		t.Fatalf("events not deduplicated: %v", created.Events)
+	}
+	all, err := svc.CreateWebhook(ctx, alice, provisioning.WebhookInput{URL: "https://hooks.example/all"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CreateWebhook(ctx, bob, provisioning.WebhookInput{URL: "https://hooks.example/bob"}); err != nil {
+		t.Fatal(err)
+	}
+	ws, err := svc.ListWebhooks(ctx, alice)
+	if err != nil || len(ws) != 2 || ws[0].ID != created.ID || ws[0].Secret != created.Secret {
+		t.Fatalf("list: %v %v", ws, err)
+	}
+	_, err = svc.GetWebhook(ctx, bob, created.ID)
+	wantCode(t, err, provisioning.CodeNotFound)
+	wantCode(t, svc.DeleteWebhook(ctx, bob, created.ID), provisioning.CodeNotFound)
+
+	tn := mustCreate(t, svc, alice, input("Hooked"))
+	if _, err := svc.UpdateTenant(ctx, alice, tn.ID, provisioning.TenantPatch{Industry: provisioning.Value("x")}, provisioning.Precondition{}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Add(time.Hour) // everything queued so far is due
+	jobs := claim(t, s, now, 10)
+	got := map[string]int{}
+	for _, j := range jobs {
+		if j.Webhook == nil || j.Event == nil || j.Delivery.Attempts != 1 || j.Event.ID != j.Delivery.EventID || j.Webhook.PartnerID != alice.PartnerID {
+			t.Fatalf("job = %+v", j)
+		}
+		got[j.Webhook.URL+" "+string(j.Event.Type)]++
+	}
+	if len(jobs) != 3 || got["https://hooks.example/created tenant.created"] != 1 || got["https://hooks.example/all tenant.created"] != 1 ||
+		got["https://hooks.example/all tenant.updated"] != 1 {
+		t.Fatalf("queued deliveries: %v", got)
+	}
+	if again := claim(t, s, now, 10); len(again) != 0 {
+		t.Fatalf("%d leased deliveries were claimed again", len(again))
+	}
+	// One succeeds; one fails and is due again later.
+	ok, retry := jobs[0].Delivery, jobs[1].Delivery
+	ok.State, ok.LastStatus, ok.UpdatedAt = provisioning.DeliverySucceeded, 204, now
+	retry.State, retry.LastStatus, retry.LastError, retry.NextAttemptAt, retry.UpdatedAt = provisioning.DeliveryPending, 500, "HTTP 500", now.Add(10*time.Minute), now
+	for _, d := range []*provisioning.Delivery{ok, retry} {
+		if err := s.Write(ctx, func(tx provisioning.Tx) error { return tx.FinishDelivery(ctx, d) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if again := claim(t, s, now.Add(30*time.Second), 10); len(again) != 0 { // within the lease, before the retry
+		t.Fatalf("claimed before due: %d", len(again))
+	}
+	if again := claim(t, s, now.Add(11*time.Minute), 10); len(again) != 2 { // the retry, and the lease that ran out
+		t.Fatalf("claimed when due: %d", len(again))
+	}
+	log, err := svc.ListDeliveries(ctx, alice, ok.WebhookID, 0)
+	if err != nil || len(log) == 0 {
+		t.Fatalf("delivery log: %v %v", log, err)
+	}
+	found := false
+	for _, d := range log {
+		if d.ID == ok.ID {
+			found = d.State == provisioning.DeliverySucceeded && d.LastStatus == 204 && d.Attempts == 1
+		}
+	}
+	if !found {
+		t.Fatalf("the successful delivery is not in the log as such: %+v", log)
+	}
+	_, err = svc.ListDeliveries(ctx, bob, ok.WebhookID, 0)
+	wantCode(t, err, provisioning.CodeNotFound)
+
+	if err := svc.DeleteWebhook(ctx, alice, all.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.GetWebhook(ctx, alice, all.ID)
+	wantCode(t, err, provisioning.CodeNotFound)
+	mustCreate(t, svc, alice, input("After delete"))
+	for _, j := range claim(t, s, now.Add(time.Hour), 10) {
+		if j.Webhook.ID == all.ID {
+			t.Fatal("a deleted endpoint still gets deliveries")
+		}
+	}
+
+	for name, in := range map[string]provisioning.WebhookInput{
+		"blank":         {},
+		"plain http":    {URL: "http://hooks.example/x"},
+		"not a URL":     {URL: "hooks.example"},
+		"ftp":           {URL: "ftp://hooks.example/x"},
+		"credentials":   {URL: "https://user:pw@hooks.example/x"},
+		"unknown event": {URL: "https://hooks.example/x", Events: []provisioning.EventType{"tenant.exploded"}},
+	} {
+		if _, err := svc.CreateWebhook(ctx, alice, in); provisioning.ErrorCode(err) != provisioning.CodeInvalid {
+			t.Fatalf("%s: %v, want invalid", name, err)
+		}
+	}
+	for i := 0; ; i++ {
+		_, err := svc.CreateWebhook(ctx, bob, provisioning.WebhookInput{URL: fmt.Sprintf("https://hooks.example/%d", i)})
+		if err != nil {
+			wantCode(t, err, provisioning.CodeInvalid)
+			if i != provisioning.MaxWebhooks-1 { // bob had one already
+				t.Fatalf("the limit hit after %d more webhooks", i)
+			}
+			break
+		}
+	}
+}
+
+// Concurrent dispatchers, also on two stores, each claim a delivery at most once.
+func testDeliveryClaimRace(t *testing.T, h Harness, twoStores bool) {
+	s, svc := open(t, h)
+	stores := []provisioning.Store{s}
+	if twoStores {
+		s2 := h.Reopen(t, s)
+		t.Cleanup(func() { _ = s2.Close() })
+		stores = append(stores, s2)
+	}
+	if _, err := svc.CreateWebhook(context.Background(), alice, provisioning.WebhookInput{URL: "https://hooks.example/x"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 40 {
+		mustCreate(t, svc, alice, input(fmt.Sprintf("Q%d", i)))
+	}
+	now := time.Now().Add(time.Hour)
+	var mu sync.Mutex
+	claimed := map[string]int{}
+	barrier.Run(4, func(w int) {
+		for {
+			jobs := claim(t, stores[w%len(stores)], now, 3)
+			if len(jobs) == 0 {
+				return
+			}
+			mu.Lock()
+			for _, j := range jobs {
+				claimed[j.Delivery.ID]++
+			}
+			mu.Unlock()
+		}
+	})
+	if len(claimed) != 40 {
+		t.Fatalf("%d deliveries claimed, want 40", len(claimed))
+	}
+	for id, n := range claimed {
+		if n != 1 {
+			t.Fatalf("delivery %s claimed %d times", id, n)
+		}
+	}
+}

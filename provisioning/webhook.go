@@ -1,0 +1,269 @@
+package provisioning
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Webhooks: a partner registers endpoints; every event of the partner that an endpoint wants is
+// queued for it in the event's own transaction, and a dispatcher (provisioning/webhook)
+// delivers it at least once, signed per the Standard Webhooks specification.
+
+// Limits of webhook endpoints.
+const (
+	MaxWebhooks           = 20
+	MaxWebhookURL         = 2048
+	MaxWebhookDescription = 500
+)
+
+// Webhook is a partner's endpoint for event deliveries.
+type Webhook struct {
+	ID          string
+	PartnerID   string
+	URL         string
+	Events      []EventType // empty: every event
+	Description string
+	Secret      string // "whsec_" + base64 of 32 random bytes; shown only when created
+	CreatedAt   time.Time
+}
+
+// MarshalJSON renders the endpoint in the wire format of the API, without its secret.
+func (w *Webhook) MarshalJSON() ([]byte, error) {
+	events := w.Events
+	if events == nil {
+		events = []EventType{}
+	}
+	return json.Marshal(struct {
+		ID          string      `json:"id"`
+		URL         string      `json:"url"`
+		Events      []EventType `json:"events"`
+		Description *string     `json:"description"`
+		CreatedAt   string      `json:"created_at"`
+	}{w.ID, w.URL, events, nullable(w.Description), w.CreatedAt.UTC().Format(TimeFormat)})
+}
+
+// Wants reports whether the endpoint subscribes to the event type.
+func (w *Webhook) Wants(t EventType) bool { return len(w.Events) == 0 || slices.Contains(w.Events, t) }
+
+// WebhookInput is the body that registers an endpoint.
+type WebhookInput struct {
+	URL         string      `json:"url"`
+	Events      []EventType `json:"events"`
+	Description string      `json:"description"`
+}
+
+// DeliveryState is where a delivery stands.
+type DeliveryState string
+
+// The delivery states.
+const (
+	DeliveryPending   DeliveryState = "pending"
+	DeliverySucceeded DeliveryState = "succeeded"
+	DeliveryFailed    DeliveryState = "failed" // retried for WebhookRetryWindow without success
+)
+
+// WebhookRetryWindow is how long a failing delivery is retried before it is marked failed.
+const WebhookRetryWindow = 24 * time.Hour
+
+// Delivery is one event on its way to one endpoint, and the log of its attempts.
+type Delivery struct {
+	ID            string
+	WebhookID     string
+	PartnerID     string
+	EventID       string
+	EventType     EventType
+	State         DeliveryState
+	Attempts      int
+	NextAttemptAt time.Time
+	LastStatus    int    // the endpoint's last HTTP status; 0 when it gave none
+	LastError     string // why the last attempt failed, for the partner to read
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// MarshalJSON renders a delivery in the wire format of the API.
+func (d *Delivery) MarshalJSON() ([]byte, error) {
+	var status *int
+	if d.LastStatus != 0 {
+		status = &d.LastStatus
+	}
+	var next *string
+	if d.State == DeliveryPending {
+		s := d.NextAttemptAt.UTC().Format(TimeFormat)
+		next = &s
+	}
+	return json.Marshal(struct {
+		ID            string        `json:"id"`
+		Webhook       string        `json:"webhook"`
+		Event         string        `json:"event"`
+		EventType     EventType     `json:"event_type"`
+		State         DeliveryState `json:"state"`
+		Attempts      int           `json:"attempts"`
+		NextAttemptAt *string       `json:"next_attempt_at"`
+		LastStatus    *int          `json:"last_status"`
+		LastError     *string       `json:"last_error"`
+		CreatedAt     string        `json:"created_at"`
+		UpdatedAt     string        `json:"updated_at"`
+	}{d.ID, d.WebhookID, d.EventID, d.EventType, d.State, d.Attempts, next, status, nullable(d.LastError),
+		d.CreatedAt.UTC().Format(TimeFormat), d.UpdatedAt.UTC().Format(TimeFormat)})
+}
+
+// WithWebhookURLCheck sets the check that a webhook URL must pass beyond its syntax — such as
+// provisioning/webhook.CheckURL, which refuses private and loopback addresses.
+func WithWebhookURLCheck(check func(ctx context.Context, u *url.URL) error) Option {
+	return func(s *Service) { s.checkURL = check }
+}
+
+// newSecret returns a Standard Webhooks signing secret.
+func newSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return "whsec_" + base64.StdEncoding.EncodeToString(b), nil
+}
+
+func (s *Service) validateWebhook(ctx context.Context, in WebhookInput) (WebhookInput, error) {
+	problems := map[string]string{}
+	in.URL, in.Description = strings.TrimSpace(in.URL), strings.TrimSpace(in.Description)
+	u, err := url.Parse(in.URL)
+	switch {
+	case in.URL == "":
+		problems["url"] = "cannot be blank"
+	case len(in.URL) > MaxWebhookURL:
+		problems["url"] = fmt.Sprintf("must be at most %d characters", MaxWebhookURL)
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		problems["url"] = "must be an absolute https URL"
+	case u.User != nil:
+		problems["url"] = "must not carry credentials"
+	default:
+		if err := s.checkURL(ctx, u); err != nil {
+			problems["url"] = err.Error()
+		}
+	}
+	seen := map[EventType]bool{}
+	for _, t := range in.Events {
+		if !validEventType(t) {
+			problems["events"] = fmt.Sprintf("%q is not an event type", t)
+		}
+		seen[t] = true
+	}
+	in.Events = nil
+	for _, t := range EventTypes { // deduplicated, in a stable order
+		if seen[t] {
+			in.Events = append(in.Events, t)
+		}
+	}
+	if utf8.RuneCountInString(in.Description) > MaxWebhookDescription {
+		problems["description"] = fmt.Sprintf("must be at most %d characters", MaxWebhookDescription)
+	}
+	if len(problems) > 0 {
+		return in, InvalidFields(problems)
+	}
+	return in, nil
+}
+
+// httpsOnly is the default URL check: https, whatever the address.
+func httpsOnly(_ context.Context, u *url.URL) error {
+	if u.Scheme != "https" {
+		return fmt.Errorf("must be an https URL")
+	}
+	return nil
+}
+
+// CreateWebhook registers an endpoint (webhook:manage). The returned Webhook holds the secret,
+// which is never shown again. Returns CodeInvalid.
+func (s *Service) CreateWebhook(ctx context.Context, p Principal, in WebhookInput) (*Webhook, error) {
+	if err := s.authorize(ctx, p, PermWebhookManage); err != nil {
+		return nil, err
+	}
+	in, err := s.validateWebhook(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := newSecret()
+	if err != nil {
+		return nil, Internal(err)
+	}
+	w := &Webhook{ID: s.newID(), PartnerID: p.PartnerID, URL: in.URL, Events: in.Events,
+		Description: in.Description, Secret: secret, CreatedAt: s.timestamp()}
+	err = s.store.Write(ctx, func(tx Tx) error {
+		existing, err := tx.ListWebhooks(ctx, p.PartnerID)
+		if err != nil {
+			return err
+		}
+		if len(existing) >= MaxWebhooks {
+			return InvalidFields(map[string]string{"url": fmt.Sprintf("a partner may have at most %d webhooks", MaxWebhooks)})
+		}
+		return tx.InsertWebhook(ctx, w)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// ListWebhooks returns the partner's endpoints, oldest first (webhook:manage).
+func (s *Service) ListWebhooks(ctx context.Context, p Principal) ([]*Webhook, error) {
+	if err := s.authorize(ctx, p, PermWebhookManage); err != nil {
+		return nil, err
+	}
+	var ws []*Webhook
+	err := s.store.Read(ctx, func(tx Tx) (err error) { ws, err = tx.ListWebhooks(ctx, p.PartnerID); return err })
+	return ws, err
+}
+
+// GetWebhook returns one endpoint (webhook:manage). Returns CodeNotFound.
+func (s *Service) GetWebhook(ctx context.Context, p Principal, id string) (*Webhook, error) {
+	if err := s.authorize(ctx, p, PermWebhookManage); err != nil {
+		return nil, err
+	}
+	id, ok := canonicalID(id)
+	if !ok {
+		return nil, Errorf(CodeNotFound, "webhook not found")
+	}
+	var w *Webhook
+	err := s.store.Read(ctx, func(tx Tx) (err error) { w, err = tx.GetWebhook(ctx, p.PartnerID, id); return err })
+	return w, err
+}
+
+// DeleteWebhook removes an endpoint and its pending deliveries (webhook:manage). Returns
+// CodeNotFound.
+func (s *Service) DeleteWebhook(ctx context.Context, p Principal, id string) error {
+	if err := s.authorize(ctx, p, PermWebhookManage); err != nil {
+		return err
+	}
+	id, ok := canonicalID(id)
+	if !ok {
+		return Errorf(CodeNotFound, "webhook not found")
+	}
+	return s.store.Write(ctx, func(tx Tx) error { return tx.DeleteWebhook(ctx, p.PartnerID, id) })
+}
+
+// ListDeliveries returns the newest deliveries to one of the partner's endpoints, at most limit
+// (1–200, 0 means 50) (webhook:manage). Returns CodeNotFound.
+func (s *Service) ListDeliveries(ctx context.Context, p Principal, webhookID string, limit int) ([]*Delivery, error) {
+	if _, err := s.GetWebhook(ctx, p, webhookID); err != nil {
+		return nil, err
+	}
+	if limit == 0 {
+		limit = 50
+	}
+	if limit < 1 || limit > 200 {
+		return nil, InvalidFields(map[string]string{"limit": "must be from 1 to 200"})
+	}
+	var ds []*Delivery
+	err := s.store.Read(ctx, func(tx Tx) (err error) {
+		ds, err = tx.ListDeliveries(ctx, p.PartnerID, strings.ToLower(webhookID), limit)
+		return err
+	})
+	return ds, err
+}
