@@ -69,7 +69,7 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	fs.StringVar(&c.audience, "audience", "", "required aud claim (required unless --dev)")
 	fs.StringVar(&c.policyFile, "policy-file", "", `RBAC policy, JSON {"roles":{"ROLE":["PERMISSION",…]}} (default: partner-admin grants all)`)
 	fs.BoolVar(&c.dev, "dev", false, "development mode: a local signing key, its JWKS at /.well-known/jwks.json, a ready token printed at start")
-	fs.BoolVar(&c.allowPrivateWH, "allow-private-webhooks", false, "let webhook URLs point at loopback or private addresses (tests, local work)")
+	fs.BoolVar(&c.allowPrivateWH, "allow-private-webhooks", false, "let webhook URLs be http and point at loopback or private addresses (tests, local work)")
 	fs.BoolVar(&c.noMigrate, "no-migrate", false, "do not apply database migrations at start (run 'provisiond migrate' instead)")
 	fs.StringVar(&c.rolesClaim, "roles-claim", "roles", "dot path of the token claim holding roles, e.g. realm_access.roles")
 	fs.StringVar(&c.partnerClaim, "partner-claim", "partner_id", "token claim holding the partner id (falls back to sub)")

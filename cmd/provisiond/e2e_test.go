@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/provisiond/provisiond/internal/barrier"
 	"github.com/provisiond/provisiond/internal/pgtest"
+	"github.com/provisiond/provisiond/provisioning/webhook"
 )
 
 // These tests run provisiond as a separate process, as operators do: killed with SIGKILL
@@ -285,5 +287,66 @@ func TestIdempotencyAcrossReplicasOnPostgres(t *testing.T) {
 	}
 	if st, body := call(t, "GET", tenantsURL(a)+"?q=once", a.token, ""); st != 200 || strings.Count(body, `"tenant":`) != 1 {
 		t.Fatalf("tenants after the storm: %d %s", st, body)
+	}
+}
+
+// A webhook whose endpoint is down when the event happens, and whose provisiond is killed, is
+// delivered — signed — once the endpoint is up and provisiond runs again.
+func TestWebhookSurvivesCrashAndOutage(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"--database-url", "sqlite:" + filepath.Join(dir, "p.db"), "--allow-private-webhooks"}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hookURL := "http://" + ln.Addr().String() + "/hook"
+	_ = ln.Close() // the endpoint is down
+
+	p := startProc(t, dir, args...)
+	st, body := call(t, "POST", p.base+"/api/provisioning/webhooks", p.token, fmt.Sprintf(`{"url":%q}`, hookURL))
+	if st != 201 {
+		t.Fatalf("register: %d %s", st, body)
+	}
+	var wh struct{ ID, Secret string }
+	_ = json.Unmarshal([]byte(body), &wh)
+	if st, body := call(t, "POST", tenantsURL(p), p.token, `{"company_name":"Hooked","email":"h@example.com"}`); st != 201 {
+		t.Fatalf("create: %d %s", st, body)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for { // the first attempt fails against the closed port
+		_, log := call(t, "GET", p.base+"/api/provisioning/webhooks/"+wh.ID+"/deliveries", p.token, "")
+		if strings.Contains(log, `"attempts":1`) && strings.Contains(log, "could not reach") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no failed attempt recorded: %s", log)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p.kill()
+
+	got := make(chan *http.Request, 4)
+	bodies := make(chan []byte, 4)
+	ln, err = net.Listen("tcp", strings.TrimSuffix(strings.TrimPrefix(hookURL, "http://"), "/hook"))
+	if err != nil {
+		t.Skipf("the endpoint's port was taken meanwhile: %v", err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- r
+		bodies <- b
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+
+	startProc(t, dir, args...)
+	select {
+	case r := <-got:
+		b := <-bodies
+		if err := webhook.Verify(wh.Secret, r.Header, b, time.Now(), 5*time.Minute); err != nil || !strings.Contains(string(b), `"tenant.created"`) {
+			t.Fatalf("delivered %s: %v", b, err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the event was not delivered after the restart")
 	}
 }

@@ -13,18 +13,18 @@ import (
 	"testing"
 )
 
-// EnvOIDCModules names a node_modules directory holding oidc-provider; .ci/run installs one.
-const EnvOIDCModules = "PROVISIOND_TEST_OIDC_MODULES"
+// EnvNodeModules names a node_modules directory holding oidc-provider; .ci/run installs one.
+const EnvNodeModules = "PROVISIOND_TEST_NODE_MODULES"
 
 // startOIDC runs a real OAuth2 issuer (testdata/oidc/server.mjs) and returns its URL.
 func startOIDC(t *testing.T) string {
 	t.Helper()
-	modules := os.Getenv(EnvOIDCModules)
+	modules := os.Getenv(EnvNodeModules)
 	if modules == "" {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true", EnvOIDCModules)
+			t.Fatalf("%s is required under CI=true", EnvNodeModules)
 		}
-		t.Skipf("no oidc-provider: set %s to a node_modules directory with oidc-provider", EnvOIDCModules)
+		t.Skipf("no oidc-provider: set %s to a node_modules directory with oidc-provider", EnvNodeModules)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

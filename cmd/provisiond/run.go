@@ -20,6 +20,7 @@ import (
 	"github.com/provisiond/provisiond/provisioning"
 	"github.com/provisiond/provisiond/provisioning/httpapi"
 	"github.com/provisiond/provisiond/provisioning/jwtauth"
+	"github.com/provisiond/provisiond/provisioning/webhook"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -110,7 +111,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	prov := provisioning.New(store, provisioning.NewRBAC(policy))
+	prov := provisioning.New(store, provisioning.NewRBAC(policy),
+		provisioning.WithWebhookURLCheck(webhook.CheckURL(c.allowPrivateWH, net.DefaultResolver)))
 	api := httpapi.New(prov, authn, httpapi.WithLogger(log), httpapi.WithMetrics(reg),
 		httpapi.WithReadiness(store.Ping), httpapi.WithReadiness(authn.Ready))
 	mux := http.NewServeMux()
@@ -145,6 +147,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	go purgeIdempotencyKeys(ctx, prov, log)
+	// Webhook deliveries go on until the server has stopped, then finish what they started.
+	dispatchCtx, stopDispatch := context.WithCancel(context.Background())
+	dispatched := make(chan struct{})
+	go func() {
+		defer close(dispatched)
+		(&webhook.Dispatcher{Store: store, AllowPrivate: c.allowPrivateWH, Log: log}).Run(dispatchCtx)
+	}()
+	defer func() { stopDispatch(); <-dispatched }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -585,3 +585,35 @@ func TestBulkCreate(t *testing.T) {
 	many := strings.Repeat(`{"company_name":"M","email":"m@example.com"},`, 101)
 	wantProblem(t, e.req(t, "POST", base+"/tenants/bulk", e.admin, `{"tenants":[`+strings.TrimSuffix(many, ",")+`]}`), 400, "validation_failed")
 }
+
+func TestWebhookEndpoints(t *testing.T) {
+	e := newEnv(t)
+	r := e.req(t, "POST", base+"/webhooks", e.admin, `{"url":"https://hooks.example/provisioning","events":["tenant.created"],"description":"CRM"}`)
+	wh := r.json(t)
+	if r.status != 201 || !strings.HasPrefix(wh["secret"].(string), "whsec_") || r.header.Get("Location") != base+"/webhooks/"+wh["id"].(string) {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	one := base + "/webhooks/" + wh["id"].(string)
+	r = e.req(t, "GET", one, e.admin, "")
+	if got := r.json(t); r.status != 200 || got["secret"] != nil || got["url"] != "https://hooks.example/provisioning" {
+		t.Fatalf("get shows %s", r.body)
+	}
+	if r := e.req(t, "GET", base+"/webhooks", e.admin, ""); len(r.json(t)["data"].([]any)) != 1 || strings.Contains(string(r.body), "whsec_") {
+		t.Fatalf("list: %s", r.body)
+	}
+	e.create(t, e.admin, acme)
+	r = e.req(t, "GET", one+"/deliveries", e.admin, "")
+	if ds := r.json(t)["data"].([]any); len(ds) != 1 || ds[0].(map[string]any)["state"] != "pending" || ds[0].(map[string]any)["event_type"] != "tenant.created" {
+		t.Fatalf("deliveries: %s", r.body)
+	}
+	wantProblem(t, e.req(t, "POST", base+"/webhooks", e.admin, `{"url":"http://hooks.example/x"}`), 400, "validation_failed")
+	wantProblem(t, e.req(t, "POST", base+"/webhooks", e.admin, `{"url":"https://hooks.example/x","events":["nope"]}`), 400, "validation_failed")
+	wantProblem(t, e.req(t, "POST", base+"/webhooks", e.reader, `{"url":"https://hooks.example/x"}`), 403, "forbidden")
+	wantProblem(t, e.req(t, "GET", one, e.adminB, ""), 404, "not_found")
+	wantProblem(t, e.req(t, "GET", one+"/deliveries?limit=0", e.admin, ""), 400, "validation_failed")
+	wantProblem(t, e.req(t, "PUT", one, e.admin, "{}"), 405, "method_not_allowed")
+	if r := e.req(t, "DELETE", one, e.admin, ""); r.status != 204 {
+		t.Fatalf("delete: %d", r.status)
+	}
+	wantProblem(t, e.req(t, "GET", one, e.admin, ""), 404, "not_found")
+}

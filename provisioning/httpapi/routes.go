@@ -24,6 +24,16 @@ func (s *server) routes() http.Handler {
 	handle("PATCH "+tenants+"/{id}/config", s.authed(s.idempotent(s.updateConfig())))
 	handle(tenants+"/{id}/config", s.methodNotAllowed("GET, HEAD, PUT, PATCH"))
 
+	const webhooks = BasePath + "/webhooks"
+	handle("POST "+webhooks, s.authed(s.idempotent(s.createWebhook())))
+	handle("GET "+webhooks, s.authed(s.listWebhooks()))
+	handle(webhooks, s.methodNotAllowed("GET, HEAD, POST"))
+	handle("GET "+webhooks+"/{id}", s.authed(s.getWebhook()))
+	handle("DELETE "+webhooks+"/{id}", s.authed(s.idempotent(s.deleteWebhook())))
+	handle(webhooks+"/{id}", s.methodNotAllowed("GET, HEAD, DELETE"))
+	handle("GET "+webhooks+"/{id}/deliveries", s.authed(s.listDeliveries()))
+	handle(webhooks+"/{id}/deliveries", s.methodNotAllowed("GET, HEAD"))
+
 	handle("GET "+BasePath+"/events", s.authed(s.listEvents()))
 	handle(BasePath+"/events", s.methodNotAllowed("GET, HEAD"))
 

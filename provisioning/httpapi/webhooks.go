@@ -1,0 +1,96 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/provisiond/provisiond/provisioning"
+)
+
+// listOf is the body of the plain listings (webhooks, deliveries).
+type listOf[T any] struct {
+	Data []T `json:"data"`
+}
+
+func (s *server) createWebhook() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in provisioning.WebhookInput
+		if err := s.decode(w, r, &in, "application/json"); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		wh, err := s.prov.CreateWebhook(r.Context(), principal(r), in)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		// The only answer that shows the secret.
+		body, err := json.Marshal(wh)
+		if err != nil {
+			s.writeError(w, r, provisioning.Internal(err))
+			return
+		}
+		var withSecret map[string]any
+		_ = json.Unmarshal(body, &withSecret)
+		withSecret["secret"] = wh.Secret
+		w.Header().Set("Location", BasePath+"/webhooks/"+wh.ID)
+		writeJSON(w, http.StatusCreated, withSecret)
+	})
+}
+
+func (s *server) listWebhooks() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.URL.Query()) > 0 {
+			s.writeError(w, r, provisioning.InvalidFields(map[string]string{"query": "this listing takes no parameters"}))
+			return
+		}
+		ws, err := s.prov.ListWebhooks(r.Context(), principal(r))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, listOf[*provisioning.Webhook]{Data: append([]*provisioning.Webhook{}, ws...)})
+	})
+}
+
+func (s *server) getWebhook() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wh, err := s.prov.GetWebhook(r.Context(), principal(r), r.PathValue("id"))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, wh)
+	})
+}
+
+func (s *server) deleteWebhook() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.prov.DeleteWebhook(r.Context(), principal(r), r.PathValue("id")); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func (s *server) listDeliveries() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit := 0
+		for key, vals := range r.URL.Query() {
+			n, err := strconv.Atoi(vals[0])
+			if key != "limit" || len(vals) > 1 || err != nil || n < 1 || n > 200 {
+				s.writeError(w, r, provisioning.InvalidFields(map[string]string{key: "only limit, an integer from 1 to 200, is accepted"}))
+				return
+			}
+			limit = n
+		}
+		ds, err := s.prov.ListDeliveries(r.Context(), principal(r), r.PathValue("id"), limit)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, listOf[*provisioning.Delivery]{Data: append([]*provisioning.Delivery{}, ds...)})
+	})
+}

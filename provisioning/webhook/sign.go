@@ -1,0 +1,64 @@
+// Package webhook delivers lifecycle events to partners' endpoints, at least once, following
+// the Standard Webhooks specification (standardwebhooks.com): each request carries webhook-id
+// (the event id), webhook-timestamp and webhook-signature, so receivers can verify it with the
+// official libraries. Delivery is driven by a Dispatcher over the provisioning.Store's queue; the
+// package also checks webhook URLs against private and loopback addresses.
+package webhook
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// secretKey decodes a "whsec_…" secret into its HMAC key.
+func secretKey(secret string) ([]byte, error) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil || !strings.HasPrefix(secret, "whsec_") {
+		return nil, errors.New("webhook: a secret is whsec_ followed by base64")
+	}
+	return key, nil
+}
+
+// Sign returns the webhook-signature value for a message: "v1," and the base64 HMAC-SHA256 of
+// "<id>.<timestamp>.<body>" keyed with the secret.
+func Sign(secret, id string, timestamp time.Time, body []byte) (string, error) {
+	key, err := secretKey(secret)
+	if err != nil {
+		return "", err
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(id + "." + strconv.FormatInt(timestamp.Unix(), 10) + "."))
+	mac.Write(body)
+	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)), nil
+}
+
+// Verify checks a received message as a Standard Webhooks receiver does: the timestamp is
+// within tolerance of now and one of the space-separated v1 signatures matches (compared in
+// constant time).
+func Verify(secret string, h http.Header, body []byte, now time.Time, tolerance time.Duration) error {
+	id, ts := h.Get("webhook-id"), h.Get("webhook-timestamp")
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if id == "" || err != nil {
+		return errors.New("webhook: missing webhook-id or webhook-timestamp")
+	}
+	at := time.Unix(sec, 0)
+	if now.Sub(at) > tolerance || at.Sub(now) > tolerance {
+		return errors.New("webhook: timestamp outside the tolerance")
+	}
+	want, err := Sign(secret, id, at, body)
+	if err != nil {
+		return err
+	}
+	for _, sig := range strings.Fields(h.Get("webhook-signature")) {
+		if hmac.Equal([]byte(sig), []byte(want)) {
+			return nil
+		}
+	}
+	return errors.New("webhook: no matching signature")
+}
