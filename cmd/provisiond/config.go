@@ -24,6 +24,7 @@ type config struct {
 	rolesClaim      string
 	partnerClaim    string
 	shutdownTimeout time.Duration
+	rateLimit       float64
 }
 
 // newFlagSet returns a flag set whose defaults are taken from the environment twins of its
@@ -73,6 +74,7 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	fs.BoolVar(&c.noMigrate, "no-migrate", false, "do not apply database migrations at start (run 'provisiond migrate' instead)")
 	fs.StringVar(&c.rolesClaim, "roles-claim", "roles", "dot path of the token claim holding roles, e.g. realm_access.roles")
 	fs.StringVar(&c.partnerClaim, "partner-claim", "partner_id", "token claim holding the partner id (falls back to sub)")
+	fs.Float64Var(&c.rateLimit, "rate-limit", 0, "requests a second each partner may make on average, in bursts of twice that; 0 for no limit")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may finish at shutdown")
 }
 

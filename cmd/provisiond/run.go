@@ -113,8 +113,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	prov := provisioning.New(store, provisioning.NewRBAC(policy),
 		provisioning.WithWebhookURLCheck(webhook.CheckURL(c.allowPrivateWH, net.DefaultResolver)))
-	api := httpapi.New(prov, authn, httpapi.WithLogger(log), httpapi.WithMetrics(reg),
-		httpapi.WithReadiness(store.Ping), httpapi.WithReadiness(authn.Ready))
+	opts := []httpapi.Option{httpapi.WithLogger(log), httpapi.WithMetrics(reg),
+		httpapi.WithReadiness(store.Ping), httpapi.WithReadiness(authn.Ready)}
+	if c.rateLimit > 0 {
+		opts = append(opts, httpapi.WithRateLimit(c.rateLimit, int(2*c.rateLimit)))
+	}
+	api := httpapi.New(prov, authn, opts...)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	if c.dev {

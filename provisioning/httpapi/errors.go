@@ -35,6 +35,7 @@ var statuses = map[provisioning.Code]struct {
 	provisioning.CodePrecondition:         {http.StatusPreconditionFailed, "Precondition failed"},
 	codeBodyTooLarge:                      {http.StatusRequestEntityTooLarge, "Body too large"},
 	codeUnsupportedMedia:                  {http.StatusUnsupportedMediaType, "Unsupported media type"},
+	codeRateLimited:                       {http.StatusTooManyRequests, "Rate limited"},
 	provisioning.CodeInternal:             {http.StatusInternalServerError, "Internal error"},
 }
 

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -616,4 +617,27 @@ func TestWebhookEndpoints(t *testing.T) {
 		t.Fatalf("delete: %d", r.status)
 	}
 	wantProblem(t, e.req(t, "GET", one, e.admin, ""), 404, "not_found")
+}
+
+func TestRateLimitPerPartner(t *testing.T) {
+	iss := jwttest.New(t)
+	authn, _ := jwtauth.New(context.Background(), iss.Config())
+	svc := provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))
+	srv := httptest.NewServer(httpapi.New(svc, authn, httpapi.WithRateLimit(0.5, 2)))
+	defer srv.Close()
+	e := &env{url: srv.URL}
+	a, b := jwttest.Token(t, iss.RSA, "a", "partner-admin"), jwttest.Token(t, iss.RSA, "b", "partner-admin")
+	for range 2 {
+		if r := e.req(t, "GET", base+"/tenants", a, ""); r.status != 200 {
+			t.Fatalf("within the burst: %d", r.status)
+		}
+	}
+	r := e.req(t, "GET", base+"/tenants", a, "")
+	wantProblem(t, r, 429, "rate_limited")
+	if ra, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || ra < 1 || ra > 2 {
+		t.Fatalf("Retry-After = %q", r.header.Get("Retry-After"))
+	}
+	if r := e.req(t, "GET", base+"/tenants", b, ""); r.status != 200 {
+		t.Fatalf("another partner was limited: %d", r.status)
+	}
 }

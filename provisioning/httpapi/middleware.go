@@ -182,6 +182,9 @@ func (s *server) authed(next http.Handler) http.Handler {
 			return
 		}
 		requestInfoFrom(r.Context()).partner = p.PartnerID
+		if s.rateLimited(w, r, p.PartnerID) {
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
 	})
 }

@@ -48,6 +48,7 @@ type server struct {
 	ready   []func(context.Context) error
 	metrics *metrics    // nil without WithMetrics
 	idem    Idempotency // nil when the Provisioner keeps no idempotency records
+	limits  *limiter    // nil without WithRateLimit
 }
 
 // New returns the http.Handler serving the API under BasePath, plus /healthz and /readyz.
