@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -57,6 +58,28 @@ func loadDevSigner(path string) (*jwtauth.Signer, error) {
 		return nil, fmt.Errorf("the dev key %s is not an Ed25519 key", path)
 	}
 	return jwtauth.NewSigner(signer)
+}
+
+// devMode is what --dev adds: the local signing key and its public JWK Set.
+type devMode struct {
+	signer *jwtauth.Signer
+	jwks   json.RawMessage
+}
+
+// loadDev loads (or makes) the dev key; nil outside --dev.
+func loadDev(c config) (*devMode, error) {
+	if !c.dev {
+		return nil, nil
+	}
+	signer, err := loadDevSigner(devKeyPath(c.databaseURL))
+	if err != nil {
+		return nil, err
+	}
+	jwks, err := signer.JWKS()
+	if err != nil {
+		return nil, err
+	}
+	return &devMode{signer: signer, jwks: jwks}, nil
 }
 
 const devPartner = "dev-partner"

@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"runtime/debug"
 	"time"
 
@@ -80,61 +78,26 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 
-	authCfg := jwtauth.Config{JWKSURL: c.jwksURL, Issuer: c.issuer, Audience: c.audience,
-		RolesClaim: c.rolesClaim, PartnerClaim: c.partnerClaim}
-	if c.jwksFile != "" {
-		if authCfg.JWKS, err = os.ReadFile(c.jwksFile); err != nil {
-			return fmt.Errorf("reading --jwks-file: %w", err)
-		}
-	}
-	var dev *jwtauth.Signer
-	var devJWKS json.RawMessage
-	if c.dev {
-		if dev, err = loadDevSigner(devKeyPath(c.databaseURL)); err != nil {
-			return err
-		}
-		if devJWKS, err = dev.JWKS(); err != nil {
-			return err
-		}
-		if authCfg.JWKS == nil {
-			authCfg.JWKS = devJWKS
-		} else if authCfg.JWKS, err = mergeJWKS(authCfg.JWKS, devJWKS); err != nil {
-			return err
-		}
-	}
-	authCtx, stopAuth := context.WithCancel(context.Background())
-	defer stopAuth()
-	authn, err := jwtauth.New(authCtx, authCfg)
+	dev, err := loadDev(c)
 	if err != nil {
 		return err
 	}
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	authCtx, stopAuth := context.WithCancel(context.Background()) // ends the JWKS refresh
+	defer stopAuth()
+	authn, err := newAuthenticator(authCtx, c, dev)
+	if err != nil {
+		return err
+	}
 	prov := provisioning.New(store, provisioning.NewRBAC(policy),
 		provisioning.WithWebhookURLCheck(webhook.CheckURL(c.allowPrivateWH, net.DefaultResolver)))
-	opts := []httpapi.Option{httpapi.WithLogger(log), httpapi.WithMetrics(reg),
-		httpapi.WithReadiness(store.Ping), httpapi.WithReadiness(authn.Ready)}
-	if c.rateLimit > 0 {
-		opts = append(opts, httpapi.WithRateLimit(c.rateLimit, int(2*c.rateLimit)))
-	}
-	api := httpapi.New(prov, authn, opts...)
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	if c.dev {
-		mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			_, _ = w.Write(devJWKS)
-		})
-	}
-	mux.Handle("/", api)
+	handler := newHandler(c, prov, store, authn, dev, log)
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -145,7 +108,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "provisiond %s listening on %s (store: %s)\n", versionString(), base, storeKind(c.databaseURL))
 	if c.dev {
-		if err := printDevBanner(stdout, dev, base, c); err != nil {
+		if err := printDevBanner(stdout, dev.signer, base, c); err != nil {
 			return err
 		}
 	}
@@ -178,6 +141,28 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return nil
 }
 
+// newHandler is the server's whole HTTP surface: the API, /metrics, and the dev JWKS.
+func newHandler(c config, prov *provisioning.Service, store provisioning.Store, authn *jwtauth.Authenticator,
+	dev *devMode, log *slog.Logger) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	opts := []httpapi.Option{httpapi.WithLogger(log), httpapi.WithMetrics(reg),
+		httpapi.WithReadiness(store.Ping), httpapi.WithReadiness(authn.Ready)}
+	if c.rateLimit > 0 {
+		opts = append(opts, httpapi.WithRateLimit(c.rateLimit, int(2*c.rateLimit)))
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if dev != nil {
+		mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(dev.jwks)
+		})
+	}
+	mux.Handle("/", httpapi.New(prov, authn, opts...))
+	return mux
+}
+
 // purgeIdempotencyKeys forgets expired idempotency records at start and every hour until ctx
 // ends.
 func purgeIdempotencyKeys(ctx context.Context, prov *provisioning.Service, log *slog.Logger) {
@@ -197,30 +182,3 @@ func purgeIdempotencyKeys(ctx context.Context, prov *provisioning.Service, log *
 	}
 }
 
-// readPolicy reads an RBAC policy file.
-func readPolicy(path string) (provisioning.Policy, error) {
-	var p provisioning.Policy
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return p, fmt.Errorf("reading --policy-file: %w", err)
-	}
-	if err := json.Unmarshal(b, &p); err != nil || p.Roles == nil {
-		return p, fmt.Errorf(`--policy-file must be JSON of the form {"roles":{"ROLE":["PERMISSION",…]}}`)
-	}
-	return p, nil
-}
-
-// mergeJWKS joins two JWK Sets.
-func mergeJWKS(a, b json.RawMessage) (json.RawMessage, error) {
-	var sa, sb struct {
-		Keys []json.RawMessage `json:"keys"`
-	}
-	if err := json.Unmarshal(a, &sa); err != nil {
-		return nil, fmt.Errorf("reading the JWK Set: %w", err)
-	}
-	if err := json.Unmarshal(b, &sb); err != nil {
-		return nil, fmt.Errorf("reading the JWK Set: %w", err)
-	}
-	sa.Keys = append(sa.Keys, sb.Keys...)
-	return json.Marshal(sa)
-}
