@@ -181,4 +181,3 @@ func purgeIdempotencyKeys(ctx context.Context, prov *provisioning.Service, log *
 		}
 	}
 }
-
