@@ -79,7 +79,7 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 			Client:            cfg.HTTPClient,
 			Given:             static,
 			RefreshInterval:   cfg.RefreshInterval,
-			RefreshUnknownKID: rate.NewLimiter(rate.Every(5*time.Second), 1),
+			RefreshUnknownKID: rate.NewLimiter(rate.Every(2*time.Second), 1),
 			RateLimitWaitMax:  time.Second,
 			RefreshErrorHandlerFunc: func(u string) func(context.Context, error) {
 				return func(context.Context, error) {} // Ready reports a key set that never loaded
@@ -128,12 +128,19 @@ func defaults(cfg *Config) {
 	}
 }
 
-// Ready reports whether any verification key is loaded.
+// Ready reports whether any verification key is loaded. While none is, it asks for the JWK Set
+// again (at most one fetch per two seconds), so an identity provider that starts after
+// provisiond is picked up at the next readiness probe rather than the next periodic refresh.
 func (a *Authenticator) Ready(ctx context.Context) error {
 	if len(a.cfg.HMACSecret) > 0 {
 		return nil
 	}
 	keys, err := a.keys.Storage().KeyReadAll(ctx)
+	if err == nil && len(keys) == 0 && a.cfg.JWKSURL != "" {
+		// An unknown key id makes the storage refresh from the URL.
+		_, _ = a.keys.Storage().KeyRead(ctx, "provisiond-readiness-probe")
+		keys, err = a.keys.Storage().KeyReadAll(ctx)
+	}
 	if err != nil {
 		return fmt.Errorf("jwtauth: reading keys: %w", err)
 	}

@@ -7,7 +7,11 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -189,5 +193,41 @@ func TestReadyWithoutKeys(t *testing.T) {
 	a := newAuth(t, jwtauth.Config{JWKSURL: "http://127.0.0.1:1/jwks"}) // nothing listens there
 	if err := a.Ready(context.Background()); err == nil {
 		t.Fatal("Ready with no keys loaded")
+	}
+}
+
+func TestReadyOnceTheIssuerComesUp(t *testing.T) {
+	iss := jwttest.New(t)
+	var up atomic.Bool
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up.Load() {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		resp, err := http.Get(iss.URL)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	defer proxy.Close()
+	cfg := iss.Config()
+	cfg.JWKSURL = proxy.URL
+	a := newAuth(t, cfg)
+	if err := a.Ready(context.Background()); err == nil {
+		t.Fatal("ready before the issuer is up")
+	}
+	up.Store(true)
+	deadline := time.Now().Add(10 * time.Second)
+	for a.Ready(context.Background()) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("not ready 10s after the issuer came up")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if _, err := a.Authenticate(context.Background(), jwttest.Token(t, iss.RSA, "p")); err != nil {
+		t.Fatalf("after the issuer came up: %v", err)
 	}
 }
