@@ -90,13 +90,8 @@ func testEvents(t *testing.T, h Harness) {
 // A consumer polling the feed while others write, through one or two stores, sees every event
 // exactly once: no event commits behind its cursor.
 func testEventsUnderConcurrentWrites(t *testing.T, h Harness, twoStores bool) {
-	s, svc := open(t, h)
-	svcs := []*provisioning.Service{svc}
-	if twoStores {
-		s2 := h.Reopen(t, s)
-		t.Cleanup(func() { _ = s2.Close() })
-		svcs = append(svcs, service(s2))
-	}
+	_, svcs := replicas(t, h, twoStores)
+	svc := svcs[0]
 	var (
 		mu      sync.Mutex
 		created = map[string]bool{}

@@ -113,13 +113,7 @@ func testIdempotencyExpiry(t *testing.T, h Harness) {
 
 // Of many concurrent claims of one key, exactly one wins; the others see it in flight.
 func testIdempotencyRace(t *testing.T, h Harness, twoStores bool) {
-	s, svc := open(t, h)
-	svcs := []*provisioning.Service{svc}
-	if twoStores {
-		s2 := h.Reopen(t, s)
-		t.Cleanup(func() { _ = s2.Close() })
-		svcs = append(svcs, service(s2))
-	}
+	_, svcs := replicas(t, h, twoStores)
 	const n = 30
 	var (
 		mu             sync.Mutex

@@ -99,6 +99,20 @@ func open(t *testing.T, h Harness) (provisioning.Store, *provisioning.Service) {
 	return s, service(s)
 }
 
+// replicas opens a store, and with two a second Store on the same data (as a second replica
+// would), each with its Service.
+func replicas(t *testing.T, h Harness, two bool) ([]provisioning.Store, []*provisioning.Service) {
+	t.Helper()
+	s, svc := open(t, h)
+	stores, svcs := []provisioning.Store{s}, []*provisioning.Service{svc}
+	if two {
+		s2 := h.Reopen(t, s)
+		t.Cleanup(func() { _ = s2.Close() })
+		stores, svcs = append(stores, s2), append(svcs, service(s2))
+	}
+	return stores, svcs
+}
+
 func input(name string) provisioning.TenantInput {
 	return provisioning.TenantInput{CompanyName: name, Email: "admin@example.com"}
 }
@@ -435,13 +449,8 @@ func testPaginationConcurrent(t *testing.T, h Harness) {
 }
 
 func testRaceSameName(t *testing.T, h Harness, twoStores bool) {
-	s, svc := open(t, h)
-	svcs := []provisioning.Provisioner{svc}
-	if twoStores {
-		s2 := h.Reopen(t, s)
-		t.Cleanup(func() { _ = s2.Close() })
-		svcs = append(svcs, service(s2))
-	}
+	_, svcs := replicas(t, h, twoStores)
+	svc := svcs[0]
 	var (
 		mu      sync.Mutex
 		winners []string

@@ -144,13 +144,8 @@ func testWebhooks(t *testing.T, h Harness) {
 
 // Concurrent dispatchers, also on two stores, each claim a delivery at most once.
 func testDeliveryClaimRace(t *testing.T, h Harness, twoStores bool) {
-	s, svc := open(t, h)
-	stores := []provisioning.Store{s}
-	if twoStores {
-		s2 := h.Reopen(t, s)
-		t.Cleanup(func() { _ = s2.Close() })
-		stores = append(stores, s2)
-	}
+	stores, svcs := replicas(t, h, twoStores)
+	svc := svcs[0]
 	if _, err := svc.CreateWebhook(context.Background(), alice, provisioning.WebhookInput{URL: "https://hooks.example/x"}); err != nil {
 		t.Fatal(err)
 	}
