@@ -35,7 +35,7 @@ type Config struct {
 	Issuer   string // required iss, when set
 	Audience string // required aud, when set
 
-	Leeway          time.Duration // clock skew allowed for exp, nbf, iat; default 30s
+	Leeway          time.Duration // clock skew allowed for exp, nbf, iat; default 10s
 	CacheTTL        time.Duration // how long a verified token is remembered; default 1m, negative: never
 	RefreshInterval time.Duration // background refresh of JWKSURL; default 5m
 	HTTPClient      *http.Client  // for JWKSURL; default: a client with a 10s timeout
@@ -109,7 +109,7 @@ func New(ctx context.Context, cfg Config) (*Authenticator, error) {
 
 func defaults(cfg *Config) {
 	if cfg.Leeway == 0 {
-		cfg.Leeway = 30 * time.Second
+		cfg.Leeway = 10 * time.Second
 	}
 	if cfg.CacheTTL == 0 {
 		cfg.CacheTTL = time.Minute

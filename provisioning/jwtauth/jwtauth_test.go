@@ -231,3 +231,28 @@ func TestReadyOnceTheIssuerComesUp(t *testing.T) {
 		t.Fatalf("after the issuer came up: %v", err)
 	}
 }
+
+func TestLeewayIsSmall(t *testing.T) {
+	iss := jwttest.New(t)
+	a := newAuth(t, iss.Config())
+	now := time.Now()
+	mint := func(extra map[string]any) string {
+		return jwttest.Mint(t, iss.Ed, jwtauth.Claims{PartnerID: "p", Extra: extra})
+	}
+	cases := []struct {
+		name   string
+		claims map[string]any
+		ok     bool
+	}{
+		{"expired 2s ago, within the leeway", map[string]any{"exp": now.Add(-2 * time.Second).Unix()}, true},
+		{"expired 30s ago", map[string]any{"exp": now.Add(-30 * time.Second).Unix()}, false},
+		{"valid from 2s on", map[string]any{"nbf": now.Add(2 * time.Second).Unix()}, true},
+		{"valid from 30s on", map[string]any{"nbf": now.Add(30 * time.Second).Unix()}, false},
+	}
+	for _, tc := range cases {
+		_, err := a.Authenticate(context.Background(), mint(tc.claims))
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+}
