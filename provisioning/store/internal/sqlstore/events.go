@@ -32,12 +32,17 @@ func (x *tx) AppendEvent(ctx context.Context, e *provisioning.Event) error {
 	if err != nil {
 		return x.internal(err)
 	}
+	// Deliveries first: the event insert takes the per-partner ordering lock, held until
+	// commit, so the less that follows it the better.
+	if err := x.fanOut(ctx, e); err != nil {
+		return err
+	}
 	err = x.get(ctx, &e.Seq, x.s.d.AppendEvent, e.ID, e.PartnerID, string(e.Type), e.TenantID,
 		null(e.Actor), null(e.RequestID), x.s.d.Time(e.CreatedAt), string(data))
 	if err != nil {
 		return x.internal(err)
 	}
-	return x.fanOut(ctx, e)
+	return nil
 }
 
 // ListEvents implements provisioning.Tx.
