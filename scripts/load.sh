@@ -3,13 +3,17 @@
 # equivalent INSERT on the same throwaway server, in the same run. It starts and stops
 # everything itself and sends traffic only to 127.0.0.1.
 #
-#   scripts/load.sh [seconds] [connections]      (defaults: 10 s, 32 connections)
+#   scripts/load.sh [seconds] [connections] [partners]   (defaults: 10 s, 32 connections, 1 partner)
+#
+# With several partners the requests rotate over their tokens: a partner's events are ordered by
+# a lock held until commit, so one partner's creates serialize there and many partners' do not.
 #
 # Needs wrk (apt-get install wrk) and the PostgreSQL server binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 conns=${2:-32}
+partners=${3:-1}
 
 command -v wrk >/dev/null || { echo "load.sh: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 bin=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")
@@ -38,6 +42,11 @@ pid=$!
 for _ in $(seq 100); do grep -q "export TOKEN=" "$work/out" 2>/dev/null && break; sleep 0.1; done
 base=$(grep -o 'listening on http://[^ ]*' "$work/out" | cut -d' ' -f3)
 export TOKEN=$(grep -o 'export TOKEN=[^ ]*' "$work/out" | cut -d= -f2)
+TOKENS=$TOKEN
+for i in $(seq 2 "$partners"); do
+  TOKENS="$TOKENS $(cd "$work" && ./provisiond token --database-url "$url" --partner "load-partner-$i")"
+done
+export TOKENS
 
 cat >"$work/create.lua" <<'LUA'
 local n, threads = 0, 0
@@ -45,9 +54,11 @@ function setup(thread) threads = threads + 1; thread:set("tid", threads) end
 function init() prefix = tid .. "-" .. math.random(1000000000) end
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
+local tokens = {}
+for t in string.gmatch(os.getenv("TOKENS"), "%S+") do tokens[#tokens + 1] = t end
 function request()
   n = n + 1
+  wrk.headers["Authorization"] = "Bearer " .. tokens[(n % #tokens) + 1]
   return wrk.format(nil, nil, nil,
     string.format('{"company_name":"Load %s-%d","email":"load@example.com"}', prefix, n))
 end
@@ -64,7 +75,7 @@ SQL
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 pgticks() { local t=0; for p in $(pgrep -u postgres postgres); do t=$((t + $(ticks "$p" 2>/dev/null || echo 0))); done; echo $t; }
 
-echo "== provisiond: POST /api/provisioning/tenants, $conns connections, ${secs}s"
+echo "== provisiond: POST /api/provisioning/tenants, $conns connections, $partners partner(s), ${secs}s"
 before=$(ticks "$pid"); pgbefore=$(pgticks)
 wrk -t2 -c"$conns" -d"${secs}s" -s "$work/create.lua" "$base/api/provisioning/tenants" | tee "$work/wrk.txt"
 cpu=$(( $(ticks "$pid") - before )); pgcpu=$(( $(pgticks) - pgbefore ))
