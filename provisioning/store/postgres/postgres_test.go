@@ -31,6 +31,7 @@ func TestConformance(t *testing.T) {
 			urls[s] = url
 			return s
 		},
+		HostTransactions: true,
 		Reopen: func(t *testing.T, s provisioning.Store) provisioning.Store {
 			return open(t, urls[s])
 		},

@@ -28,6 +28,7 @@ func TestConformance(t *testing.T) {
 			paths[s] = path
 			return s
 		},
+		HostTransactions: true,
 		Reopen: func(t *testing.T, s provisioning.Store) provisioning.Store {
 			return open(t, paths[s])
 		},

@@ -26,6 +26,8 @@ type Harness struct {
 	// Reopen returns a second Store on the same data as s: another replica, or the same
 	// database after a restart. Nil for stores whose data lives only in the value itself.
 	Reopen func(t *testing.T, s provisioning.Store) provisioning.Store
+	// HostTransactions says the stores implement HostTransactions.
+	HostTransactions bool
 }
 
 // allowAll grants every permission, so the suite exercises the store, not the policy.
@@ -60,6 +62,9 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Webhooks", func(t *testing.T) { testWebhooks(t, h) })
 	t.Run("DeliveryClaimRace", func(t *testing.T) { testDeliveryClaimRace(t, h, false) })
 	t.Run("EventsUnderConcurrentWrites", func(t *testing.T) { testEventsUnderConcurrentWrites(t, h, false) })
+	if h.HostTransactions {
+		t.Run("WithinHostTransaction", func(t *testing.T) { testWithinHostTransaction(t, h) })
+	}
 	if h.Reopen != nil {
 		t.Run("RaceSameNameTwoStores", func(t *testing.T) { testRaceSameName(t, h, true) })
 		t.Run("IdempotencyRaceTwoStores", func(t *testing.T) { testIdempotencyRace(t, h, true) })

@@ -6,6 +6,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -117,9 +118,45 @@ func (s *Store) internal(err error) error {
 
 // querier runs the queries whose text varies (listings): the database or the transaction.
 type querier interface {
-	Rebind(query string) string
 	SelectContext(ctx context.Context, dest any, query string, args ...any) error
 }
+
+// BeginTx starts a transaction on the store's database for a host application that wants to
+// provision inside its own transaction: pass it to Within, do its own work on it, and commit or
+// roll back. On SQLite it holds the store's one writer connection until it ends.
+func (s *Store) BeginTx(ctx context.Context) (*sql.Tx, error) {
+	return s.writeDB.BeginTx(ctx, nil)
+}
+
+// Within returns a Store whose Read and Write run on tx, a transaction from BeginTx, without
+// committing: provisioning's changes — tenants, events, idempotency records — commit or roll
+// back with the host's own. After a provisioning call fails, roll tx back: PostgreSQL refuses
+// any further statement in it.
+func (s *Store) Within(tx *sql.Tx) provisioning.Store {
+	return &within{s: s, tx: &sqlx.Tx{Tx: tx, Mapper: s.writeDB.Mapper}}
+}
+
+// within is the Store of Within.
+type within struct {
+	s  *Store
+	tx *sqlx.Tx
+}
+
+func (w *within) run(fn func(provisioning.Tx) error) error {
+	return fn(&tx{s: w.s, db: w.s.writeDB, t: w.tx, q: w.tx})
+}
+
+// Read implements provisioning.Store.
+func (w *within) Read(_ context.Context, fn func(provisioning.Tx) error) error { return w.run(fn) }
+
+// Write implements provisioning.Store; the host commits.
+func (w *within) Write(_ context.Context, fn func(provisioning.Tx) error) error { return w.run(fn) }
+
+// Ping implements provisioning.Store.
+func (w *within) Ping(ctx context.Context) error { return w.s.Ping(ctx) }
+
+// Close implements provisioning.Store; the transaction and the store stay the caller's.
+func (w *within) Close() error { return nil }
 
 // tx implements provisioning.Tx: on the database itself (Read) or in a transaction (Write).
 type tx struct {

@@ -182,7 +182,7 @@ func (x *tx) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, lim
 		return nil, x.internal(err)
 	}
 	var ws []webhookRow
-	if err := x.q.SelectContext(ctx, &ws, x.q.Rebind(q), args...); err != nil {
+	if err := x.q.SelectContext(ctx, &ws, x.db.Rebind(q), args...); err != nil {
 		return nil, x.internal(err)
 	}
 	q, args, err = sqlx.In(`SELECT seq, id, partner_id, type, tenant_id, COALESCE(actor, '') AS actor,
@@ -191,7 +191,7 @@ func (x *tx) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, lim
 		return nil, x.internal(err)
 	}
 	var es []eventRow
-	if err := x.q.SelectContext(ctx, &es, x.q.Rebind(q), args...); err != nil {
+	if err := x.q.SelectContext(ctx, &es, x.db.Rebind(q), args...); err != nil {
 		return nil, x.internal(err)
 	}
 	webhooks, events := map[string]*provisioning.Webhook{}, map[string]*provisioning.Event{}
