@@ -77,6 +77,32 @@ func newHandler(store provisioning.Store, now func() time.Time) http.Handler {
 	return mux
 }
 
+// seed provisions a tenant and records it in the host's own table, in one transaction.
+func seed(ctx context.Context, store *sqlite.Store) error {
+	tx, err := store.BeginTx(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
+	svc := provisioning.New(store.Within(tx), provisioning.NewRBAC(provisioning.DefaultPolicy()))
+	admin := provisioning.Principal{PartnerID: "acme-reseller", Roles: []string{"partner-admin"}}
+	t, err := svc.CreateTenant(ctx, admin, provisioning.TenantInput{CompanyName: "Seeded Corp", Email: "ops@seeded.example"})
+	if provisioning.ErrorCode(err) == provisioning.CodeTenantExists {
+		return nil // seeded on an earlier run
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS host_accounts (tenant_id TEXT PRIMARY KEY)`); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO host_accounts (tenant_id) VALUES (?)`, t.ID); err != nil {
+		return err
+	}
+	log.Printf("seeded tenant %s", t.ID)
+	return tx.Commit()
+}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -86,12 +112,9 @@ func main() {
 	}
 	defer store.Close()
 
-	// The host may also call the domain directly, with no HTTP at all.
-	svc := provisioning.New(store, provisioning.NewRBAC(provisioning.DefaultPolicy()))
-	admin := provisioning.Principal{PartnerID: "acme-reseller", Roles: []string{"partner-admin"}}
-	if t, err := svc.CreateTenant(ctx, admin, provisioning.TenantInput{CompanyName: "Seeded Corp", Email: "ops@seeded.example"}); err == nil {
-		log.Printf("seeded tenant %s", t.ID)
-	} else if provisioning.ErrorCode(err) != provisioning.CodeTenantExists {
+	// The host may also call the domain directly, with no HTTP at all — here inside its own
+	// transaction, so that its own record and the tenant commit together or not at all.
+	if err := seed(ctx, store); err != nil {
 		log.Fatal(err)
 	}
 

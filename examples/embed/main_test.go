@@ -1,15 +1,35 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/provisiond/provisiond/provisioning/store/memstore"
+	"github.com/provisiond/provisiond/provisioning/store/sqlite"
 )
+
+func TestSeedInTheHostTransaction(t *testing.T) {
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "host.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	for range 2 { // the second run finds the tenant and changes nothing
+		if err := seed(context.Background(), store); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	if err := store.DB().Get(&n, `SELECT count(*) FROM host_accounts JOIN tenants ON tenants.id = host_accounts.tenant_id`); err != nil || n != 1 {
+		t.Fatalf("host rows joined to tenants: %d, %v", n, err)
+	}
+}
 
 func TestEmbeddedHost(t *testing.T) {
 	monday := func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }
