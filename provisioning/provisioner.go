@@ -58,6 +58,9 @@ type Provisioner interface {
 	ListWebhooks(ctx context.Context, p Principal) ([]*Webhook, error)
 	// GetWebhook returns one endpoint. Returns CodeNotFound.
 	GetWebhook(ctx context.Context, p Principal, id string) (*Webhook, error)
+	// RotateWebhookSecret gives an endpoint a new secret, shown this once; the old one signs
+	// beside it for a day. Returns CodeNotFound.
+	RotateWebhookSecret(ctx context.Context, p Principal, id string) (*Webhook, error)
 	// DeleteWebhook removes an endpoint. Returns CodeNotFound.
 	DeleteWebhook(ctx context.Context, p Principal, id string) error
 	// ListDeliveries returns an endpoint's delivery log, newest first. Returns CodeNotFound.

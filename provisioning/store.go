@@ -70,6 +70,8 @@ type Tx interface {
 	GetWebhook(ctx context.Context, partnerID, id string) (*Webhook, error)
 	// ListWebhooks returns the partner's endpoints, oldest first.
 	ListWebhooks(ctx context.Context, partnerID string) ([]*Webhook, error)
+	// UpdateWebhookSecrets stores w's Secret, PreviousSecret and PreviousUntil.
+	UpdateWebhookSecrets(ctx context.Context, w *Webhook) error
 	// DeleteWebhook removes an endpoint and its deliveries. Returns CodeNotFound.
 	DeleteWebhook(ctx context.Context, partnerID, id string) error
 	// ListDeliveries returns up to limit deliveries to an endpoint, newest first.

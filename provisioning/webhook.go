@@ -31,9 +31,25 @@ type Webhook struct {
 	URL         string
 	Events      []EventType // empty: every event
 	Description string
-	Secret      string // "whsec_" + base64 of 32 random bytes; shown only when created
+	Secret      string // "whsec_" + base64 of 32 random bytes; shown only when created or rotated
 	CreatedAt   time.Time
+	// PreviousSecret, after a rotation, still signs deliveries (beside Secret) until
+	// PreviousUntil, so receivers can switch without losing any.
+	PreviousSecret string
+	PreviousUntil  time.Time
 }
+
+// Secrets returns the secrets that sign a delivery at now: the current one, and the previous
+// one while it is still valid.
+func (w *Webhook) Secrets(now time.Time) []string {
+	if w.PreviousSecret != "" && now.Before(w.PreviousUntil) {
+		return []string{w.Secret, w.PreviousSecret}
+	}
+	return []string{w.Secret}
+}
+
+// SecretOverlap is how long a rotated-out secret keeps signing deliveries.
+const SecretOverlap = 24 * time.Hour
 
 // MarshalJSON renders the endpoint in the wire format of the API, without its secret.
 func (w *Webhook) MarshalJSON() ([]byte, error) {
@@ -233,6 +249,35 @@ func (s *Service) GetWebhook(ctx context.Context, p Principal, id string) (*Webh
 	var w *Webhook
 	err := s.store.Read(ctx, func(tx Tx) (err error) { w, err = tx.GetWebhook(ctx, p.PartnerID, id); return err })
 	return w, err
+}
+
+// RotateWebhookSecret gives an endpoint a new signing secret (webhook:manage); the old one keeps
+// signing deliveries beside it for SecretOverlap. The returned Webhook holds the new secret, shown
+// this once. Returns CodeNotFound.
+func (s *Service) RotateWebhookSecret(ctx context.Context, p Principal, id string) (*Webhook, error) {
+	if err := s.authorize(ctx, p, PermWebhookManage); err != nil {
+		return nil, err
+	}
+	id, ok := canonicalID(id)
+	if !ok {
+		return nil, Errorf(CodeNotFound, "webhook not found")
+	}
+	secret, err := newSecret()
+	if err != nil {
+		return nil, Internal(err)
+	}
+	var w *Webhook
+	err = s.store.Write(ctx, func(tx Tx) (err error) {
+		if w, err = tx.GetWebhook(ctx, p.PartnerID, id); err != nil {
+			return err
+		}
+		w.PreviousSecret, w.PreviousUntil, w.Secret = w.Secret, s.timestamp().Add(SecretOverlap), secret
+		return tx.UpdateWebhookSecrets(ctx, w)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return w, nil
 }
 
 // DeleteWebhook removes an endpoint and its pending deliveries (webhook:manage). Returns

@@ -613,6 +613,11 @@ func TestWebhookEndpoints(t *testing.T) {
 	wantProblem(t, e.req(t, "GET", one, e.adminB, ""), 404, "not_found")
 	wantProblem(t, e.req(t, "GET", one+"/deliveries?limit=0", e.admin, ""), 400, "validation_failed")
 	wantProblem(t, e.req(t, "PUT", one, e.admin, "{}"), 405, "method_not_allowed")
+	r = e.req(t, "POST", one+"/rotate-secret", e.admin, "")
+	if got := r.json(t); r.status != 200 || got["secret"] == wh["secret"] || !strings.HasPrefix(got["secret"].(string), "whsec_") {
+		t.Fatalf("rotate: %d %s", r.status, r.body)
+	}
+	wantProblem(t, e.req(t, "POST", one+"/rotate-secret", e.adminB, ""), 404, "not_found")
 	if r := e.req(t, "DELETE", one, e.admin, ""); r.status != 204 {
 		t.Fatalf("delete: %d", r.status)
 	}

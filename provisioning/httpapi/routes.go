@@ -31,6 +31,8 @@ func (s *server) routes() http.Handler {
 	handle("GET "+webhooks+"/{id}", s.authed(s.getWebhook()))
 	handle("DELETE "+webhooks+"/{id}", s.authed(s.idempotent(s.deleteWebhook())))
 	handle(webhooks+"/{id}", s.methodNotAllowed("GET, HEAD, DELETE"))
+	handle("POST "+webhooks+"/{id}/rotate-secret", s.authed(s.idempotent(s.rotateWebhookSecret())))
+	handle(webhooks+"/{id}/rotate-secret", s.methodNotAllowed("POST"))
 	handle("GET "+webhooks+"/{id}/deliveries", s.authed(s.listDeliveries()))
 	handle(webhooks+"/{id}/deliveries", s.methodNotAllowed("GET, HEAD"))
 

@@ -25,18 +25,33 @@ func (s *server) createWebhook() http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		// The only answer that shows the secret.
-		body, err := json.Marshal(wh)
+		w.Header().Set("Location", BasePath+"/webhooks/"+wh.ID)
+		s.writeWithSecret(w, r, http.StatusCreated, wh)
+	})
+}
+
+func (s *server) rotateWebhookSecret() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wh, err := s.prov.RotateWebhookSecret(r.Context(), principal(r), r.PathValue("id"))
 		if err != nil {
-			s.writeError(w, r, provisioning.Internal(err))
+			s.writeError(w, r, err)
 			return
 		}
-		var withSecret map[string]any
-		_ = json.Unmarshal(body, &withSecret)
-		withSecret["secret"] = wh.Secret
-		w.Header().Set("Location", BasePath+"/webhooks/"+wh.ID)
-		writeJSON(w, http.StatusCreated, withSecret)
+		s.writeWithSecret(w, r, http.StatusOK, wh)
 	})
+}
+
+// writeWithSecret answers with an endpoint and its new secret: the only answers that show it.
+func (s *server) writeWithSecret(w http.ResponseWriter, r *http.Request, status int, wh *provisioning.Webhook) {
+	body, err := json.Marshal(wh)
+	if err != nil {
+		s.writeError(w, r, provisioning.Internal(err))
+		return
+	}
+	var withSecret map[string]any
+	_ = json.Unmarshal(body, &withSecret)
+	withSecret["secret"] = wh.Secret
+	writeJSON(w, status, withSecret)
 }
 
 func (s *server) listWebhooks() http.Handler {

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -158,9 +159,13 @@ func (d *Dispatcher) send(ctx context.Context, j *provisioning.DeliveryJob) (int
 		return 0, err
 	}
 	at := d.Now()
-	sig, err := Sign(j.Webhook.Secret, j.Event.ID, at, body)
-	if err != nil {
-		return 0, err
+	var sigs []string // one per valid secret: a rotated-out one signs too until it expires
+	for _, secret := range j.Webhook.Secrets(at) {
+		sig, err := Sign(secret, j.Event.ID, at, body)
+		if err != nil {
+			return 0, err
+		}
+		sigs = append(sigs, sig)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, j.Webhook.URL, bytes.NewReader(body))
 	if err != nil {
@@ -170,7 +175,7 @@ func (d *Dispatcher) send(ctx context.Context, j *provisioning.DeliveryJob) (int
 	req.Header.Set("User-Agent", "provisiond-webhooks")
 	req.Header.Set("webhook-id", j.Event.ID)
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(at.Unix(), 10))
-	req.Header.Set("webhook-signature", sig)
+	req.Header.Set("webhook-signature", strings.Join(sigs, " "))
 	resp, err := d.Client.Do(req)
 	if err != nil {
 		var ue *url.Error

@@ -197,3 +197,29 @@ func verifyWithOfficialLibrary(t *testing.T, secret string, h http.Header, body 
 		t.Fatalf("the official Standard Webhooks library rejects the request: %v %s", err, out)
 	}
 }
+
+// After a rotation, deliveries carry a signature per valid secret: receivers still on the old
+// secret, and those already on the new one, both verify.
+func TestRotatedSecretsBothSign(t *testing.T) {
+	svc, d, rc, wh, _ := setup(t)
+	rotated, err := svc.RotateWebhookSecret(context.Background(), admin, wh.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CreateTenant(context.Background(), admin, provisioning.TenantInput{CompanyName: "R", Email: "r@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h, body := rc.got[0], rc.bodies[0]
+	if n := len(strings.Fields(h.Get("webhook-signature"))); n != 2 {
+		t.Fatalf("%d signatures, want 2", n)
+	}
+	for _, secret := range []string{wh.Secret, rotated.Secret} {
+		if err := webhook.Verify(secret, h, body, time.Now(), 5*time.Minute); err != nil {
+			t.Fatalf("secret %s…: %v", secret[:10], err)
+		}
+		verifyWithOfficialLibrary(t, secret, h, body)
+	}
+}

@@ -473,6 +473,19 @@ func (x *tx) ListWebhooks(_ context.Context, partnerID string) ([]*provisioning.
 	return out, nil
 }
 
+// UpdateWebhookSecrets implements provisioning.Tx.
+func (x *tx) UpdateWebhookSecrets(_ context.Context, w *provisioning.Webhook) error {
+	x.mustWrite()
+	cur, ok := x.s.webhooks[w.ID]
+	if !ok || cur.PartnerID != w.PartnerID {
+		return provisioning.Errorf(provisioning.CodeNotFound, "webhook not found")
+	}
+	old := *cur
+	cur.Secret, cur.PreviousSecret, cur.PreviousUntil = w.Secret, w.PreviousSecret, w.PreviousUntil
+	x.undo = append(x.undo, func() { *cur = old })
+	return nil
+}
+
 // DeleteWebhook implements provisioning.Tx.
 func (x *tx) DeleteWebhook(ctx context.Context, partnerID, id string) error {
 	x.mustWrite()

@@ -60,6 +60,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Config", func(t *testing.T) { testConfig(t, h) })
 	t.Run("Bulk", func(t *testing.T) { testBulk(t, h) })
 	t.Run("Webhooks", func(t *testing.T) { testWebhooks(t, h) })
+	t.Run("WebhookSecretRotation", func(t *testing.T) { testWebhookSecretRotation(t, h) })
 	t.Run("DeliveryClaimRace", func(t *testing.T) { testDeliveryClaimRace(t, h, false) })
 	t.Run("EventsUnderConcurrentWrites", func(t *testing.T) { testEventsUnderConcurrentWrites(t, h, false) })
 	if h.HostTransactions {

@@ -177,3 +177,28 @@ func testDeliveryClaimRace(t *testing.T, h Harness, twoStores bool) {
 		}
 	}
 }
+
+func testWebhookSecretRotation(t *testing.T, h Harness) {
+	_, svc := open(t, h)
+	ctx := context.Background()
+	w, err := svc.CreateWebhook(ctx, alice, provisioning.WebhookInput{URL: "https://hooks.example/r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated, err := svc.RotateWebhookSecret(ctx, alice, w.ID)
+	if err != nil || rotated.Secret == w.Secret || !strings.HasPrefix(rotated.Secret, "whsec_") {
+		t.Fatalf("rotate: %+v %v", rotated, err)
+	}
+	got, err := svc.GetWebhook(ctx, alice, w.ID)
+	if err != nil || got.Secret != rotated.Secret || got.PreviousSecret != w.Secret {
+		t.Fatalf("after rotation the store holds %+v, %v", got, err)
+	}
+	if s := got.Secrets(got.PreviousUntil.Add(-time.Minute)); len(s) != 2 || s[0] != rotated.Secret || s[1] != w.Secret {
+		t.Fatalf("secrets within the overlap: %v", s)
+	}
+	if s := got.Secrets(got.PreviousUntil); len(s) != 1 || s[0] != rotated.Secret {
+		t.Fatalf("secrets after the overlap: %v", s)
+	}
+	_, err = svc.RotateWebhookSecret(ctx, bob, w.ID)
+	wantCode(t, err, provisioning.CodeNotFound)
+}

@@ -38,7 +38,7 @@ func fixedQueries(d *Dialect) []string {
 	return []string{qInsert, qGet, qGet + d.ForUpdate, qUpdate, qDelete, qConflict,
 		qClaim, qIdemGet, qIdemComplete, qIdemRelease, qIdemPurge, d.AppendEvent, qListEvents,
 		qConfigGet, qConfigGet + d.ForUpdate, qConfigInsert, qConfigUpdate,
-		qWebhookInsert, qWebhookGet, qWebhookList, qWebhookDelete, qDeliveryList, qDeliveryFinish,
+		qWebhookInsert, qWebhookGet, qWebhookList, qWebhookDelete, qWebhookSecrets, qDeliveryList, qDeliveryFinish,
 		d.fanOutQuery(), d.claimQuery()}
 }
 

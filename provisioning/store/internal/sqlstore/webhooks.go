@@ -13,12 +13,14 @@ import (
 )
 
 const (
-	webhookColumns = `id, partner_id, url, events, COALESCE(description, '') AS description, secret, created_at`
+	webhookColumns = `id, partner_id, url, events, COALESCE(description, '') AS description, secret, created_at,
+		COALESCE(previous_secret, '') AS previous_secret, COALESCE(previous_until, created_at) AS previous_until`
 	qWebhookInsert = `INSERT INTO webhooks (id, partner_id, url, events, description, secret, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`
-	qWebhookGet    = `SELECT ` + webhookColumns + ` FROM webhooks WHERE partner_id = ? AND id = ?`
-	qWebhookList   = `SELECT ` + webhookColumns + ` FROM webhooks WHERE partner_id = ? ORDER BY created_at, id`
-	qWebhookDelete = `DELETE FROM webhooks WHERE partner_id = ? AND id = ?`
+	qWebhookGet     = `SELECT ` + webhookColumns + ` FROM webhooks WHERE partner_id = ? AND id = ?`
+	qWebhookList    = `SELECT ` + webhookColumns + ` FROM webhooks WHERE partner_id = ? ORDER BY created_at, id`
+	qWebhookDelete  = `DELETE FROM webhooks WHERE partner_id = ? AND id = ?`
+	qWebhookSecrets = `UPDATE webhooks SET secret = ?, previous_secret = ?, previous_until = ? WHERE partner_id = ? AND id = ?`
 
 	deliveryColumns = `id, webhook_id, partner_id, event_id, event_type, state, attempts, next_attempt_at,
 		COALESCE(last_status, 0) AS last_status, COALESCE(last_error, '') AS last_error, created_at, updated_at`
@@ -46,11 +48,13 @@ type webhookRow struct {
 	Description string `db:"description"`
 	Secret      string `db:"secret"`
 	CreatedAt   dbTime `db:"created_at"`
+	Previous    string `db:"previous_secret"`
+	PrevUntil   dbTime `db:"previous_until"`
 }
 
 func (r *webhookRow) webhook() *provisioning.Webhook {
 	w := &provisioning.Webhook{ID: r.ID, PartnerID: r.PartnerID, URL: r.URL, Description: r.Description,
-		Secret: r.Secret, CreatedAt: time.Time(r.CreatedAt)}
+		Secret: r.Secret, CreatedAt: time.Time(r.CreatedAt), PreviousSecret: r.Previous, PreviousUntil: time.Time(r.PrevUntil)}
 	for _, t := range strings.Fields(r.Events) {
 		w.Events = append(w.Events, provisioning.EventType(t))
 	}
@@ -122,6 +126,15 @@ func (x *tx) ListWebhooks(ctx context.Context, partnerID string) ([]*provisionin
 		out[i] = rows[i].webhook()
 	}
 	return out, nil
+}
+
+// UpdateWebhookSecrets implements provisioning.Tx.
+func (x *tx) UpdateWebhookSecrets(ctx context.Context, w *provisioning.Webhook) error {
+	n, err := x.exec(ctx, qWebhookSecrets, w.Secret, null(w.PreviousSecret), x.s.d.Time(w.PreviousUntil), w.PartnerID, w.ID)
+	if err == nil && n == 0 {
+		return provisioning.Errorf(provisioning.CodeNotFound, "webhook not found")
+	}
+	return err
 }
 
 // DeleteWebhook implements provisioning.Tx; its deliveries go with it (ON DELETE CASCADE).
