@@ -296,8 +296,12 @@ func (s *Service) DeleteWebhook(ctx context.Context, p Principal, id string) err
 // ListDeliveries returns the newest deliveries to one of the partner's endpoints, at most limit
 // (1–200, 0 means 50) (webhook:manage). Returns CodeNotFound.
 func (s *Service) ListDeliveries(ctx context.Context, p Principal, webhookID string, limit int) ([]*Delivery, error) {
-	if _, err := s.GetWebhook(ctx, p, webhookID); err != nil {
+	if err := s.authorize(ctx, p, PermWebhookManage); err != nil {
 		return nil, err
+	}
+	id, ok := canonicalID(webhookID)
+	if !ok {
+		return nil, Errorf(CodeNotFound, "webhook not found")
 	}
 	if limit == 0 {
 		limit = 50
@@ -307,7 +311,10 @@ func (s *Service) ListDeliveries(ctx context.Context, p Principal, webhookID str
 	}
 	var ds []*Delivery
 	err := s.store.Read(ctx, func(tx Tx) (err error) {
-		ds, err = tx.ListDeliveries(ctx, p.PartnerID, strings.ToLower(webhookID), limit)
+		if _, err = tx.GetWebhook(ctx, p.PartnerID, id); err != nil {
+			return err
+		}
+		ds, err = tx.ListDeliveries(ctx, p.PartnerID, id, limit)
 		return err
 	})
 	return ds, err
