@@ -58,8 +58,15 @@ func (s *Service) CreateTenants(ctx context.Context, p Principal, ins []TenantIn
 	if failed < 0 {
 		err := s.store.Write(ctx, func(tx Tx) error {
 			for i, n := range news {
-				if err := s.insert(ctx, tx, p, n); err != nil {
+				if err := insertRows(ctx, tx, n); err != nil {
 					failed, results[i].Err = i, err
+					return err
+				}
+			}
+			// Events last: appending one takes the partner's ordering lock until commit, and
+			// holding it while inserting more rows could deadlock with a concurrent create.
+			for _, n := range news {
+				if err := tx.AppendEvent(ctx, s.event(ctx, p, EventTenantCreated, n.tenant)); err != nil {
 					return err
 				}
 			}

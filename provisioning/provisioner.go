@@ -159,13 +159,18 @@ func (s *Service) newTenant(p Principal, in TenantInput) (*newTenant, error) {
 
 // insert stores a new tenant, its configuration and its event in tx.
 func (s *Service) insert(ctx context.Context, tx Tx, p Principal, n *newTenant) error {
-	if err := tx.InsertTenant(ctx, n.tenant); err != nil {
-		return err
-	}
-	if err := tx.PutTenantConfig(ctx, n.tenant.PartnerID, n.config, 0); err != nil {
+	if err := insertRows(ctx, tx, n); err != nil {
 		return err
 	}
 	return tx.AppendEvent(ctx, s.event(ctx, p, EventTenantCreated, n.tenant))
+}
+
+// insertRows stores a new tenant and its configuration, without the event.
+func insertRows(ctx context.Context, tx Tx, n *newTenant) error {
+	if err := tx.InsertTenant(ctx, n.tenant); err != nil {
+		return err
+	}
+	return tx.PutTenantConfig(ctx, n.tenant.PartnerID, n.config, 0)
 }
 
 // explainConflict names the existing tenant in a CodeTenantExists error when the store could not
