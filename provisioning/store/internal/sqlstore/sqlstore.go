@@ -132,7 +132,7 @@ func (s *Store) BeginTx(ctx context.Context) (*sql.Tx, error) {
 // committing: provisioning's changes — tenants, events, idempotency records — commit or roll
 // back with the host's own. After a provisioning call fails, roll tx back: PostgreSQL refuses
 // any further statement in it. On PostgreSQL a change's event holds its partner's ordering lock
-// until tx ends, so do the host's own work first and commit soon after provisioning.
+// until tx ends: commit soon after the provisioning calls.
 func (s *Store) Within(tx *sql.Tx) provisioning.Store {
 	return &within{s: s, tx: &sqlx.Tx{Tx: tx, Mapper: s.writeDB.Mapper}}
 }
