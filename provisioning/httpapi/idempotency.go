@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 
 	"github.com/provisiond/provisiond/provisioning"
@@ -90,7 +91,8 @@ func (s *server) idempotent(next http.Handler) http.Handler {
 // body.
 func fingerprint(r *http.Request, body []byte) string {
 	h := sha256.New()
-	for _, part := range []string{r.Method, r.URL.RequestURI(), r.Header.Get("If-Match"), r.Header.Get("Content-Type")} {
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")) // parameters such as charset do not count
+	for _, part := range []string{r.Method, r.URL.RequestURI(), r.Header.Get("If-Match"), mediaType} {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}
