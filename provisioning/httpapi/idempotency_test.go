@@ -35,6 +35,10 @@ func TestIdempotentRetries(t *testing.T) {
 		again.header.Get("Location") != first.header.Get("Location") || again.header.Get("ETag") != first.header.Get("ETag") {
 		t.Fatalf("replay: %d %v %s", again.status, again.header, again.body)
 	}
+	charset := e.req(t, "POST", base+"/tenants", e.admin, acme, "Idempotency-Key", "create-1", "Content-Type", "application/json; charset=utf-8")
+	if charset.status != 201 || charset.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("a retry with a charset parameter: %d %v", charset.status, charset.header)
+	}
 	if n := count(t, e, e.admin); n != 1 {
 		t.Fatalf("%d tenants after a retried create, want 1", n)
 	}
