@@ -1,8 +1,12 @@
 package provisioning_test
 
 import (
+	"errors"
+	"regexp"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/provisiond/provisiond/provisioning"
 )
@@ -127,4 +131,60 @@ func TestNameKey(t *testing.T) {
 	if provisioning.NameKey(" ÄCME Corp ") != provisioning.NameKey("äcme corp") {
 		t.Fatal("NameKey does not fold case and trim")
 	}
+}
+
+// FuzzNormalize checks the validator on arbitrary input: it never panics, what it accepts obeys
+// every rule of CONTRACT §3 and is a fixed point (normalizing it again changes nothing), and what
+// it rejects comes back as one CodeInvalid error naming at least one known field.
+func FuzzNormalize(f *testing.F) {
+	f.Add("Example Corp", "admin@example.com", "+1 234-567 890", "Technology", "crm-4711", "plan", "gold")
+	f.Add("  株式会社 テスト 🚀 ", " Admin@EXAMPLE.com ", "", "", "", "", "")
+	f.Add("", "not-an-email", "12345", strings.Repeat("x", 101), "a\x00b", "", "v")
+	f.Add("a\tb", "a@b.c", "+123456789012345", "\u200b", "\xff", "k[0]", "\x00")
+	phone := regexp.MustCompile(`^\+[0-9]{7,15}$`)
+	known := map[string]bool{"company_name": true, "email": true, "phone_number": true,
+		"industry": true, "external_id": true, "status": true, "metadata": true}
+	f.Fuzz(func(t *testing.T, name, email, phoneNo, industry, extID, mk, mv string) {
+		in := provisioning.TenantInput{CompanyName: name, Email: email, PhoneNumber: phoneNo,
+			Industry: industry, ExternalID: extID}
+		if mk != "" || mv != "" {
+			in.Metadata = map[string]string{mk: mv}
+		}
+		out, err := in.Normalize()
+		if err != nil {
+			var pe *provisioning.Error
+			if !errors.As(err, &pe) || pe.Code != provisioning.CodeInvalid || len(pe.Fields) == 0 {
+				t.Fatalf("rejection is not a CodeInvalid error with fields: %#v", err)
+			}
+			for f := range pe.Fields {
+				if !known[f] {
+					t.Fatalf("error names unknown field %q", f)
+				}
+			}
+			return
+		}
+		n := utf8.RuneCountInString
+		switch {
+		case out.CompanyName != strings.TrimSpace(out.CompanyName) || n(out.CompanyName) < 1 || n(out.CompanyName) > provisioning.MaxCompanyName:
+			t.Fatalf("accepted company_name %q", out.CompanyName)
+		case out.Email != strings.ToLower(out.Email) || !strings.Contains(out.Email, "@") || n(out.Email) > provisioning.MaxEmail:
+			t.Fatalf("accepted email %q", out.Email)
+		case out.PhoneNumber != "" && !phone.MatchString(out.PhoneNumber):
+			t.Fatalf("accepted phone_number %q", out.PhoneNumber)
+		case n(out.Industry) > provisioning.MaxIndustry || strings.IndexFunc(out.Industry, unicode.IsControl) >= 0:
+			t.Fatalf("accepted industry %q", out.Industry)
+		case n(out.ExternalID) > provisioning.MaxExternalID || strings.IndexFunc(out.ExternalID, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0:
+			t.Fatalf("accepted external_id %q", out.ExternalID)
+		}
+		for k, v := range out.Metadata {
+			if k == "" || n(k) > provisioning.MaxMetadataKey || n(v) > provisioning.MaxMetadataValue || strings.ContainsRune(v, 0) {
+				t.Fatalf("accepted metadata %q: %q", k, v)
+			}
+		}
+		again, err := out.Normalize()
+		if err != nil || again.CompanyName != out.CompanyName || again.Email != out.Email ||
+			again.PhoneNumber != out.PhoneNumber || again.Industry != out.Industry || again.ExternalID != out.ExternalID {
+			t.Fatalf("not a fixed point: %#v then %#v, %v", out, again, err)
+		}
+	})
 }
