@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -31,16 +32,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 0 && (args[0] == "serve" || args[0] == "token" || args[0] == "migrate" || args[0] == "version") {
 		cmd, args = args[0], args[1:]
 	}
+	var err error
 	switch cmd {
 	case "token":
-		return runToken(args, getenv, stdout, stderr)
+		err = runToken(args, getenv, stdout, stderr)
 	case "migrate":
-		return runMigrate(ctx, args, getenv, stdout, stderr)
+		err = runMigrate(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "provisiond", versionString())
-		return nil
+	default:
+		err = serve(ctx, args, getenv, stdout, stderr)
 	}
-	return serve(ctx, args, getenv, stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // -h printed the usage: asking for help is not a failure
+	}
+	return err
 }
 
 func versionString() string {

@@ -217,6 +217,19 @@ func TestRunRefusesInsecureConfig(t *testing.T) {
 	}
 }
 
+// -h prints the usage and succeeds, for the server and each subcommand, and starts nothing.
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"token", "-h"}, {"migrate", "--help"}} {
+		var usage strings.Builder
+		if err := run(context.Background(), args, func(string) string { return "" }, io.Discard, &usage); err != nil {
+			t.Errorf("run %v: %v", args, err)
+		}
+		if !strings.Contains(usage.String(), "-database-url") {
+			t.Errorf("run %v printed no usage: %q", args, usage.String())
+		}
+	}
+}
+
 func TestVersionAndPolicy(t *testing.T) {
 	out := newLineWriter()
 	if err := run(context.Background(), []string{"version"}, func(string) string { return "" }, out, io.Discard); err != nil || !strings.HasPrefix(out.String(), "provisiond ") {
