@@ -42,7 +42,7 @@ func (s *Service) CreateTenants(ctx context.Context, p Principal, ins []TenantIn
 			if n == nil {
 				continue
 			}
-			if err := s.store.Write(ctx, func(tx Tx) error { return s.insert(ctx, tx, p, n) }); err != nil {
+			if err := s.write(ctx, func(tx Tx) error { return s.insert(ctx, tx, p, n) }); err != nil {
 				if ErrorCode(err) == CodeInternal {
 					return nil, err
 				}
@@ -56,7 +56,7 @@ func (s *Service) CreateTenants(ctx context.Context, p Principal, ins []TenantIn
 
 	failed := firstFailure(news, results)
 	if failed < 0 {
-		err := s.store.Write(ctx, func(tx Tx) error {
+		err := s.write(ctx, func(tx Tx) error {
 			for i, n := range news {
 				if err := insertRows(ctx, tx, n); err != nil {
 					failed, results[i].Err = i, err
@@ -66,7 +66,7 @@ func (s *Service) CreateTenants(ctx context.Context, p Principal, ins []TenantIn
 			// Events last: appending one takes the partner's ordering lock until commit, and
 			// holding it while inserting more rows could deadlock with a concurrent create.
 			for _, n := range news {
-				if err := tx.AppendEvent(ctx, s.event(ctx, p, EventTenantCreated, n.tenant)); err != nil {
+				if err := s.appendEvent(ctx, tx, s.event(ctx, p, EventTenantCreated, n.tenant)); err != nil {
 					return err
 				}
 			}

@@ -101,7 +101,7 @@ func (s *Service) GetTenantConfig(ctx context.Context, p Principal, id string) (
 		return nil, notFound()
 	}
 	var c *TenantConfig
-	err := s.store.Read(ctx, func(tx Tx) (err error) { c, err = tx.GetTenantConfig(ctx, p.PartnerID, id, false); return err })
+	err := s.read(ctx, func(tx Tx) (err error) { c, err = tx.GetTenantConfig(ctx, p.PartnerID, id, false); return err })
 	return c, err
 }
 
@@ -137,7 +137,7 @@ func (s *Service) changeConfig(ctx context.Context, p Principal, id string, pre 
 		return nil, notFound()
 	}
 	var c *TenantConfig
-	err := s.store.Write(ctx, func(tx Tx) error {
+	err := s.write(ctx, func(tx Tx) error {
 		t, err := tx.GetTenant(ctx, p.PartnerID, id, true)
 		if err != nil {
 			return err
@@ -167,7 +167,7 @@ func (s *Service) changeConfig(ctx context.Context, p Principal, id string, pre 
 		}
 		e := s.event(ctx, p, EventTenantConfigUpdated, t)
 		e.CreatedAt = c.UpdatedAt
-		return tx.AppendEvent(ctx, e)
+		return s.appendEvent(ctx, tx, e)
 	})
 	if err != nil {
 		return nil, err

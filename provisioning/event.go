@@ -165,7 +165,7 @@ func (s *Service) ListEvents(ctx context.Context, p Principal, f EventFilter) (*
 	}
 	var evs []*Event
 	q := EventQuery{PartnerID: p.PartnerID, Type: f.Type, AfterSeq: after, Limit: f.Limit + 1}
-	if err := s.store.Read(ctx, func(tx Tx) (err error) { evs, err = tx.ListEvents(ctx, q); return err }); err != nil {
+	if err := s.read(ctx, func(tx Tx) (err error) { evs, err = tx.ListEvents(ctx, q); return err }); err != nil {
 		return nil, err
 	}
 	page := &EventPage{Events: evs, NextCursor: f.After}

@@ -2,6 +2,7 @@ package provisioning
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 	"unicode"
@@ -10,6 +11,9 @@ import (
 // Idempotency: a partner may send a change with a key; the first answer is kept for 24 hours
 // and given again for every retry with that key, so a retried request never acts twice. The
 // answer is opaque here — the adapter encodes it — so the domain stays free of HTTP.
+//
+// The change and its answer commit in one transaction: a crash leaves either both or neither,
+// never a change without the answer that a retry must be given.
 
 // The error codes of idempotency keys.
 const (
@@ -24,69 +28,101 @@ const (
 	MaxIdempotencyKey = 255
 	// IdempotencyTTL is how long an answer is kept and replayed.
 	IdempotencyTTL = 24 * time.Hour
-	// IdempotencyLockTimeout is how long a claimed key whose request never finished (its
-	// server crashed) blocks retries before a retry may claim it again.
-	IdempotencyLockTimeout = time.Minute
 )
 
-// IdempotencyRecord is what a Store keeps for a key.
+// IdempotencyRecord is what a Store keeps for a key: the answer of the first request made
+// with it.
 type IdempotencyRecord struct {
 	PartnerID   string
 	Key         string
 	Fingerprint string    // identifies the request; a retry must match it
-	Response    []byte    // the answer to replay; nil while the first request is in flight
-	LockedAt    time.Time // when the key was claimed
+	Response    []byte    // the answer to replay
+	CreatedAt   time.Time // when the first request was answered
 	ExpiresAt   time.Time // when the record may be forgotten
 }
 
-// ClaimIdempotencyKey starts a request made with an idempotency key. It returns (nil, nil)
-// when the caller now holds the key and must end with CompleteIdempotencyKey or
-// ReleaseIdempotencyKey; the stored answer when the request was answered before; an error with
-// CodeIdempotencyKeyReused when the key was used for a different request (another
-// fingerprint), CodeIdempotencyKeyInUse while the first request is in flight, or CodeBadRequest
-// for a malformed key.
-func (s *Service) ClaimIdempotencyKey(ctx context.Context, p Principal, key, fingerprint string) ([]byte, error) {
+// errInUse is the error of a key whose first request is still being answered.
+func errInUse() error {
+	return Errorf(CodeIdempotencyKeyInUse, "a request with this Idempotency-Key is still in progress; retry later")
+}
+
+// errDiscard rolls back the transaction of an answer that is not kept.
+var errDiscard = errors.New("provisioning: answer not kept")
+
+// Idempotently answers a request made with an idempotency key. The first time, it runs do
+// with a context in which every call to this Service joins one transaction; do returns the
+// encoded answer and whether to keep it. A kept answer commits together with the changes do
+// made; one not kept (an internal error) rolls them back, so that a retry runs afresh. Later
+// calls with the key get the kept answer back, with replayed set, and do is not run.
+//
+// It fails with CodeIdempotencyKeyReused when the key was used for another request (another
+// fingerprint), CodeIdempotencyKeyInUse while the first request is still running (here, or on
+// another replica where the store can tell), and CodeBadRequest for a malformed key.
+// A panic in do rolls back and is re-raised.
+func (s *Service) Idempotently(ctx context.Context, p Principal, key, fingerprint string,
+	do func(ctx context.Context) (answer []byte, keep bool)) (answer []byte, replayed bool, err error) {
 	if p.PartnerID == "" {
-		return nil, Errorf(CodeUnauthenticated, "no partner identified")
+		return nil, false, Errorf(CodeUnauthenticated, "no partner identified")
 	}
 	if key == "" || len(key) > MaxIdempotencyKey || strings.IndexFunc(key, func(r rune) bool { return !unicode.IsPrint(r) || r > unicode.MaxASCII }) >= 0 {
-		return nil, Errorf(CodeBadRequest, "Idempotency-Key must be 1 to %d printable ASCII characters", MaxIdempotencyKey)
+		return nil, false, Errorf(CodeBadRequest, "Idempotency-Key must be 1 to %d printable ASCII characters", MaxIdempotencyKey)
 	}
-	now := s.timestamp()
-	rec := &IdempotencyRecord{PartnerID: p.PartnerID, Key: key, Fingerprint: fingerprint,
-		LockedAt: now, ExpiresAt: now.Add(IdempotencyTTL)}
-	var held *IdempotencyRecord
-	err := s.store.Write(ctx, func(tx Tx) (err error) {
-		held, err = tx.ClaimIdempotencyKey(ctx, rec, now, now.Add(-IdempotencyLockTimeout))
-		return err
+	if s.joined(ctx) != nil {
+		return nil, false, Internal(errors.New("provisioning: Idempotently called inside Idempotently"))
+	}
+	// In flight here: answered at once. In flight on another replica: LockIdempotencyKey tells.
+	slot := [2]string{p.PartnerID, key}
+	if _, busy := s.inFlight.LoadOrStore(slot, struct{}{}); busy {
+		return nil, false, errInUse()
+	}
+	defer s.inFlight.Delete(slot)
+	var panicked any
+	err = s.store.Write(ctx, func(tx Tx) error {
+		now := s.timestamp()
+		rec, locked, err := tx.LockIdempotencyKey(ctx, p.PartnerID, key, now)
+		switch {
+		case err != nil:
+			return err
+		case !locked:
+			return errInUse()
+		case rec != nil && rec.Fingerprint != fingerprint:
+			return Errorf(CodeIdempotencyKeyReused, "this Idempotency-Key was used for a different request")
+		case rec != nil:
+			answer, replayed = rec.Response, true
+			return nil
+		}
+		var keep bool
+		j := &joinedTx{s: s, tx: tx}
+		func() {
+			defer func() { panicked = recover() }()
+			answer, keep = do(context.WithValue(ctx, joinKey{}, j))
+		}()
+		if panicked != nil || !keep {
+			return errDiscard
+		}
+		if answer == nil {
+			answer = []byte{}
+		}
+		if err := tx.PutIdempotencyRecord(ctx, &IdempotencyRecord{PartnerID: p.PartnerID, Key: key,
+			Fingerprint: fingerprint, Response: answer, CreatedAt: now, ExpiresAt: now.Add(IdempotencyTTL)}); err != nil {
+			return err
+		}
+		return j.flushEvents(ctx)
 	})
 	switch {
+	case panicked != nil:
+		panic(panicked)
+	case errors.Is(err, errDiscard):
+		return answer, false, nil
 	case err != nil:
-		return nil, err
-	case held == nil:
-		return nil, nil
-	case held.Fingerprint != fingerprint:
-		return nil, Errorf(CodeIdempotencyKeyReused, "this Idempotency-Key was used for a different request")
-	case held.Response == nil:
-		return nil, Errorf(CodeIdempotencyKeyInUse, "a request with this Idempotency-Key is still in progress; retry later")
+		return nil, false, err
 	}
-	return held.Response, nil
-}
-
-// CompleteIdempotencyKey stores the answer to replay for a key the caller claimed.
-func (s *Service) CompleteIdempotencyKey(ctx context.Context, p Principal, key string, response []byte) error {
-	return s.store.Write(ctx, func(tx Tx) error { return tx.CompleteIdempotencyKey(ctx, p.PartnerID, key, response) })
-}
-
-// ReleaseIdempotencyKey forgets a key the caller claimed, so that a retry runs afresh: for
-// answers that must not be replayed, such as internal errors.
-func (s *Service) ReleaseIdempotencyKey(ctx context.Context, p Principal, key string) error {
-	return s.store.Write(ctx, func(tx Tx) error { return tx.ReleaseIdempotencyKey(ctx, p.PartnerID, key) })
+	return answer, replayed, nil
 }
 
 // PurgeIdempotencyKeys forgets the records that expired; provisiond runs it periodically.
 func (s *Service) PurgeIdempotencyKeys(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.store.Write(ctx, func(tx Tx) (err error) { n, err = tx.PurgeIdempotencyKeys(ctx, s.timestamp()); return err })
+	err := s.write(ctx, func(tx Tx) (err error) { n, err = tx.PurgeIdempotencyKeys(ctx, s.timestamp()); return err })
 	return n, err
 }

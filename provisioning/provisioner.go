@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -87,6 +88,7 @@ type Service struct {
 	now      func() time.Time
 	newID    func() string
 	checkURL func(context.Context, *url.URL) error
+	inFlight sync.Map // [2]string{partner, idempotency key} of the requests Idempotently runs
 }
 
 var _ Provisioner = (*Service)(nil)
@@ -129,7 +131,7 @@ func (s *Service) CreateTenant(ctx context.Context, p Principal, in TenantInput)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.Write(ctx, func(tx Tx) error { return s.insert(ctx, tx, p, n) }); err != nil {
+	if err := s.write(ctx, func(tx Tx) error { return s.insert(ctx, tx, p, n) }); err != nil {
 		return nil, s.explainConflict(ctx, n.tenant, err)
 	}
 	return n.tenant, nil
@@ -162,7 +164,7 @@ func (s *Service) insert(ctx context.Context, tx Tx, p Principal, n *newTenant) 
 	if err := insertRows(ctx, tx, n); err != nil {
 		return err
 	}
-	return tx.AppendEvent(ctx, s.event(ctx, p, EventTenantCreated, n.tenant))
+	return s.appendEvent(ctx, tx, s.event(ctx, p, EventTenantCreated, n.tenant))
 }
 
 // insertRows stores a new tenant and its configuration, without the event.
@@ -181,7 +183,7 @@ func (s *Service) explainConflict(ctx context.Context, t *Tenant, err error) err
 		return err
 	}
 	var id string
-	if rerr := s.store.Read(ctx, func(tx Tx) (err error) { id, err = tx.ConflictingTenant(ctx, t); return err }); rerr == nil {
+	if rerr := s.read(ctx, func(tx Tx) (err error) { id, err = tx.ConflictingTenant(ctx, t); return err }); rerr == nil {
 		e.TenantID = id
 	}
 	return e
@@ -197,7 +199,7 @@ func (s *Service) GetTenant(ctx context.Context, p Principal, id string) (*Tenan
 		return nil, notFound()
 	}
 	var t *Tenant
-	err := s.store.Read(ctx, func(tx Tx) (err error) {
+	err := s.read(ctx, func(tx Tx) (err error) {
 		t, err = tx.GetTenant(ctx, p.PartnerID, id, false)
 		return err
 	})
@@ -218,7 +220,7 @@ func (s *Service) ListTenants(ctx context.Context, p Principal, f TenantFilter) 
 		NameLike: strings.ToLower(f.Query), Metadata: f.Metadata, After: after, Limit: f.Limit + 1,
 	}
 	var ts []*Tenant
-	if err := s.store.Read(ctx, func(tx Tx) (err error) { ts, err = tx.ListTenants(ctx, q); return err }); err != nil {
+	if err := s.read(ctx, func(tx Tx) (err error) { ts, err = tx.ListTenants(ctx, q); return err }); err != nil {
 		return nil, err
 	}
 	page := &TenantPage{Tenants: ts}
@@ -267,7 +269,7 @@ func (s *Service) change(ctx context.Context, p Principal, id string, pre Precon
 		return nil, notFound()
 	}
 	var t *Tenant
-	err := s.store.Write(ctx, func(tx Tx) error {
+	err := s.write(ctx, func(tx Tx) error {
 		cur, err := tx.GetTenant(ctx, p.PartnerID, id, true)
 		if err != nil {
 			return err
@@ -288,7 +290,7 @@ func (s *Service) change(ctx context.Context, p Principal, id string, pre Precon
 		if err := tx.UpdateTenant(ctx, t, cur.Version); err != nil {
 			return err
 		}
-		return tx.AppendEvent(ctx, s.event(ctx, p, changeEvent(cur, t), t))
+		return s.appendEvent(ctx, tx, s.event(ctx, p, changeEvent(cur, t), t))
 	})
 	if err != nil {
 		if t != nil {
@@ -308,7 +310,7 @@ func (s *Service) DeleteTenant(ctx context.Context, p Principal, id string, pre 
 	if !ok {
 		return notFound()
 	}
-	return s.store.Write(ctx, func(tx Tx) error {
+	return s.write(ctx, func(tx Tx) error {
 		cur, err := tx.GetTenant(ctx, p.PartnerID, id, true)
 		if err != nil {
 			return err
@@ -321,7 +323,7 @@ func (s *Service) DeleteTenant(ctx context.Context, p Principal, id string, pre 
 		if err := tx.DeleteTenant(ctx, p.PartnerID, cur.ID, cur.Version, gone.UpdatedAt); err != nil {
 			return err
 		}
-		return tx.AppendEvent(ctx, s.event(ctx, p, EventTenantDeleted, gone))
+		return s.appendEvent(ctx, tx, s.event(ctx, p, EventTenantDeleted, gone))
 	})
 }
 

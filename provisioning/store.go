@@ -23,6 +23,10 @@ type Store interface {
 // Tx is the work a Store does inside Read or Write. Every method is scoped to one partner: a
 // tenant of another partner is never seen. Returned tenants are the caller's to modify.
 type Tx interface {
+	// Savepoint runs fn, in Write only, so that when fn fails its changes alone are undone and
+	// the transaction can go on.
+	Savepoint(ctx context.Context, fn func() error) error
+
 	// InsertTenant stores a new tenant. Returns CodeTenantExists when a live tenant of the same
 	// partner has the same NameKey(CompanyName), or the same non-empty ExternalID; TenantID names
 	// it when the store knows it within the transaction.
@@ -44,15 +48,13 @@ type Tx interface {
 	// t's name key or external id, or "" when there is none.
 	ConflictingTenant(ctx context.Context, t *Tenant) (string, error)
 
-	// ClaimIdempotencyKey stores rec unless a record for its partner and key holds the key:
-	// one that has not expired (ExpiresAt after now) and that is answered or was locked after
-	// staleBefore. It returns nil when rec was stored, and the holding record otherwise. Of
-	// concurrent claims of one key, exactly one succeeds.
-	ClaimIdempotencyKey(ctx context.Context, rec *IdempotencyRecord, now, staleBefore time.Time) (*IdempotencyRecord, error)
-	// CompleteIdempotencyKey sets the answer of a claimed key.
-	CompleteIdempotencyKey(ctx context.Context, partnerID, key string, response []byte) error
-	// ReleaseIdempotencyKey deletes the record of a key.
-	ReleaseIdempotencyKey(ctx context.Context, partnerID, key string) error
+	// LockIdempotencyKey takes a partner's idempotency key until the transaction ends and
+	// returns its record when one is live (ExpiresAt after now), else nil. While another
+	// transaction holds the key it returns at once with locked false; stores whose Write
+	// already excludes every other writer always lock.
+	LockIdempotencyKey(ctx context.Context, partnerID, key string, now time.Time) (rec *IdempotencyRecord, locked bool, err error)
+	// PutIdempotencyRecord stores rec, replacing an expired record of its key.
+	PutIdempotencyRecord(ctx context.Context, rec *IdempotencyRecord) error
 	// PurgeIdempotencyKeys deletes the records that expired at or before now, and says how many.
 	PurgeIdempotencyKeys(ctx context.Context, now time.Time) (int64, error)
 

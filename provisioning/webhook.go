@@ -211,7 +211,7 @@ func (s *Service) CreateWebhook(ctx context.Context, p Principal, in WebhookInpu
 	}
 	w := &Webhook{ID: s.newID(), PartnerID: p.PartnerID, URL: in.URL, Events: in.Events,
 		Description: in.Description, Secret: secret, CreatedAt: s.timestamp()}
-	err = s.store.Write(ctx, func(tx Tx) error {
+	err = s.write(ctx, func(tx Tx) error {
 		existing, err := tx.ListWebhooks(ctx, p.PartnerID)
 		if err != nil {
 			return err
@@ -233,7 +233,7 @@ func (s *Service) ListWebhooks(ctx context.Context, p Principal) ([]*Webhook, er
 		return nil, err
 	}
 	var ws []*Webhook
-	err := s.store.Read(ctx, func(tx Tx) (err error) { ws, err = tx.ListWebhooks(ctx, p.PartnerID); return err })
+	err := s.read(ctx, func(tx Tx) (err error) { ws, err = tx.ListWebhooks(ctx, p.PartnerID); return err })
 	return ws, err
 }
 
@@ -247,7 +247,7 @@ func (s *Service) GetWebhook(ctx context.Context, p Principal, id string) (*Webh
 		return nil, Errorf(CodeNotFound, "webhook not found")
 	}
 	var w *Webhook
-	err := s.store.Read(ctx, func(tx Tx) (err error) { w, err = tx.GetWebhook(ctx, p.PartnerID, id); return err })
+	err := s.read(ctx, func(tx Tx) (err error) { w, err = tx.GetWebhook(ctx, p.PartnerID, id); return err })
 	return w, err
 }
 
@@ -267,7 +267,7 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, p Principal, id strin
 		return nil, Internal(err)
 	}
 	var w *Webhook
-	err = s.store.Write(ctx, func(tx Tx) (err error) {
+	err = s.write(ctx, func(tx Tx) (err error) {
 		if w, err = tx.GetWebhook(ctx, p.PartnerID, id); err != nil {
 			return err
 		}
@@ -290,7 +290,7 @@ func (s *Service) DeleteWebhook(ctx context.Context, p Principal, id string) err
 	if !ok {
 		return Errorf(CodeNotFound, "webhook not found")
 	}
-	return s.store.Write(ctx, func(tx Tx) error { return tx.DeleteWebhook(ctx, p.PartnerID, id) })
+	return s.write(ctx, func(tx Tx) error { return tx.DeleteWebhook(ctx, p.PartnerID, id) })
 }
 
 // ListDeliveries returns the newest deliveries to one of the partner's endpoints, at most limit
@@ -310,7 +310,7 @@ func (s *Service) ListDeliveries(ctx context.Context, p Principal, webhookID str
 		return nil, InvalidFields(map[string]string{"limit": "must be from 1 to 200"})
 	}
 	var ds []*Delivery
-	err := s.store.Read(ctx, func(tx Tx) (err error) {
+	err := s.read(ctx, func(tx Tx) (err error) {
 		if _, err = tx.GetWebhook(ctx, p.PartnerID, id); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@
 # everything itself and sends traffic only to 127.0.0.1.
 #
 #   scripts/load.sh [seconds] [connections] [partners]   (defaults: 10 s, 32 connections, 1 partner)
+#   KEYED=1 scripts/load.sh ...                          every create with its own Idempotency-Key
 #
 # With several partners the requests rotate over their tokens: a partner's events are ordered by
 # a lock held until commit, so one partner's creates serialize there and many partners' do not.
@@ -59,6 +60,7 @@ for t in string.gmatch(os.getenv("TOKENS"), "%S+") do tokens[#tokens + 1] = t en
 function request()
   n = n + 1
   wrk.headers["Authorization"] = "Bearer " .. tokens[(n % #tokens) + 1]
+  if os.getenv("KEYED") then wrk.headers["Idempotency-Key"] = prefix .. "-" .. n end
   return wrk.format(nil, nil, nil,
     string.format('{"company_name":"Load %s-%d","email":"load@example.com"}', prefix, n))
 end

@@ -88,14 +88,18 @@ func (p *proc) kill() {
 
 func tenantsURL(p *proc) string { return p.base + "/api/provisioning/tenants" }
 
-// testCrashRecovery creates tenants from several clients, kills the server with SIGKILL while
-// they are at it, restarts it, and checks that every tenant that was acknowledged with 201 is
-// there.
+// testCrashRecovery creates tenants from several clients, half of them with idempotency keys,
+// kills the server with SIGKILL while they are at it, and restarts it. Every tenant that was
+// acknowledged with 201 must be there; and a retry of every keyed request, even those cut off by
+// the crash, must at once answer 201 — the kept answer byte for byte when there was one — never
+// "in use" nor "exists": a change and its kept answer commit together.
 func testCrashRecovery(t *testing.T, dir string, args ...string) {
 	p := startProc(t, dir, args...)
+	type keyed struct{ key, body, answer string } // answer: the 201 body, "" when cut off
 	var (
 		mu    sync.Mutex
 		acked []string
+		keys  []keyed
 		stop  atomic.Bool
 		wg    sync.WaitGroup
 	)
@@ -104,13 +108,23 @@ func testCrashRecovery(t *testing.T, dir string, args ...string) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 5000 && !stop.Load(); i++ {
-				st, body, err := tryCall("POST", tenantsURL(p), p.token, fmt.Sprintf(`{"company_name":"Crash %d-%d","email":"c@example.com"}`, w, i))
+				body := fmt.Sprintf(`{"company_name":"Crash %d-%d","email":"c@example.com"}`, w, i)
+				key := ""
+				if w%2 == 0 {
+					key = fmt.Sprintf("crash-%d-%d", w, i)
+				}
+				st, _, answer, err := post(tenantsURL(p), p.token, key, body)
+				if key != "" {
+					mu.Lock()
+					keys = append(keys, keyed{key, body, map[bool]string{true: answer}[err == nil && st == 201]})
+					mu.Unlock()
+				}
 				if err != nil {
 					return // the server is gone
 				}
 				if st == 201 {
 					var tn struct{ Tenant string }
-					_ = json.Unmarshal([]byte(body), &tn)
+					_ = json.Unmarshal([]byte(answer), &tn)
 					mu.Lock()
 					acked = append(acked, tn.Tenant)
 					mu.Unlock()
@@ -141,7 +155,39 @@ func testCrashRecovery(t *testing.T, dir string, args ...string) {
 			t.Fatalf("tenant %s was acknowledged with 201 but is gone after the crash: %d %s", id, st, body)
 		}
 	}
-	t.Logf("%d acknowledged tenants all survived SIGKILL", len(acked))
+	cutOff := 0
+	for _, k := range keys {
+		st, replayed, answer, err := post(tenantsURL(p2), p2.token, k.key, k.body)
+		switch {
+		case err != nil:
+			t.Fatalf("retry of %s: %v", k.key, err)
+		case st != 201:
+			t.Fatalf("retry of %s after the crash: %d %s", k.key, st, answer)
+		case k.answer != "" && (!replayed || answer != k.answer):
+			t.Fatalf("retry of acknowledged %s: replayed %v, %s; want %s", k.key, replayed, answer, k.answer)
+		case k.answer == "":
+			cutOff++
+		}
+	}
+	t.Logf("%d acknowledged tenants all survived SIGKILL; %d keyed retries (%d cut off by the crash) all answered 201",
+		len(acked), len(keys), cutOff)
+}
+
+// post creates with an optional idempotency key; it says whether the answer was replayed.
+func post(url, token, key, body string) (status int, replayed bool, answer string, err error) {
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, false, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Idempotent-Replayed") == "true", string(b), err
 }
 
 func TestCrashRecoverySQLite(t *testing.T) {

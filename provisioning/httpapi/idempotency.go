@@ -14,12 +14,12 @@ import (
 	"github.com/provisiond/provisiond/provisioning"
 )
 
-// Idempotency keeps the answers to requests made with an Idempotency-Key header.
-// *provisioning.Service implements it; New uses it when the Provisioner does.
+// Idempotency keeps the answers to requests made with an Idempotency-Key header, each in the
+// transaction of its change. *provisioning.Service implements it (see its Idempotently); New
+// uses it when the Provisioner does.
 type Idempotency interface {
-	ClaimIdempotencyKey(ctx context.Context, p provisioning.Principal, key, fingerprint string) ([]byte, error)
-	CompleteIdempotencyKey(ctx context.Context, p provisioning.Principal, key string, response []byte) error
-	ReleaseIdempotencyKey(ctx context.Context, p provisioning.Principal, key string) error
+	Idempotently(ctx context.Context, p provisioning.Principal, key, fingerprint string,
+		do func(ctx context.Context) (answer []byte, keep bool)) (answer []byte, replayed bool, err error)
 }
 
 // storedResponse is an answer as it is kept for replay.
@@ -30,9 +30,10 @@ type storedResponse struct {
 }
 
 // idempotent makes a change safe to retry (CONTRACT §5): the first answer to a request with an
-// Idempotency-Key is kept per partner and replayed byte for byte, with Idempotent-Replayed:
-// true; the key with another request is 422, and while the first is in flight 409. Internal
-// errors are not kept, so their retry runs afresh.
+// Idempotency-Key is kept per partner, in the transaction of the change itself, and replayed
+// byte for byte with Idempotent-Replayed: true; the key with another request is 422, and while
+// the first is in flight on another replica 409. Internal errors are not kept: their changes
+// roll back and a retry runs afresh.
 func (s *server) idempotent(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
@@ -51,39 +52,23 @@ func (s *server) idempotent(next http.Handler) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		p := principal(r)
-		stored, err := s.idem.ClaimIdempotencyKey(r.Context(), p, key, fingerprint(r, body))
+		answer, replayed, err := s.idem.Idempotently(r.Context(), principal(r), key, fingerprint(r, body),
+			func(ctx context.Context) ([]byte, bool) {
+				rec := &recorder{header: http.Header{}}
+				req := r.WithContext(ctx)
+				req.Body = io.NopCloser(bytes.NewReader(body))
+				next.ServeHTTP(rec, req)
+				if rec.status == 0 {
+					rec.status = http.StatusOK
+				}
+				enc, _ := json.Marshal(storedResponse{Status: rec.status, Header: rec.header, Body: rec.body.Bytes()})
+				return enc, rec.status < 500
+			})
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		if stored != nil {
-			replay(w, stored)
-			return
-		}
-		// The key is ours: record the answer, keep it (or release the key), then send it. The
-		// bookkeeping outlives a client that hangs up.
-		ctx := context.WithoutCancel(r.Context())
-		rec := &recorder{header: http.Header{}}
-		defer func() {
-			if v := recover(); v != nil {
-				_ = s.idem.ReleaseIdempotencyKey(ctx, p, key)
-				panic(v)
-			}
-		}()
-		next.ServeHTTP(rec, r)
-		if rec.status >= 500 {
-			if err := s.idem.ReleaseIdempotencyKey(ctx, p, key); err != nil {
-				s.log.ErrorContext(ctx, "releasing an idempotency key", "request_id", requestInfoFrom(ctx).id, "error", err.Error())
-			}
-		} else {
-			enc, _ := json.Marshal(storedResponse{Status: rec.status, Header: rec.header, Body: rec.body.Bytes()})
-			if err := s.idem.CompleteIdempotencyKey(ctx, p, key, enc); err != nil {
-				s.log.ErrorContext(ctx, "storing an idempotent answer", "request_id", requestInfoFrom(ctx).id, "error", err.Error())
-			}
-		}
-		rec.copyTo(w)
+		send(w, answer, replayed)
 	})
 }
 
@@ -100,15 +85,18 @@ func fingerprint(r *http.Request, body []byte) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func replay(w http.ResponseWriter, stored []byte) {
+// send writes an answer kept by idempotent, marked when it is replayed.
+func send(w http.ResponseWriter, answer []byte, replayed bool) {
 	var sr storedResponse
-	if err := json.Unmarshal(stored, &sr); err != nil {
-		panic("httpapi: unreadable stored idempotent answer") // recovered into a 500
+	if err := json.Unmarshal(answer, &sr); err != nil {
+		panic("httpapi: unreadable idempotent answer") // recovered into a 500
 	}
 	for k, v := range sr.Header {
 		w.Header()[k] = v
 	}
-	w.Header().Set("Idempotent-Replayed", "true")
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
 	w.WriteHeader(sr.Status)
 	_, _ = w.Write(sr.Body)
 }
@@ -136,15 +124,4 @@ func (r *recorder) Write(b []byte) (int, error) {
 		r.status = http.StatusOK
 	}
 	return r.body.Write(b)
-}
-
-func (r *recorder) copyTo(w http.ResponseWriter) {
-	for k, v := range r.header {
-		w.Header()[k] = v
-	}
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	w.WriteHeader(r.status)
-	_, _ = w.Write(r.body.Bytes())
 }

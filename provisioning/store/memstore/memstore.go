@@ -98,6 +98,20 @@ type tx struct {
 	undo     []func()
 }
 
+// Savepoint implements provisioning.Tx: a failing fn's undo entries are run and dropped.
+func (x *tx) Savepoint(_ context.Context, fn func() error) error {
+	x.mustWrite()
+	mark := len(x.undo)
+	err := fn()
+	if err != nil {
+		for i := len(x.undo) - 1; i >= mark; i-- {
+			x.undo[i]()
+		}
+		x.undo = x.undo[:mark]
+	}
+	return err
+}
+
 func nameKey(t *provisioning.Tenant) [2]string {
 	return [2]string{t.PartnerID, provisioning.NameKey(t.CompanyName)}
 }
@@ -294,52 +308,32 @@ func (x *tx) ConflictingTenant(_ context.Context, t *provisioning.Tenant) (strin
 	return "", nil
 }
 
-// ClaimIdempotencyKey implements provisioning.Tx.
-func (x *tx) ClaimIdempotencyKey(_ context.Context, rec *provisioning.IdempotencyRecord, now, staleBefore time.Time) (*provisioning.IdempotencyRecord, error) {
+// LockIdempotencyKey implements provisioning.Tx; Write already holds the store's lock.
+func (x *tx) LockIdempotencyKey(_ context.Context, partnerID, key string, now time.Time) (*provisioning.IdempotencyRecord, bool, error) {
+	x.mustWrite()
+	rec := x.s.idem[[2]string{partnerID, key}]
+	if rec == nil || !rec.ExpiresAt.After(now) {
+		return nil, true, nil
+	}
+	c := *rec
+	return &c, true, nil
+}
+
+// PutIdempotencyRecord implements provisioning.Tx.
+func (x *tx) PutIdempotencyRecord(_ context.Context, rec *provisioning.IdempotencyRecord) error {
 	x.mustWrite()
 	k := [2]string{rec.PartnerID, rec.Key}
 	old := x.s.idem[k]
-	if old != nil && old.ExpiresAt.After(now) && (old.Response != nil || old.LockedAt.After(staleBefore)) {
-		c := *old
-		return &c, nil
-	}
 	c := *rec
-	c.Response = nil
+	c.Response = slices.Clone(rec.Response)
 	x.s.idem[k] = &c
-	x.undo = append(x.undo, func() { x.setIdem(k, old) })
-	return nil, nil
-}
-
-func (x *tx) setIdem(k [2]string, rec *provisioning.IdempotencyRecord) {
-	if rec == nil {
-		delete(x.s.idem, k)
-	} else {
-		x.s.idem[k] = rec
-	}
-}
-
-// CompleteIdempotencyKey implements provisioning.Tx.
-func (x *tx) CompleteIdempotencyKey(_ context.Context, partnerID, key string, response []byte) error {
-	x.mustWrite()
-	k := [2]string{partnerID, key}
-	old := x.s.idem[k]
-	if old == nil {
-		return provisioning.Errorf(provisioning.CodeNotFound, "idempotency key not claimed")
-	}
-	c := *old
-	c.Response = slices.Clone(response)
-	x.s.idem[k] = &c
-	x.undo = append(x.undo, func() { x.setIdem(k, old) })
-	return nil
-}
-
-// ReleaseIdempotencyKey implements provisioning.Tx.
-func (x *tx) ReleaseIdempotencyKey(_ context.Context, partnerID, key string) error {
-	x.mustWrite()
-	k := [2]string{partnerID, key}
-	old := x.s.idem[k]
-	delete(x.s.idem, k)
-	x.undo = append(x.undo, func() { x.setIdem(k, old) })
+	x.undo = append(x.undo, func() {
+		if old == nil {
+			delete(x.s.idem, k)
+		} else {
+			x.s.idem[k] = old
+		}
+	})
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/provisiond/provisiond/internal/pgtest"
 	"github.com/provisiond/provisiond/provisioning"
@@ -36,6 +37,45 @@ func TestConformance(t *testing.T) {
 			return open(t, urls[s])
 		},
 	})
+}
+
+// While one replica's transaction holds an idempotency key, another's does not wait for it:
+// it learns at once that the key is in use, and gets it once the first transaction ends.
+func TestIdempotencyKeyHeldByAnotherReplica(t *testing.T) {
+	url := pgtest.URL(t)
+	a, b := open(t, url), open(t, url)
+	defer a.Close()
+	defer b.Close()
+	ctx := context.Background()
+	now := time.Now()
+	lock := func(s *postgres.Store, partner, key string) (locked bool) {
+		t.Helper()
+		if err := s.Write(ctx, func(tx provisioning.Tx) (err error) {
+			_, locked, err = tx.LockIdempotencyKey(ctx, partner, key, now)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return locked
+	}
+	err := a.Write(ctx, func(tx provisioning.Tx) error {
+		if _, locked, err := tx.LockIdempotencyKey(ctx, "p", "k", now); !locked || err != nil {
+			t.Fatalf("first lock: %v %v", locked, err)
+		}
+		if lock(b, "p", "k") {
+			t.Error("another replica got a key that is held")
+		}
+		if !lock(b, "p", "other") || !lock(b, "q", "k") || !lock(b, "pk", "") {
+			t.Error("another key, or another partner's key, was not free")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !lock(b, "p", "k") {
+		t.Error("the key was not free after the holding transaction ended")
+	}
 }
 
 // Two replicas starting together must apply the migrations once, without an error.

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,45 +12,128 @@ import (
 	"github.com/provisiond/provisiond/provisioning"
 )
 
+// testIdempotency: the answer is kept with the changes made for it, replayed without running
+// again, and not kept — with the changes rolled back — when the caller says so.
 func testIdempotency(t *testing.T, h Harness) {
 	_, svc := open(t, h)
 	ctx := context.Background()
-	claim := func(p provisioning.Principal, key, fp string) ([]byte, error) {
-		return svc.ClaimIdempotencyKey(ctx, p, key, fp)
+	runs := 0
+	// create makes a tenant inside the request and answers with its name.
+	create := func(name string, keep bool) func(context.Context) ([]byte, bool) {
+		return func(ctx context.Context) ([]byte, bool) {
+			runs++
+			tn, err := svc.CreateTenant(ctx, alice, input(name))
+			if err != nil {
+				return []byte(err.Error()), keep
+			}
+			return []byte(tn.CompanyName), keep
+		}
 	}
-	if resp, err := claim(alice, "k1", "fp-a"); resp != nil || err != nil {
-		t.Fatalf("first claim: %q, %v", resp, err)
+	idem := func(p provisioning.Principal, key, fp string, do func(context.Context) ([]byte, bool)) (string, bool, error) {
+		answer, replayed, err := svc.Idempotently(ctx, p, key, fp, do)
+		return string(answer), replayed, err
 	}
-	_, err := claim(alice, "k1", "fp-a")
-	wantCode(t, err, provisioning.CodeIdempotencyKeyInUse)
-	_, err = claim(alice, "k1", "fp-b")
-	wantCode(t, err, provisioning.CodeIdempotencyKeyReused)
-	if resp, err := claim(bob, "k1", "fp-b"); resp != nil || err != nil { // keys are per partner
-		t.Fatalf("another partner's claim of the same key: %q, %v", resp, err)
+	exists := func(name string) bool {
+		t.Helper()
+		page, err := svc.ListTenants(ctx, alice, provisioning.TenantFilter{Query: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(page.Tenants) == 1
 	}
-	if err := svc.CompleteIdempotencyKey(ctx, alice, "k1", []byte("the answer")); err != nil {
-		t.Fatalf("complete: %v", err)
-	}
-	if resp, err := claim(alice, "k1", "fp-a"); string(resp) != "the answer" || err != nil {
-		t.Fatalf("replay: %q, %v", resp, err)
-	}
-	_, err = claim(alice, "k1", "fp-b")
-	wantCode(t, err, provisioning.CodeIdempotencyKeyReused)
 
-	// A released key runs afresh.
-	if _, err := claim(alice, "k2", "fp"); err != nil {
+	if a, replayed, err := idem(alice, "k1", "fp-a", create("Kept Corp", true)); a != "Kept Corp" || replayed || err != nil || !exists("Kept Corp") {
+		t.Fatalf("first request: %q %v %v", a, replayed, err)
+	}
+	if a, replayed, err := idem(alice, "k1", "fp-a", create("Other Corp", true)); a != "Kept Corp" || !replayed || err != nil || runs != 1 {
+		t.Fatalf("retry: %q %v %v after %d runs; want the kept answer, not run again", a, replayed, err, runs)
+	}
+	_, _, err := idem(alice, "k1", "fp-b", create("Other Corp", true))
+	wantCode(t, err, provisioning.CodeIdempotencyKeyReused)
+	if a, replayed, err := idem(bob, "k1", "fp-b", func(context.Context) ([]byte, bool) { return []byte("bob's"), true }); a != "bob's" || replayed || err != nil {
+		t.Fatalf("another partner's key of the same name: %q %v %v", a, replayed, err)
+	}
+
+	// While the first request runs, a retry is told at once that the key is in use.
+	if a, _, err := idem(alice, "k-busy", "fp", func(context.Context) ([]byte, bool) {
+		_, _, err := svc.Idempotently(context.Background(), alice, "k-busy", "fp", create("Never Corp", true))
+		wantCode(t, err, provisioning.CodeIdempotencyKeyInUse)
+		return []byte("first"), true
+	}); a != "first" || err != nil {
+		t.Fatalf("the first request: %q %v", a, err)
+	}
+
+	// Not kept: the answer is given once, the change rolls back, and a retry runs afresh.
+	if a, replayed, err := idem(alice, "k2", "fp", create("Dropped Corp", false)); a != "Dropped Corp" || replayed || err != nil {
+		t.Fatalf("answer not kept: %q %v %v", a, replayed, err)
+	}
+	if exists("Dropped Corp") {
+		t.Fatal("the change of an answer not kept was committed")
+	}
+	if a, replayed, err := idem(alice, "k2", "fp-other", create("Dropped Corp", true)); a != "Dropped Corp" || replayed || err != nil || !exists("Dropped Corp") {
+		t.Fatalf("retry after an answer not kept: %q %v %v", a, replayed, err)
+	}
+
+	// A change that fails inside the request is undone alone; the request goes on.
+	a, _, err := idem(alice, "k3", "fp", func(ctx context.Context) ([]byte, bool) {
+		_, err := svc.CreateTenant(ctx, alice, input("KEPT corp"))
+		wantCode(t, err, provisioning.CodeTenantExists)
+		tn, err := svc.CreateTenant(ctx, alice, input("After Conflict Corp"))
+		if err != nil {
+			return []byte(err.Error()), false
+		}
+		return []byte(tn.CompanyName), true
+	})
+	if a != "After Conflict Corp" || err != nil || !exists("After Conflict Corp") {
+		t.Fatalf("a change after a failed one: %q %v", a, err)
+	}
+
+	// A panic rolls back and goes on up.
+	func() {
+		defer func() {
+			if v := recover(); v != "boom" {
+				t.Fatalf("recovered %v, want the panic of do", v)
+			}
+		}()
+		_, _, _ = idem(alice, "k4", "fp", func(ctx context.Context) ([]byte, bool) {
+			if _, err := svc.CreateTenant(ctx, alice, input("Panic Corp")); err != nil {
+				t.Error(err)
+			}
+			panic("boom")
+		})
+	}()
+	if exists("Panic Corp") {
+		t.Fatal("a panic did not roll back the request's changes")
+	}
+	if a, replayed, err := idem(alice, "k4", "fp", func(context.Context) ([]byte, bool) { return []byte("again"), true }); a != "again" || replayed || err != nil {
+		t.Fatalf("retry after a panic: %q %v %v", a, replayed, err)
+	}
+
+	// Exactly the committed changes have their events, in the order they were made.
+	page, err := svc.ListEvents(ctx, alice, provisioning.EventFilter{Limit: 200})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.ReleaseIdempotencyKey(ctx, alice, "k2"); err != nil {
+	var created []string
+	for _, e := range page.Events {
+		created = append(created, e.Data.CompanyName)
+	}
+	if want := []string{"Kept Corp", "Dropped Corp", "After Conflict Corp"}; !slices.Equal(created, want) {
+		t.Fatalf("events of tenants %q, want %q", created, want)
+	}
+
+	for _, key := range []string{"", strings.Repeat("k", 256), "tab\tkey", "ключ"} {
+		_, _, err := idem(alice, key, "fp", create("Never Corp", true))
+		wantCode(t, err, provisioning.CodeBadRequest)
+	}
+	_, _, err = idem(alice, "k5", "fp", func(ctx context.Context) ([]byte, bool) {
+		_, _, err := svc.Idempotently(ctx, alice, "k6", "fp", create("Nested Corp", true))
+		wantCode(t, err, provisioning.CodeInternal)
+		return nil, true
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if resp, err := claim(alice, "k2", "fp-other"); resp != nil || err != nil {
-		t.Fatalf("claim after release: %q, %v", resp, err)
-	}
-	_, err = claim(alice, "", "fp")
-	wantCode(t, err, provisioning.CodeBadRequest)
-	_, err = claim(alice, string(make([]byte, 256)), "fp")
-	wantCode(t, err, provisioning.CodeBadRequest)
 }
 
 // testIdempotencyExpiry drives the Tx directly with explicit times.
@@ -56,84 +141,98 @@ func testIdempotencyExpiry(t *testing.T, h Harness) {
 	s, _ := open(t, h)
 	ctx := context.Background()
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	rec := func(key, fp string, at time.Time) *provisioning.IdempotencyRecord {
-		return &provisioning.IdempotencyRecord{PartnerID: "p", Key: key, Fingerprint: fp, LockedAt: at, ExpiresAt: at.Add(24 * time.Hour)}
-	}
-	claim := func(r *provisioning.IdempotencyRecord, now, staleBefore time.Time) (held *provisioning.IdempotencyRecord) {
+	put := func(key, fp string, at time.Time) {
 		t.Helper()
-		if err := s.Write(ctx, func(tx provisioning.Tx) (err error) {
-			held, err = tx.ClaimIdempotencyKey(ctx, r, now, staleBefore)
-			return err
-		}); err != nil {
-			t.Fatalf("claim: %v", err)
-		}
-		return held
-	}
-	write := func(fn func(provisioning.Tx) error) {
-		t.Helper()
-		if err := s.Write(ctx, fn); err != nil {
+		rec := &provisioning.IdempotencyRecord{PartnerID: "p", Key: key, Fingerprint: fp, Response: []byte(fp),
+			CreatedAt: at, ExpiresAt: at.Add(24 * time.Hour)}
+		if err := s.Write(ctx, func(tx provisioning.Tx) error { return tx.PutIdempotencyRecord(ctx, rec) }); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if claim(rec("a", "1", t0), t0, t0.Add(-time.Minute)) != nil {
-		t.Fatal("first claim failed")
+	lock := func(key string, now time.Time) (rec *provisioning.IdempotencyRecord) {
+		t.Helper()
+		if err := s.Write(ctx, func(tx provisioning.Tx) (err error) {
+			var locked bool
+			rec, locked, err = tx.LockIdempotencyKey(ctx, "p", key, now)
+			if !locked && err == nil {
+				t.Error("an idle key was not locked")
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return rec
 	}
-	// In flight and not stale: held, with its fingerprint.
-	if held := claim(rec("a", "2", t0.Add(time.Second)), t0.Add(time.Second), t0.Add(-time.Minute)); held == nil || held.Fingerprint != "1" || held.Response != nil {
-		t.Fatalf("in-flight key: %+v", held)
+	put("a", "1", t0)
+	if rec := lock("a", t0.Add(23*time.Hour)); rec == nil || rec.Fingerprint != "1" || string(rec.Response) != "1" || !rec.CreatedAt.Equal(t0) {
+		t.Fatalf("live record: %+v", rec)
 	}
-	// In flight but stale (its server died): a retry takes it over.
-	if held := claim(rec("a", "2", t0.Add(2*time.Minute)), t0.Add(2*time.Minute), t0.Add(time.Minute)); held != nil {
-		t.Fatalf("stale key was not taken over: %+v", held)
+	if rec := lock("a", t0.Add(24*time.Hour)); rec != nil {
+		t.Fatalf("expired record still given: %+v", rec)
 	}
-	write(func(tx provisioning.Tx) error { return tx.CompleteIdempotencyKey(ctx, "p", "a", []byte(`{"x":1}`)) })
-	// Answered: held even when old, until it expires.
-	if held := claim(rec("a", "3", t0.Add(23*time.Hour)), t0.Add(23*time.Hour), t0.Add(23*time.Hour)); held == nil || string(held.Response) != `{"x":1}` {
-		t.Fatalf("answered key: %+v", held)
+	put("a", "2", t0.Add(25*time.Hour)) // replaces the expired one
+	if rec := lock("a", t0.Add(26*time.Hour)); rec == nil || rec.Fingerprint != "2" {
+		t.Fatalf("replaced record: %+v", rec)
 	}
-	if held := claim(rec("a", "3", t0.Add(25*time.Hour)), t0.Add(25*time.Hour), t0.Add(25*time.Hour)); held != nil {
-		t.Fatalf("expired key was not reusable: %+v", held)
-	}
-	// Purge forgets only what expired.
-	if claim(rec("b", "1", t0), t0, t0) != nil {
-		t.Fatal("claim b")
-	}
+	put("b", "1", t0)
 	var n int64
-	write(func(tx provisioning.Tx) (err error) {
+	if err := s.Write(ctx, func(tx provisioning.Tx) (err error) {
 		n, err = tx.PurgeIdempotencyKeys(ctx, t0.Add(24*time.Hour))
 		return err
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if n != 1 {
 		t.Fatalf("purged %d records, want 1 (b)", n)
 	}
-	if held := claim(rec("a", "9", t0.Add(25*time.Hour)), t0.Add(25*time.Hour), t0); held == nil || held.Fingerprint != "3" {
-		t.Fatalf("purge removed a live record: %+v", held)
+	if rec := lock("a", t0.Add(26*time.Hour)); rec == nil {
+		t.Fatal("purge removed a live record")
 	}
 }
 
-// Of many concurrent claims of one key, exactly one wins; the others see it in flight.
+// Of many concurrent requests with one key, through one or two stores, exactly one runs; the
+// others get its answer or, while it runs on another replica, CodeIdempotencyKeyInUse.
 func testIdempotencyRace(t *testing.T, h Harness, twoStores bool) {
 	_, svcs := replicas(t, h, twoStores)
 	const n = 30
 	var (
-		mu             sync.Mutex
-		claimed, inUse int
-		unexpected     []error
+		mu                sync.Mutex
+		runs, kept, inUse int
+		answers           = map[string]int{}
+		unexpected        []error
 	)
 	barrier.Run(n, func(i int) {
-		resp, err := svcs[i%len(svcs)].ClaimIdempotencyKey(context.Background(), alice, "race", "fp")
+		svc := svcs[i%len(svcs)]
+		answer, replayed, err := svc.Idempotently(context.Background(), alice, "race", "fp", func(ctx context.Context) ([]byte, bool) {
+			mu.Lock()
+			runs++
+			mu.Unlock()
+			tn, err := svc.CreateTenant(ctx, alice, input("Race Once Corp"))
+			if err != nil {
+				return []byte(err.Error()), true
+			}
+			return []byte(tn.ID), true
+		})
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
-		case err == nil && resp == nil:
-			claimed++
+		case err == nil:
+			answers[string(answer)]++
+			if !replayed {
+				kept++
+			}
 		case provisioning.ErrorCode(err) == provisioning.CodeIdempotencyKeyInUse:
 			inUse++
 		default:
 			unexpected = append(unexpected, err)
 		}
 	})
-	if claimed != 1 || inUse != n-1 || len(unexpected) > 0 {
-		t.Fatalf("claimed %d, in use %d, unexpected %v; want 1 claim", claimed, inUse, unexpected)
+	if runs != 1 || kept != 1 || len(answers) != 1 || len(unexpected) > 0 {
+		t.Fatalf("%d runs, %d kept, answers %v, %d in use, unexpected %v; want one run whose answer all others get",
+			runs, kept, answers, inUse, unexpected)
+	}
+	page, err := svcs[0].ListTenants(context.Background(), alice, provisioning.TenantFilter{Query: "race once"})
+	if err != nil || len(page.Tenants) != 1 || answers[page.Tenants[0].ID] == 0 {
+		t.Fatalf("tenants after the race: %v %v; answers %v", page, err, answers)
 	}
 }

@@ -26,6 +26,10 @@ type Dialect struct {
 	// MigrationLock is run first in the migration transaction so that replicas starting
 	// together apply migrations once ("" where the transaction itself is exclusive).
 	MigrationLock string
+	// IdempotencyLock tries to take a lock on the arguments (partner_id, key) until the
+	// transaction ends and returns whether it got it, without waiting ("" where Write already
+	// excludes other writers).
+	IdempotencyLock string
 	// AppendEvent inserts an event from the arguments (id, partner_id, type, tenant_id, actor,
 	// request_id, created_at, data) and returns its seq. Where writers run concurrently it
 	// also takes a per-partner lock held until commit, so that seq order is commit order.
@@ -168,6 +172,29 @@ type tx struct {
 }
 
 func (x *tx) internal(err error) error { return x.s.internal(err) }
+
+// Savepoint implements provisioning.Tx.
+func (x *tx) Savepoint(ctx context.Context, fn func() error) error {
+	if x.t == nil {
+		panic("sqlstore: savepoint in a Read")
+	}
+	if _, err := x.t.ExecContext(ctx, "SAVEPOINT provisioning"); err != nil {
+		return x.internal(err)
+	}
+	if err := fn(); err != nil {
+		// The undo must succeed for the transaction to go on (PostgreSQL refuses any statement
+		// after a failed one until then); if it does not, the transaction is lost.
+		if _, uerr := x.t.ExecContext(ctx, "ROLLBACK TO SAVEPOINT provisioning"); uerr != nil {
+			return x.internal(uerr)
+		}
+		_, _ = x.t.ExecContext(ctx, "RELEASE SAVEPOINT provisioning")
+		return err
+	}
+	if _, err := x.t.ExecContext(ctx, "RELEASE SAVEPOINT provisioning"); err != nil {
+		return x.internal(err)
+	}
+	return nil
+}
 
 // Prepare prepares the queries of fixed text on the store's databases, so that each is
 // planned once per connection rather than on every call. The stores call it once the schema

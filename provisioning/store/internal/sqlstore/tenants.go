@@ -35,11 +35,15 @@ const (
 )
 
 func fixedQueries(d *Dialect) []string {
-	return []string{qInsert, qGet, qGet + d.ForUpdate, qUpdate, qDelete, qConflict,
-		qClaim, qIdemGet, qIdemComplete, qIdemRelease, qIdemPurge, d.AppendEvent, qListEvents,
+	qs := []string{qInsert, qGet, qGet + d.ForUpdate, qUpdate, qDelete, qConflict,
+		qIdemGet, qIdemPut, qIdemPurge, d.AppendEvent, qListEvents,
 		qConfigGet, qConfigGet + d.ForUpdate, qConfigInsert, qConfigUpdate,
 		qWebhookInsert, qWebhookGet, qWebhookList, qWebhookDelete, qWebhookSecrets, qDeliveryList, qDeliveryFinish,
 		d.fanOutQuery(), d.claimQuery()}
+	if d.IdempotencyLock != "" {
+		qs = append(qs, d.IdempotencyLock)
+	}
+	return qs
 }
 
 // tenantRow is a tenant as the database returns it.
