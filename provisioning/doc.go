@@ -7,6 +7,11 @@
 //	svc := provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))
 //	t, err := svc.CreateTenant(ctx, principal, provisioning.TenantInput{CompanyName: "Acme", Email: "ops@acme.test"})
 //
+// Every change runs in one Store transaction with its lifecycle event. To make a request safe to
+// retry, run it inside Service.Idempotently with a key: the calls made with the context it
+// hands over join one transaction that also keeps the request's answer, so a retry gets that
+// answer instead of acting twice, even after a crash.
+//
 // Every error the package returns carries a Code (see ErrorCode); adapters such as
 // provisioning/httpapi translate codes into their own vocabulary. This package imports no
 // HTTP, SQL or JWT library.
