@@ -128,3 +128,41 @@ func TestIdempotencyDoesNotKeepInternalErrors(t *testing.T) {
 		t.Fatalf("the retry after a 500 did not run afresh: %d %v", r.status, r.header)
 	}
 }
+
+// halfDone makes its first create and then fails with an internal error, as a request does
+// when its server breaks down after the change.
+type halfDone struct {
+	*provisioning.Service
+	failed atomic.Bool
+}
+
+func (h *halfDone) CreateTenant(ctx context.Context, p provisioning.Principal, in provisioning.TenantInput) (*provisioning.Tenant, error) {
+	t, err := h.Service.CreateTenant(ctx, p, in)
+	if err == nil && h.failed.CompareAndSwap(false, true) {
+		return nil, provisioning.Internal(errors.New("lost after the change"))
+	}
+	return t, err
+}
+
+// An answer that is not kept takes its change with it: the retry creates the tenant afresh
+// instead of finding it there (409) without an answer to replay.
+func TestIdempotencyRollsBackWhatItDoesNotKeep(t *testing.T) {
+	iss := jwttest.New(t)
+	authn, _ := jwtauth.New(context.Background(), iss.Config())
+	prov := &halfDone{Service: provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))}
+	srv := httptest.NewServer(httpapi.New(prov, authn, httpapi.WithLogger(slog.New(slog.DiscardHandler))))
+	defer srv.Close()
+	e := &env{url: srv.URL}
+	tok := jwttest.Token(t, iss.RSA, "p", "partner-admin")
+	wantProblem(t, e.req(t, "POST", base+"/tenants", tok, acme, "Idempotency-Key", "k"), 500, "internal")
+	if c := count(t, e, tok); c != 0 {
+		t.Fatalf("%d tenants after a 500 with an idempotency key, want 0", c)
+	}
+	r := e.req(t, "POST", base+"/tenants", tok, acme, "Idempotency-Key", "k")
+	if r.status != 201 || r.header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("the retry: %d %s", r.status, r.body)
+	}
+	if again := e.req(t, "POST", base+"/tenants", tok, acme, "Idempotency-Key", "k"); again.status != 201 || again.header.Get("Idempotent-Replayed") != "true" || string(again.body) != string(r.body) {
+		t.Fatalf("the second retry was not the replay: %d %s", again.status, again.body)
+	}
+}
