@@ -58,7 +58,9 @@ var errDiscard = errors.New("provisioning: answer not kept")
 // It fails with CodeIdempotencyKeyReused when the key was used for another request (another
 // fingerprint), CodeIdempotencyKeyInUse while the first request is still running (here, or on
 // another replica where the store can tell), and CodeBadRequest for a malformed key.
-// A panic in do rolls back and is re-raised.
+// A panic in do rolls back and is re-raised. do must reach the store only through this Service
+// with the context it is given: on stores that run one write at a time (memory, SQLite) a
+// transaction begun in do by other means would wait for this one forever.
 func (s *Service) Idempotently(ctx context.Context, p Principal, key, fingerprint string,
 	do func(ctx context.Context) (answer []byte, keep bool)) (answer []byte, replayed bool, err error) {
 	if p.PartnerID == "" {
