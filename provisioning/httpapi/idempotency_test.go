@@ -102,58 +102,47 @@ func TestIdempotentConcurrentRetries(t *testing.T) {
 	}
 }
 
-// flaky fails its first create with an internal error.
-type flaky struct {
+// failOnce fails its first create with an internal error: before the change, or after it as a
+// request does when its server breaks down after the change.
+type failOnce struct {
 	*provisioning.Service
-	failed atomic.Bool
+	afterChange bool
+	failed      atomic.Bool
 }
 
-func (f *flaky) CreateTenant(ctx context.Context, p provisioning.Principal, in provisioning.TenantInput) (*provisioning.Tenant, error) {
-	if f.failed.CompareAndSwap(false, true) {
+func (f *failOnce) CreateTenant(ctx context.Context, p provisioning.Principal, in provisioning.TenantInput) (*provisioning.Tenant, error) {
+	if !f.afterChange && f.failed.CompareAndSwap(false, true) {
 		return nil, provisioning.Internal(errors.New("database went away"))
 	}
-	return f.Service.CreateTenant(ctx, p, in)
+	t, err := f.Service.CreateTenant(ctx, p, in)
+	if err == nil && f.failed.CompareAndSwap(false, true) {
+		return nil, provisioning.Internal(errors.New("lost after the change"))
+	}
+	return t, err
+}
+
+// serveFailOnce serves a failOnce and returns a partner-admin token for it.
+func serveFailOnce(t *testing.T, afterChange bool) (*env, string) {
+	iss := jwttest.New(t)
+	authn, _ := jwtauth.New(context.Background(), iss.Config())
+	prov := &failOnce{Service: provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy())), afterChange: afterChange}
+	srv := httptest.NewServer(httpapi.New(prov, authn, httpapi.WithLogger(slog.New(slog.DiscardHandler))))
+	t.Cleanup(srv.Close)
+	return &env{url: srv.URL}, jwttest.Token(t, iss.RSA, "p", "partner-admin")
 }
 
 func TestIdempotencyDoesNotKeepInternalErrors(t *testing.T) {
-	iss := jwttest.New(t)
-	authn, _ := jwtauth.New(context.Background(), iss.Config())
-	prov := &flaky{Service: provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))}
-	srv := httptest.NewServer(httpapi.New(prov, authn, httpapi.WithLogger(slog.New(slog.DiscardHandler))))
-	defer srv.Close()
-	e := &env{url: srv.URL}
-	tok := jwttest.Token(t, iss.RSA, "p", "partner-admin")
+	e, tok := serveFailOnce(t, false)
 	wantProblem(t, e.req(t, "POST", base+"/tenants", tok, acme, "Idempotency-Key", "k"), 500, "internal")
 	if r := e.req(t, "POST", base+"/tenants", tok, acme, "Idempotency-Key", "k"); r.status != 201 || r.header.Get("Idempotent-Replayed") != "" {
 		t.Fatalf("the retry after a 500 did not run afresh: %d %v", r.status, r.header)
 	}
 }
 
-// halfDone makes its first create and then fails with an internal error, as a request does
-// when its server breaks down after the change.
-type halfDone struct {
-	*provisioning.Service
-	failed atomic.Bool
-}
-
-func (h *halfDone) CreateTenant(ctx context.Context, p provisioning.Principal, in provisioning.TenantInput) (*provisioning.Tenant, error) {
-	t, err := h.Service.CreateTenant(ctx, p, in)
-	if err == nil && h.failed.CompareAndSwap(false, true) {
-		return nil, provisioning.Internal(errors.New("lost after the change"))
-	}
-	return t, err
-}
-
 // An answer that is not kept takes its change with it: the retry creates the tenant afresh
 // instead of finding it there (409) without an answer to replay.
 func TestIdempotencyRollsBackWhatItDoesNotKeep(t *testing.T) {
-	iss := jwttest.New(t)
-	authn, _ := jwtauth.New(context.Background(), iss.Config())
-	prov := &halfDone{Service: provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))}
-	srv := httptest.NewServer(httpapi.New(prov, authn, httpapi.WithLogger(slog.New(slog.DiscardHandler))))
-	defer srv.Close()
-	e := &env{url: srv.URL}
-	tok := jwttest.Token(t, iss.RSA, "p", "partner-admin")
+	e, tok := serveFailOnce(t, true)
 	wantProblem(t, e.req(t, "POST", base+"/tenants", tok, acme, "Idempotency-Key", "k"), 500, "internal")
 	if c := count(t, e, tok); c != 0 {
 		t.Fatalf("%d tenants after a 500 with an idempotency key, want 0", c)
