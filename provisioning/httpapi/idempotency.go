@@ -32,8 +32,8 @@ type storedResponse struct {
 // idempotent makes a change safe to retry (CONTRACT §5): the first answer to a request with an
 // Idempotency-Key is kept per partner, in the transaction of the change itself, and replayed
 // byte for byte with Idempotent-Replayed: true; the key with another request is 422, and while
-// the first is in flight on another replica 409. Internal errors are not kept: their changes
-// roll back and a retry runs afresh.
+// the first is in flight (here or, where the store can tell, on another replica) 409. Internal
+// errors are not kept: their changes roll back and a retry runs afresh.
 func (s *server) idempotent(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
