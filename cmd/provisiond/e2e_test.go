@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -341,15 +341,23 @@ func TestIdempotencyAcrossReplicasOnPostgres(t *testing.T) {
 func TestWebhookSurvivesCrashAndOutage(t *testing.T) {
 	dir := t.TempDir()
 	args := []string{"--database-url", "sqlite:" + filepath.Join(dir, "p.db"), "--allow-private-webhooks"}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hookURL := "http://" + ln.Addr().String() + "/hook"
-	_ = ln.Close() // the endpoint is down
+	// The endpoint answers 503 until it is up; it keeps its address throughout.
+	var up atomic.Bool
+	got := make(chan *http.Request, 4)
+	bodies := make(chan []byte, 4)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if !up.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		got <- r
+		bodies <- b
+	}))
+	defer hook.Close()
 
 	p := startProc(t, dir, args...)
-	st, body := call(t, "POST", p.base+"/api/provisioning/webhooks", p.token, fmt.Sprintf(`{"url":%q}`, hookURL))
+	st, body := call(t, "POST", p.base+"/api/provisioning/webhooks", p.token, fmt.Sprintf(`{"url":%q}`, hook.URL+"/hook"))
 	if st != 201 {
 		t.Fatalf("register: %d %s", st, body)
 	}
@@ -359,9 +367,9 @@ func TestWebhookSurvivesCrashAndOutage(t *testing.T) {
 		t.Fatalf("create: %d %s", st, body)
 	}
 	deadline := time.Now().Add(20 * time.Second)
-	for { // the first attempt fails against the closed port
+	for { // the first attempt fails against the endpoint that is down
 		_, log := call(t, "GET", p.base+"/api/provisioning/webhooks/"+wh.ID+"/deliveries", p.token, "")
-		if strings.Contains(log, `"attempts":1`) && strings.Contains(log, "could not reach") {
+		if strings.Contains(log, `"attempts":1`) && strings.Contains(log, `"last_status":503`) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -370,20 +378,7 @@ func TestWebhookSurvivesCrashAndOutage(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	p.kill()
-
-	got := make(chan *http.Request, 4)
-	bodies := make(chan []byte, 4)
-	ln, err = net.Listen("tcp", strings.TrimSuffix(strings.TrimPrefix(hookURL, "http://"), "/hook"))
-	if err != nil {
-		t.Skipf("the endpoint's port was taken meanwhile: %v", err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		got <- r
-		bodies <- b
-	}), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
+	up.Store(true)
 
 	startProc(t, dir, args...)
 	select {
