@@ -32,18 +32,13 @@ func (s *Service) read(ctx context.Context, fn func(Tx) error) error {
 }
 
 // write runs fn as one change: its own transaction, or, in a joined one, a savepoint, so that
-// a change that fails leaves the rest of the transaction as it was.
+// a change that fails leaves the rest of the transaction as it was. (A change buffers its event
+// last, once nothing of it can fail any more.)
 func (s *Service) write(ctx context.Context, fn func(Tx) error) error {
-	j := s.joined(ctx)
-	if j == nil {
-		return s.store.Write(ctx, fn)
+	if j := s.joined(ctx); j != nil {
+		return j.tx.Savepoint(ctx, func() error { return fn(j.tx) })
 	}
-	mark := len(j.events)
-	err := j.tx.Savepoint(ctx, func() error { return fn(j.tx) })
-	if err != nil {
-		j.events = j.events[:mark] // the change's events go with it
-	}
-	return err
+	return s.store.Write(ctx, fn)
 }
 
 // appendEvent appends the event of a change made in tx: at once, or in a joined transaction

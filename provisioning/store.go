@@ -53,7 +53,8 @@ type Tx interface {
 	// transaction holds the key it returns at once with locked false; stores whose Write
 	// already excludes every other writer always lock.
 	LockIdempotencyKey(ctx context.Context, partnerID, key string, now time.Time) (rec *IdempotencyRecord, locked bool, err error)
-	// PutIdempotencyRecord stores rec, replacing an expired record of its key.
+	// PutIdempotencyRecord stores rec, whose Response is not nil, replacing an expired record
+	// of its key.
 	PutIdempotencyRecord(ctx context.Context, rec *IdempotencyRecord) error
 	// PurgeIdempotencyKeys deletes the records that expired at or before now, and says how many.
 	PurgeIdempotencyKeys(ctx context.Context, now time.Time) (int64, error)

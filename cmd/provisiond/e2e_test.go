@@ -115,8 +115,12 @@ func testCrashRecovery(t *testing.T, dir string, args ...string) {
 				}
 				st, _, answer, err := post(tenantsURL(p), p.token, key, body)
 				if key != "" {
+					k := keyed{key: key, body: body}
+					if err == nil && st == 201 {
+						k.answer = answer
+					}
 					mu.Lock()
-					keys = append(keys, keyed{key, body, map[bool]string{true: answer}[err == nil && st == 201]})
+					keys = append(keys, k)
 					mu.Unlock()
 				}
 				if err != nil {

@@ -52,12 +52,8 @@ func (x *tx) LockIdempotencyKey(ctx context.Context, partnerID, key string, now 
 
 // PutIdempotencyRecord implements provisioning.Tx.
 func (x *tx) PutIdempotencyRecord(ctx context.Context, rec *provisioning.IdempotencyRecord) error {
-	response := rec.Response
-	if response == nil {
-		response = []byte{}
-	}
 	t := x.s.d.Time
-	_, err := x.exec(ctx, qIdemPut, rec.PartnerID, rec.Key, rec.Fingerprint, response, t(rec.CreatedAt), t(rec.ExpiresAt))
+	_, err := x.exec(ctx, qIdemPut, rec.PartnerID, rec.Key, rec.Fingerprint, rec.Response, t(rec.CreatedAt), t(rec.ExpiresAt))
 	return err
 }
 
