@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	stdlog "log"
 	"net"
@@ -160,6 +161,11 @@ func TestDeliveryFailuresNameNoAddress(t *testing.T) {
 	closed := httptest.NewServer(http.NotFoundHandler())
 	closed.Close()
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(plain.URL, "http://"))
+	// A resolver whose server cannot be reached, and whose error names the server's address.
+	noDNS := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{Resolver: &net.Resolver{PreferGo: true,
+		Dial: func(context.Context, string, string) (net.Conn, error) {
+			return nil, errors.New("dial udp 10.53.0.1:53: connect: network is unreachable")
+		}}}).DialContext}}
 
 	for _, c := range []struct {
 		name, url    string
@@ -169,7 +175,7 @@ func TestDeliveryFailuresNameNoAddress(t *testing.T) {
 	}{
 		{"loopback address", plain.URL, false, nil, webhook.FailureAddress},
 		{"name resolving to loopback", "http://localhost:" + port, false, nil, webhook.FailureAddress},
-		{"name that does not resolve", "https://no-such-host.invalid/hook", false, nil, webhook.FailureAddress},
+		{"name that does not resolve", "https://no-such-host.invalid/hook", false, noDNS, webhook.FailureAddress},
 		{"closed port", closed.URL, true, nil, webhook.FailureConnect},
 		{"untrusted certificate", withTLS.URL, true, nil, webhook.FailureTLS},
 		{"https to a plain server", strings.Replace(plain.URL, "http:", "https:", 1), true, nil, webhook.FailureRequest},
