@@ -5,8 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"strconv"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // EventType names a lifecycle event.
@@ -30,7 +31,7 @@ var EventTypes = []EventType{EventTenantCreated, EventTenantUpdated, EventTenant
 // it stood after the change.
 type Event struct {
 	ID        string
-	Seq       int64 // the store's order of the partner's events; assigned by AppendEvent
+	Seq       int64 // the store's order, set by AppendEvent; it may count every partner's events, so it is never shown
 	Type      EventType
 	TenantID  string
 	PartnerID string
@@ -80,11 +81,11 @@ type DeliveryJob struct {
 	Event    *Event
 }
 
-// EventQuery is an EventFilter as a Store receives it.
+// EventQuery is an EventFilter as a Store receives it, the cursor decoded.
 type EventQuery struct {
 	PartnerID string
 	Type      EventType
-	AfterSeq  int64
+	AfterID   string // the id of the partner's event the page follows; "" for the oldest
 	Limit     int
 }
 
@@ -119,25 +120,29 @@ func changeEvent(before, after *Tenant) EventType {
 	return EventTenantUpdated
 }
 
+// Feed cursors name the last event a consumer saw by its id, which is the partner's own and
+// tells nothing of other partners' activity (ids are random, or time-ordered UUIDs); the
+// store finds the position after it. A cursor names one partner's event: another partner
+// cannot use it, and the store answers CodeNotFound for it.
+
 var errEventCursor = errors.New("is not a cursor returned by this API")
 
-func encodeEventCursor(seq int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("e" + strconv.FormatInt(seq, 10)))
+// encodeEventCursor returns the cursor that continues after the event with the id.
+func encodeEventCursor(id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(id))
 }
 
-func decodeEventCursor(s string) (int64, error) {
+// decodeEventCursor returns the event id of a cursor from encodeEventCursor; "" means the
+// oldest event.
+func decodeEventCursor(s string) (string, error) {
 	if s == "" {
-		return 0, nil
+		return "", nil
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(raw) < 2 || raw[0] != 'e' {
-		return 0, errEventCursor
+	if err != nil || len(raw) != 36 || uuid.Validate(string(raw)) != nil {
+		return "", errEventCursor
 	}
-	seq, err := strconv.ParseInt(string(raw[1:]), 10, 64)
-	if err != nil || seq < 0 {
-		return 0, errEventCursor
-	}
-	return seq, nil
+	return string(raw), nil
 }
 
 // ListEvents returns a page of the partner's events, oldest first. It needs tenant:read.
@@ -164,8 +169,12 @@ func (s *Service) ListEvents(ctx context.Context, p Principal, f EventFilter) (*
 		return nil, InvalidFields(problems)
 	}
 	var evs []*Event
-	q := EventQuery{PartnerID: p.PartnerID, Type: f.Type, AfterSeq: after, Limit: f.Limit + 1}
-	if err := s.read(ctx, func(tx Tx) (err error) { evs, err = tx.ListEvents(ctx, q); return err }); err != nil {
+	q := EventQuery{PartnerID: p.PartnerID, Type: f.Type, AfterID: after, Limit: f.Limit + 1}
+	err = s.read(ctx, func(tx Tx) (err error) { evs, err = tx.ListEvents(ctx, q); return err })
+	if ErrorCode(err) == CodeNotFound { // the cursor names no event of the partner
+		return nil, InvalidFields(map[string]string{"after": errEventCursor.Error()})
+	}
+	if err != nil {
 		return nil, err
 	}
 	page := &EventPage{Events: evs, NextCursor: f.After}
@@ -173,7 +182,7 @@ func (s *Service) ListEvents(ctx context.Context, p Principal, f EventFilter) (*
 		page.Events, page.HasMore = evs[:f.Limit], true
 	}
 	if n := len(page.Events); n > 0 {
-		page.NextCursor = encodeEventCursor(page.Events[n-1].Seq)
+		page.NextCursor = encodeEventCursor(page.Events[n-1].ID)
 	}
 	return page, nil
 }

@@ -92,8 +92,9 @@ type Tx interface {
 	// transactions commit, so a reader polling after the last Seq it saw misses nothing. Call it
 	// last in a transaction: it may hold a per-partner lock until the commit.
 	AppendEvent(ctx context.Context, e *Event) error
-	// ListEvents returns up to q.Limit events of q.PartnerID with Seq after q.AfterSeq, in
-	// Seq order.
+	// ListEvents returns up to q.Limit events of q.PartnerID in Seq order: from the oldest, or
+	// when q.AfterID is set those with Seq after that of the event q.AfterID. Returns
+	// CodeNotFound when q.AfterID is set and is not the id of an event of q.PartnerID.
 	ListEvents(ctx context.Context, q EventQuery) ([]*Event, error)
 }
 

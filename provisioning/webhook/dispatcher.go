@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,7 +35,9 @@ type Dispatcher struct {
 }
 
 // NewClient returns the default client: 10 s timeout, no redirects, no proxy, and — unless
-// allowPrivate — connections to public addresses only.
+// allowPrivate — connections to public addresses only (see Public), checked on the address
+// each connection actually goes to, after the name was resolved. A Dispatcher given another
+// Client has only the checks that client makes.
 func NewClient(allowPrivate bool) *http.Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
 	if !allowPrivate {
@@ -139,20 +140,24 @@ func (d *Dispatcher) deliver(ctx context.Context, j *provisioning.DeliveryJob) e
 	case err == nil:
 		del.State = provisioning.DeliverySucceeded
 	case now.Sub(del.CreatedAt) >= provisioning.WebhookRetryWindow:
-		del.State, del.LastError = provisioning.DeliveryFailed, err.Error()
+		del.State, del.LastError = provisioning.DeliveryFailed, failureText(err)
 	default:
-		del.State, del.LastError, del.NextAttemptAt = provisioning.DeliveryPending, err.Error(), now.Add(d.Backoff(del.Attempts))
+		del.State, del.LastError, del.NextAttemptAt = provisioning.DeliveryPending, failureText(err), now.Add(d.Backoff(del.Attempts))
 	}
-	d.Log.Info("webhook delivery", "delivery", del.ID, "webhook", del.WebhookID, "event", del.EventID,
-		"attempt", del.Attempts, "state", string(del.State), "status", status)
+	attrs := []any{"delivery", del.ID, "webhook", del.WebhookID, "event", del.EventID,
+		"attempt", del.Attempts, "state", string(del.State), "status", status}
+	if err != nil { // the operator's log has the details the partner's delivery log leaves out
+		attrs = append(attrs, "error", err.Error())
+	}
+	d.Log.Info("webhook delivery", attrs...)
 	return d.Store.Write(ctx, func(tx provisioning.Tx) error { return tx.FinishDelivery(ctx, del) })
 }
 
-// send posts the event, signed; any answer but 2xx is an error that says what happened
-// (without the endpoint's body).
+// send posts the event, signed; any answer but 2xx is an error (see failureText for what the
+// partner is told of it).
 func (d *Dispatcher) send(ctx context.Context, j *provisioning.DeliveryJob) (int, error) {
 	if j.Webhook == nil || j.Event == nil {
-		return 0, errors.New("the endpoint or the event is gone")
+		return 0, errGone
 	}
 	body, err := json.Marshal(j.Event)
 	if err != nil {
@@ -178,16 +183,12 @@ func (d *Dispatcher) send(ctx context.Context, j *provisioning.DeliveryJob) (int
 	req.Header.Set("webhook-signature", strings.Join(sigs, " "))
 	resp, err := d.Client.Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // without the URL, which the partner knows
-		}
-		return 0, errors.New("could not reach the endpoint: " + err.Error())
+		return 0, err
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp.StatusCode, fmt.Errorf("the endpoint answered HTTP %d", resp.StatusCode)
+		return resp.StatusCode, statusError(resp.StatusCode)
 	}
 	return resp.StatusCode, nil
 }

@@ -380,8 +380,12 @@ func (x *tx) AppendEvent(_ context.Context, e *provisioning.Event) error {
 
 // ListEvents implements provisioning.Tx.
 func (x *tx) ListEvents(_ context.Context, q provisioning.EventQuery) ([]*provisioning.Event, error) {
+	after, err := x.eventSeq(q.PartnerID, q.AfterID)
+	if err != nil {
+		return nil, err
+	}
 	list := x.s.events[q.PartnerID]
-	i, _ := slices.BinarySearchFunc(list, q.AfterSeq+1, func(e *provisioning.Event, seq int64) int { return cmp.Compare(e.Seq, seq) })
+	i, _ := slices.BinarySearchFunc(list, after+1, func(e *provisioning.Event, seq int64) int { return cmp.Compare(e.Seq, seq) })
 	var out []*provisioning.Event
 	for ; i < len(list) && len(out) < q.Limit; i++ {
 		if e := list[i]; q.Type == "" || e.Type == q.Type {
@@ -391,6 +395,19 @@ func (x *tx) ListEvents(_ context.Context, q provisioning.EventQuery) ([]*provis
 		}
 	}
 	return out, nil
+}
+
+// eventSeq returns the Seq of the partner's event with the id, 0 for no id. Returns
+// CodeNotFound.
+func (x *tx) eventSeq(partnerID, id string) (int64, error) {
+	if id == "" {
+		return 0, nil
+	}
+	e, ok := x.s.eventByID[id]
+	if !ok || e.PartnerID != partnerID {
+		return 0, provisioning.Errorf(provisioning.CodeNotFound, "event not found")
+	}
+	return e.Seq, nil
 }
 
 // GetTenantConfig implements provisioning.Tx.

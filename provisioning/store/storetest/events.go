@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/provisiond/provisiond/internal/barrier"
 	"github.com/provisiond/provisiond/provisioning"
 )
@@ -30,7 +32,7 @@ func allEvents(t *testing.T, svc provisioning.Provisioner, p provisioning.Princi
 }
 
 func testEvents(t *testing.T, h Harness) {
-	_, svc := open(t, h)
+	store, svc := open(t, h)
 	ctx := provisioning.WithRequestID(context.Background(), "req-1")
 	none := provisioning.Precondition{}
 	tn, err := svc.CreateTenant(ctx, alice, input("Evented"))
@@ -84,6 +86,47 @@ func testEvents(t *testing.T, h Harness) {
 	for _, f := range []provisioning.EventFilter{{Limit: 201}, {Type: "tenant.exploded"}, {After: "nonsense"}} {
 		_, err := svc.ListEvents(ctx, alice, f)
 		wantCode(t, err, provisioning.CodeInvalid)
+	}
+	testEventCursorsArePartners(t, store, svc, evs)
+}
+
+// testEventCursorsArePartners checks that a feed position belongs to one partner: the store
+// continues after an event of the partner's own, answers CodeNotFound for any other id, and
+// one partner's cursor is invalid for another. aliceEvents is alice's whole feed.
+func testEventCursorsArePartners(t *testing.T, store provisioning.Store, svc *provisioning.Service, aliceEvents []*provisioning.Event) {
+	t.Helper()
+	ctx := context.Background()
+	list := func(q provisioning.EventQuery) (evs []*provisioning.Event, err error) {
+		err = store.Read(ctx, func(tx provisioning.Tx) error { evs, err = tx.ListEvents(ctx, q); return err })
+		return evs, err
+	}
+	got, err := list(provisioning.EventQuery{PartnerID: alice.PartnerID, AfterID: aliceEvents[1].ID, Limit: 10})
+	if err != nil || len(got) != len(aliceEvents)-2 || got[0].ID != aliceEvents[2].ID {
+		t.Fatalf("ListEvents after alice's second event: %d events, %v", len(got), err)
+	}
+	for _, q := range []provisioning.EventQuery{
+		{PartnerID: bob.PartnerID, AfterID: aliceEvents[0].ID, Limit: 10},         // another partner's event
+		{PartnerID: alice.PartnerID, AfterID: uuid.NewString(), Limit: 10},        // no event at all
+		{PartnerID: alice.PartnerID, AfterID: aliceEvents[0].TenantID, Limit: 10}, // not an event id
+	} {
+		_, err := list(q)
+		wantCode(t, err, provisioning.CodeNotFound)
+	}
+	mustCreate(t, svc, bob, input("Bob's"))
+	page, err := svc.ListEvents(ctx, bob, provisioning.EventFilter{})
+	if err != nil || len(page.Events) != 1 {
+		t.Fatalf("bob's feed: %+v, %v", page, err)
+	}
+	_, aliceCursor := allEvents(t, svc, alice, provisioning.EventFilter{})
+	_, err = svc.ListEvents(ctx, bob, provisioning.EventFilter{After: aliceCursor})
+	wantCode(t, err, provisioning.CodeInvalid)
+	_, err = svc.ListEvents(ctx, alice, provisioning.EventFilter{After: page.NextCursor})
+	wantCode(t, err, provisioning.CodeInvalid)
+	// Alice's activity moves nothing of bob's: his cursor still ends his feed.
+	mustCreate(t, svc, alice, input("Busy"))
+	again, err := svc.ListEvents(ctx, bob, provisioning.EventFilter{After: page.NextCursor})
+	if err != nil || len(again.Events) != 0 || again.NextCursor != page.NextCursor {
+		t.Fatalf("bob's poll after alice's change: %+v, %v", again, err)
 	}
 }
 

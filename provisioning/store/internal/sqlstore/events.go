@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/provisiond/provisiond/provisioning"
@@ -12,6 +14,8 @@ const (
 	qListEvents = `SELECT seq, id, partner_id, type, tenant_id, COALESCE(actor, '') AS actor,
 		COALESCE(request_id, '') AS request_id, created_at, data
 		FROM events WHERE partner_id = ? AND seq > ? AND (? = '' OR type = ?) ORDER BY seq LIMIT ?`
+	// The position of a feed cursor: the seq of the partner's event it names.
+	qEventSeq = `SELECT seq FROM events WHERE partner_id = ? AND id = ?`
 )
 
 type eventRow struct {
@@ -47,12 +51,16 @@ func (x *tx) AppendEvent(ctx context.Context, e *provisioning.Event) error {
 
 // ListEvents implements provisioning.Tx.
 func (x *tx) ListEvents(ctx context.Context, q provisioning.EventQuery) ([]*provisioning.Event, error) {
+	after, err := x.eventSeq(ctx, q.PartnerID, q.AfterID)
+	if err != nil {
+		return nil, err
+	}
 	st, err := x.stmt(ctx, qListEvents)
 	if err != nil {
 		return nil, err
 	}
 	var rows []eventRow
-	if err := st.SelectContext(ctx, &rows, q.PartnerID, q.AfterSeq, string(q.Type), string(q.Type), q.Limit); err != nil {
+	if err := st.SelectContext(ctx, &rows, q.PartnerID, after, string(q.Type), string(q.Type), q.Limit); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Event, len(rows))
@@ -62,6 +70,23 @@ func (x *tx) ListEvents(ctx context.Context, q provisioning.EventQuery) ([]*prov
 		}
 	}
 	return out, nil
+}
+
+// eventSeq returns the seq of the partner's event with the id, 0 for no id. Returns
+// CodeNotFound.
+func (x *tx) eventSeq(ctx context.Context, partnerID, id string) (int64, error) {
+	if id == "" {
+		return 0, nil
+	}
+	var seq int64
+	err := x.get(ctx, &seq, qEventSeq, partnerID, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, provisioning.Errorf(provisioning.CodeNotFound, "event not found")
+	}
+	if err != nil {
+		return 0, x.internal(err)
+	}
+	return seq, nil
 }
 
 func (r *eventRow) event() (*provisioning.Event, error) {

@@ -36,7 +36,7 @@ const (
 
 func fixedQueries(d *Dialect) []string {
 	qs := []string{qInsert, qGet, qGet + d.ForUpdate, qUpdate, qDelete, qConflict,
-		qIdemGet, qIdemPut, qIdemPurge, d.AppendEvent, qListEvents,
+		qIdemGet, qIdemPut, qIdemPurge, d.AppendEvent, qListEvents, qEventSeq,
 		qConfigGet, qConfigGet + d.ForUpdate, qConfigInsert, qConfigUpdate,
 		qWebhookInsert, qWebhookGet, qWebhookList, qWebhookDelete, qWebhookSecrets, qDeliveryList, qDeliveryFinish,
 		d.fanOutQuery(), d.claimQuery()}
