@@ -60,9 +60,13 @@ func (c *tokenCache) get(token string, now time.Time) (provisioning.Principal, b
 		c.remove(key)
 		return provisioning.Principal{}, false
 	}
-	p := e.p // the slices are copied, so no caller can change what the next one gets
+	return clonePrincipal(e.p), true
+}
+
+// clonePrincipal copies p's slices, so that no caller can change what the cache holds.
+func clonePrincipal(p provisioning.Principal) provisioning.Principal {
 	p.Roles, p.Permissions = slices.Clone(p.Roles), slices.Clone(p.Permissions)
-	return p, true
+	return p
 }
 
 func (c *tokenCache) put(token string, p provisioning.Principal, exp, now time.Time) {
@@ -87,7 +91,7 @@ func (c *tokenCache) put(token string, p provisioning.Principal, exp, now time.T
 		}
 		c.remove(k) // map iteration order is random enough for eviction
 	}
-	c.entries[key] = cached{p: p, expires: expires, size: size}
+	c.entries[key] = cached{p: clonePrincipal(p), expires: expires, size: size}
 	c.bytes += size
 }
 

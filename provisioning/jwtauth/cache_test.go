@@ -103,10 +103,12 @@ func TestTokenCacheByteBound(t *testing.T) {
 func TestTokenCacheHandsOutCopies(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	c := tokenCache{ttl: time.Minute}
-	c.put("a", provisioning.Principal{PartnerID: "p", Roles: []string{"auditor"},
-		Permissions: []provisioning.Permission{"tenant:read"}}, now.Add(time.Hour), now)
+	put := provisioning.Principal{PartnerID: "p", Roles: []string{"auditor"},
+		Permissions: []provisioning.Permission{"tenant:read"}}
+	c.put("a", put, now.Add(time.Hour), now)
+	put.Roles[0], put.Permissions[0] = "partner-admin", "tenant:purge" // the first caller's copy
 	p, _ := c.get("a", now)
-	p.Roles[0], p.Permissions[0] = "partner-admin", "tenant:purge"
+	p.Roles[0], p.Permissions[0] = "partner-admin", "tenant:purge" // a later caller's
 	again, _ := c.get("a", now)
 	if again.Roles[0] != "auditor" || again.Permissions[0] != "tenant:read" {
 		t.Fatalf("a caller's change reached the cache: %+v", again)
