@@ -8,17 +8,20 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/provisiond/provisiond/internal/pgtest"
 	"github.com/provisiond/provisiond/provisioning"
 	"github.com/provisiond/provisiond/provisioning/httpapi"
 	"github.com/provisiond/provisiond/provisioning/jwtauth"
 	"github.com/provisiond/provisiond/provisioning/jwtauth/jwttest"
 	"github.com/provisiond/provisiond/provisioning/store/memstore"
+	"github.com/provisiond/provisiond/provisioning/store/postgres"
 )
 
 // absent in a case's claims removes the claim from the token.
@@ -376,12 +379,27 @@ func TestRegisteredClaimMessages(t *testing.T) {
 	wantRefused(t, err, "the token has no exp claim")
 }
 
-// TestWrongPartnerTypeOverHTTP is the attack end to end: a token whose partner_id is a number
-// and whose sub names another partner must not see that partner's tenants.
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// TestWrongPartnerTypeOverHTTP is the attack end to end, on the memory store and on
+// PostgreSQL (where a NUL in the partner id once made a 500): a token whose partner_id is
+// ill-typed and whose sub names another partner must not see that partner's tenants.
 func TestWrongPartnerTypeOverHTTP(t *testing.T) {
+	t.Run("memory", func(t *testing.T) { testWrongPartnerTypeOverHTTP(t, memstore.New()) })
+	t.Run("postgres", func(t *testing.T) {
+		s, err := postgres.Open(context.Background(), pgtest.URL(t), postgres.Options{Migrate: true})
+		if err != nil {
+			t.Fatalf("postgres.Open: %v", err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		testWrongPartnerTypeOverHTTP(t, s)
+	})
+}
+
+func testWrongPartnerTypeOverHTTP(t *testing.T, store provisioning.Store) {
 	iss := jwttest.New(t)
 	authn := newAuth(t, iss.Config())
-	svc := provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))
+	svc := provisioning.New(store, provisioning.NewRBAC(provisioning.DefaultPolicy()))
 	srv := httptest.NewServer(httpapi.New(svc, authn))
 	defer srv.Close()
 
