@@ -2,14 +2,18 @@ package jwtauth
 
 import (
 	"crypto/sha256"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/provisiond/provisiond/provisioning"
 )
 
-// maxCached bounds the verified-token cache; past it, arbitrary entries make room.
-const maxCached = 10000
+// Bounds of the verified-token cache; past either, arbitrary entries make room.
+const (
+	maxCached      = 10000    // entries
+	maxCachedBytes = 16 << 20 // the cached Principals, as principalSize counts them
+)
 
 // tokenCache remembers tokens that passed verification, so that a client sending the same
 // token again skips the signature check (most of a request's CPU). An entry lives until the
@@ -19,11 +23,26 @@ type tokenCache struct {
 	ttl     time.Duration
 	mu      sync.Mutex
 	entries map[[32]byte]cached // by SHA-256 of the token: no raw token is kept
+	bytes   int                 // the sum of the entries' sizes
 }
 
 type cached struct {
 	p       provisioning.Principal
 	expires time.Time
+	size    int
+}
+
+// principalSize is roughly the memory an entry holds: its strings plus a fixed overhead for
+// the key, the entry and each string header.
+func principalSize(p provisioning.Principal) int {
+	n := 128 + len(p.PartnerID) + len(p.Subject)
+	for _, r := range p.Roles {
+		n += 16 + len(r)
+	}
+	for _, x := range p.Permissions {
+		n += 16 + len(x)
+	}
+	return n
 }
 
 func (c *tokenCache) get(token string, now time.Time) (provisioning.Principal, bool) {
@@ -38,10 +57,16 @@ func (c *tokenCache) get(token string, now time.Time) (provisioning.Principal, b
 		return provisioning.Principal{}, false
 	}
 	if !now.Before(e.expires) {
-		delete(c.entries, key)
+		c.remove(key)
 		return provisioning.Principal{}, false
 	}
-	return e.p, true
+	return clonePrincipal(e.p), true
+}
+
+// clonePrincipal copies p's slices, so that no caller can change what the cache holds.
+func clonePrincipal(p provisioning.Principal) provisioning.Principal {
+	p.Roles, p.Permissions = slices.Clone(p.Roles), slices.Clone(p.Permissions)
+	return p
 }
 
 func (c *tokenCache) put(token string, p provisioning.Principal, exp, now time.Time) {
@@ -58,11 +83,22 @@ func (c *tokenCache) put(token string, p provisioning.Principal, exp, now time.T
 	if c.entries == nil {
 		c.entries = map[[32]byte]cached{}
 	}
+	c.remove(key)
+	size := principalSize(p)
 	for k := range c.entries {
-		if len(c.entries) < maxCached {
+		if len(c.entries) < maxCached && c.bytes+size <= maxCachedBytes {
 			break
 		}
-		delete(c.entries, k) // map iteration order is random enough for eviction
+		c.remove(k) // map iteration order is random enough for eviction
 	}
-	c.entries[key] = cached{p: p, expires: expires}
+	c.entries[key] = cached{p: clonePrincipal(p), expires: expires, size: size}
+	c.bytes += size
+}
+
+// remove drops the entry under key, if any; c.mu is held.
+func (c *tokenCache) remove(key [32]byte) {
+	if e, ok := c.entries[key]; ok {
+		c.bytes -= e.size
+		delete(c.entries, key)
+	}
 }

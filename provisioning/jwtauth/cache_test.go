@@ -2,6 +2,7 @@ package jwtauth
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,16 +27,90 @@ func TestTokenCache(t *testing.T) {
 		t.Fatal("entry outlived the token's exp")
 	}
 
-	for i := range maxCached + 100 {
-		c.put(fmt.Sprint(i), p, now.Add(time.Hour), now)
-	}
-	if n := len(c.entries); n > maxCached {
-		t.Fatalf("cache holds %d entries, bound is %d", n, maxCached)
-	}
-
 	off := tokenCache{ttl: -1}
 	off.put("a", p, now.Add(time.Hour), now)
 	if _, ok := off.get("a", now); ok {
 		t.Fatal("a disabled cache answered")
+	}
+}
+
+// fill puts n tokens named prefix+i, each with principal p.
+func fill(c *tokenCache, prefix string, n int, p provisioning.Principal, now time.Time) {
+	for i := range n {
+		c.put(fmt.Sprint(prefix, i), p, now.Add(time.Hour), now)
+	}
+}
+
+func TestTokenCacheEntryBound(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := provisioning.Principal{PartnerID: "p"}
+	c := tokenCache{ttl: time.Minute}
+	fill(&c, "t", maxCached, p, now)
+	if n := len(c.entries); n != maxCached {
+		t.Fatalf("at the bound the cache holds %d entries, want %d", n, maxCached)
+	}
+	for i := range maxCached {
+		if _, ok := c.get(fmt.Sprint("t", i), now); !ok {
+			t.Fatalf("entry %d was evicted before the bound was passed", i)
+		}
+	}
+	c.put("one more", p, now.Add(time.Hour), now)
+	if n := len(c.entries); n != maxCached {
+		t.Fatalf("past the bound the cache holds %d entries, want %d", n, maxCached)
+	}
+	if _, ok := c.get("one more", now); !ok {
+		t.Fatal("the newest entry is missing")
+	}
+	c.put("one more", p, now.Add(time.Hour), now) // again: replaces, evicts nothing
+	if n := len(c.entries); n != maxCached {
+		t.Fatalf("putting a cached token again left %d entries, want %d", n, maxCached)
+	}
+}
+
+func TestTokenCacheByteBound(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	big := provisioning.Principal{PartnerID: strings.Repeat("p", MaxClaimBytes)}
+	for i := range MaxRoles {
+		big.Roles = append(big.Roles, fmt.Sprintf("%0255d", i))
+	}
+	fits := maxCachedBytes / principalSize(big)
+	if fits >= maxCached {
+		t.Fatalf("%d large principals fit, so the entry bound would be hit first", fits)
+	}
+	c := tokenCache{ttl: time.Minute}
+	fill(&c, "t", fits, big, now)
+	if n := len(c.entries); n != fits {
+		t.Fatalf("at the byte bound the cache holds %d entries, want %d", n, fits)
+	}
+	c.put("one more", big, now.Add(time.Hour), now)
+	if n := len(c.entries); n != fits || c.bytes > maxCachedBytes {
+		t.Fatalf("past the byte bound: %d entries, %d bytes; want %d entries, at most %d bytes",
+			n, c.bytes, fits, maxCachedBytes)
+	}
+	if _, ok := c.get("one more", now); !ok {
+		t.Fatal("the newest entry is missing")
+	}
+	// Expiry on get gives the bytes back.
+	before := c.bytes
+	if _, ok := c.get("one more", now.Add(2*time.Minute)); ok {
+		t.Fatal("expired entry answered")
+	}
+	if c.bytes != before-principalSize(big) {
+		t.Fatalf("bytes after expiry = %d, want %d", c.bytes, before-principalSize(big))
+	}
+}
+
+func TestTokenCacheHandsOutCopies(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := tokenCache{ttl: time.Minute}
+	put := provisioning.Principal{PartnerID: "p", Roles: []string{"auditor"},
+		Permissions: []provisioning.Permission{"tenant:read"}}
+	c.put("a", put, now.Add(time.Hour), now)
+	put.Roles[0], put.Permissions[0] = "partner-admin", "tenant:purge" // the first caller's copy
+	p, _ := c.get("a", now)
+	p.Roles[0], p.Permissions[0] = "partner-admin", "tenant:purge" // a later caller's
+	again, _ := c.get("a", now)
+	if again.Roles[0] != "auditor" || again.Permissions[0] != "tenant:read" {
+		t.Fatalf("a caller's change reached the cache: %+v", again)
 	}
 }

@@ -1,7 +1,9 @@
 // Package jwtauth authenticates bearer JWTs: signatures are checked against a JWK Set (a URL
 // refreshed in the background and on an unknown key id, or a static set), claims are checked
-// (exp required, nbf/iat with leeway, iss and aud when configured), and the claims become a
-// provisioning.Principal. It implements httpapi.Authenticator.
+// (exp required, nbf/iat with leeway, iss and aud when configured, no crit header), and the
+// claims become a provisioning.Principal whose every string is clean and bounded: a claim of
+// the wrong type or holding control characters is refused, never skipped. It implements
+// httpapi.Authenticator.
 package jwtauth
 
 import (
@@ -10,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/MicahParks/jwkset"
@@ -40,10 +41,12 @@ type Config struct {
 	RefreshInterval time.Duration // background refresh of JWKSURL; default 5m
 	HTTPClient      *http.Client  // for JWKSURL; default: a client with a 10s timeout
 
-	RolesClaim       string // dot path of the roles claim (string or array); default "roles"
-	PermissionsClaim string // array (or space-separated string) of permissions; default "permissions"
+	// The claims the Principal is read from. Each names a top-level claim, or when no claim has
+	// exactly that name, a dot path into nested objects (e.g. "realm_access.roles").
+	RolesClaim       string // an array of role names, or one role as a string; default "roles"
+	PermissionsClaim string // an array of permissions; default "permissions"
 	ScopeClaim       string // space-separated OAuth scopes, taken as permissions; default "scope"
-	PartnerClaim     string // the partner id; default "partner_id", falling back to "sub"
+	PartnerClaim     string // the partner id; default "partner_id", falling back to sub only when absent
 }
 
 // Authenticator checks tokens. Its background refresh stops when the context given to New ends.
@@ -159,14 +162,17 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (provisi
 	}
 	keyfn := a.keys.KeyfuncCtx(ctx)
 	claims := jwt.MapClaims{}
-	_, err := a.parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
+	t, err := a.parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
 		if _, hmac := t.Method.(*jwt.SigningMethodHMAC); hmac {
 			return a.cfg.HMACSecret, nil // reached only when HMAC is allowed
 		}
 		return keyfn(t)
 	})
 	if err != nil {
-		return provisioning.Principal{}, unauthenticated(err)
+		return provisioning.Principal{}, a.unauthenticated(err, claims)
+	}
+	if err := checkCrit(t.Header); err != nil {
+		return provisioning.Principal{}, err
 	}
 	p, err := a.principal(claims)
 	if err != nil {
@@ -176,78 +182,4 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (provisi
 		a.cache.put(token, p, exp.Time, now)
 	}
 	return p, nil
-}
-
-func unauthenticated(err error) error {
-	msg := "the token is invalid"
-	switch {
-	case errors.Is(err, jwt.ErrTokenMalformed):
-		msg = "the token is malformed"
-	case errors.Is(err, jwt.ErrTokenUnverifiable), errors.Is(err, jwt.ErrTokenSignatureInvalid):
-		msg = "the token's signature could not be verified"
-	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		msg = "the token lacks a required claim (exp)"
-	case errors.Is(err, jwt.ErrTokenExpired):
-		msg = "the token has expired"
-	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
-		msg = "the token is not valid yet"
-	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
-		msg = "the token's issuer is not accepted"
-	case errors.Is(err, jwt.ErrTokenInvalidAudience):
-		msg = "the token's audience is not accepted"
-	}
-	return &provisioning.Error{Code: provisioning.CodeUnauthenticated, Message: msg, Err: err}
-}
-
-// principal reads the Principal from verified claims.
-func (a *Authenticator) principal(claims jwt.MapClaims) (provisioning.Principal, error) {
-	sub, _ := claims["sub"].(string)
-	partner, _ := lookup(claims, a.cfg.PartnerClaim).(string)
-	if partner == "" {
-		partner = sub
-	}
-	if partner == "" {
-		return provisioning.Principal{}, provisioning.Errorf(provisioning.CodeUnauthenticated,
-			"the token names no partner (%s or sub)", a.cfg.PartnerClaim)
-	}
-	p := provisioning.Principal{PartnerID: partner, Subject: sub, Roles: stringList(lookup(claims, a.cfg.RolesClaim))}
-	for _, s := range stringList(lookup(claims, a.cfg.PermissionsClaim)) {
-		p.Permissions = append(p.Permissions, provisioning.Permission(s))
-	}
-	if scope, ok := lookup(claims, a.cfg.ScopeClaim).(string); ok {
-		for _, s := range strings.Fields(scope) {
-			p.Permissions = append(p.Permissions, provisioning.Permission(s))
-		}
-	}
-	return p, nil
-}
-
-// lookup follows a dot path such as "realm_access.roles" into the claims.
-func lookup(claims map[string]any, path string) any {
-	var v any = claims
-	for part := range strings.SplitSeq(path, ".") {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[part]
-	}
-	return v
-}
-
-// stringList reads a claim that is an array of strings or one space-separated string.
-func stringList(v any) []string {
-	switch v := v.(type) {
-	case string:
-		return strings.Fields(v)
-	case []any:
-		out := make([]string, 0, len(v))
-		for _, e := range v {
-			if s, ok := e.(string); ok {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	return nil
 }

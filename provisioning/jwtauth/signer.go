@@ -108,7 +108,17 @@ func (s *Signer) Mint(c Claims) (string, error) {
 	for k, v := range c.Extra {
 		mc[k] = v
 	}
-	t := jwt.NewWithClaims(s.method, mc)
+	return s.Sign(mc, nil)
+}
+
+// Sign signs exactly the claims given, with alg, typ and kid in the header plus the extra
+// header fields (which override them). It makes the tokens Mint would not, e.g. without exp
+// or with a crit header.
+func (s *Signer) Sign(claims map[string]any, header map[string]any) (string, error) {
+	t := jwt.NewWithClaims(s.method, jwt.MapClaims(claims))
 	t.Header["kid"] = s.kid
+	for k, v := range header {
+		t.Header[k] = v
+	}
 	return t.SignedString(s.key)
 }
