@@ -73,7 +73,7 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	fs.BoolVar(&c.allowPrivateWH, "allow-private-webhooks", false, "let webhook URLs be http and point at loopback or private addresses (tests, local work)")
 	fs.BoolVar(&c.noMigrate, "no-migrate", false, "do not apply database migrations at start (run 'provisiond migrate' instead)")
 	fs.StringVar(&c.rolesClaim, "roles-claim", "roles", "dot path of the token claim holding roles, e.g. realm_access.roles")
-	fs.StringVar(&c.partnerClaim, "partner-claim", "partner_id", "token claim holding the partner id (falls back to sub)")
+	fs.StringVar(&c.partnerClaim, "partner-claim", "partner_id", "token claim holding the partner id (sub only when that claim is absent)")
 	fs.Float64Var(&c.rateLimit, "rate-limit", 0, "requests a second each partner may make on average, in bursts of twice that; 0 for no limit")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may finish at shutdown")
 }

@@ -153,9 +153,13 @@ func runToken(args []string, getenv func(string) string, stdout, stderr io.Write
 	return err
 }
 
+// split turns a comma-separated list into its non-empty, trimmed items.
 func split(s string) []string {
-	if s == "" {
-		return []string{}
+	items := []string{}
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
 	}
-	return strings.Split(s, ",")
+	return items
 }
