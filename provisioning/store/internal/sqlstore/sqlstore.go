@@ -30,6 +30,12 @@ type Dialect struct {
 	// transaction ends and returns whether it got it, without waiting ("" where Write already
 	// excludes other writers).
 	IdempotencyLock string
+	// LimitLock takes the lock of the partner named by its argument (partner_id) until the
+	// transaction ends, waiting for it, so that counting the partner's rows against a limit and
+	// the insert that depends on the count are one step ("" where Write already excludes other
+	// writers). The count must run after it, in a statement of its own: in READ COMMITTED a
+	// statement does not see what commits while it waits.
+	LimitLock string
 	// AppendEvent inserts an event from the arguments (id, partner_id, type, tenant_id, actor,
 	// request_id, created_at, data) and returns its seq. Where writers run concurrently it
 	// also takes a per-partner lock held until commit, so that seq order is commit order.
@@ -172,6 +178,15 @@ type tx struct {
 }
 
 func (x *tx) internal(err error) error { return x.s.internal(err) }
+
+// lockLimit takes the partner's limit lock, where the database needs one.
+func (x *tx) lockLimit(ctx context.Context, partnerID string) error {
+	if x.s.d.LimitLock == "" {
+		return nil
+	}
+	_, err := x.exec(ctx, x.s.d.LimitLock, partnerID)
+	return err
+}
 
 // Savepoint implements provisioning.Tx.
 func (x *tx) Savepoint(ctx context.Context, fn func() error) error {
