@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/provisiond/provisiond/internal/barrier"
 	"github.com/provisiond/provisiond/provisioning"
 )
@@ -201,4 +203,42 @@ func testWebhookSecretRotation(t *testing.T, h Harness) {
 	}
 	_, err = svc.RotateWebhookSecret(ctx, bob, w.ID)
 	wantCode(t, err, provisioning.CodeNotFound)
+}
+
+// testWebhookLimitRace: three times the limit of concurrent registrations for one partner — on
+// two replicas where the store has them, each on connections of its own — leave it with exactly
+// MaxWebhooks endpoints; every other registration is refused (CodeInvalid). The limit is the
+// store's: InsertWebhook holds it, and another partner's endpoints do not count.
+func testWebhookLimitRace(t *testing.T, h Harness, twoStores bool) {
+	stores, svcs := replicas(t, h, twoStores)
+	ctx := context.Background()
+	const n = 3 * provisioning.MaxWebhooks
+	errs := make([]error, n)
+	barrier.Run(n, func(i int) {
+		_, errs[i] = svcs[i%len(svcs)].CreateWebhook(ctx, alice, provisioning.WebhookInput{URL: fmt.Sprintf("https://hooks.example/%d", i)})
+	})
+	registered := 0
+	for _, err := range errs {
+		if err == nil {
+			registered++
+			continue
+		}
+		wantCode(t, err, provisioning.CodeInvalid)
+	}
+	if ws, err := svcs[0].ListWebhooks(ctx, alice); registered != provisioning.MaxWebhooks || err != nil || len(ws) != registered {
+		t.Fatalf("%d of %d concurrent registrations succeeded and %d endpoints are stored (%v), want %d",
+			registered, n, len(ws), err, provisioning.MaxWebhooks)
+	}
+	insert := func(partner string, max int) (inserted bool) {
+		t.Helper()
+		w := &provisioning.Webhook{ID: uuid.NewString(), PartnerID: partner, URL: "https://hooks.example/direct",
+			Secret: "whsec_c2VjcmV0", CreatedAt: time.Now()}
+		if err := stores[0].Write(ctx, func(tx provisioning.Tx) (err error) { inserted, err = tx.InsertWebhook(ctx, w, max); return err }); err != nil {
+			t.Fatalf("InsertWebhook: %v", err)
+		}
+		return inserted
+	}
+	if insert(alice.PartnerID, provisioning.MaxWebhooks) || !insert(alice.PartnerID, provisioning.MaxWebhooks+1) || !insert(bob.PartnerID, 1) || insert(bob.PartnerID, 1) {
+		t.Fatal("InsertWebhook does not insert exactly while the partner has fewer than max")
+	}
 }
