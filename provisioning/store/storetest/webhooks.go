@@ -229,16 +229,66 @@ func testWebhookLimitRace(t *testing.T, h Harness, twoStores bool) {
 		t.Fatalf("%d of %d concurrent registrations succeeded and %d endpoints are stored (%v), want %d",
 			registered, n, len(ws), err, provisioning.MaxWebhooks)
 	}
-	insert := func(partner string, max int) (inserted bool) {
+	insert := func(partner string, max int) bool {
 		t.Helper()
-		w := &provisioning.Webhook{ID: uuid.NewString(), PartnerID: partner, URL: "https://hooks.example/direct",
-			Secret: "whsec_c2VjcmV0", CreatedAt: time.Now()}
-		if err := stores[0].Write(ctx, func(tx provisioning.Tx) (err error) { inserted, err = tx.InsertWebhook(ctx, w, max); return err }); err != nil {
+		inserted, err := insertWebhook(stores[0], partner, max)
+		if err != nil {
 			t.Fatalf("InsertWebhook: %v", err)
 		}
 		return inserted
 	}
 	if insert(alice.PartnerID, provisioning.MaxWebhooks) || !insert(alice.PartnerID, provisioning.MaxWebhooks+1) || !insert(bob.PartnerID, 1) || insert(bob.PartnerID, 1) {
 		t.Fatal("InsertWebhook does not insert exactly while the partner has fewer than max")
+	}
+}
+
+// insertWebhook registers an endpoint of the partner directly in s, if it has fewer than max.
+func insertWebhook(s provisioning.Store, partnerID string, max int) (inserted bool, err error) {
+	ctx := context.Background()
+	w := &provisioning.Webhook{ID: uuid.NewString(), PartnerID: partnerID, URL: "https://hooks.example/direct",
+		Secret: "whsec_c2VjcmV0", CreatedAt: time.Now()}
+	err = s.Write(ctx, func(tx provisioning.Tx) (err error) { inserted, err = tx.InsertWebhook(ctx, w, max); return err })
+	return inserted, err
+}
+
+// testWebhookLimitOpenRegistration: a registration made while another one's transaction is
+// still open — on another replica where the store has them — does not count without it. The
+// partner is one short of the limit; the second registration must wait for the first to end
+// and then be refused. (Were it not to wait, it would be inserted before the first commits,
+// and the partner would end over the limit: that is what the test catches.)
+func testWebhookLimitOpenRegistration(t *testing.T, h Harness, twoStores bool) {
+	stores, _ := replicas(t, h, twoStores)
+	const max = 2
+	if inserted, err := insertWebhook(stores[0], alice.PartnerID, max); !inserted || err != nil {
+		t.Fatalf("the first endpoint: %v %v", inserted, err)
+	}
+	type outcome struct {
+		inserted bool
+		err      error
+	}
+	second := make(chan outcome, 1)
+	ctx := context.Background()
+	w := &provisioning.Webhook{ID: uuid.NewString(), PartnerID: alice.PartnerID, URL: "https://hooks.example/open",
+		Secret: "whsec_c2VjcmV0", CreatedAt: time.Now()}
+	err := stores[0].Write(ctx, func(tx provisioning.Tx) error {
+		if inserted, err := tx.InsertWebhook(ctx, w, max); !inserted || err != nil {
+			return fmt.Errorf("the open registration: %v %v", inserted, err)
+		}
+		go func() {
+			inserted, err := insertWebhook(stores[len(stores)-1], alice.PartnerID, max)
+			second <- outcome{inserted, err}
+		}()
+		select {
+		case o := <-second: // it did not wait for this transaction
+			second <- o
+		case <-time.After(200 * time.Millisecond): // it waits (or has yet to start): end the transaction
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := <-second; o.inserted || o.err != nil {
+		t.Fatalf("a registration during another's open transaction: inserted %v, error %v; want refused", o.inserted, o.err)
 	}
 }
