@@ -132,3 +132,39 @@ func testBulkRefused(t *testing.T, h Harness) {
 		t.Fatalf("the retry: %q %v %v", answer, replayed, err)
 	}
 }
+
+// testBulkWithinHostTransaction: in a host's own transaction, a non-atomic bulk whose items
+// fail — a conflict and, where the harness can make the store refuse one, a value the database
+// refuses — creates the other items; the host's transaction goes on and commits them.
+func testBulkWithinHostTransaction(t *testing.T, h Harness) {
+	const refused = "Refused Inc"
+	s, svc := open(t, h)
+	ctx := context.Background()
+	existing := mustCreate(t, svc, alice, input("Existing"))
+	ins := []provisioning.TenantInput{input("Host One"), input("EXISTING"), input("Host Two")}
+	want := []provisioning.Code{"", provisioning.CodeTenantExists, ""}
+	if h.RefuseTenant != nil {
+		s = h.RefuseTenant(t, s, refused)
+		ins, want = append(ins, input(refused)), append(want, provisioning.CodeInternal)
+	}
+	ht := s.(HostTransactions)
+	tx, err := ht.BeginTx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	inTx := service(ht.Within(tx))
+	rs, err := inTx.CreateTenants(ctx, alice, ins, false)
+	if got := bulkCodes(t, rs); err != nil || !slices.Equal(got, want) {
+		t.Fatalf("bulk in the host's transaction: %v %v, want %v", got, err, want)
+	}
+	wantExists(t, rs[1].Err, existing.ID)
+	mustCreate(t, inTx, alice, input("Host Three"))
+	if err := tx.Commit(); err != nil {
+		t.Fatalf("the host's commit: %v", err)
+	}
+	got := names(listAll(t, svc, alice, provisioning.TenantFilter{}))
+	if !slices.Equal(got, []string{"Host Three", "Host Two", "Host One", "Existing"}) {
+		t.Fatalf("after the host committed: %v", got)
+	}
+}

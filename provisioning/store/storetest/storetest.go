@@ -73,6 +73,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("EventsUnderConcurrentWrites", func(t *testing.T) { testEventsUnderConcurrentWrites(t, h, false) })
 	if h.HostTransactions {
 		t.Run("WithinHostTransaction", func(t *testing.T) { testWithinHostTransaction(t, h) })
+		t.Run("BulkWithinHostTransaction", func(t *testing.T) { testBulkWithinHostTransaction(t, h) })
 	}
 	if h.Reopen != nil {
 		t.Run("RaceSameNameTwoStores", func(t *testing.T) { testRaceSameName(t, h, true) })

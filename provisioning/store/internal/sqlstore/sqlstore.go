@@ -140,9 +140,10 @@ func (s *Store) BeginTx(ctx context.Context) (*sql.Tx, error) {
 
 // Within returns a Store whose Read and Write run on tx, a transaction from BeginTx, without
 // committing: provisioning's changes — tenants, events, idempotency records — commit or roll
-// back with the host's own. After a provisioning call fails, roll tx back: PostgreSQL refuses
-// any further statement in it. On PostgreSQL a change's event holds its partner's ordering lock
-// until tx ends: commit soon after the provisioning calls.
+// back with the host's own. Each change runs in a savepoint: one that fails undoes itself alone
+// and tx goes on (PostgreSQL would otherwise refuse any further statement in it). On PostgreSQL
+// a change's event holds its partner's ordering lock until tx ends, and so does a webhook
+// registration its partner's limit lock: commit soon after the provisioning calls.
 func (s *Store) Within(tx *sql.Tx) provisioning.Store {
 	return &within{s: s, tx: &sqlx.Tx{Tx: tx, Mapper: s.writeDB.Mapper}}
 }
@@ -153,15 +154,17 @@ type within struct {
 	tx *sqlx.Tx
 }
 
-func (w *within) run(fn func(provisioning.Tx) error) error {
-	return fn(&tx{s: w.s, db: w.s.writeDB, t: w.tx, q: w.tx})
-}
+// view is the provisioning.Tx over the host's transaction.
+func (w *within) view() *tx { return &tx{s: w.s, db: w.s.writeDB, t: w.tx, q: w.tx} }
 
 // Read implements provisioning.Store.
-func (w *within) Read(_ context.Context, fn func(provisioning.Tx) error) error { return w.run(fn) }
+func (w *within) Read(_ context.Context, fn func(provisioning.Tx) error) error { return fn(w.view()) }
 
-// Write implements provisioning.Store; the host commits.
-func (w *within) Write(_ context.Context, fn func(provisioning.Tx) error) error { return w.run(fn) }
+// Write implements provisioning.Store in a savepoint of the host's transaction; the host commits.
+func (w *within) Write(ctx context.Context, fn func(provisioning.Tx) error) error {
+	x := w.view()
+	return x.Savepoint(ctx, func() error { return fn(x) })
+}
 
 // Ping implements provisioning.Store.
 func (w *within) Ping(ctx context.Context) error { return w.s.Ping(ctx) }
