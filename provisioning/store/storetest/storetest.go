@@ -69,6 +69,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("WebhookSecretRotation", func(t *testing.T) { testWebhookSecretRotation(t, h) })
 	t.Run("WebhookLimitRace", func(t *testing.T) { testWebhookLimitRace(t, h, false) })
 	t.Run("WebhookLimitOpenRegistration", func(t *testing.T) { testWebhookLimitOpenRegistration(t, h, false) })
+	t.Run("PatchLimitsRace", func(t *testing.T) { testPatchLimitsRace(t, h, false) })
 	t.Run("DeliveryClaimRace", func(t *testing.T) { testDeliveryClaimRace(t, h, false) })
 	t.Run("EventsUnderConcurrentWrites", func(t *testing.T) { testEventsUnderConcurrentWrites(t, h, false) })
 	if h.HostTransactions {
@@ -82,6 +83,7 @@ func Run(t *testing.T, h Harness) {
 		t.Run("DeliveryClaimRaceTwoStores", func(t *testing.T) { testDeliveryClaimRace(t, h, true) })
 		t.Run("WebhookLimitRaceTwoStores", func(t *testing.T) { testWebhookLimitRace(t, h, true) })
 		t.Run("WebhookLimitOpenRegistrationTwoStores", func(t *testing.T) { testWebhookLimitOpenRegistration(t, h, true) })
+		t.Run("PatchLimitsRaceTwoStores", func(t *testing.T) { testPatchLimitsRace(t, h, true) })
 		t.Run("PersistsAcrossReopen", func(t *testing.T) { testReopen(t, h) })
 	}
 }
