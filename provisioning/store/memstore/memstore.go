@@ -438,9 +438,9 @@ func cloneWebhook(w *provisioning.Webhook) *provisioning.Webhook {
 
 // InsertWebhook implements provisioning.Tx; Write excludes other writers between the count
 // and the insert.
-func (x *tx) InsertWebhook(ctx context.Context, w *provisioning.Webhook, max int) (bool, error) {
+func (x *tx) InsertWebhook(ctx context.Context, w *provisioning.Webhook, limit int) (bool, error) {
 	x.mustWrite()
-	if have, _ := x.ListWebhooks(ctx, w.PartnerID); len(have) >= max {
+	if have, _ := x.ListWebhooks(ctx, w.PartnerID); len(have) >= limit {
 		return false, nil
 	}
 	x.s.webhooks[w.ID] = cloneWebhook(w)

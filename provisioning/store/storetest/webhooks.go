@@ -229,25 +229,25 @@ func testWebhookLimitRace(t *testing.T, h Harness, twoStores bool) {
 		t.Fatalf("%d of %d concurrent registrations succeeded and %d endpoints are stored (%v), want %d",
 			registered, n, len(ws), err, provisioning.MaxWebhooks)
 	}
-	insert := func(partner string, max int) bool {
+	insert := func(partner string, limit int) bool {
 		t.Helper()
-		inserted, err := insertWebhook(stores[0], partner, max)
+		inserted, err := insertWebhook(stores[0], partner, limit)
 		if err != nil {
 			t.Fatalf("InsertWebhook: %v", err)
 		}
 		return inserted
 	}
 	if insert(alice.PartnerID, provisioning.MaxWebhooks) || !insert(alice.PartnerID, provisioning.MaxWebhooks+1) || !insert(bob.PartnerID, 1) || insert(bob.PartnerID, 1) {
-		t.Fatal("InsertWebhook does not insert exactly while the partner has fewer than max")
+		t.Fatal("InsertWebhook does not insert exactly while the partner has fewer than limit")
 	}
 }
 
-// insertWebhook registers an endpoint of the partner directly in s, if it has fewer than max.
-func insertWebhook(s provisioning.Store, partnerID string, max int) (inserted bool, err error) {
+// insertWebhook registers an endpoint of the partner directly in s, if it has fewer than limit.
+func insertWebhook(s provisioning.Store, partnerID string, limit int) (inserted bool, err error) {
 	ctx := context.Background()
 	w := &provisioning.Webhook{ID: uuid.NewString(), PartnerID: partnerID, URL: "https://hooks.example/direct",
 		Secret: "whsec_c2VjcmV0", CreatedAt: time.Now()}
-	err = s.Write(ctx, func(tx provisioning.Tx) (err error) { inserted, err = tx.InsertWebhook(ctx, w, max); return err })
+	err = s.Write(ctx, func(tx provisioning.Tx) (err error) { inserted, err = tx.InsertWebhook(ctx, w, limit); return err })
 	return inserted, err
 }
 
@@ -258,8 +258,8 @@ func insertWebhook(s provisioning.Store, partnerID string, max int) (inserted bo
 // and the partner would end over the limit: that is what the test catches.)
 func testWebhookLimitOpenRegistration(t *testing.T, h Harness, twoStores bool) {
 	stores, _ := replicas(t, h, twoStores)
-	const max = 2
-	if inserted, err := insertWebhook(stores[0], alice.PartnerID, max); !inserted || err != nil {
+	const limit = 2
+	if inserted, err := insertWebhook(stores[0], alice.PartnerID, limit); !inserted || err != nil {
 		t.Fatalf("the first endpoint: %v %v", inserted, err)
 	}
 	type outcome struct {
@@ -271,11 +271,11 @@ func testWebhookLimitOpenRegistration(t *testing.T, h Harness, twoStores bool) {
 	w := &provisioning.Webhook{ID: uuid.NewString(), PartnerID: alice.PartnerID, URL: "https://hooks.example/open",
 		Secret: "whsec_c2VjcmV0", CreatedAt: time.Now()}
 	err := stores[0].Write(ctx, func(tx provisioning.Tx) error {
-		if inserted, err := tx.InsertWebhook(ctx, w, max); !inserted || err != nil {
+		if inserted, err := tx.InsertWebhook(ctx, w, limit); !inserted || err != nil {
 			return fmt.Errorf("the open registration: %v %v", inserted, err)
 		}
 		go func() {
-			inserted, err := insertWebhook(stores[len(stores)-1], alice.PartnerID, max)
+			inserted, err := insertWebhook(stores[len(stores)-1], alice.PartnerID, limit)
 			second <- outcome{inserted, err}
 		}()
 		select {

@@ -94,7 +94,7 @@ func eventTypes(ts []provisioning.EventType) string {
 
 // InsertWebhook implements provisioning.Tx: it counts the partner's endpoints under the
 // partner's limit lock, so that a concurrent registration counts after this one commits.
-func (x *tx) InsertWebhook(ctx context.Context, w *provisioning.Webhook, max int) (bool, error) {
+func (x *tx) InsertWebhook(ctx context.Context, w *provisioning.Webhook, limit int) (bool, error) {
 	if err := x.lockLimit(ctx, w.PartnerID); err != nil {
 		return false, err
 	}
@@ -102,7 +102,7 @@ func (x *tx) InsertWebhook(ctx context.Context, w *provisioning.Webhook, max int
 	if err := x.get(ctx, &n, qWebhookCount, w.PartnerID); err != nil {
 		return false, x.internal(err)
 	}
-	if n >= max {
+	if n >= limit {
 		return false, nil
 	}
 	_, err := x.exec(ctx, qWebhookInsert, w.ID, w.PartnerID, w.URL, eventTypes(w.Events), null(w.Description),
