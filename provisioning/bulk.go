@@ -20,11 +20,14 @@ type BulkResult struct {
 }
 
 // CreateTenants creates several tenants (tenant:create) and reports each item's outcome in
-// input order. Without atomic each item stands alone. With atomic all are created in one
+// input order, whatever happened to it: the tenant, or why it was not created — CodeInternal
+// included, for an item the store failed to insert. Without atomic each item stands alone: its
+// failure, of any kind, leaves the others as they are. With atomic all are created in one
 // transaction or none is: when an item fails, it carries its error and every other item
-// CodeFailedDependency. Two items of one atomic request may not share a company name or external
-// id. The returned error is for the request as a whole: CodeUnauthenticated, CodeForbidden,
-// CodeInvalid (no items, or more than MaxBulk), CodeInternal.
+// CodeFailedDependency (a commit that fails, where no item is to blame, is every item's error).
+// Two items of one atomic request may not share a company name or external id. The returned
+// error is for the request as a whole, before any item is tried: CodeInvalid (no items, or
+// more than MaxBulk) besides the errors of every Provisioner method.
 func (s *Service) CreateTenants(ctx context.Context, p Principal, ins []TenantInput, atomic bool) ([]BulkResult, error) {
 	if err := s.authorize(ctx, p, PermTenantCreate); err != nil {
 		return nil, err
@@ -37,58 +40,77 @@ func (s *Service) CreateTenants(ctx context.Context, p Principal, ins []TenantIn
 	for i, in := range ins {
 		news[i], results[i].Err = s.newTenant(p, in)
 	}
-	if !atomic {
-		for i, n := range news {
-			if n == nil {
-				continue
-			}
-			if err := s.write(ctx, func(tx Tx) error { return s.insert(ctx, tx, p, n) }); err != nil {
-				if ErrorCode(err) == CodeInternal {
-					return nil, err
-				}
-				results[i].Err = s.explainConflict(ctx, n.tenant, err)
-				continue
-			}
-			results[i].Tenant = n.tenant
-		}
-		return results, nil
+	if atomic {
+		s.createAll(ctx, p, news, results)
+	} else {
+		s.createEach(ctx, p, news, results)
 	}
+	return results, nil
+}
 
+// createEach creates each valid item as a change of its own and records its outcome.
+func (s *Service) createEach(ctx context.Context, p Principal, news []*newTenant, results []BulkResult) {
+	for i, n := range news {
+		if n == nil {
+			continue
+		}
+		if err := s.write(ctx, func(tx Tx) error { return s.insert(ctx, tx, p, n) }); err != nil {
+			results[i].Err = s.explainConflict(ctx, n.tenant, err)
+			continue
+		}
+		results[i].Tenant = n.tenant
+	}
+}
+
+// createAll creates every item in one change, or none, and records each item's outcome.
+func (s *Service) createAll(ctx context.Context, p Principal, news []*newTenant, results []BulkResult) {
 	failed := firstFailure(news, results)
 	if failed < 0 {
-		err := s.write(ctx, func(tx Tx) error {
-			for i, n := range news {
-				if err := insertRows(ctx, tx, n); err != nil {
-					failed, results[i].Err = i, err
-					return err
-				}
-			}
-			// Events last: appending one takes the partner's ordering lock until commit, and
-			// holding it while inserting more rows could deadlock with a concurrent create.
-			for _, n := range news {
-				if err := s.appendEvent(ctx, tx, s.event(ctx, p, EventTenantCreated, n.tenant)); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		var err error
+		failed, err = s.insertAll(ctx, p, news)
 		switch {
 		case err == nil:
 			for i, n := range news {
 				results[i].Tenant = n.tenant
 			}
-			return results, nil
-		case failed < 0 || ErrorCode(err) == CodeInternal:
-			return nil, err
+			return
+		case failed < 0:
+			for i := range results {
+				results[i].Err = err
+			}
+			return
 		}
-		results[failed].Err = s.explainConflict(ctx, news[failed].tenant, results[failed].Err)
+		results[failed].Err = s.explainConflict(ctx, news[failed].tenant, err)
 	}
 	for i := range results {
 		if results[i].Err == nil {
 			results[i].Err = Errorf(CodeFailedDependency, "not created: item %d failed and the request is atomic", failed)
 		}
 	}
-	return results, nil
+}
+
+// insertAll stores every item and its event in one change. When that fails it returns the
+// index of the item that failed, or -1 when none did (the commit failed).
+func (s *Service) insertAll(ctx context.Context, p Principal, news []*newTenant) (failed int, err error) {
+	failed = -1
+	err = s.write(ctx, func(tx Tx) error {
+		for i, n := range news {
+			if err := insertRows(ctx, tx, n); err != nil {
+				failed = i
+				return err
+			}
+		}
+		// Events last: appending one takes the partner's ordering lock until commit, and
+		// holding it while inserting more rows could deadlock with a concurrent create.
+		for i, n := range news {
+			if err := s.appendEvent(ctx, tx, s.event(ctx, p, EventTenantCreated, n.tenant)); err != nil {
+				failed = i
+				return err
+			}
+		}
+		return nil
+	})
+	return failed, err
 }
 
 // firstFailure marks the items that repeat an earlier item's company name or external id, and

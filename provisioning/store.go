@@ -67,8 +67,10 @@ type Tx interface {
 	// version mismatch.
 	PutTenantConfig(ctx context.Context, partnerID string, c *TenantConfig, prevVersion int64) error
 
-	// InsertWebhook stores a new endpoint.
-	InsertWebhook(ctx context.Context, w *Webhook) error
+	// InsertWebhook stores a new endpoint if its partner has fewer than limit, and reports
+	// whether it did. The count and the insert are one step: concurrent inserts for a partner —
+	// other replicas' included — never leave it with more than limit.
+	InsertWebhook(ctx context.Context, w *Webhook, limit int) (inserted bool, err error)
 	// GetWebhook returns one of the partner's endpoints. Returns CodeNotFound.
 	GetWebhook(ctx context.Context, partnerID, id string) (*Webhook, error)
 	// ListWebhooks returns the partner's endpoints, oldest first.

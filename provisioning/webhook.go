@@ -196,7 +196,8 @@ func httpsOnly(_ context.Context, u *url.URL) error {
 }
 
 // CreateWebhook registers an endpoint (webhook:manage). The returned Webhook holds the secret,
-// which is never shown again. Returns CodeInvalid.
+// which is never shown again. Returns CodeInvalid, also when the partner has MaxWebhooks
+// endpoints already; the store holds that limit under concurrent registrations.
 func (s *Service) CreateWebhook(ctx context.Context, p Principal, in WebhookInput) (*Webhook, error) {
 	if err := s.authorize(ctx, p, PermWebhookManage); err != nil {
 		return nil, err
@@ -211,18 +212,13 @@ func (s *Service) CreateWebhook(ctx context.Context, p Principal, in WebhookInpu
 	}
 	w := &Webhook{ID: s.newID(), PartnerID: p.PartnerID, URL: in.URL, Events: in.Events,
 		Description: in.Description, Secret: secret, CreatedAt: s.timestamp()}
-	err = s.write(ctx, func(tx Tx) error {
-		existing, err := tx.ListWebhooks(ctx, p.PartnerID)
-		if err != nil {
-			return err
-		}
-		if len(existing) >= MaxWebhooks {
-			return InvalidFields(map[string]string{"url": fmt.Sprintf("a partner may have at most %d webhooks", MaxWebhooks)})
-		}
-		return tx.InsertWebhook(ctx, w)
-	})
-	if err != nil {
+	var inserted bool
+	err = s.write(ctx, func(tx Tx) (err error) { inserted, err = tx.InsertWebhook(ctx, w, MaxWebhooks); return err })
+	switch {
+	case err != nil:
 		return nil, err
+	case !inserted:
+		return nil, InvalidFields(map[string]string{"url": fmt.Sprintf("a partner may have at most %d webhooks", MaxWebhooks)})
 	}
 	return w, nil
 }

@@ -22,9 +22,9 @@ type bulkResult struct {
 	Error  *problem             `json:"error,omitempty"`
 }
 
-// bulkCreate creates several tenants. Each item is decoded as strictly as a single create;
-// without atomic the answer is 200 whatever the items' fate, with atomic a failure answers with
-// the failing item's status and nothing is created.
+// bulkCreate creates several tenants. Each item is decoded as strictly as a single create, and
+// the answer reports every item's fate, an internal failure included; bulkStatus says its
+// status.
 func (s *server) bulkCreate() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body bulkBody
@@ -66,17 +66,37 @@ func (s *server) bulkCreate() http.Handler {
 		out := struct {
 			Results []bulkResult `json:"results"`
 		}{make([]bulkResult, len(results))}
-		status := http.StatusOK
 		for i, res := range results {
 			out.Results[i] = bulkResult{Index: i, Status: http.StatusCreated, Tenant: res.Tenant}
 			if res.Err != nil {
 				p := s.problem(r, res.Err)
 				out.Results[i] = bulkResult{Index: i, Status: p.Status, Error: &p}
-				if body.Atomic && status == http.StatusOK && p.Code != provisioning.CodeFailedDependency {
-					status = p.Status
-				}
 			}
 		}
-		writeJSON(w, status, out)
+		writeJSON(w, bulkStatus(out.Results, body.Atomic), out)
 	})
+}
+
+// bulkStatus is the status of a bulk answer. Atomic, it is 200 when every item was created, else
+// the failing item's status (nothing was created). Without atomic it is 200, unless no item was
+// created and one failed for an internal reason: then 500, since nothing changed, so that an
+// Idempotency-Key does not keep the answer and a retry runs afresh. Once any item is created
+// the answer is 200 and kept, so that a retry is told what was created instead of creating it
+// again.
+func bulkStatus(results []bulkResult, atomic bool) int {
+	created, internal := false, false
+	for _, res := range results {
+		switch {
+		case res.Error == nil:
+			created = true
+		case atomic && res.Error.Code != provisioning.CodeFailedDependency:
+			return res.Status
+		case res.Error.Code == provisioning.CodeInternal:
+			internal = true
+		}
+	}
+	if internal && !created {
+		return http.StatusInternalServerError
+	}
+	return http.StatusOK
 }

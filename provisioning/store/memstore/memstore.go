@@ -453,12 +453,16 @@ func cloneWebhook(w *provisioning.Webhook) *provisioning.Webhook {
 	return &c
 }
 
-// InsertWebhook implements provisioning.Tx.
-func (x *tx) InsertWebhook(_ context.Context, w *provisioning.Webhook) error {
+// InsertWebhook implements provisioning.Tx; Write excludes other writers between the count
+// and the insert.
+func (x *tx) InsertWebhook(ctx context.Context, w *provisioning.Webhook, limit int) (bool, error) {
 	x.mustWrite()
+	if have, _ := x.ListWebhooks(ctx, w.PartnerID); len(have) >= limit {
+		return false, nil
+	}
 	x.s.webhooks[w.ID] = cloneWebhook(w)
 	x.undo = append(x.undo, func() { delete(x.s.webhooks, w.ID) })
-	return nil
+	return true, nil
 }
 
 // GetWebhook implements provisioning.Tx.

@@ -9,7 +9,12 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, storetest.Harness{New: func(*testing.T) provisioning.Store { return memstore.New() }})
+	storetest.Run(t, storetest.Harness{
+		New: func(*testing.T) provisioning.Store { return memstore.New() },
+		RefuseTenant: func(_ *testing.T, s provisioning.Store, name string) provisioning.Store {
+			return storetest.Refusing(s, name)
+		},
+	})
 }
 
 func BenchmarkStore(b *testing.B) {

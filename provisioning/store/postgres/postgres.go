@@ -43,6 +43,9 @@ var dialect = sqlstore.Dialect{
 	MigrationLock: "SELECT pg_advisory_xact_lock(7353360542)",
 	// A 64-bit hash of the length-prefixed pair; the two-key locks of AppendEvent live apart.
 	IdempotencyLock: `SELECT pg_try_advisory_xact_lock(hashtextextended(length($1::text) || ':' || $1::text || $2::text, 0))`,
+	// Transaction-scoped, so that it works behind PgBouncer's transaction pooling; the two-key
+	// form with its own first key, apart from the ordering locks of AppendEvent.
+	LimitLock: "SELECT pg_advisory_xact_lock(43, hashtext($1))",
 	// The lock is taken in the same round trip, before seq is drawn.
 	AppendEvent: `INSERT INTO events (id, partner_id, type, tenant_id, actor, request_id, created_at, data)
 		SELECT $1::uuid, $2, $3, $4::uuid, $5, $6, $7::timestamptz, $8::jsonb

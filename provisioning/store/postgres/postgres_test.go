@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lib/pq"
+
 	"github.com/provisiond/provisiond/internal/pgtest"
 	"github.com/provisiond/provisiond/provisioning"
 	"github.com/provisiond/provisiond/provisioning/store/postgres"
@@ -35,6 +37,13 @@ func TestConformance(t *testing.T) {
 		HostTransactions: true,
 		Reopen: func(t *testing.T, s provisioning.Store) provisioning.Store {
 			return open(t, urls[s])
+		},
+		RefuseTenant: func(t *testing.T, s provisioning.Store, name string) provisioning.Store {
+			refuse := "ALTER TABLE tenants ADD CONSTRAINT refuse_tenant CHECK (company_name <> " + pq.QuoteLiteral(name) + ")"
+			if _, err := s.(*postgres.Store).DB().Exec(refuse); err != nil {
+				t.Fatal(err)
+			}
+			return s
 		},
 	})
 }

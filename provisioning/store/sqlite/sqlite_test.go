@@ -2,7 +2,9 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/provisiond/provisiond/provisioning"
@@ -31,6 +33,14 @@ func TestConformance(t *testing.T) {
 		HostTransactions: true,
 		Reopen: func(t *testing.T, s provisioning.Store) provisioning.Store {
 			return open(t, paths[s])
+		},
+		RefuseTenant: func(t *testing.T, s provisioning.Store, name string) provisioning.Store {
+			refuse := fmt.Sprintf(`CREATE TRIGGER refuse_tenant BEFORE INSERT ON tenants WHEN NEW.company_name = '%s'
+				BEGIN SELECT RAISE(ABORT, 'refused'); END`, strings.ReplaceAll(name, "'", "''"))
+			if _, err := s.(*sqlite.Store).DB().Exec(refuse); err != nil {
+				t.Fatal(err)
+			}
+			return s
 		},
 	})
 }

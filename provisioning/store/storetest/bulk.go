@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/provisiond/provisiond/provisioning"
@@ -11,27 +12,8 @@ func testBulk(t *testing.T, h Harness) {
 	_, svc := open(t, h)
 	ctx := context.Background()
 	existing := mustCreate(t, svc, alice, input("Existing"))
-	codes := func(rs []provisioning.BulkResult) []provisioning.Code {
-		out := make([]provisioning.Code, len(rs))
-		for i, r := range rs {
-			out[i] = provisioning.ErrorCode(r.Err)
-			if r.Err == nil && r.Tenant == nil {
-				t.Fatalf("item %d has neither tenant nor error", i)
-			}
-		}
-		return out
-	}
-	same := func(got, want []provisioning.Code) bool {
-		if len(got) != len(want) {
-			return false
-		}
-		for i := range got {
-			if got[i] != want[i] {
-				return false
-			}
-		}
-		return true
-	}
+	codes := func(rs []provisioning.BulkResult) []provisioning.Code { return bulkCodes(t, rs) }
+	same := slices.Equal[[]provisioning.Code]
 
 	rs, err := svc.CreateTenants(ctx, alice, []provisioning.TenantInput{input("B1"), input("existing"), {}, input("B2")}, false)
 	if err != nil || !same(codes(rs), []provisioning.Code{"", provisioning.CodeTenantExists, provisioning.CodeInvalid, ""}) {
@@ -73,4 +55,116 @@ func testBulk(t *testing.T, h Harness) {
 	}
 	_, err = svc.CreateTenants(ctx, alice, nil, true)
 	wantCode(t, err, provisioning.CodeInvalid)
+}
+
+// bulkCodes returns the error code of each item of a bulk create, "" for a created one.
+func bulkCodes(t *testing.T, rs []provisioning.BulkResult) []provisioning.Code {
+	t.Helper()
+	out := make([]provisioning.Code, len(rs))
+	for i, r := range rs {
+		out[i] = provisioning.ErrorCode(r.Err)
+		if (r.Err == nil) == (r.Tenant == nil) {
+			t.Fatalf("item %d has both or neither of a tenant and an error", i)
+		}
+	}
+	return out
+}
+
+// testBulkRefused: an item the store fails to insert for a reason other than a conflict (here
+// the database refuses its value) is that item's CodeInternal, and nothing more. Without atomic
+// the other items are created, events and all, whether each runs in a transaction of its own or
+// all in the one transaction of Idempotently (where the failed item must not abort the rest);
+// with atomic nothing is created.
+func testBulkRefused(t *testing.T, h Harness) {
+	if h.RefuseTenant == nil {
+		t.Skip("the harness cannot make its store refuse a tenant")
+	}
+	const refused = "Refused Inc"
+	s := h.New(t)
+	t.Cleanup(func() { _ = s.Close() })
+	svc := service(h.RefuseTenant(t, s, refused))
+	ctx := context.Background()
+	internal := provisioning.CodeInternal
+	stored := func() []string {
+		return names(listAll(t, svc, alice, provisioning.TenantFilter{}))
+	}
+	created := func() int {
+		evs, _ := allEvents(t, svc, alice, provisioning.EventFilter{Type: provisioning.EventTenantCreated})
+		return len(evs)
+	}
+
+	rs, err := svc.CreateTenants(ctx, alice, []provisioning.TenantInput{input("Before"), input(refused), input("After")}, false)
+	if got := bulkCodes(t, rs); err != nil || !slices.Equal(got, []provisioning.Code{"", internal, ""}) {
+		t.Fatalf("non-atomic: %v %v", got, err)
+	}
+	if got := stored(); !slices.Equal(got, []string{"After", "Before"}) || created() != 2 {
+		t.Fatalf("non-atomic stored %v with %d events, want After and Before with 2", got, created())
+	}
+
+	rs, err = svc.CreateTenants(ctx, alice, []provisioning.TenantInput{input("A1"), input(refused), input("A2")}, true)
+	dep := provisioning.CodeFailedDependency
+	if got := bulkCodes(t, rs); err != nil || !slices.Equal(got, []provisioning.Code{dep, internal, dep}) {
+		t.Fatalf("atomic: %v %v", got, err)
+	}
+	if got := stored(); len(got) != 2 || created() != 2 {
+		t.Fatalf("a failed atomic bulk left %v and %d events", got, created())
+	}
+
+	bulk := func(ctx context.Context) ([]byte, bool) {
+		rs, err := svc.CreateTenants(ctx, alice, []provisioning.TenantInput{input("K1"), input(refused), input("K2")}, false)
+		if got := bulkCodes(t, rs); err != nil || !slices.Equal(got, []provisioning.Code{"", internal, ""}) {
+			t.Errorf("non-atomic in one transaction: %v %v", got, err)
+		}
+		return []byte("the answer"), true
+	}
+	answer, replayed, err := svc.Idempotently(ctx, alice, "bulk-1", "fp", bulk)
+	if err != nil || replayed || string(answer) != "the answer" {
+		t.Fatalf("Idempotently: %q %v %v", answer, replayed, err)
+	}
+	if got := stored(); len(got) != 4 || created() != 4 {
+		t.Fatalf("after the bulk in one transaction: %v with %d events, want 4 of each", got, created())
+	}
+	answer, replayed, err = svc.Idempotently(ctx, alice, "bulk-1", "fp", func(context.Context) ([]byte, bool) {
+		t.Error("the retry ran the bulk again")
+		return nil, false
+	})
+	if err != nil || !replayed || string(answer) != "the answer" {
+		t.Fatalf("the retry: %q %v %v", answer, replayed, err)
+	}
+}
+
+// testBulkWithinHostTransaction: in a host's own transaction, a non-atomic bulk whose items
+// fail — a conflict and, where the harness can make the store refuse one, a value the database
+// refuses — creates the other items; the host's transaction goes on and commits them.
+func testBulkWithinHostTransaction(t *testing.T, h Harness) {
+	const refused = "Refused Inc"
+	s, svc := open(t, h)
+	ctx := context.Background()
+	existing := mustCreate(t, svc, alice, input("Existing"))
+	ins := []provisioning.TenantInput{input("Host One"), input("EXISTING"), input("Host Two")}
+	want := []provisioning.Code{"", provisioning.CodeTenantExists, ""}
+	if h.RefuseTenant != nil {
+		s = h.RefuseTenant(t, s, refused)
+		ins, want = append(ins, input(refused)), append(want, provisioning.CodeInternal)
+	}
+	ht := s.(HostTransactions)
+	tx, err := ht.BeginTx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	inTx := service(ht.Within(tx))
+	rs, err := inTx.CreateTenants(ctx, alice, ins, false)
+	if got := bulkCodes(t, rs); err != nil || !slices.Equal(got, want) {
+		t.Fatalf("bulk in the host's transaction: %v %v, want %v", got, err, want)
+	}
+	wantExists(t, rs[1].Err, existing.ID)
+	mustCreate(t, inTx, alice, input("Host Three"))
+	if err := tx.Commit(); err != nil {
+		t.Fatalf("the host's commit: %v", err)
+	}
+	got := names(listAll(t, svc, alice, provisioning.TenantFilter{}))
+	if !slices.Equal(got, []string{"Host Three", "Host Two", "Host One", "Existing"}) {
+		t.Fatalf("after the host committed: %v", got)
+	}
 }

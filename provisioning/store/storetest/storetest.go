@@ -28,6 +28,11 @@ type Harness struct {
 	Reopen func(t *testing.T, s provisioning.Store) provisioning.Store
 	// HostTransactions says the stores implement HostTransactions.
 	HostTransactions bool
+	// RefuseTenant makes s fail — with an error that is not a conflict, as a database refuses a
+	// value it cannot hold — to insert a tenant named companyName, and returns the Store to use:
+	// s itself after, say, a CHECK constraint or a trigger, or Refusing(s, companyName) for a
+	// store without a database. Nil skips the tests that need it.
+	RefuseTenant func(t *testing.T, s provisioning.Store, companyName string) provisioning.Store
 }
 
 // allowAll grants every permission, so the suite exercises the store, not the policy.
@@ -59,18 +64,26 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Events", func(t *testing.T) { testEvents(t, h) })
 	t.Run("Config", func(t *testing.T) { testConfig(t, h) })
 	t.Run("Bulk", func(t *testing.T) { testBulk(t, h) })
+	t.Run("BulkItemRefusedByTheStore", func(t *testing.T) { testBulkRefused(t, h) })
 	t.Run("Webhooks", func(t *testing.T) { testWebhooks(t, h) })
 	t.Run("WebhookSecretRotation", func(t *testing.T) { testWebhookSecretRotation(t, h) })
+	t.Run("WebhookLimitRace", func(t *testing.T) { testWebhookLimitRace(t, h, false) })
+	t.Run("WebhookLimitOpenRegistration", func(t *testing.T) { testWebhookLimitOpenRegistration(t, h, false) })
+	t.Run("PatchLimitsRace", func(t *testing.T) { testPatchLimitsRace(t, h, false) })
 	t.Run("DeliveryClaimRace", func(t *testing.T) { testDeliveryClaimRace(t, h, false) })
 	t.Run("EventsUnderConcurrentWrites", func(t *testing.T) { testEventsUnderConcurrentWrites(t, h, false) })
 	if h.HostTransactions {
 		t.Run("WithinHostTransaction", func(t *testing.T) { testWithinHostTransaction(t, h) })
+		t.Run("BulkWithinHostTransaction", func(t *testing.T) { testBulkWithinHostTransaction(t, h) })
 	}
 	if h.Reopen != nil {
 		t.Run("RaceSameNameTwoStores", func(t *testing.T) { testRaceSameName(t, h, true) })
 		t.Run("IdempotencyRaceTwoStores", func(t *testing.T) { testIdempotencyRace(t, h, true) })
 		t.Run("EventsUnderConcurrentWritesTwoStores", func(t *testing.T) { testEventsUnderConcurrentWrites(t, h, true) })
 		t.Run("DeliveryClaimRaceTwoStores", func(t *testing.T) { testDeliveryClaimRace(t, h, true) })
+		t.Run("WebhookLimitRaceTwoStores", func(t *testing.T) { testWebhookLimitRace(t, h, true) })
+		t.Run("WebhookLimitOpenRegistrationTwoStores", func(t *testing.T) { testWebhookLimitOpenRegistration(t, h, true) })
+		t.Run("PatchLimitsRaceTwoStores", func(t *testing.T) { testPatchLimitsRace(t, h, true) })
 		t.Run("PersistsAcrossReopen", func(t *testing.T) { testReopen(t, h) })
 	}
 }

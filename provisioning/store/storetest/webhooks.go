@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/provisiond/provisiond/internal/barrier"
 	"github.com/provisiond/provisiond/provisioning"
 )
@@ -201,4 +203,92 @@ func testWebhookSecretRotation(t *testing.T, h Harness) {
 	}
 	_, err = svc.RotateWebhookSecret(ctx, bob, w.ID)
 	wantCode(t, err, provisioning.CodeNotFound)
+}
+
+// testWebhookLimitRace: three times the limit of concurrent registrations for one partner — on
+// two replicas where the store has them, each on connections of its own — leave it with exactly
+// MaxWebhooks endpoints; every other registration is refused (CodeInvalid). The limit is the
+// store's: InsertWebhook holds it, and another partner's endpoints do not count.
+func testWebhookLimitRace(t *testing.T, h Harness, twoStores bool) {
+	stores, svcs := replicas(t, h, twoStores)
+	ctx := context.Background()
+	const n = 3 * provisioning.MaxWebhooks
+	errs := make([]error, n)
+	barrier.Run(n, func(i int) {
+		_, errs[i] = svcs[i%len(svcs)].CreateWebhook(ctx, alice, provisioning.WebhookInput{URL: fmt.Sprintf("https://hooks.example/%d", i)})
+	})
+	registered := 0
+	for _, err := range errs {
+		if err == nil {
+			registered++
+			continue
+		}
+		wantCode(t, err, provisioning.CodeInvalid)
+	}
+	if ws, err := svcs[0].ListWebhooks(ctx, alice); registered != provisioning.MaxWebhooks || err != nil || len(ws) != registered {
+		t.Fatalf("%d of %d concurrent registrations succeeded and %d endpoints are stored (%v), want %d",
+			registered, n, len(ws), err, provisioning.MaxWebhooks)
+	}
+	insert := func(partner string, limit int) bool {
+		t.Helper()
+		inserted, err := insertWebhook(stores[0], partner, limit)
+		if err != nil {
+			t.Fatalf("InsertWebhook: %v", err)
+		}
+		return inserted
+	}
+	if insert(alice.PartnerID, provisioning.MaxWebhooks) || !insert(alice.PartnerID, provisioning.MaxWebhooks+1) || !insert(bob.PartnerID, 1) || insert(bob.PartnerID, 1) {
+		t.Fatal("InsertWebhook does not insert exactly while the partner has fewer than limit")
+	}
+}
+
+// insertWebhook registers an endpoint of the partner directly in s, if it has fewer than limit.
+func insertWebhook(s provisioning.Store, partnerID string, limit int) (inserted bool, err error) {
+	ctx := context.Background()
+	w := &provisioning.Webhook{ID: uuid.NewString(), PartnerID: partnerID, URL: "https://hooks.example/direct",
+		Secret: "whsec_c2VjcmV0", CreatedAt: time.Now()}
+	err = s.Write(ctx, func(tx provisioning.Tx) (err error) { inserted, err = tx.InsertWebhook(ctx, w, limit); return err })
+	return inserted, err
+}
+
+// testWebhookLimitOpenRegistration: a registration made while another one's transaction is
+// still open — on another replica where the store has them — does not count without it. The
+// partner is one short of the limit; the second registration must wait for the first to end
+// and then be refused. (Were it not to wait, it would be inserted before the first commits,
+// and the partner would end over the limit: that is what the test catches.)
+func testWebhookLimitOpenRegistration(t *testing.T, h Harness, twoStores bool) {
+	stores, _ := replicas(t, h, twoStores)
+	const limit = 2
+	if inserted, err := insertWebhook(stores[0], alice.PartnerID, limit); !inserted || err != nil {
+		t.Fatalf("the first endpoint: %v %v", inserted, err)
+	}
+	type outcome struct {
+		inserted bool
+		err      error
+	}
+	second := make(chan outcome, 1)
+	ctx := context.Background()
+	w := &provisioning.Webhook{ID: uuid.NewString(), PartnerID: alice.PartnerID, URL: "https://hooks.example/open",
+		Secret: "whsec_c2VjcmV0", CreatedAt: time.Now()}
+	err := stores[0].Write(ctx, func(tx provisioning.Tx) error {
+		if inserted, err := tx.InsertWebhook(ctx, w, limit); !inserted || err != nil {
+			return fmt.Errorf("the open registration: %v %v", inserted, err)
+		}
+		go func() {
+			inserted, err := insertWebhook(stores[len(stores)-1], alice.PartnerID, limit)
+			second <- outcome{inserted, err}
+		}()
+		select {
+		case o := <-second: // it did not wait for this transaction
+			second <- o
+		case <-time.After(200 * time.Millisecond): // it waits (or has yet to start): end the transaction
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := <-second; o.inserted || o.err != nil {
+		t.Fatalf("a registration during another's open transaction: inserted %v, error %v; want refused", o.inserted, o.err)
+	}
 }

@@ -30,6 +30,12 @@ type Dialect struct {
 	// transaction ends and returns whether it got it, without waiting ("" where Write already
 	// excludes other writers).
 	IdempotencyLock string
+	// LimitLock takes the lock of the partner named by its argument (partner_id) until the
+	// transaction ends, waiting for it, so that counting the partner's rows against a limit and
+	// the insert that depends on the count are one step ("" where Write already excludes other
+	// writers). The count must run after it, in a statement of its own: in READ COMMITTED a
+	// statement does not see what commits while it waits.
+	LimitLock string
 	// AppendEvent inserts an event from the arguments (id, partner_id, type, tenant_id, actor,
 	// request_id, created_at, data) and returns its seq. Where writers run concurrently it
 	// also takes a per-partner lock held until commit, so that seq order is commit order.
@@ -134,9 +140,10 @@ func (s *Store) BeginTx(ctx context.Context) (*sql.Tx, error) {
 
 // Within returns a Store whose Read and Write run on tx, a transaction from BeginTx, without
 // committing: provisioning's changes — tenants, events, idempotency records — commit or roll
-// back with the host's own. After a provisioning call fails, roll tx back: PostgreSQL refuses
-// any further statement in it. On PostgreSQL a change's event holds its partner's ordering lock
-// until tx ends: commit soon after the provisioning calls.
+// back with the host's own. Each change runs in a savepoint: one that fails undoes itself alone
+// and tx goes on (PostgreSQL would otherwise refuse any further statement in it). On PostgreSQL
+// a change's event holds its partner's ordering lock until tx ends, and so does a webhook
+// registration its partner's limit lock: commit soon after the provisioning calls.
 func (s *Store) Within(tx *sql.Tx) provisioning.Store {
 	return &within{s: s, tx: &sqlx.Tx{Tx: tx, Mapper: s.writeDB.Mapper}}
 }
@@ -147,15 +154,17 @@ type within struct {
 	tx *sqlx.Tx
 }
 
-func (w *within) run(fn func(provisioning.Tx) error) error {
-	return fn(&tx{s: w.s, db: w.s.writeDB, t: w.tx, q: w.tx})
-}
+// view is the provisioning.Tx over the host's transaction.
+func (w *within) view() *tx { return &tx{s: w.s, db: w.s.writeDB, t: w.tx, q: w.tx} }
 
 // Read implements provisioning.Store.
-func (w *within) Read(_ context.Context, fn func(provisioning.Tx) error) error { return w.run(fn) }
+func (w *within) Read(_ context.Context, fn func(provisioning.Tx) error) error { return fn(w.view()) }
 
-// Write implements provisioning.Store; the host commits.
-func (w *within) Write(_ context.Context, fn func(provisioning.Tx) error) error { return w.run(fn) }
+// Write implements provisioning.Store in a savepoint of the host's transaction; the host commits.
+func (w *within) Write(ctx context.Context, fn func(provisioning.Tx) error) error {
+	x := w.view()
+	return x.Savepoint(ctx, func() error { return fn(x) })
+}
 
 // Ping implements provisioning.Store.
 func (w *within) Ping(ctx context.Context) error { return w.s.Ping(ctx) }
@@ -172,6 +181,15 @@ type tx struct {
 }
 
 func (x *tx) internal(err error) error { return x.s.internal(err) }
+
+// lockLimit takes the partner's limit lock, where the database needs one.
+func (x *tx) lockLimit(ctx context.Context, partnerID string) error {
+	if x.s.d.LimitLock == "" {
+		return nil
+	}
+	_, err := x.exec(ctx, x.s.d.LimitLock, partnerID)
+	return err
+}
 
 // Savepoint implements provisioning.Tx.
 func (x *tx) Savepoint(ctx context.Context, fn func() error) error {

@@ -38,10 +38,12 @@ func fixedQueries(d *Dialect) []string {
 	qs := []string{qInsert, qGet, qGet + d.ForUpdate, qUpdate, qDelete, qConflict,
 		qIdemGet, qIdemPut, qIdemPurge, d.AppendEvent, qListEvents, qEventSeq,
 		qConfigGet, qConfigGet + d.ForUpdate, qConfigInsert, qConfigUpdate,
-		qWebhookInsert, qWebhookGet, qWebhookList, qWebhookDelete, qWebhookSecrets, qDeliveryList, qDeliveryFinish,
+		qWebhookInsert, qWebhookCount, qWebhookGet, qWebhookList, qWebhookDelete, qWebhookSecrets, qDeliveryList, qDeliveryFinish,
 		d.fanOutQuery(), d.claimQuery()}
-	if d.IdempotencyLock != "" {
-		qs = append(qs, d.IdempotencyLock)
+	for _, q := range []string{d.IdempotencyLock, d.LimitLock} {
+		if q != "" {
+			qs = append(qs, q)
+		}
 	}
 	return qs
 }

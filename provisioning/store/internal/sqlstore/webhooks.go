@@ -17,6 +17,7 @@ const (
 		COALESCE(previous_secret, '') AS previous_secret, COALESCE(previous_until, created_at) AS previous_until`
 	qWebhookInsert = `INSERT INTO webhooks (id, partner_id, url, events, description, secret, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`
+	qWebhookCount   = `SELECT count(*) FROM webhooks WHERE partner_id = ?`
 	qWebhookGet     = `SELECT ` + webhookColumns + ` FROM webhooks WHERE partner_id = ? AND id = ?`
 	qWebhookList    = `SELECT ` + webhookColumns + ` FROM webhooks WHERE partner_id = ? ORDER BY created_at, id`
 	qWebhookDelete  = `DELETE FROM webhooks WHERE partner_id = ? AND id = ?`
@@ -91,11 +92,22 @@ func eventTypes(ts []provisioning.EventType) string {
 	return strings.Join(s, " ")
 }
 
-// InsertWebhook implements provisioning.Tx.
-func (x *tx) InsertWebhook(ctx context.Context, w *provisioning.Webhook) error {
+// InsertWebhook implements provisioning.Tx: it counts the partner's endpoints under the
+// partner's limit lock, so that a concurrent registration counts after this one commits.
+func (x *tx) InsertWebhook(ctx context.Context, w *provisioning.Webhook, limit int) (bool, error) {
+	if err := x.lockLimit(ctx, w.PartnerID); err != nil {
+		return false, err
+	}
+	var n int
+	if err := x.get(ctx, &n, qWebhookCount, w.PartnerID); err != nil {
+		return false, x.internal(err)
+	}
+	if n >= limit {
+		return false, nil
+	}
 	_, err := x.exec(ctx, qWebhookInsert, w.ID, w.PartnerID, w.URL, eventTypes(w.Events), null(w.Description),
 		w.Secret, x.s.d.Time(w.CreatedAt))
-	return err
+	return err == nil, err
 }
 
 // GetWebhook implements provisioning.Tx.

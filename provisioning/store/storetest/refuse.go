@@ -1,0 +1,40 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+
+	"github.com/provisiond/provisiond/provisioning"
+)
+
+// Refusing returns a Store over s whose writes fail, with an internal error, to insert a tenant
+// named companyName: a stand-in for a database that refuses a value, for a store without a
+// database to make refuse it (the memory store, a test's store). Everything else is s's.
+func Refusing(s provisioning.Store, companyName string) provisioning.Store {
+	return &refusing{Store: s, name: companyName}
+}
+
+// refusing is the Store of Refusing.
+type refusing struct {
+	provisioning.Store
+	name string
+}
+
+// Write implements provisioning.Store.
+func (r *refusing) Write(ctx context.Context, fn func(provisioning.Tx) error) error {
+	return r.Store.Write(ctx, func(tx provisioning.Tx) error { return fn(&refusingTx{Tx: tx, name: r.name}) })
+}
+
+// refusingTx is the Tx of a refusing Store's writes.
+type refusingTx struct {
+	provisioning.Tx
+	name string
+}
+
+// InsertTenant implements provisioning.Tx.
+func (x *refusingTx) InsertTenant(ctx context.Context, t *provisioning.Tenant) error {
+	if t.CompanyName == x.name {
+		return provisioning.Internal(errors.New("storetest: the store refuses this tenant"))
+	}
+	return x.Tx.InsertTenant(ctx, t)
+}
