@@ -313,8 +313,8 @@ func TestStatusCodes(t *testing.T) {
 			}
 			switch tc.status {
 			case 401:
-				if !strings.Contains(r.header.Get("WWW-Authenticate"), `Bearer`) || !strings.Contains(r.header.Get("WWW-Authenticate"), `error="invalid_token"`) {
-					t.Fatalf("WWW-Authenticate = %q", r.header.Get("WWW-Authenticate"))
+				if got := r.header.Get("WWW-Authenticate"); !strings.HasPrefix(got, `Bearer`) || strings.Contains(got, `error="invalid_token"`) != (tc.token != "") {
+					t.Fatalf("WWW-Authenticate = %q", got)
 				}
 			case 405:
 				if r.header.Get("Allow") != "GET, HEAD, PATCH, PUT, DELETE" {

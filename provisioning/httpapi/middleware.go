@@ -170,7 +170,7 @@ func (s *server) authed(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearerToken(r)
 		if !ok {
-			s.writeError(w, r, httpError(provisioning.CodeUnauthenticated, "a bearer token is required in the Authorization header"))
+			s.writeError(w, r, errNoCredential)
 			return
 		}
 		p, err := s.authn.Authenticate(r.Context(), token)
