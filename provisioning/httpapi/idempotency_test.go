@@ -190,7 +190,8 @@ func idempotentRoutes() []idempotentRoute {
 	path := func(p string) func(*testing.T, *env) string { return func(*testing.T, *env) string { return base + p } }
 	tenant := func(suffix string) func(*testing.T, *env) string {
 		return func(t *testing.T, e *env) string {
-			return base + "/tenants/" + e.create(t, e.admin, acme)["tenant"].(string) + suffix
+			tn := e.create(t, e.admin, fmt.Sprintf(`{"company_name":"Target %d","email":"t@example.com"}`, targets.Add(1)))
+			return base + "/tenants/" + tn["tenant"].(string) + suffix
 		}
 	}
 	webhook := func(suffix string) func(*testing.T, *env) string {
@@ -204,7 +205,7 @@ func idempotentRoutes() []idempotentRoute {
 	}
 	return []idempotentRoute{
 		{"create tenant", "POST", path("/tenants"), acme, "tenant:create", 201},
-		{"bulk create", "POST", path("/tenants/bulk"), `{"tenants":[` + acme + `]}`, "tenant:create", 200},
+		{"bulk create", "POST", path("/tenants/bulk"), `{"tenants":[{"company_name":"Bulk","email":"b@example.com"}]}`, "tenant:create", 200},
 		{"patch tenant", "PATCH", tenant(""), `{"industry":"Retail"}`, "tenant:update", 200},
 		{"put tenant", "PUT", tenant(""), `{"company_name":"Acme Two","email":"new@acme.example"}`, "tenant:update", 200},
 		{"delete tenant", "DELETE", tenant(""), "", "tenant:delete", 204},
@@ -215,6 +216,9 @@ func idempotentRoutes() []idempotentRoute {
 		{"rotate webhook secret", "POST", webhook("/rotate-secret"), "", "webhook:manage", 200},
 	}
 }
+
+// targets numbers the tenants made as targets of idempotentRoutes.
+var targets atomic.Int64
 
 // allPermissions are the permissions the routes check.
 var allPermissions = []string{"tenant:create", "tenant:read", "tenant:update", "tenant:delete", "webhook:manage"}
@@ -231,25 +235,26 @@ func (e *env) withPermissions(t *testing.T, perms ...string) string {
 // webhook, its signing secret).
 func TestIdempotentReplayIsAuthorized(t *testing.T) {
 	tested := map[string]bool{} // "METHOD /path/{template}" of the operations tested
+	// One partner for all routes, each route with keys of its own.
+	e := newEnv(t)
 	for _, rt := range idempotentRoutes() {
 		t.Run(rt.name, func(t *testing.T) {
-			e := newEnv(t)
 			target := rt.target(t, e)
 			tested[operation(t, rt.method, target)] = true
-			first := e.req(t, rt.method, target, e.admin, rt.body, "Idempotency-Key", "k")
+			first := e.req(t, rt.method, target, e.admin, rt.body, "Idempotency-Key", rt.name)
 			if first.status != rt.status {
 				t.Fatalf("admin: %d %s", first.status, first.body)
 			}
 			allBut := slices.DeleteFunc(slices.Clone(allPermissions), func(p string) bool { return p == rt.perm })
 			for name, tok := range map[string]string{"reader": e.reader, "all but " + rt.perm: e.withPermissions(t, allBut...)} {
-				r := e.req(t, rt.method, target, tok, rt.body, "Idempotency-Key", "k")
+				r := e.req(t, rt.method, target, tok, rt.body, "Idempotency-Key", rt.name)
 				wantProblem(t, r, 403, "forbidden")
 				if r.header.Get("Idempotent-Replayed") != "" || strings.Contains(string(r.body), "whsec_") ||
 					len(first.body) > 0 && strings.Contains(string(r.body), string(first.body)) {
 					t.Fatalf("%s was given the admin's answer: %v %s", name, r.header, r.body)
 				}
 			}
-			again := e.req(t, rt.method, target, e.admin, rt.body, "Idempotency-Key", "k")
+			again := e.req(t, rt.method, target, e.admin, rt.body, "Idempotency-Key", rt.name)
 			if again.status != rt.status || again.header.Get("Idempotent-Replayed") != "true" || string(again.body) != string(first.body) {
 				t.Fatalf("the admin's retry after the refusals: %d %v %s", again.status, again.header, again.body)
 			}
@@ -298,16 +303,16 @@ func documentedIdempotent(t *testing.T) []string {
 // A refused request does not squat its key: the admin who then sends the same request with the
 // same key has it run afresh, not a replayed 403.
 func TestRefusalDoesNotSquatIdempotencyKey(t *testing.T) {
+	e := newEnv(t) // one partner for all routes, each route with keys of its own
 	for _, rt := range idempotentRoutes() {
 		t.Run(rt.name, func(t *testing.T) {
-			e := newEnv(t)
 			target := rt.target(t, e)
-			wantProblem(t, e.req(t, rt.method, target, e.withPermissions(t), rt.body, "Idempotency-Key", "squat"), 403, "forbidden")
-			r := e.req(t, rt.method, target, e.admin, rt.body, "Idempotency-Key", "squat")
+			wantProblem(t, e.req(t, rt.method, target, e.withPermissions(t), rt.body, "Idempotency-Key", rt.name), 403, "forbidden")
+			r := e.req(t, rt.method, target, e.admin, rt.body, "Idempotency-Key", rt.name)
 			if r.status != rt.status || r.header.Get("Idempotent-Replayed") != "" {
 				t.Fatalf("the admin after a refused request with its key: %d %v %s", r.status, r.header, r.body)
 			}
-			if again := e.req(t, rt.method, target, e.admin, rt.body, "Idempotency-Key", "squat"); again.header.Get("Idempotent-Replayed") != "true" {
+			if again := e.req(t, rt.method, target, e.admin, rt.body, "Idempotency-Key", rt.name); again.header.Get("Idempotent-Replayed") != "true" {
 				t.Fatalf("the admin's own answer was not kept: %d %v", again.status, again.header)
 			}
 		})
