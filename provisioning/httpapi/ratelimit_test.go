@@ -205,3 +205,29 @@ func TestRateLimitsAtTheirBound(t *testing.T) {
 		}
 	})
 }
+
+// The OpenAPI document declares the RateLimit headers on every answer of every authenticated
+// operation but 401.
+func TestOpenAPIDeclaresRateLimitHeaders(t *testing.T) {
+	route, _, err := openAPIRouter(t).FindRoute(httptest.NewRequest("GET", base+"/tenants", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, item := range route.Spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.Security != nil && len(*op.Security) == 0 {
+				continue // not authenticated
+			}
+			for status, resp := range op.Responses.Map() {
+				if status == "401" {
+					continue
+				}
+				for _, h := range []string{"RateLimit-Policy", "RateLimit"} {
+					if resp.Value.Headers[h] == nil {
+						t.Errorf("%s %s → %s does not declare %s", method, path, status, h)
+					}
+				}
+			}
+		}
+	}
+}
