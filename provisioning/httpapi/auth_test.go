@@ -7,7 +7,7 @@ import (
 	"github.com/provisiond/provisiond/provisioning/jwtauth/jwttest"
 )
 
-// A 401 challenges with the Bearer scheme (RFC 6750 §3.1): without an error when no bearer token
+// A 401 challenges with the Bearer scheme (RFC 6750, section 3.1): without an error when no bearer token
 // was sent, with error="invalid_token" when the token sent was refused.
 func TestUnauthenticatedChallenge(t *testing.T) {
 	e := newEnv(t)

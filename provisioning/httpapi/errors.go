@@ -67,7 +67,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // errNoCredential is the error of a request without a bearer token.
 var errNoCredential = httpError(provisioning.CodeUnauthenticated, "a bearer token is required in the Authorization header")
 
-// challenge is the WWW-Authenticate header of a 401 (RFC 6750 §3.1): a request that sent no
+// challenge is the WWW-Authenticate header of a 401 (RFC 6750, section 3.1): a request that sent no
 // bearer token is told only the scheme and realm, since it may not have known that one was
 // needed; one whose token was refused is also told error="invalid_token" and why.
 func challenge(err error, detail string) string {
