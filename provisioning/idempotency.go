@@ -12,6 +12,10 @@ import (
 // and given again for every retry with that key, so a retried request never acts twice. The
 // answer is opaque here — the adapter encodes it — so the domain stays free of HTTP.
 //
+// Keys are the partner's, shared by all its principals, and those may hold different
+// permissions: a replay is authorized like a first request, so a principal without the
+// permission of the request never receives another principal's kept answer.
+//
 // The change and its answer commit in one transaction: a crash leaves either both or neither,
 // never a change without the answer that a retry must be given.
 
@@ -49,22 +53,26 @@ func errInUse() error {
 // errDiscard rolls back the transaction of an answer that is not kept.
 var errDiscard = errors.New("provisioning: answer not kept")
 
-// Idempotently answers a request made with an idempotency key. The first time, it runs do
-// with a context in which every call to this Service joins one transaction; do returns the
-// encoded answer and whether to keep it. A kept answer commits together with the changes do
-// made; one not kept (an internal error) rolls them back, so that a retry runs afresh. Later
-// calls with the key get the kept answer back, with replayed set, and do is not run.
+// Idempotently answers a request made with an idempotency key. perm is the permission the
+// request needs: p must hold it before anything else happens, on a replay as on the first
+// request, so a principal without it is refused (CodeForbidden) and never given the kept answer
+// of another principal of its partner. The first time, it runs do with a context in which every
+// call to this Service joins one transaction; do returns the encoded answer and whether to keep
+// it. A kept answer commits together with the changes do made; one not kept (an internal error,
+// a refusal) rolls them back, so that a retry runs afresh. Later calls with the key get the kept
+// answer back, with replayed set, and do is not run.
 //
-// It fails with CodeIdempotencyKeyReused when the key was used for another request (another
-// fingerprint), CodeIdempotencyKeyInUse while the first request is still running (here, or on
-// another replica where the store can tell), and CodeBadRequest for a malformed key.
-// A panic in do rolls back and is re-raised. do must reach the store only through this Service
-// with the context it is given: on stores that run one write at a time (memory, SQLite) a
-// transaction begun in do by other means would wait for this one forever.
-func (s *Service) Idempotently(ctx context.Context, p Principal, key, fingerprint string,
+// It fails with CodeUnauthenticated or CodeForbidden as every method does, then
+// CodeIdempotencyKeyReused when the key was used for another request (another fingerprint),
+// CodeIdempotencyKeyInUse while the first request is still running (here, or on another replica
+// where the store can tell), and CodeBadRequest for a malformed key. A panic in do rolls back
+// and is re-raised. do must reach the store only through this Service with the context it is
+// given: on stores that run one write at a time (memory, SQLite) a transaction begun in do by
+// other means would wait for this one forever.
+func (s *Service) Idempotently(ctx context.Context, p Principal, perm Permission, key, fingerprint string,
 	do func(ctx context.Context) (answer []byte, keep bool)) (answer []byte, replayed bool, err error) {
-	if p.PartnerID == "" {
-		return nil, false, Errorf(CodeUnauthenticated, "no partner identified")
+	if err := s.authorize(ctx, p, perm); err != nil {
+		return nil, false, err
 	}
 	if key == "" || len(key) > MaxIdempotencyKey || strings.IndexFunc(key, func(r rune) bool { return !unicode.IsPrint(r) || r > unicode.MaxASCII }) >= 0 {
 		return nil, false, Errorf(CodeBadRequest, "Idempotency-Key must be 1 to %d printable ASCII characters", MaxIdempotencyKey)

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/provisiond/provisiond/provisioning/httpapi"
 )
 
 // config is everything the server's flags and environment say.
@@ -25,6 +27,7 @@ type config struct {
 	partnerClaim    string
 	shutdownTimeout time.Duration
 	rateLimit       float64
+	failedAuthLimit float64
 }
 
 // newFlagSet returns a flag set whose defaults are taken from the environment twins of its
@@ -74,12 +77,17 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	fs.BoolVar(&c.noMigrate, "no-migrate", false, "do not apply database migrations at start (run 'provisiond migrate' instead)")
 	fs.StringVar(&c.rolesClaim, "roles-claim", "roles", "dot path of the token claim holding roles, e.g. realm_access.roles")
 	fs.StringVar(&c.partnerClaim, "partner-claim", "partner_id", "token claim holding the partner id (sub only when that claim is absent)")
-	fs.Float64Var(&c.rateLimit, "rate-limit", 0, "requests a second each partner may make on average, in bursts of twice that; 0 for no limit")
+	fs.Float64Var(&c.rateLimit, "rate-limit", 100, "requests a second each partner may make on average, in bursts of twice that; 0 turns the limit off")
+	fs.Float64Var(&c.failedAuthLimit, "failed-auth-limit", httpapi.DefaultFailedAuthRate,
+		"requests failing authentication a second each client address may make on average, in bursts of twice that; 0 turns the limit off (do so behind a proxy that hides client addresses)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may finish at shutdown")
 }
 
 // check refuses configurations that would start an insecure or useless server.
 func (c *config) check() error {
+	if !(c.rateLimit >= 0) || !(c.failedAuthLimit >= 0) {
+		return errors.New("--rate-limit and --failed-auth-limit must be 0 (off) or more")
+	}
 	if c.dev {
 		return nil
 	}

@@ -94,6 +94,7 @@ func tenantsURL(p *proc) string { return p.base + "/api/provisioning/tenants" }
 // the crash, must at once answer 201 — the kept answer byte for byte when there was one — never
 // "in use" nor "exists": a change and its kept answer commit together.
 func testCrashRecovery(t *testing.T, dir string, args ...string) {
+	args = append(args, "--rate-limit", "0") // a load from one partner, and its retries at once
 	p := startProc(t, dir, args...)
 	type keyed struct{ key, body, answer string } // answer: the 201 body, "" when cut off
 	var (

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -153,10 +154,8 @@ func newHandler(c config, prov *provisioning.Service, store provisioning.Store, 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	opts := []httpapi.Option{httpapi.WithLogger(log), httpapi.WithMetrics(reg),
-		httpapi.WithReadiness(store.Ping), httpapi.WithReadiness(authn.Ready)}
-	if c.rateLimit > 0 {
-		opts = append(opts, httpapi.WithRateLimit(c.rateLimit, int(2*c.rateLimit)))
-	}
+		httpapi.WithReadiness(store.Ping), httpapi.WithReadiness(authn.Ready),
+		httpapi.WithRateLimit(c.rateLimit, twice(c.rateLimit)), httpapi.WithFailedAuthLimit(c.failedAuthLimit, twice(c.failedAuthLimit))}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	if dev != nil {
@@ -168,6 +167,9 @@ func newHandler(c config, prov *provisioning.Service, store provisioning.Store, 
 	mux.Handle("/", httpapi.New(prov, authn, opts...))
 	return mux
 }
+
+// twice is the burst of a rate limit: twice the rate a second, rounded up.
+func twice(perSecond float64) int { return int(math.Min(math.Ceil(2*perSecond), math.MaxInt32)) }
 
 // purgeIdempotencyKeys forgets expired idempotency records at start and every hour until ctx
 // ends.

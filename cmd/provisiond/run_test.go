@@ -205,6 +205,7 @@ func TestRunRefusesInsecureConfig(t *testing.T) {
 		"bad database":    {"--dev", "--database-url", "mysql://x"},
 		"bad flag":        {"--nope"},
 		"bad policy file": {"--dev", "--database-url", "memory:", "--policy-file", "/nonexistent/policy.json"},
+		"negative limit":  {"--dev", "--database-url", "memory:", "--failed-auth-limit", "-1"},
 	}
 	for name, args := range cases {
 		t.Run(name, func(t *testing.T) {

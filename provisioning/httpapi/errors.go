@@ -59,9 +59,22 @@ func problemType(code provisioning.Code) string { return "urn:provisiond:problem
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	p := s.problem(r, err)
 	if p.Code == provisioning.CodeUnauthenticated {
-		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="provisiond", error="invalid_token", error_description=%q`, p.Detail))
+		w.Header().Set("WWW-Authenticate", challenge(err, p.Detail))
 	}
 	writeJSONType(w, p.Status, "application/problem+json", p)
+}
+
+// errNoCredential is the error of a request without a bearer token.
+var errNoCredential = httpError(provisioning.CodeUnauthenticated, "a bearer token is required in the Authorization header")
+
+// challenge is the WWW-Authenticate header of a 401 (RFC 6750, section 3.1): a request that sent no
+// bearer token is told only the scheme and realm, since it may not have known that one was
+// needed; one whose token was refused is also told error="invalid_token" and why.
+func challenge(err error, detail string) string {
+	if errors.Is(err, errNoCredential) {
+		return `Bearer realm="provisiond"`
+	}
+	return fmt.Sprintf(`Bearer realm="provisiond", error="invalid_token", error_description=%q`, detail)
 }
 
 // problem describes err as a problem; internal errors are logged here.

@@ -34,6 +34,7 @@ type env struct {
 	reader string // partner-a, tenant:read only
 	logs   *syncBuffer
 	store  provisioning.Store
+	client *http.Client // nil for http.DefaultClient
 }
 
 type syncBuffer struct {
@@ -68,7 +69,8 @@ func newEnv(t *testing.T, wrap ...func(provisioning.Store) provisioning.Store) *
 	}
 	logs := &syncBuffer{}
 	h := httpapi.New(provisioning.New(store, provisioning.NewRBAC(provisioning.DefaultPolicy())), authn,
-		httpapi.WithLogger(slog.New(slog.NewJSONHandler(logs, nil))), httpapi.WithReadiness(store.Ping))
+		httpapi.WithLogger(slog.New(slog.NewJSONHandler(logs, nil))), httpapi.WithReadiness(store.Ping),
+		httpapi.WithFailedAuthLimit(0, 0)) // tests send many bad tokens from one address; the limit has tests of its own
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &env{
@@ -115,7 +117,7 @@ func (e *env) req(t *testing.T, method, path, token, body string, headers ...str
 	for i := 0; i+1 < len(headers); i += 2 {
 		r.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(r)
+	resp, err := e.httpClient().Do(r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,8 +315,8 @@ func TestStatusCodes(t *testing.T) {
 			}
 			switch tc.status {
 			case 401:
-				if !strings.Contains(r.header.Get("WWW-Authenticate"), `Bearer`) || !strings.Contains(r.header.Get("WWW-Authenticate"), `error="invalid_token"`) {
-					t.Fatalf("WWW-Authenticate = %q", r.header.Get("WWW-Authenticate"))
+				if got := r.header.Get("WWW-Authenticate"); !strings.HasPrefix(got, `Bearer`) || strings.Contains(got, `error="invalid_token"`) != (tc.token != "") {
+					t.Fatalf("WWW-Authenticate = %q", got)
 				}
 			case 405:
 				if r.header.Get("Allow") != "GET, HEAD, PATCH, PUT, DELETE" {

@@ -15,10 +15,12 @@ import (
 )
 
 // Idempotency keeps the answers to requests made with an Idempotency-Key header, each in the
-// transaction of its change. *provisioning.Service implements it (see its Idempotently); New
-// uses it when the Provisioner does.
+// transaction of its change. Idempotently must refuse a principal without perm before it looks
+// up or replays anything, since the partner's principals share its keys.
+// *provisioning.Service implements it (see its Idempotently); New uses it when the Provisioner
+// does.
 type Idempotency interface {
-	Idempotently(ctx context.Context, p provisioning.Principal, key, fingerprint string,
+	Idempotently(ctx context.Context, p provisioning.Principal, perm provisioning.Permission, key, fingerprint string,
 		do func(ctx context.Context) (answer []byte, keep bool)) (answer []byte, replayed bool, err error)
 }
 
@@ -29,12 +31,14 @@ type storedResponse struct {
 	Body   []byte      `json:"body"`
 }
 
-// idempotent makes a change safe to retry (CONTRACT §5): the first answer to a request with an
+// idempotent makes a change safe to retry: the first answer to a request with an
 // Idempotency-Key is kept per partner, in the transaction of the change itself, and replayed
 // byte for byte with Idempotent-Replayed: true; the key with another request is 422, and while
-// the first is in flight (here or, where the store can tell, on another replica) 409. Internal
-// errors are not kept: their changes roll back and a retry runs afresh.
-func (s *server) idempotent(next http.Handler) http.Handler {
+// the first is in flight (here or, where the store can tell, on another replica) 409. perm is
+// the route's permission: a principal without it gets 403 on a replay as on a first request,
+// never the kept answer. Answers that keep says not to keep roll their changes back, so a retry
+// runs afresh.
+func (s *server) idempotent(perm provisioning.Permission, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
 		if key == "" || s.idem == nil {
@@ -52,7 +56,7 @@ func (s *server) idempotent(next http.Handler) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		answer, replayed, err := s.idem.Idempotently(r.Context(), principal(r), key, fingerprint(r, body),
+		answer, replayed, err := s.idem.Idempotently(r.Context(), principal(r), perm, key, fingerprint(r, body),
 			func(ctx context.Context) ([]byte, bool) {
 				rec := &recorder{header: http.Header{}}
 				req := r.WithContext(ctx)
@@ -62,7 +66,7 @@ func (s *server) idempotent(next http.Handler) http.Handler {
 					rec.status = http.StatusOK
 				}
 				enc, _ := json.Marshal(storedResponse{Status: rec.status, Header: rec.header, Body: rec.body.Bytes()})
-				return enc, rec.status < 500
+				return enc, keep(rec.status)
 			})
 		if err != nil {
 			s.writeError(w, r, err)
@@ -70,6 +74,20 @@ func (s *server) idempotent(next http.Handler) http.Handler {
 		}
 		send(w, answer, replayed)
 	})
+}
+
+// keep says whether an answer of the status is kept for replay. The answers to the request
+// itself are (2xx, and 4xx such as a validation failure or a conflict: retrying the same request
+// would give them again). Not kept, so that they neither stand in for a later answer nor squat
+// the key: 401 and 403, which are about the principal rather than the request (the key is the
+// partner's, shared by principals of different permissions); 408 and 429, which are about the
+// moment; and 5xx, which are the server's failures.
+func keep(status int) bool {
+	switch status {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusRequestTimeout, http.StatusTooManyRequests:
+		return false
+	}
+	return status < 500
 }
 
 // fingerprint identifies a request for its idempotency key: method, target, precondition and

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -102,15 +103,20 @@ func TestIdempotentConcurrentRetries(t *testing.T) {
 	}
 }
 
-// failOnce fails its first create with an internal error: before the change, or after it as a
-// request does when its server breaks down after the change.
+// failOnce fails its first create: with an internal error before or, as a request does when its
+// server breaks down after the change, after the change; or before it, with the code of a
+// refusal.
 type failOnce struct {
 	*provisioning.Service
 	afterChange bool
+	code        provisioning.Code // the code of the first answer; CodeInternal when empty
 	failed      atomic.Bool
 }
 
 func (f *failOnce) CreateTenant(ctx context.Context, p provisioning.Principal, in provisioning.TenantInput) (*provisioning.Tenant, error) {
+	if f.code != "" && f.code != provisioning.CodeInternal && f.failed.CompareAndSwap(false, true) {
+		return nil, provisioning.Errorf(f.code, "refused this once")
+	}
 	if !f.afterChange && f.failed.CompareAndSwap(false, true) {
 		return nil, provisioning.Internal(errors.New("database went away"))
 	}
@@ -121,28 +127,42 @@ func (f *failOnce) CreateTenant(ctx context.Context, p provisioning.Principal, i
 	return t, err
 }
 
-// serveFailOnce serves a failOnce and returns a partner-admin token for it.
-func serveFailOnce(t *testing.T, afterChange bool) (*env, string) {
+// serveFailOnce serves f over a fresh Service and returns a partner-admin token for it.
+func serveFailOnce(t *testing.T, f *failOnce) (*env, string) {
 	iss := jwttest.New(t)
 	authn, _ := jwtauth.New(context.Background(), iss.Config())
-	prov := &failOnce{Service: provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy())), afterChange: afterChange}
-	srv := httptest.NewServer(httpapi.New(prov, authn, httpapi.WithLogger(slog.New(slog.DiscardHandler))))
+	f.Service = provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))
+	srv := httptest.NewServer(httpapi.New(f, authn, httpapi.WithLogger(slog.New(slog.DiscardHandler))))
 	t.Cleanup(srv.Close)
 	return &env{url: srv.URL}, jwttest.Token(t, iss.RSA, "p", "partner-admin")
 }
 
-func TestIdempotencyDoesNotKeepInternalErrors(t *testing.T) {
-	e, tok := serveFailOnce(t, false)
-	wantProblem(t, e.req(t, "POST", base+"/tenants", tok, acme, "Idempotency-Key", "k"), 500, "internal")
-	if r := e.req(t, "POST", base+"/tenants", tok, acme, "Idempotency-Key", "k"); r.status != 201 || r.header.Get("Idempotent-Replayed") != "" {
-		t.Fatalf("the retry after a 500 did not run afresh: %d %v", r.status, r.header)
+// Answers that are not about the request itself are not kept: a retry runs afresh instead of
+// being given the refusal or the failure again.
+func TestIdempotencyDoesNotKeepRefusalsOrFailures(t *testing.T) {
+	for _, tc := range []struct {
+		code   provisioning.Code
+		status int
+	}{
+		{provisioning.CodeUnauthenticated, 401},
+		{provisioning.CodeForbidden, 403},
+		{"rate_limited", 429},
+		{provisioning.CodeInternal, 500},
+	} {
+		t.Run(string(tc.code), func(t *testing.T) {
+			e, tok := serveFailOnce(t, &failOnce{code: tc.code})
+			wantProblem(t, e.req(t, "POST", base+"/tenants", tok, acme, "Idempotency-Key", "k"), tc.status, string(tc.code))
+			if r := e.req(t, "POST", base+"/tenants", tok, acme, "Idempotency-Key", "k"); r.status != 201 || r.header.Get("Idempotent-Replayed") != "" {
+				t.Fatalf("the retry after a %d did not run afresh: %d %v", tc.status, r.status, r.header)
+			}
+		})
 	}
 }
 
 // An answer that is not kept takes its change with it: the retry creates the tenant afresh
 // instead of finding it there (409) without an answer to replay.
 func TestIdempotencyRollsBackWhatItDoesNotKeep(t *testing.T) {
-	e, tok := serveFailOnce(t, true)
+	e, tok := serveFailOnce(t, &failOnce{afterChange: true})
 	wantProblem(t, e.req(t, "POST", base+"/tenants", tok, acme, "Idempotency-Key", "k"), 500, "internal")
 	if c := count(t, e, tok); c != 0 {
 		t.Fatalf("%d tenants after a 500 with an idempotency key, want 0", c)
@@ -153,5 +173,148 @@ func TestIdempotencyRollsBackWhatItDoesNotKeep(t *testing.T) {
 	}
 	if again := e.req(t, "POST", base+"/tenants", tok, acme, "Idempotency-Key", "k"); again.status != 201 || again.header.Get("Idempotent-Replayed") != "true" || string(again.body) != string(r.body) {
 		t.Fatalf("the second retry was not the replay: %d %s", again.status, again.body)
+	}
+}
+
+// idempotentRoute is a route that honours Idempotency-Key, with a request to it.
+type idempotentRoute struct {
+	name, method string
+	target       func(t *testing.T, e *env) string // a path to a fresh resource where one is needed
+	body         string
+	perm         string // the permission the route needs
+	status       int    // a partner-admin's answer
+}
+
+// idempotentRoutes lists every route that honours Idempotency-Key.
+func idempotentRoutes() []idempotentRoute {
+	path := func(p string) func(*testing.T, *env) string { return func(*testing.T, *env) string { return base + p } }
+	tenant := func(suffix string) func(*testing.T, *env) string {
+		return func(t *testing.T, e *env) string {
+			tn := e.create(t, e.admin, fmt.Sprintf(`{"company_name":"Target %d","email":"t@example.com"}`, targets.Add(1)))
+			return base + "/tenants/" + tn["tenant"].(string) + suffix
+		}
+	}
+	webhook := func(suffix string) func(*testing.T, *env) string {
+		return func(t *testing.T, e *env) string {
+			r := e.req(t, "POST", base+"/webhooks", e.admin, `{"url":"https://hooks.example/x"}`)
+			if r.status != 201 {
+				t.Fatalf("webhook: %d %s", r.status, r.body)
+			}
+			return r.header.Get("Location") + suffix
+		}
+	}
+	return []idempotentRoute{
+		{"create tenant", "POST", path("/tenants"), acme, "tenant:create", 201},
+		{"bulk create", "POST", path("/tenants/bulk"), `{"tenants":[{"company_name":"Bulk","email":"b@example.com"}]}`, "tenant:create", 200},
+		{"patch tenant", "PATCH", tenant(""), `{"industry":"Retail"}`, "tenant:update", 200},
+		{"put tenant", "PUT", tenant(""), `{"company_name":"Acme Two","email":"new@acme.example"}`, "tenant:update", 200},
+		{"delete tenant", "DELETE", tenant(""), "", "tenant:delete", 204},
+		{"put config", "PUT", tenant("/config"), `{"plan":"gold"}`, "tenant:update", 200},
+		{"patch config", "PATCH", tenant("/config"), `{"plan":"silver"}`, "tenant:update", 200},
+		{"create webhook", "POST", path("/webhooks"), `{"url":"https://hooks.example/provisioning"}`, "webhook:manage", 201},
+		{"delete webhook", "DELETE", webhook(""), "", "webhook:manage", 204},
+		{"rotate webhook secret", "POST", webhook("/rotate-secret"), "", "webhook:manage", 200},
+	}
+}
+
+// targets numbers the tenants made as targets of idempotentRoutes.
+var targets atomic.Int64
+
+// allPermissions are the permissions the routes check.
+var allPermissions = []string{"tenant:create", "tenant:read", "tenant:update", "tenant:delete", "webhook:manage"}
+
+// withPermissions mints a token of partner-a, e.admin's partner, holding exactly perms.
+func (e *env) withPermissions(t *testing.T, perms ...string) string {
+	t.Helper()
+	return jwttest.Mint(t, e.iss.Ed, jwtauth.Claims{PartnerID: "partner-a", Subject: "other-user-of-partner-a", Permissions: perms})
+}
+
+// The key is the partner's, shared by its principals: a principal of the same partner without
+// the route's permission — only tenant:read, or every permission but that one — who sends an
+// admin's request again with its key is refused, and never given the admin's kept answer (for a
+// webhook, its signing secret).
+func TestIdempotentReplayIsAuthorized(t *testing.T) {
+	tested := map[string]bool{} // "METHOD /path/{template}" of the operations tested
+	// One partner for all routes, each route with keys of its own.
+	e := newEnv(t)
+	for _, rt := range idempotentRoutes() {
+		t.Run(rt.name, func(t *testing.T) {
+			target := rt.target(t, e)
+			tested[operation(t, rt.method, target)] = true
+			first := e.req(t, rt.method, target, e.admin, rt.body, "Idempotency-Key", rt.name)
+			if first.status != rt.status {
+				t.Fatalf("admin: %d %s", first.status, first.body)
+			}
+			allBut := slices.DeleteFunc(slices.Clone(allPermissions), func(p string) bool { return p == rt.perm })
+			for name, tok := range map[string]string{"reader": e.reader, "all but " + rt.perm: e.withPermissions(t, allBut...)} {
+				r := e.req(t, rt.method, target, tok, rt.body, "Idempotency-Key", rt.name)
+				wantProblem(t, r, 403, "forbidden")
+				if r.header.Get("Idempotent-Replayed") != "" || strings.Contains(string(r.body), "whsec_") ||
+					len(first.body) > 0 && strings.Contains(string(r.body), string(first.body)) {
+					t.Fatalf("%s was given the admin's answer: %v %s", name, r.header, r.body)
+				}
+			}
+			again := e.req(t, rt.method, target, e.admin, rt.body, "Idempotency-Key", rt.name)
+			if again.status != rt.status || again.header.Get("Idempotent-Replayed") != "true" || string(again.body) != string(first.body) {
+				t.Fatalf("the admin's retry after the refusals: %d %v %s", again.status, again.header, again.body)
+			}
+		})
+	}
+	for _, op := range documentedIdempotent(t) {
+		if !tested[op] {
+			t.Errorf("%s takes an Idempotency-Key but is not in idempotentRoutes", op)
+		}
+	}
+}
+
+// operation names the documented operation that serves method and path.
+func operation(t *testing.T, method, path string) string {
+	t.Helper()
+	route, _, err := openAPIRouter(t).FindRoute(httptest.NewRequest(method, path, nil))
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return route.Method + " " + route.Path
+}
+
+// documentedIdempotent lists the operations the OpenAPI document says take an Idempotency-Key.
+func documentedIdempotent(t *testing.T) []string {
+	t.Helper()
+	route, _, err := openAPIRouter(t).FindRoute(httptest.NewRequest("GET", base+"/tenants", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	for path, item := range route.Spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			for _, p := range op.Parameters {
+				if p.Value != nil && p.Value.In == "header" && p.Value.Name == "Idempotency-Key" {
+					ops = append(ops, method+" "+path)
+				}
+			}
+		}
+	}
+	if len(ops) == 0 {
+		t.Fatal("the OpenAPI document names no operation that takes an Idempotency-Key")
+	}
+	return ops
+}
+
+// A refused request does not squat its key: the admin who then sends the same request with the
+// same key has it run afresh, not a replayed 403.
+func TestRefusalDoesNotSquatIdempotencyKey(t *testing.T) {
+	e := newEnv(t) // one partner for all routes, each route with keys of its own
+	for _, rt := range idempotentRoutes() {
+		t.Run(rt.name, func(t *testing.T) {
+			target := rt.target(t, e)
+			wantProblem(t, e.req(t, rt.method, target, e.withPermissions(t), rt.body, "Idempotency-Key", rt.name), 403, "forbidden")
+			r := e.req(t, rt.method, target, e.admin, rt.body, "Idempotency-Key", rt.name)
+			if r.status != rt.status || r.header.Get("Idempotent-Replayed") != "" {
+				t.Fatalf("the admin after a refused request with its key: %d %v %s", r.status, r.header, r.body)
+			}
+			if again := e.req(t, rt.method, target, e.admin, rt.body, "Idempotency-Key", rt.name); again.header.Get("Idempotent-Replayed") != "true" {
+				t.Fatalf("the admin's own answer was not kept: %d %v", again.status, again.header)
+			}
+		})
 	}
 }

@@ -165,28 +165,53 @@ func withRoute(next http.Handler) http.Handler {
 	})
 }
 
-// authed authenticates the bearer token before next runs, and records the partner for the log. Authorization (which permission the route needs) is the Provisioner's.
+// authed authenticates the bearer token before next runs, and records the partner for the log.
+// Authorization (which permission the route needs) is the Provisioner's. A client address over
+// its budget of failed authentications is refused before its token is checked; a partner over
+// its rate, after.
 func (s *server) authed(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := bearerToken(r)
+		p, ok := s.authenticate(w, r)
 		if !ok {
-			s.writeError(w, r, httpError(provisioning.CodeUnauthenticated, "a bearer token is required in the Authorization header"))
-			return
-		}
-		p, err := s.authn.Authenticate(r.Context(), token)
-		if err != nil {
-			if provisioning.ErrorCode(err) != provisioning.CodeInternal {
-				err = httpError(provisioning.CodeUnauthenticated, "%s", provisioning.ErrorMessage(err))
-			}
-			s.writeError(w, r, err)
 			return
 		}
 		requestInfoFrom(r.Context()).partner = p.PartnerID
-		if s.rateLimited(w, r, p.PartnerID) {
+		if s.overPartnerLimit(w, r, p.PartnerID) {
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
 	})
+}
+
+// authenticate returns the request's principal, or answers the request (401, 429, 500) and
+// returns false. Every answer 401 spends one of the client address's failed authentications.
+func (s *server) authenticate(w http.ResponseWriter, r *http.Request) (provisioning.Principal, bool) {
+	var attempt taking
+	if s.badAuth != nil {
+		if attempt = s.badAuth.take(clientAddress(r), time.Now()); !attempt.ok {
+			s.tooManyRequests(w, r, attempt.retry)
+			return provisioning.Principal{}, false
+		}
+	}
+	token, ok := bearerToken(r)
+	if !ok {
+		s.writeError(w, r, errNoCredential)
+		return provisioning.Principal{}, false
+	}
+	p, err := s.authn.Authenticate(r.Context(), token)
+	switch {
+	case err == nil || provisioning.ErrorCode(err) == provisioning.CodeInternal:
+		if s.badAuth != nil {
+			s.badAuth.giveBack(attempt) // not the client's failure
+		}
+	default:
+		err = httpError(provisioning.CodeUnauthenticated, "%s", provisioning.ErrorMessage(err))
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return provisioning.Principal{}, false
+	}
+	return p, true
 }
 
 func bearerToken(r *http.Request) (string, bool) {

@@ -1,37 +1,42 @@
 package httpapi
 
-import "net/http"
+import (
+	"net/http"
 
-// routes lists every route of the API in one place.
+	"github.com/provisiond/provisiond/provisioning"
+)
+
+// routes lists every route of the API in one place. Each change names the permission it needs,
+// so that a replay of its kept answer is authorized like the first request.
 func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
 	handle := func(pattern string, h http.Handler) { mux.Handle(pattern, withRoute(h)) }
 	const tenants = BasePath + "/tenants"
 
-	handle("POST "+tenants, s.authed(s.idempotent(s.createTenant())))
+	handle("POST "+tenants, s.authed(s.idempotent(provisioning.PermTenantCreate, s.createTenant())))
 	handle("GET "+tenants, s.authed(s.listTenants()))
 	handle(tenants, s.methodNotAllowed("GET, HEAD, POST"))
-	handle("POST "+tenants+"/bulk", s.authed(s.idempotent(s.bulkCreate())))
+	handle("POST "+tenants+"/bulk", s.authed(s.idempotent(provisioning.PermTenantCreate, s.bulkCreate())))
 
 	handle("GET "+tenants+"/{id}", s.authed(s.getTenant()))
-	handle("PATCH "+tenants+"/{id}", s.authed(s.idempotent(s.updateTenant())))
-	handle("PUT "+tenants+"/{id}", s.authed(s.idempotent(s.replaceTenant())))
-	handle("DELETE "+tenants+"/{id}", s.authed(s.idempotent(s.deleteTenant())))
+	handle("PATCH "+tenants+"/{id}", s.authed(s.idempotent(provisioning.PermTenantUpdate, s.updateTenant())))
+	handle("PUT "+tenants+"/{id}", s.authed(s.idempotent(provisioning.PermTenantUpdate, s.replaceTenant())))
+	handle("DELETE "+tenants+"/{id}", s.authed(s.idempotent(provisioning.PermTenantDelete, s.deleteTenant())))
 	handle(tenants+"/{id}", s.methodNotAllowed("GET, HEAD, PATCH, PUT, DELETE"))
 
 	handle("GET "+tenants+"/{id}/config", s.authed(s.getConfig()))
-	handle("PUT "+tenants+"/{id}/config", s.authed(s.idempotent(s.replaceConfig())))
-	handle("PATCH "+tenants+"/{id}/config", s.authed(s.idempotent(s.updateConfig())))
+	handle("PUT "+tenants+"/{id}/config", s.authed(s.idempotent(provisioning.PermTenantUpdate, s.replaceConfig())))
+	handle("PATCH "+tenants+"/{id}/config", s.authed(s.idempotent(provisioning.PermTenantUpdate, s.updateConfig())))
 	handle(tenants+"/{id}/config", s.methodNotAllowed("GET, HEAD, PUT, PATCH"))
 
 	const webhooks = BasePath + "/webhooks"
-	handle("POST "+webhooks, s.authed(s.idempotent(s.createWebhook())))
+	handle("POST "+webhooks, s.authed(s.idempotent(provisioning.PermWebhookManage, s.createWebhook())))
 	handle("GET "+webhooks, s.authed(s.listWebhooks()))
 	handle(webhooks, s.methodNotAllowed("GET, HEAD, POST"))
 	handle("GET "+webhooks+"/{id}", s.authed(s.getWebhook()))
-	handle("DELETE "+webhooks+"/{id}", s.authed(s.idempotent(s.deleteWebhook())))
+	handle("DELETE "+webhooks+"/{id}", s.authed(s.idempotent(provisioning.PermWebhookManage, s.deleteWebhook())))
 	handle(webhooks+"/{id}", s.methodNotAllowed("GET, HEAD, DELETE"))
-	handle("POST "+webhooks+"/{id}/rotate-secret", s.authed(s.idempotent(s.rotateWebhookSecret())))
+	handle("POST "+webhooks+"/{id}/rotate-secret", s.authed(s.idempotent(provisioning.PermWebhookManage, s.rotateWebhookSecret())))
 	handle(webhooks+"/{id}/rotate-secret", s.methodNotAllowed("POST"))
 	handle("GET "+webhooks+"/{id}/deliveries", s.authed(s.listDeliveries()))
 	handle(webhooks+"/{id}/deliveries", s.methodNotAllowed("GET, HEAD"))

@@ -48,7 +48,8 @@ type server struct {
 	ready   []func(context.Context) error
 	metrics *metrics    // nil without WithMetrics
 	idem    Idempotency // nil when the Provisioner keeps no idempotency records
-	limits  *limiter    // nil without WithRateLimit
+	limits  *buckets    // per partner; nil without WithRateLimit
+	badAuth *buckets    // failed authentications per client address; nil when turned off
 }
 
 // New returns the http.Handler serving the API under BasePath, plus /healthz and /readyz.
@@ -57,6 +58,7 @@ type server struct {
 func New(prov provisioning.Provisioner, authn Authenticator, opts ...Option) http.Handler {
 	s := &server{prov: prov, authn: authn, maxBody: DefaultMaxBodyBytes,
 		log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	s.badAuth = newBuckets(DefaultFailedAuthRate, DefaultFailedAuthBurst, maxAddressBuckets)
 	s.idem, _ = prov.(Idempotency)
 	for _, o := range opts {
 		o(s)

@@ -117,14 +117,14 @@ func testBulkRefused(t *testing.T, h Harness) {
 		}
 		return []byte("the answer"), true
 	}
-	answer, replayed, err := svc.Idempotently(ctx, alice, "bulk-1", "fp", bulk)
+	answer, replayed, err := svc.Idempotently(ctx, alice, provisioning.PermTenantCreate, "bulk-1", "fp", bulk)
 	if err != nil || replayed || string(answer) != "the answer" {
 		t.Fatalf("Idempotently: %q %v %v", answer, replayed, err)
 	}
 	if got := stored(); len(got) != 4 || created() != 4 {
 		t.Fatalf("after the bulk in one transaction: %v with %d events, want 4 of each", got, created())
 	}
-	answer, replayed, err = svc.Idempotently(ctx, alice, "bulk-1", "fp", func(context.Context) ([]byte, bool) {
+	answer, replayed, err = svc.Idempotently(ctx, alice, provisioning.PermTenantCreate, "bulk-1", "fp", func(context.Context) ([]byte, bool) {
 		t.Error("the retry ran the bulk again")
 		return nil, false
 	})

@@ -30,7 +30,7 @@ func testIdempotency(t *testing.T, h Harness) {
 		}
 	}
 	idem := func(p provisioning.Principal, key, fp string, do func(context.Context) ([]byte, bool)) (string, bool, error) {
-		answer, replayed, err := svc.Idempotently(ctx, p, key, fp, do)
+		answer, replayed, err := svc.Idempotently(ctx, p, provisioning.PermTenantCreate, key, fp, do)
 		return string(answer), replayed, err
 	}
 	exists := func(name string) bool {
@@ -56,7 +56,7 @@ func testIdempotency(t *testing.T, h Harness) {
 
 	// While the first request runs, a retry is told at once that the key is in use.
 	if a, _, err := idem(alice, "k-busy", "fp", func(context.Context) ([]byte, bool) {
-		_, _, err := svc.Idempotently(context.Background(), alice, "k-busy", "fp", create("Never Corp", true))
+		_, _, err := svc.Idempotently(context.Background(), alice, provisioning.PermTenantCreate, "k-busy", "fp", create("Never Corp", true))
 		wantCode(t, err, provisioning.CodeIdempotencyKeyInUse)
 		return []byte("first"), true
 	}); a != "first" || err != nil {
@@ -127,7 +127,7 @@ func testIdempotency(t *testing.T, h Harness) {
 		wantCode(t, err, provisioning.CodeBadRequest)
 	}
 	_, _, err = idem(alice, "k5", "fp", func(ctx context.Context) ([]byte, bool) {
-		_, _, err := svc.Idempotently(ctx, alice, "k6", "fp", create("Nested Corp", true))
+		_, _, err := svc.Idempotently(ctx, alice, provisioning.PermTenantCreate, "k6", "fp", create("Nested Corp", true))
 		wantCode(t, err, provisioning.CodeInternal)
 		return nil, true
 	})
@@ -203,7 +203,7 @@ func testIdempotencyRace(t *testing.T, h Harness, twoStores bool) {
 	)
 	barrier.Run(n, func(i int) {
 		svc := svcs[i%len(svcs)]
-		answer, replayed, err := svc.Idempotently(context.Background(), alice, "race", "fp", func(ctx context.Context) ([]byte, bool) {
+		answer, replayed, err := svc.Idempotently(context.Background(), alice, provisioning.PermTenantCreate, "race", "fp", func(ctx context.Context) ([]byte, bool) {
 			mu.Lock()
 			runs++
 			mu.Unlock()

@@ -1,0 +1,233 @@
+package httpapi_test
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"github.com/provisiond/provisiond/provisioning"
+	"github.com/provisiond/provisiond/provisioning/httpapi"
+	"github.com/provisiond/provisiond/provisioning/jwtauth"
+	"github.com/provisiond/provisiond/provisioning/jwtauth/jwttest"
+	"github.com/provisiond/provisiond/provisioning/store/memstore"
+)
+
+// countingAuthn counts the tokens it is asked to check: each is a signature check.
+type countingAuthn struct {
+	httpapi.Authenticator
+	calls atomic.Int64
+}
+
+func (c *countingAuthn) Authenticate(ctx context.Context, token string) (provisioning.Principal, error) {
+	c.calls.Add(1)
+	return c.Authenticator.Authenticate(ctx, token)
+}
+
+// newLimitedEnv serves the API with opts over the default options (so the default
+// failed-authentication limit), with an Authenticator that counts its calls.
+func newLimitedEnv(t *testing.T, opts ...httpapi.Option) (*env, *countingAuthn) {
+	t.Helper()
+	iss := jwttest.New(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	jwt, err := jwtauth.New(ctx, iss.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	authn := &countingAuthn{Authenticator: jwt}
+	svc := provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))
+	srv := httptest.NewServer(httpapi.New(svc, authn, append([]httpapi.Option{httpapi.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...))
+	t.Cleanup(srv.Close)
+	return &env{url: srv.URL, iss: iss,
+		admin:  jwttest.Token(t, iss.RSA, "partner-a", "partner-admin"),
+		adminB: jwttest.Token(t, iss.EC, "partner-b", "partner-admin"),
+		reader: jwttest.Mint(t, iss.Ed, jwtauth.Claims{PartnerID: "partner-a", Permissions: []string{"tenant:read"}}),
+	}, authn
+}
+
+func (e *env) httpClient() *http.Client {
+	if e.client != nil {
+		return e.client
+	}
+	return http.DefaultClient
+}
+
+// from returns a copy of e whose requests come from the loopback address ip.
+func (e *env) from(t *testing.T, ip string) *env {
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	tr := &http.Transport{DialContext: dialer.DialContext}
+	t.Cleanup(tr.CloseIdleConnections)
+	c := *e
+	c.client = &http.Client{Transport: tr}
+	return &c
+}
+
+// wantRetryAfter checks a 429 rate_limited with a Retry-After of at least a second.
+func wantRetryAfter(t *testing.T, r response) {
+	t.Helper()
+	wantProblem(t, r, 429, "rate_limited")
+	if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 {
+		t.Fatalf("Retry-After = %q", r.header.Get("Retry-After"))
+	}
+}
+
+// Requests that fail authentication spend their client address's budget; once it is spent,
+// every request from the address is refused before its token is checked. Authenticated
+// requests spend nothing, and other addresses have budgets of their own.
+func TestFailedAuthFloodIsRefusedBeforeTheTokenIsChecked(t *testing.T) {
+	e, authn := newLimitedEnv(t, httpapi.WithFailedAuthLimit(0.001, 4)) // refills in over 16 minutes
+	for range 5 {
+		if r := e.req(t, "GET", base+"/tenants", e.admin, ""); r.status != 200 {
+			t.Fatalf("authenticated: %d %s", r.status, r.body)
+		}
+	}
+	for _, tok := range []string{"", "", "not-a-jwt", e.admin + "x"} {
+		wantProblem(t, e.req(t, "GET", base+"/tenants", tok, ""), 401, "unauthenticated")
+	}
+	checked := authn.calls.Load()
+	for _, tok := range []string{"not-a-jwt", e.adminB + "x", e.admin, ""} {
+		wantRetryAfter(t, e.req(t, "GET", base+"/tenants", tok, ""))
+	}
+	if n := authn.calls.Load(); n != checked {
+		t.Fatalf("%d tokens were checked over the budget", n-checked)
+	}
+	if r := e.from(t, "127.0.0.2").req(t, "GET", base+"/tenants", e.admin, ""); r.status != 200 {
+		t.Fatalf("another address: %d %s", r.status, r.body)
+	}
+}
+
+// Without WithFailedAuthLimit the default limit holds: a flood of bad tokens is cut off after
+// the default burst, and no token is checked after that.
+func TestFailedAuthLimitIsOnByDefault(t *testing.T) {
+	e, authn := newLimitedEnv(t)
+	failed := 0
+	for ; failed < 1000; failed++ {
+		r := e.req(t, "GET", base+"/tenants", "not-a-jwt", "")
+		if r.status == 429 {
+			wantRetryAfter(t, r)
+			break
+		}
+		wantProblem(t, r, 401, "unauthenticated")
+	}
+	if failed < httpapi.DefaultFailedAuthBurst || failed == 1000 {
+		t.Fatalf("the first 429 came after %d failures, want it after at least the burst of %d", failed, httpapi.DefaultFailedAuthBurst)
+	}
+	if n := authn.calls.Load(); n != int64(failed) {
+		t.Fatalf("%d tokens checked for %d failures", n, failed)
+	}
+}
+
+var rateLimitRE = regexp.MustCompile(`^"partner";r=(\d+);t=(\d+)$`)
+
+// wantRateLimit checks the RateLimit headers of an authenticated answer and returns r.
+func wantRateLimit(t *testing.T, r response, policy string) int {
+	t.Helper()
+	if got := r.header.Get("RateLimit-Policy"); got != policy {
+		t.Fatalf("RateLimit-Policy = %q, want %q (status %d)", got, policy, r.status)
+	}
+	m := rateLimitRE.FindStringSubmatch(r.header.Get("RateLimit"))
+	if m == nil {
+		t.Fatalf("RateLimit = %q (status %d)", r.header.Get("RateLimit"), r.status)
+	}
+	if secs, _ := strconv.Atoi(m[2]); secs < 1 {
+		t.Fatalf("RateLimit = %q: a bucket that is not full fills in some seconds", r.header.Get("RateLimit"))
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// Every authenticated answer — success, replay, refusal, 429 — announces the partner's limit
+// and what is left of it; answers to requests that were not authenticated do not.
+func TestRateLimitHeaders(t *testing.T) {
+	e, _ := newLimitedEnv(t, httpapi.WithRateLimit(0.001, 4)) // 4 requests, then nothing for over an hour
+	const policy = `"partner";q=4;w=4000`
+	first := e.req(t, "POST", base+"/tenants", e.admin, acme, "Idempotency-Key", "k")
+	replay := e.req(t, "POST", base+"/tenants", e.admin, acme, "Idempotency-Key", "k")
+	if first.status != 201 || replay.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("create: %d, replay %v", first.status, replay.header)
+	}
+	missing := e.req(t, "GET", base+"/tenants/6ba7b810-9dad-11d1-80b4-00c04fd430c8", e.reader, "")
+	forbidden := e.req(t, "POST", base+"/webhooks", e.reader, `{"url":"https://hooks.example/x"}`)
+	wantProblem(t, missing, 404, "not_found")
+	wantProblem(t, forbidden, 403, "forbidden")
+	limited := e.req(t, "GET", base+"/tenants", e.admin, "")
+	wantRetryAfter(t, limited)
+	for i, r := range []response{first, replay, missing, forbidden, limited} {
+		if left, want := wantRateLimit(t, r, policy), max(3-i, 0); left != want {
+			t.Fatalf("answer %d (%d) leaves r=%d, want %d", i, r.status, left, want)
+		}
+	}
+	if left := wantRateLimit(t, e.req(t, "GET", base+"/tenants", e.adminB, ""), policy); left != 3 {
+		t.Fatalf("another partner has r=%d, want its own 3", left)
+	}
+	for _, r := range []response{e.req(t, "GET", base+"/tenants", "", ""), e.req(t, "GET", "/healthz", "", "")} {
+		if r.header.Get("RateLimit-Policy") != "" || r.header.Get("RateLimit") != "" {
+			t.Fatalf("an unauthenticated answer (%d) carries RateLimit headers: %v", r.status, r.header)
+		}
+	}
+}
+
+// The limits keep a bounded number of buckets: past the bound, new keys share one overflow
+// bucket instead of getting their own, while the keys that have one keep it.
+func TestRateLimitsAtTheirBound(t *testing.T) {
+	t.Run("partners", func(t *testing.T) {
+		e, _ := newLimitedEnv(t, httpapi.WithRateLimit(0.001, 2), httpapi.WithLimiterBound(1))
+		const policy = `"partner";q=2;w=2000`
+		c := jwttest.Token(t, e.iss.RSA, "partner-c", "partner-admin")
+		for i, step := range []struct {
+			token string
+			left  int
+		}{{e.admin, 1}, {e.adminB, 1}, {c, 0}} { // a has its bucket; b and c share the overflow
+			if left := wantRateLimit(t, e.req(t, "GET", base+"/tenants", step.token, ""), policy); left != step.left {
+				t.Fatalf("request %d leaves r=%d, want %d", i, left, step.left)
+			}
+		}
+		wantRetryAfter(t, e.req(t, "GET", base+"/tenants", c, "")) // after one request of its own
+		if left := wantRateLimit(t, e.req(t, "GET", base+"/tenants", e.admin, ""), policy); left != 0 {
+			t.Fatalf("the partner with a bucket has r=%d, want 0", left)
+		}
+	})
+	t.Run("client addresses", func(t *testing.T) {
+		e, authn := newLimitedEnv(t, httpapi.WithFailedAuthLimit(0.001, 1), httpapi.WithLimiterBound(1))
+		wantProblem(t, e.req(t, "GET", base+"/tenants", "bad", ""), 401, "unauthenticated")                      // its own bucket
+		wantProblem(t, e.from(t, "127.0.0.2").req(t, "GET", base+"/tenants", "bad", ""), 401, "unauthenticated") // the overflow
+		checked := authn.calls.Load()
+		wantRetryAfter(t, e.from(t, "127.0.0.3").req(t, "GET", base+"/tenants", e.admin, "")) // the overflow, spent
+		wantRetryAfter(t, e.req(t, "GET", base+"/tenants", e.admin, ""))
+		if n := authn.calls.Load(); n != checked {
+			t.Fatalf("%d tokens were checked over the budget", n-checked)
+		}
+	})
+}
+
+// The OpenAPI document declares the RateLimit headers on every answer of every authenticated
+// operation but 401.
+func TestOpenAPIDeclaresRateLimitHeaders(t *testing.T) {
+	route, _, err := openAPIRouter(t).FindRoute(httptest.NewRequest("GET", base+"/tenants", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, item := range route.Spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.Security != nil && len(*op.Security) == 0 {
+				continue // not authenticated
+			}
+			for status, resp := range op.Responses.Map() {
+				if status == "401" {
+					continue
+				}
+				for _, h := range []string{"RateLimit-Policy", "RateLimit"} {
+					if resp.Value.Headers[h] == nil {
+						t.Errorf("%s %s → %s does not declare %s", method, path, status, h)
+					}
+				}
+			}
+		}
+	}
+}
