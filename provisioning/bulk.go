@@ -6,7 +6,7 @@ import (
 )
 
 // MaxBulk is the most tenants one bulk create may carry.
-const MaxBulk = 100
+const MaxBulk = 1000
 
 // CodeFailedDependency: in an atomic bulk create, this item was valid but was not created
 // because another item failed.
