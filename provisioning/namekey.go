@@ -43,9 +43,27 @@ func NameKey(companyName string) string {
 // nameKeyStep is one round of NameKey.
 func nameKeyStep(s string) string {
 	s = strings.Map(dropIgnorable, s)
-	s = norm.NFKC.String(cases.Fold().String(norm.NFKC.String(s)))
+	s = norm.NFKC.String(foldCase(norm.NFKC.String(s)))
 	s = strings.Map(dropIgnorable, s)
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// foldCase is Unicode full case folding (CaseFolding.txt, statuses C and F). x/text's Fold
+// lower-cases Cherokee, whose folding is upper case (its lower-case letters came late, and
+// folding is stable), so that the two cases swap on every fold; foldCase puts them right.
+func foldCase(s string) string {
+	return strings.Map(foldCherokee, cases.Fold().String(s))
+}
+
+// foldCherokee maps a lower-case Cherokee letter to the upper-case letter it folds to.
+func foldCherokee(r rune) rune {
+	switch {
+	case r >= 0xAB70 && r <= 0xABBF: // CHEROKEE SMALL LETTER A .. MOV
+		return r - 0xAB70 + 0x13A0
+	case r >= 0x13F8 && r <= 0x13FD: // CHEROKEE SMALL LETTER YE .. MV
+		return r - 8
+	}
+	return r
 }
 
 // dropIgnorable is a strings.Map function that removes default-ignorable code points.

@@ -29,10 +29,11 @@ const (
 // MaxMetadataFilters bounds the metadata[KEY]=VALUE filters of one listing.
 const MaxMetadataFilters = 10
 
-// The times a filter may name: what every store can hold (years 1 to 9999, as RFC 3339 has).
+// The times a filter or cursor may name: what every store can hold, years 1 to 9999 (those
+// RFC 3339 can write), to the millisecond.
 var (
 	MinFilterTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
-	MaxFilterTime = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+	MaxFilterTime = time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC)
 )
 
 var (

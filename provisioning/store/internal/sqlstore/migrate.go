@@ -57,9 +57,12 @@ func (s *Store) Migrate(ctx context.Context, fsys fs.FS) error {
 		if _, err := t.ExecContext(ctx, t.Rebind(`INSERT INTO schema_migrations (version, name) VALUES (?, ?)`), v, f); err != nil {
 			return s.internal(err)
 		}
+		applied = append(applied, v)
 	}
-	if err := s.rekey(ctx, t); err != nil {
-		return err
+	if slices.Contains(applied, nameKeyMigration) {
+		if err := s.rekey(ctx, t); err != nil {
+			return err
+		}
 	}
 	if err := t.Commit(); err != nil {
 		return s.internal(err)

@@ -14,8 +14,12 @@ import (
 // in key_version. SQL cannot compute the key, so when the rules change the store recomputes the
 // keys of older versions itself, in the migration's transaction.
 
-// rekeyBatch is how many rows rekey reads at a time.
-const rekeyBatch = 500
+const (
+	// nameKeyMigration is the migration that adds key_version; rekey needs it.
+	nameKeyMigration = 8
+	// rekeyBatch is how many rows rekey reads at a time.
+	rekeyBatch = 500
+)
 
 var (
 	// qStaleKeys reads the next rows whose key is older than NameKeyVersion, oldest first; the

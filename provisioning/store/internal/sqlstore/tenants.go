@@ -24,7 +24,6 @@ const (
 		industry, external_id, status, metadata, version, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qGet    = `SELECT ` + columns + ` FROM tenants WHERE partner_id = ? AND id = ? AND deleted_at IS NULL`
-	// A grandfathered tenant (see migration 0008) stays so while its name keeps its key.
 	qUpdate = `UPDATE tenants SET company_name = ?, name_key = ?, key_version = ?,
 		name_key_grandfathered = (name_key_grandfathered AND name_key = ?), email = ?, phone_number = ?,
 		industry = ?, external_id = ?, status = ?, metadata = ?, version = ?, updated_at = ?
@@ -201,7 +200,8 @@ func (x *tx) ListTenants(ctx context.Context, q provisioning.TenantQuery) ([]*pr
 	return out, nil
 }
 
-// UpdateTenant implements provisioning.Tx.
+// UpdateTenant implements provisioning.Tx. A tenant grandfathered by the name-key migration
+// (see rekey) stays so while its name keeps its key; a rename to another key ends that.
 func (x *tx) UpdateTenant(ctx context.Context, t *provisioning.Tenant, prevVersion int64) error {
 	md, err := metadataArg(t.Metadata)
 	if err != nil {
