@@ -62,8 +62,9 @@ func textProblem(s string) string {
 
 // plainText is textProblem as a validation rule, for every text field and filter.
 var plainText = validation.By(func(v any) error {
-	if s, _ := v.(string); textProblem(s) != "" {
-		return errors.New(textProblem(s))
+	s, _ := v.(string)
+	if problem := textProblem(s); problem != "" {
+		return errors.New(problem)
 	}
 	return nil
 })
@@ -137,18 +138,18 @@ func validateMetadata(m map[string]string, maxKeys int) error {
 		return fmt.Errorf("must have at most %d keys", maxKeys)
 	}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		v := m[k]
+		v, keyProblem, valueProblem := m[k], textProblem(k), textProblem(m[k])
 		switch {
 		case k == "" || utf8.RuneCountInString(k) > MaxMetadataKey:
 			return fmt.Errorf("key %q must be 1 to %d characters", truncate(k), MaxMetadataKey)
 		case strings.ContainsAny(k, "[]"):
 			return fmt.Errorf("key %q must not contain brackets", truncate(k))
-		case textProblem(k) != "":
-			return fmt.Errorf("key %q %s", truncate(k), textProblem(k))
+		case keyProblem != "":
+			return fmt.Errorf("key %q %s", truncate(k), keyProblem)
 		case utf8.RuneCountInString(v) > MaxMetadataValue:
 			return fmt.Errorf("value of %q must be at most %d characters", k, MaxMetadataValue)
-		case textProblem(v) != "":
-			return fmt.Errorf("value of %q %s", k, textProblem(v))
+		case valueProblem != "":
+			return fmt.Errorf("value of %q %s", k, valueProblem)
 		}
 	}
 	return nil
