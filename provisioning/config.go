@@ -64,6 +64,9 @@ func normalizeConfig(raw json.RawMessage) (json.RawMessage, error) {
 	if err != nil {
 		return nil, InvalidFields(map[string]string{"config": err.Error()})
 	}
+	if err := validateConfigValues(m); err != nil {
+		return nil, err
+	}
 	return canonicalConfig(m)
 }
 
@@ -112,6 +115,9 @@ func (s *Service) ReplaceTenantConfig(ctx context.Context, p Principal, id strin
 	if err != nil {
 		return nil, InvalidFields(map[string]string{"config": err.Error()})
 	}
+	if err := validateConfigValues(m); err != nil {
+		return nil, err
+	}
 	return s.changeConfig(ctx, p, id, pre, func(map[string]any) map[string]any { return m })
 }
 
@@ -121,6 +127,9 @@ func (s *Service) UpdateTenantConfig(ctx context.Context, p Principal, id string
 	m, err := decodeConfigObject(patch)
 	if err != nil {
 		return nil, InvalidFields(map[string]string{"config": err.Error()})
+	}
+	if err := validateConfigValues(m); err != nil {
+		return nil, err
 	}
 	return s.changeConfig(ctx, p, id, pre, func(cur map[string]any) map[string]any {
 		return MergePatch(cur, m).(map[string]any)

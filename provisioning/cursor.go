@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // PageKey is the position of a tenant in the newest-first order of listings: by creation time,
@@ -39,8 +37,9 @@ func decodeCursor(s string) (*PageKey, error) {
 		return nil, errCursor
 	}
 	n, err := strconv.ParseInt(ms, 10, 64)
-	if err != nil || uuid.Validate(id) != nil {
-		return nil, errCursor
+	id, isID := canonicalID(id)
+	if err != nil || !isID || n < MinFilterTime.UnixMilli() || n > MaxFilterTime.UnixMilli() {
+		return nil, errCursor // only what a store can compare with: a tenant id and a time it holds
 	}
 	return &PageKey{CreatedAt: time.UnixMilli(n).UTC(), ID: id}, nil
 }

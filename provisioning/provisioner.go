@@ -217,7 +217,8 @@ func (s *Service) ListTenants(ctx context.Context, p Principal, f TenantFilter) 
 	}
 	q := TenantQuery{
 		PartnerID: p.PartnerID, Status: f.Status, ExternalID: f.ExternalID, Email: f.Email,
-		NameLike: strings.ToLower(f.Query), Metadata: f.Metadata, After: after, Limit: f.Limit + 1,
+		NameLike: NameKey(f.Query), Metadata: f.Metadata, CreatedAfter: f.CreatedAfter,
+		CreatedBefore: f.CreatedBefore, After: after, Limit: f.Limit + 1,
 	}
 	var ts []*Tenant
 	if err := s.read(ctx, func(tx Tx) (err error) { ts, err = tx.ListTenants(ctx, q); return err }); err != nil {

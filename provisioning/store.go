@@ -107,8 +107,11 @@ type TenantQuery struct {
 	Status     Status
 	ExternalID string
 	Email      string // lower-cased
-	NameLike   string // lower-cased substring of the name key
+	NameLike   string // a substring of the name key: the NameKey of the filter's query
 	Metadata   map[string]string
-	After      *PageKey
-	Limit      int
+	// CreatedAfter and CreatedBefore bound created_at, exclusive, when not zero.
+	CreatedAfter  time.Time
+	CreatedBefore time.Time
+	After         *PageKey
+	Limit         int
 }

@@ -3,7 +3,6 @@ package provisioning
 import (
 	"encoding/json"
 	"maps"
-	"strings"
 	"time"
 )
 
@@ -50,12 +49,6 @@ func (t *Tenant) Input() TenantInput {
 		Industry: t.Industry, ExternalID: t.ExternalID, Status: t.Status,
 		Metadata: maps.Clone(t.Metadata),
 	}
-}
-
-// NameKey is the form of a company name that uniqueness compares: trimmed and lower-cased, so
-// "ACME" and "acme " collide. Every Store enforces uniqueness on this key.
-func NameKey(companyName string) string {
-	return strings.ToLower(strings.TrimSpace(companyName))
 }
 
 // tenantJSON is the wire form of a Tenant.
@@ -139,10 +132,14 @@ type TenantFilter struct {
 	Status     Status            // only tenants in this status
 	ExternalID string            // only the tenant with this external id
 	Email      string            // only tenants with this email (compared lower-cased)
-	Query      string            // case-insensitive substring of the company name
-	Metadata   map[string]string // only tenants whose metadata holds every pair
-	Limit      int               // page size, 1–200; 0 means 50
-	Cursor     string            // from a previous TenantPage.NextCursor; "" for the first page
+	Query      string            // a substring of the company name, compared by NameKey
+	Metadata   map[string]string // only tenants whose metadata holds every pair; at most 10 pairs
+	// CreatedAfter and CreatedBefore, when not zero, keep the tenants created strictly after
+	// or before them; years 1 to 9999.
+	CreatedAfter  time.Time
+	CreatedBefore time.Time
+	Limit         int    // page size, 1–200; 0 means 50
+	Cursor        string // from a previous TenantPage.NextCursor; "" for the first page
 }
 
 // TenantPage is one page of a listing, newest first.

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -13,7 +15,7 @@ import (
 	"github.com/go-ozzo/ozzo-validation/v4/is"
 )
 
-// Limits of the tenant fields (CONTRACT §3).
+// Limits of the tenant fields.
 const (
 	MaxCompanyName   = 255
 	MaxEmail         = 254
@@ -24,15 +26,45 @@ const (
 	MaxMetadataValue = 500
 )
 
+// MaxMetadataFilters bounds the metadata[KEY]=VALUE filters of one listing.
+const MaxMetadataFilters = 10
+
+// The times a filter or cursor may name: what every store can hold, years 1 to 9999 (those
+// RFC 3339 can write), to the millisecond.
+var (
+	MinFilterTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxFilterTime = time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC)
+)
+
 var (
 	phoneRE         = regexp.MustCompile(`^\+[0-9]{7,15}$`)
 	phoneSeparators = strings.NewReplacer(" ", "", "-", "")
 )
 
-// noControl rejects control characters (including NUL, which PostgreSQL cannot store).
-var noControl = validation.By(func(v any) error {
-	if s, _ := v.(string); strings.IndexFunc(s, unicode.IsControl) >= 0 {
-		return errors.New("must not contain control characters")
+// textProblem says what makes s unfit as a text field — invalid UTF-8, a control character
+// (C0 or C1, NUL included, which PostgreSQL cannot store) or a bidirectional control character
+// (Unicode Bidi_Control: U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069, which can make
+// text display in another order than it is stored) — or "" when it is fit.
+func textProblem(s string) string {
+	if !utf8.ValidString(s) {
+		return "must be valid UTF-8"
+	}
+	for _, r := range s {
+		switch {
+		case unicode.IsControl(r):
+			return "must not contain control characters"
+		case unicode.Is(unicode.Bidi_Control, r):
+			return "must not contain bidirectional control characters"
+		}
+	}
+	return ""
+}
+
+// plainText is textProblem as a validation rule, for every text field and filter.
+var plainText = validation.By(func(v any) error {
+	s, _ := v.(string)
+	if problem := textProblem(s); problem != "" {
+		return errors.New(problem)
 	}
 	return nil
 })
@@ -45,15 +77,34 @@ var printable = validation.By(func(v any) error {
 	return nil
 })
 
+// visibleName rejects a company name whose uniqueness key is empty: one made only of
+// invisible characters.
+var visibleName = validation.By(func(v any) error {
+	if s, _ := v.(string); NameKey(s) == "" {
+		return errors.New("must contain a visible character")
+	}
+	return nil
+})
+
 var validStatus = validation.In(StatusActive, StatusSuspended).Error("must be one of active, suspended")
+
+// lower lower-cases valid UTF-8 and leaves anything else for the text rule to report, rather
+// than turning its bad bytes into U+FFFD.
+func lower(s string) string {
+	if !utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToLower(s)
+}
 
 // Normalize returns the canonical form of in — strings trimmed, email lower-cased, spaces and
 // dashes stripped from the phone number, empty metadata as nil — and a CodeInvalid error naming
-// every field that breaks a rule of CONTRACT §3.
+// every field that breaks a rule of the tenant resource. Every text must be valid UTF-8 without
+// control or bidirectional control characters.
 func (in TenantInput) Normalize() (TenantInput, error) {
 	out := TenantInput{
 		CompanyName: strings.TrimSpace(in.CompanyName),
-		Email:       strings.ToLower(strings.TrimSpace(in.Email)),
+		Email:       lower(strings.TrimSpace(in.Email)),
 		PhoneNumber: phoneSeparators.Replace(strings.TrimSpace(in.PhoneNumber)),
 		Industry:    strings.TrimSpace(in.Industry),
 		ExternalID:  strings.TrimSpace(in.ExternalID),
@@ -65,33 +116,40 @@ func (in TenantInput) Normalize() (TenantInput, error) {
 	}
 	errs := validation.Errors{
 		"company_name": validation.Validate(out.CompanyName,
-			validation.Required, validation.RuneLength(1, MaxCompanyName), noControl),
+			validation.Required, validation.RuneLength(1, MaxCompanyName), plainText, visibleName),
 		"email": validation.Validate(out.Email,
-			validation.Required, validation.RuneLength(1, MaxEmail), is.EmailFormat),
+			validation.Required, validation.RuneLength(1, MaxEmail), plainText, is.EmailFormat),
 		"phone_number": validation.Validate(out.PhoneNumber,
 			validation.Match(phoneRE).Error("must be + followed by 7 to 15 digits (spaces and dashes allowed)")),
-		"industry":    validation.Validate(out.Industry, validation.RuneLength(0, MaxIndustry), noControl),
-		"external_id": validation.Validate(out.ExternalID, validation.RuneLength(0, MaxExternalID), printable),
+		"industry":    validation.Validate(out.Industry, validation.RuneLength(0, MaxIndustry), plainText),
+		"external_id": validation.Validate(out.ExternalID, validation.RuneLength(0, MaxExternalID), plainText, printable),
 		"status":      validation.Validate(out.Status, validStatus),
-		"metadata":    validateMetadata(out.Metadata),
+		"metadata":    validateMetadata(out.Metadata, MaxMetadataKeys),
 	}
 	return out, fieldErrors(errs)
 }
 
-func validateMetadata(m map[string]string) error {
-	if len(m) > MaxMetadataKeys {
-		return fmt.Errorf("must have at most %d keys", MaxMetadataKeys)
+// validateMetadata checks metadata, or metadata filters, against the rules of metadata: at most
+// maxKeys pairs, keys of 1 to MaxMetadataKey characters without brackets, values of at most
+// MaxMetadataValue characters, all of them plain text. It reports the first problem in key
+// order.
+func validateMetadata(m map[string]string, maxKeys int) error {
+	if len(m) > maxKeys {
+		return fmt.Errorf("must have at most %d keys", maxKeys)
 	}
-	for k, v := range m {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		v, keyProblem, valueProblem := m[k], textProblem(k), textProblem(m[k])
 		switch {
 		case k == "" || utf8.RuneCountInString(k) > MaxMetadataKey:
 			return fmt.Errorf("key %q must be 1 to %d characters", truncate(k), MaxMetadataKey)
-		case strings.ContainsAny(k, "[]") || strings.IndexFunc(k, unicode.IsControl) >= 0:
-			return fmt.Errorf("key %q must not contain brackets or control characters", truncate(k))
+		case strings.ContainsAny(k, "[]"):
+			return fmt.Errorf("key %q must not contain brackets", truncate(k))
+		case keyProblem != "":
+			return fmt.Errorf("key %q %s", truncate(k), keyProblem)
 		case utf8.RuneCountInString(v) > MaxMetadataValue:
 			return fmt.Errorf("value of %q must be at most %d characters", k, MaxMetadataValue)
-		case strings.ContainsRune(v, 0):
-			return fmt.Errorf("value of %q must not contain NUL characters", k)
+		case valueProblem != "":
+			return fmt.Errorf("value of %q %s", k, valueProblem)
 		}
 	}
 	return nil
@@ -118,27 +176,43 @@ func fieldErrors(errs validation.Errors) error {
 	return InvalidFields(fields)
 }
 
-// normalize validates a filter and returns it with its defaults applied.
+// normalize validates a filter and returns it with its defaults applied. Its texts obey the
+// rules of the fields they compare with, so that every store gets values it can hold.
 func (f TenantFilter) normalize() (TenantFilter, *PageKey, error) {
 	out := f
-	out.Email = strings.ToLower(strings.TrimSpace(f.Email))
+	out.Email = lower(strings.TrimSpace(f.Email))
+	// Stores keep creation times in whole milliseconds: round the bounds outwards to them, so
+	// that every store compares alike.
+	out.CreatedAfter = f.CreatedAfter.Truncate(time.Millisecond)
+	if out.CreatedBefore = f.CreatedBefore.Truncate(time.Millisecond); out.CreatedBefore.Before(f.CreatedBefore) {
+		out.CreatedBefore = out.CreatedBefore.Add(time.Millisecond)
+	}
 	if out.Limit == 0 {
 		out.Limit = 50
 	}
 	var after *PageKey
 	errs := validation.Errors{
-		"limit":  validation.Validate(out.Limit, validation.Min(1), validation.Max(200)),
-		"status": validation.Validate(out.Status, validStatus),
+		"limit":          validation.Validate(out.Limit, validation.Min(1), validation.Max(200)),
+		"status":         validation.Validate(out.Status, validStatus),
+		"q":              validation.Validate(f.Query, validation.RuneLength(0, MaxCompanyName), plainText),
+		"email":          validation.Validate(out.Email, validation.RuneLength(0, MaxEmail), plainText),
+		"external_id":    validation.Validate(f.ExternalID, validation.RuneLength(0, MaxExternalID), plainText, printable),
+		"metadata":       validateMetadata(f.Metadata, MaxMetadataFilters),
+		"created_after":  validateFilterTime(f.CreatedAfter),
+		"created_before": validateFilterTime(f.CreatedBefore),
 		"cursor": validation.Validate(f.Cursor, validation.By(func(any) error {
 			var err error
 			after, err = decodeCursor(f.Cursor)
 			return err
 		})),
 	}
-	for k := range f.Metadata {
-		if k == "" || utf8.RuneCountInString(k) > MaxMetadataKey {
-			errs["metadata"] = fmt.Errorf("key must be 1 to %d characters", MaxMetadataKey)
-		}
-	}
 	return out, after, fieldErrors(errs)
+}
+
+// validateFilterTime checks that a time filter, when set, lies within what every store holds.
+func validateFilterTime(t time.Time) error {
+	if !t.IsZero() && (t.Before(MinFilterTime) || t.After(MaxFilterTime)) {
+		return fmt.Errorf("must be a time from year 1 to year 9999")
+	}
+	return nil
 }

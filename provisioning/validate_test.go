@@ -2,6 +2,7 @@ package provisioning_test
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -90,6 +91,28 @@ func TestNormalizeInvalid(t *testing.T) {
 		{"metadata key brackets", func(i *provisioning.TenantInput) { i.Metadata = map[string]string{"a[b]": "v"} }, "metadata"},
 		{"metadata value 501", func(i *provisioning.TenantInput) { i.Metadata = map[string]string{"k": strings.Repeat("v", 501)} }, "metadata"},
 		{"metadata value NUL", func(i *provisioning.TenantInput) { i.Metadata = map[string]string{"k": "a\x00b"} }, "metadata"},
+		{"name of invisible characters", func(i *provisioning.TenantInput) { i.CompanyName = "\u200B\u00AD\uFEFF" }, "company_name"},
+	}
+	// Every text field refuses invalid UTF-8, C0 and C1 controls and bidirectional controls.
+	setters := map[string]func(*provisioning.TenantInput, string){
+		"company_name": func(i *provisioning.TenantInput, v string) { i.CompanyName = "Acme" + v + "Corp" },
+		"email":        func(i *provisioning.TenantInput, v string) { i.Email = "a" + v + "b@example.com" },
+		"industry":     func(i *provisioning.TenantInput, v string) { i.Industry = "Tech" + v + "x" },
+		"external_id":  func(i *provisioning.TenantInput, v string) { i.ExternalID = "crm" + v + "1" },
+		"metadata key": func(i *provisioning.TenantInput, v string) { i.Metadata = map[string]string{"k" + v: "v"} },
+		"metadata value": func(i *provisioning.TenantInput, v string) {
+			i.Metadata = map[string]string{"k": "v" + v}
+		},
+	}
+	for name, set := range setters {
+		field, _, _ := strings.Cut(name, " ")
+		for _, bad := range []string{"\x00", "\xff", "\xc3", "\x1b", "\n", "\x7f", "\u0085", "\u202E", "\u202A", "\u2066", "\u2069", "\u200F", "\u061C"} {
+			cases = append(cases, struct {
+				name  string
+				in    func(*provisioning.TenantInput)
+				field string
+			}{fmt.Sprintf("%s with %+q", name, bad), func(i *provisioning.TenantInput) { set(i, bad) }, field})
+		}
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -127,6 +150,14 @@ func TestNormalizeReportsEveryField(t *testing.T) {
 	}
 }
 
+// unfit reports text that no text field may hold: invalid UTF-8, control or bidirectional
+// control characters.
+func unfit(s string) bool {
+	return !utf8.ValidString(s) || strings.IndexFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
+	}) >= 0
+}
+
 func TestNameKey(t *testing.T) {
 	if provisioning.NameKey(" ÄCME Corp ") != provisioning.NameKey("äcme corp") {
 		t.Fatal("NameKey does not fold case and trim")
@@ -141,6 +172,7 @@ func FuzzNormalize(f *testing.F) {
 	f.Add("  株式会社 テスト 🚀 ", " Admin@EXAMPLE.com ", "", "", "", "", "")
 	f.Add("", "not-an-email", "12345", strings.Repeat("x", 101), "a\x00b", "", "v")
 	f.Add("a\tb", "a@b.c", "+123456789012345", "\u200b", "\xff", "k[0]", "\x00")
+	f.Add("\u202eAcme", "a\u202e@b.co", "", "Tech\u2066", "crm\u00851", "k\x7f", "v\u061c")
 	phone := regexp.MustCompile(`^\+[0-9]{7,15}$`)
 	known := map[string]bool{"company_name": true, "email": true, "phone_number": true,
 		"industry": true, "external_id": true, "status": true, "metadata": true}
@@ -164,7 +196,19 @@ func FuzzNormalize(f *testing.F) {
 			return
 		}
 		n := utf8.RuneCountInString
+		for _, text := range []string{out.CompanyName, out.Email, out.PhoneNumber, out.Industry, out.ExternalID} {
+			if unfit(text) {
+				t.Fatalf("accepted unfit text %+q", text)
+			}
+		}
+		for k, v := range out.Metadata {
+			if unfit(k) || unfit(v) {
+				t.Fatalf("accepted unfit metadata %+q: %+q", k, v)
+			}
+		}
 		switch {
+		case provisioning.NameKey(out.CompanyName) == "":
+			t.Fatalf("accepted company_name %+q without a visible character", out.CompanyName)
 		case out.CompanyName != strings.TrimSpace(out.CompanyName) || n(out.CompanyName) < 1 || n(out.CompanyName) > provisioning.MaxCompanyName:
 			t.Fatalf("accepted company_name %q", out.CompanyName)
 		case out.Email != strings.ToLower(out.Email) || !strings.Contains(out.Email, "@") || n(out.Email) > provisioning.MaxEmail:

@@ -156,6 +156,8 @@ func (s *Service) validateWebhook(ctx context.Context, in WebhookInput) (Webhook
 		problems["url"] = "cannot be blank"
 	case len(in.URL) > MaxWebhookURL:
 		problems["url"] = fmt.Sprintf("must be at most %d characters", MaxWebhookURL)
+	case textProblem(in.URL) != "":
+		problems["url"] = textProblem(in.URL)
 	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
 		problems["url"] = "must be an absolute https URL"
 	case u.User != nil:
@@ -180,6 +182,8 @@ func (s *Service) validateWebhook(ctx context.Context, in WebhookInput) (Webhook
 	}
 	if utf8.RuneCountInString(in.Description) > MaxWebhookDescription {
 		problems["description"] = fmt.Sprintf("must be at most %d characters", MaxWebhookDescription)
+	} else if problem := textProblem(in.Description); problem != "" {
+		problems["description"] = problem
 	}
 	if len(problems) > 0 {
 		return in, InvalidFields(problems)

@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/provisiond/provisiond/provisioning"
 )
@@ -36,6 +37,16 @@ func parseTenantFilter(q url.Values) (provisioning.TenantFilter, error) {
 			f.Email = v
 		case "q":
 			f.Query = v
+		case "created_after", "created_before":
+			at, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				problems[key] = "must be an RFC 3339 time, such as 2025-02-10T16:30:00Z"
+			}
+			if key == "created_after" {
+				f.CreatedAfter = at
+			} else {
+				f.CreatedBefore = at
+			}
 		default:
 			mk, ok := strings.CutPrefix(key, "metadata[")
 			if !ok || !strings.HasSuffix(mk, "]") {

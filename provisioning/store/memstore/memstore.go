@@ -244,7 +244,9 @@ func matches(t *provisioning.Tenant, q provisioning.TenantQuery) bool {
 	if (q.Status != "" && t.Status != q.Status) ||
 		(q.ExternalID != "" && t.ExternalID != q.ExternalID) ||
 		(q.Email != "" && t.Email != q.Email) ||
-		(q.NameLike != "" && !strings.Contains(provisioning.NameKey(t.CompanyName), q.NameLike)) {
+		(q.NameLike != "" && !strings.Contains(provisioning.NameKey(t.CompanyName), q.NameLike)) ||
+		(!q.CreatedAfter.IsZero() && !t.CreatedAt.After(q.CreatedAfter)) ||
+		(!q.CreatedBefore.IsZero() && !t.CreatedAt.Before(q.CreatedBefore)) {
 		return false
 	}
 	for k, v := range q.Metadata {

@@ -12,7 +12,8 @@ import (
 
 // Migrate applies the migrations in fsys that the database lacks, in order, in one transaction
 // that holds the dialect's migration lock, and records each in schema_migrations. Files are
-// named NNNN_description.sql.
+// named NNNN_description.sql. In the same transaction it recomputes the company-name keys that
+// an older NameKeyVersion wrote (see rekey).
 func (s *Store) Migrate(ctx context.Context, fsys fs.FS) error {
 	files, err := fs.Glob(fsys, "*.sql")
 	if err != nil {
@@ -55,6 +56,12 @@ func (s *Store) Migrate(ctx context.Context, fsys fs.FS) error {
 		}
 		if _, err := t.ExecContext(ctx, t.Rebind(`INSERT INTO schema_migrations (version, name) VALUES (?, ?)`), v, f); err != nil {
 			return s.internal(err)
+		}
+		applied = append(applied, v)
+	}
+	if slices.Contains(applied, nameKeyMigration) {
+		if err := s.rekey(ctx, t); err != nil {
+			return err
 		}
 	}
 	if err := t.Commit(); err != nil {

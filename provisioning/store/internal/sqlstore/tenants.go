@@ -20,11 +20,12 @@ const columns = `id, partner_id, company_name, email, COALESCE(phone_number, '')
 // The queries of fixed text, prepared by Store.Prepare. Listings vary with their filters and
 // are not prepared.
 const (
-	qInsert = `INSERT INTO tenants (id, partner_id, company_name, name_key, email, phone_number,
+	qInsert = `INSERT INTO tenants (id, partner_id, company_name, name_key, key_version, email, phone_number,
 		industry, external_id, status, metadata, version, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qGet    = `SELECT ` + columns + ` FROM tenants WHERE partner_id = ? AND id = ? AND deleted_at IS NULL`
-	qUpdate = `UPDATE tenants SET company_name = ?, name_key = ?, email = ?, phone_number = ?,
+	qUpdate = `UPDATE tenants SET company_name = ?, name_key = ?, key_version = ?,
+		name_key_grandfathered = (name_key_grandfathered AND name_key = ?), email = ?, phone_number = ?,
 		industry = ?, external_id = ?, status = ?, metadata = ?, version = ?, updated_at = ?
 		WHERE partner_id = ? AND id = ? AND version = ? AND deleted_at IS NULL`
 	qDelete = `UPDATE tenants SET deleted_at = ?, updated_at = ?, version = version + 1
@@ -121,7 +122,7 @@ func (x *tx) InsertTenant(ctx context.Context, t *provisioning.Tenant) error {
 		return x.internal(err)
 	}
 	_, err = x.exec(ctx, qInsert,
-		t.ID, t.PartnerID, t.CompanyName, provisioning.NameKey(t.CompanyName), t.Email, null(t.PhoneNumber),
+		t.ID, t.PartnerID, t.CompanyName, provisioning.NameKey(t.CompanyName), provisioning.NameKeyVersion, t.Email, null(t.PhoneNumber),
 		null(t.Industry), null(t.ExternalID), string(t.Status), md, t.Version, x.s.d.Time(t.CreatedAt), x.s.d.Time(t.UpdatedAt))
 	return err
 }
@@ -174,6 +175,12 @@ func (x *tx) ListTenants(ctx context.Context, q provisioning.TenantQuery) ([]*pr
 		}
 		add(cond, a...)
 	}
+	if !q.CreatedAfter.IsZero() {
+		add("created_at > ?", x.s.d.Time(q.CreatedAfter))
+	}
+	if !q.CreatedBefore.IsZero() {
+		add("created_at < ?", x.s.d.Time(q.CreatedBefore))
+	}
 	if q.After != nil {
 		add("(created_at, id) < (?, ?)", x.s.d.Time(q.After.CreatedAt), q.After.ID)
 	}
@@ -195,14 +202,16 @@ func (x *tx) ListTenants(ctx context.Context, q provisioning.TenantQuery) ([]*pr
 	return out, nil
 }
 
-// UpdateTenant implements provisioning.Tx.
+// UpdateTenant implements provisioning.Tx. A tenant grandfathered by the name-key migration
+// (see rekey) stays so while its name keeps its key; a rename to another key ends that.
 func (x *tx) UpdateTenant(ctx context.Context, t *provisioning.Tenant, prevVersion int64) error {
 	md, err := metadataArg(t.Metadata)
 	if err != nil {
 		return x.internal(err)
 	}
+	key := provisioning.NameKey(t.CompanyName)
 	n, err := x.exec(ctx, qUpdate,
-		t.CompanyName, provisioning.NameKey(t.CompanyName), t.Email, null(t.PhoneNumber), null(t.Industry),
+		t.CompanyName, key, provisioning.NameKeyVersion, key, t.Email, null(t.PhoneNumber), null(t.Industry),
 		null(t.ExternalID), string(t.Status), md, t.Version, x.s.d.Time(t.UpdatedAt), t.PartnerID, t.ID, prevVersion)
 	if err != nil {
 		return err

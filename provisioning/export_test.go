@@ -1,0 +1,7 @@
+package provisioning
+
+// DefaultIgnorable exposes the table of default-ignorable code points to the black-box tests.
+var DefaultIgnorable = defaultIgnorable
+
+// FoldCase exposes the case folding of NameKey.
+var FoldCase = foldCase
