@@ -23,15 +23,6 @@ type TenantConfig struct {
 	UpdatedAt time.Time
 }
 
-// MarshalJSON renders the configuration in the wire format of the API.
-func (c *TenantConfig) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		Config    json.RawMessage `json:"config"`
-		Version   int64           `json:"version"`
-		UpdatedAt string          `json:"updated_at"`
-	}{c.Config, c.Version, c.UpdatedAt.UTC().Format(TimeFormat)})
-}
-
 // decodeObject parses raw as one JSON object, keeping numbers exact.
 func decodeConfigObject(raw json.RawMessage) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -156,7 +147,7 @@ func (s *Service) changeConfig(ctx context.Context, p Principal, id string, pre 
 			return err
 		}
 		if pre.IfVersion != 0 && pre.IfVersion != cur.Version {
-			return Errorf(CodePrecondition, "If-Match does not name the configuration's current version, %d", cur.Version)
+			return Errorf(CodePrecondition, "the configuration's current version is %d", cur.Version)
 		}
 		m, err := decodeConfigObject(cur.Config)
 		if err != nil {

@@ -5,12 +5,13 @@ import (
 	"net/http"
 
 	"github.com/provisiond/provisiond/provisioning"
+	"github.com/provisiond/provisiond/provisioning/wire"
 )
 
 // writeConfig answers with a configuration and its ETag (the configuration's own version).
 func writeConfig(w http.ResponseWriter, c *provisioning.TenantConfig) {
 	w.Header().Set("ETag", etag(c.Version))
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, wire.FromConfig(c))
 }
 
 func (s *server) getConfig() http.Handler {

@@ -4,34 +4,25 @@ import (
 	"net/http"
 
 	"github.com/provisiond/provisiond/provisioning"
+	"github.com/provisiond/provisiond/provisioning/wire"
 )
-
-// tenantBody is the create and replace body: the writable fields and nothing else.
-type tenantBody = provisioning.TenantInput
-
-// listResponse is the body of GET /tenants.
-type listResponse struct {
-	Data       []*provisioning.Tenant `json:"data"`
-	HasMore    bool                   `json:"has_more"`
-	NextCursor *string                `json:"next_cursor"`
-}
 
 func tenantLocation(id string) string { return BasePath + "/tenants/" + id }
 
 // writeTenant answers with a tenant and its ETag.
 func writeTenant(w http.ResponseWriter, status int, t *provisioning.Tenant) {
 	w.Header().Set("ETag", etag(t.Version))
-	writeJSON(w, status, t)
+	writeJSON(w, status, wire.FromTenant(t))
 }
 
 func (s *server) createTenant() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in tenantBody
+		var in wire.TenantInput
 		if err := s.decode(w, r, &in, "application/json"); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		t, err := s.prov.CreateTenant(r.Context(), principal(r), in)
+		t, err := s.prov.CreateTenant(r.Context(), principal(r), in.Domain())
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -69,34 +60,27 @@ func (s *server) listTenants() http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		resp := listResponse{Data: page.Tenants, HasMore: page.HasMore}
-		if resp.Data == nil {
-			resp.Data = []*provisioning.Tenant{}
-		}
-		if page.NextCursor != "" {
-			resp.NextCursor = &page.NextCursor
-		}
-		writeJSON(w, http.StatusOK, resp)
+		writeJSON(w, http.StatusOK, wire.FromTenantPage(page))
 	})
 }
 
 func (s *server) updateTenant() http.Handler {
 	return s.changeTenant(func(w http.ResponseWriter, r *http.Request, pre provisioning.Precondition) (*provisioning.Tenant, error) {
-		var patch provisioning.TenantPatch
+		var patch wire.TenantPatch
 		if err := s.decode(w, r, &patch, "application/merge-patch+json", "application/json"); err != nil {
 			return nil, err
 		}
-		return s.prov.UpdateTenant(r.Context(), principal(r), r.PathValue("id"), patch, pre)
+		return s.prov.UpdateTenant(r.Context(), principal(r), r.PathValue("id"), patch.Domain(), pre)
 	})
 }
 
 func (s *server) replaceTenant() http.Handler {
 	return s.changeTenant(func(w http.ResponseWriter, r *http.Request, pre provisioning.Precondition) (*provisioning.Tenant, error) {
-		var in tenantBody
+		var in wire.TenantInput
 		if err := s.decode(w, r, &in, "application/json"); err != nil {
 			return nil, err
 		}
-		return s.prov.ReplaceTenant(r.Context(), principal(r), r.PathValue("id"), in, pre)
+		return s.prov.ReplaceTenant(r.Context(), principal(r), r.PathValue("id"), in.Domain(), pre)
 	})
 }
 

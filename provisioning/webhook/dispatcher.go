@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/provisiond/provisiond/provisioning"
+	"github.com/provisiond/provisiond/provisioning/wire"
 )
 
 // Dispatcher sends queued deliveries. Several dispatchers — one per replica — may share a
@@ -159,7 +160,7 @@ func (d *Dispatcher) send(ctx context.Context, j *provisioning.DeliveryJob) (int
 	if j.Webhook == nil || j.Event == nil {
 		return 0, errGone
 	}
-	body, err := json.Marshal(j.Event)
+	body, err := json.Marshal(wire.FromEvent(j.Event)) // the event as the API's feed shows it
 	if err != nil {
 		return 0, err
 	}
