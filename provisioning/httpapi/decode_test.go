@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/provisiond/provisiond/provisioning"
+	"github.com/provisiond/provisiond/provisioning/wire"
 )
 
 // FuzzDecodeObject checks that the strict decoder never panics, answers every input with
@@ -23,7 +24,7 @@ func FuzzDecodeObject(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		for _, dst := range []any{&provisioning.TenantInput{}, &provisioning.TenantPatch{}} {
+		for _, dst := range []any{&wire.TenantInput{}, &wire.TenantPatch{}} {
 			err := decodeObject(body, dst)
 			if err == nil {
 				var raw map[string]json.RawMessage
@@ -47,3 +48,23 @@ func FuzzDecodeObject(f *testing.F) {
 }
 
 func reflectType(dst any) reflect.Type { return reflect.TypeOf(dst).Elem() }
+
+// The strict decoder knows the wire types' fields and says which JSON each takes.
+func TestDecodeObjectSaysWhatAFieldTakes(t *testing.T) {
+	var patch wire.TenantPatch
+	err := decodeObject([]byte(`{"industry":5,"metadata":[],"status":null,"nickname":"x"}`), &patch)
+	var e *provisioning.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("err = %v", err)
+	}
+	want := map[string]string{"industry": "must be a string or null", "metadata": "must be an object of strings or null",
+		"nickname": "unknown field"}
+	if !reflect.DeepEqual(e.Fields, want) {
+		t.Fatalf("fields = %v, want %v", e.Fields, want)
+	}
+	var in wire.TenantInput
+	if err := decodeObject([]byte(`{"company_name":"Acme","email":"a@b.co","metadata":{"k":"v"},"config":{"a":1}}`), &in); err != nil ||
+		in.CompanyName != "Acme" || in.Metadata["k"] != "v" || string(in.Config) != `{"a":1}` {
+		t.Fatalf("decoded %+v, %v", in, err)
+	}
+}
