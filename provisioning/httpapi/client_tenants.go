@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/provisiond/provisiond/provisioning"
 	"github.com/provisiond/provisiond/provisioning/wire"
@@ -104,6 +105,11 @@ func tenantQuery(f provisioning.TenantFilter) url.Values {
 	set("email", f.Email)
 	set("q", f.Query)
 	set("cursor", f.Cursor)
+	for key, at := range map[string]time.Time{"created_after": f.CreatedAfter, "created_before": f.CreatedBefore} {
+		if !at.IsZero() {
+			q.Set(key, at.UTC().Format(time.RFC3339Nano))
+		}
+	}
 	if f.Limit != 0 {
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/provisiond/provisiond/provisioning"
 )
@@ -34,6 +35,11 @@ func testListFilters(t *testing.T, s *suite) {
 		{"metadata, two pairs", provisioning.TenantFilter{Metadata: map[string]string{"plan": "gold", "n": "2"}}, []string{"Gamma Labs"}},
 		{"together", provisioning.TenantFilter{Query: "a", Email: "ops1@example.com", Status: provisioning.StatusActive}, []string{"Beta Corp"}},
 		{"nothing matches", provisioning.TenantFilter{ExternalID: "crm-9"}, nil},
+		{"created in a window", provisioning.TenantFilter{CreatedAfter: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC),
+			CreatedBefore: time.Date(9000, 1, 1, 0, 0, 0, 0, time.FixedZone("", 3600)), Status: provisioning.StatusActive},
+			[]string{"Gamma Labs", "Beta Corp", "Alpha Labs"}},
+		{"created after the future", provisioning.TenantFilter{CreatedAfter: time.Date(9000, 1, 1, 0, 0, 0, 0, time.UTC)}, nil},
+		{"created before the past", provisioning.TenantFilter{CreatedBefore: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := s.names(t, alice, tc.filter); !slices.Equal(got, tc.want) {
@@ -70,6 +76,8 @@ func testListInvalidFilter(t *testing.T, s *suite) {
 		{provisioning.TenantFilter{Limit: -1}, "limit"},
 		{provisioning.TenantFilter{Cursor: "not-a-cursor"}, "cursor"},
 		{provisioning.TenantFilter{Status: "gone"}, "status"},
+		{provisioning.TenantFilter{CreatedAfter: time.Date(0, 12, 31, 0, 0, 0, 0, time.UTC)}, "created_after"},
+		{provisioning.TenantFilter{CreatedBefore: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}, "created_before"},
 	} {
 		_, err := s.as(alice).ListTenants(s.ctx, alice, tc.filter)
 		wantFields(t, err, tc.field)

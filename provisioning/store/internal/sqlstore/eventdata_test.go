@@ -63,6 +63,16 @@ func TestEventDataReadsEveryVersion(t *testing.T) {
 	if got, err := decodeEventData(b); err != nil || !reflect.DeepEqual(got, minimal) {
 		t.Fatalf("round trip of %s: %+v, %v", b, got, err)
 	}
+	every := storedTenant()
+	every.Industry = "Retail"
+	b, _ = encodeEventData(every)
+	if got, err := decodeEventData(b); err != nil || !reflect.DeepEqual(got, every) {
+		t.Fatalf("round trip of %s: %+v, %v", b, got, err)
+	}
+	// storedTenant sets every field of a Tenant; a new field needs a place in the stored format.
+	if n := reflect.TypeFor[provisioning.Tenant]().NumField(); n != 12 {
+		t.Fatalf("provisioning.Tenant has %d fields, the stored format knows 12: store the new one (a new version) and update this test", n)
+	}
 	if got, err := decodeEventData([]byte("null")); got != nil || err != nil {
 		t.Fatalf("null: %v, %v", got, err)
 	}
