@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,33 +36,41 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, mediaTypes ..
 	return body, nil
 }
 
+// maxUnknownListed bounds the unknown keys a problem lists: a body of a hundred thousand
+// invented keys gets a short answer, whose detail still counts them all.
+const maxUnknownListed = 20
+
 // decodeObject decodes a JSON object into the struct dst strictly: the text must be one valid
-// JSON object with no duplicate keys at any depth and nothing after it; every key must name a
-// field of dst (by its json tag); every value must have the field's type. Syntax problems are
-// codeInvalidJSON; unknown keys and wrong types are reported together, per field, as
-// CodeInvalid.
+// JSON object with no duplicate keys at any depth, nested at most provisioning.MaxJSONDepth
+// levels, and nothing after it; every key must name a field of dst (by its json tag); every
+// value must have the field's type. Syntax problems are codeInvalidJSON; unknown keys (the
+// first maxUnknownListed) and wrong types are reported together, per field, as CodeInvalid.
+// The members are decoded as the syntax check passes them, so no copy of the body is made.
 func decodeObject(body []byte, dst any) error {
-	if err := checkSyntax(body); err != nil {
-		return err
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil {
-		return httpError(codeInvalidJSON, "the body must be a JSON object")
-	}
 	v := reflect.ValueOf(dst).Elem()
 	fields := fieldsOf(v.Type())
 	problems := map[string]string{}
-	for key, val := range raw {
+	unknown := 0
+	err := checkObject(body, func(key string, val []byte) {
 		f, ok := fields[key]
-		if !ok {
-			problems[key] = "unknown field"
-			continue
-		}
-		if err := decodeField(val, v.Field(f.index)); err != nil {
+		switch {
+		case !ok:
+			if unknown++; unknown <= maxUnknownListed {
+				problems[key] = "unknown field"
+			}
+		case decodeField(val, v.Field(f.index)) != nil:
 			problems[key] = "must be " + f.want
 		}
-	}
-	if len(problems) > 0 {
+	})
+	switch {
+	case err != nil:
+		return err
+	case unknown > maxUnknownListed:
+		e := provisioning.InvalidFields(problems)
+		e.Message = fmt.Sprintf("%d fields are invalid, %d of them unknown; the first %d unknown are listed",
+			len(problems)-maxUnknownListed+unknown, unknown, maxUnknownListed)
+		return e
+	case len(problems) > 0:
 		return provisioning.InvalidFields(problems)
 	}
 	return nil
@@ -74,91 +81,22 @@ var stringMap = reflect.TypeFor[map[string]string]()
 // decodeField decodes one value into a struct field. An object of strings must hold strings
 // only: encoding/json would quietly turn a null member into "".
 func decodeField(val json.RawMessage, dst reflect.Value) error {
-	if dst.Type() == stringMap {
-		var m map[string]*string
-		if err := json.Unmarshal(val, &m); err != nil {
-			return err
-		}
-		for _, v := range m {
-			if v == nil {
-				return errors.New("null member")
-			}
-		}
+	if dst.Type() != stringMap {
+		return json.Unmarshal(val, dst.Addr().Interface())
 	}
-	return json.Unmarshal(val, dst.Addr().Interface())
-}
-
-// checkSyntax validates body as exactly one JSON object without duplicate keys.
-func checkSyntax(body []byte) error {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return httpError(codeInvalidJSON, "the body is empty; it must be a JSON object")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		return syntaxError(dec, err)
-	}
-	if tok != json.Delim('{') {
-		return httpError(codeInvalidJSON, "the body must be a JSON object")
-	}
-	if err := checkObject(dec, ""); err != nil {
+	var m map[string]*string
+	if err := json.Unmarshal(val, &m); err != nil || m == nil {
 		return err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return httpError(codeInvalidJSON, "unexpected data after the JSON object at offset %d", dec.InputOffset())
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if v == nil {
+			return errors.New("null member")
+		}
+		out[k] = *v
 	}
+	dst.Set(reflect.ValueOf(out))
 	return nil
-}
-
-// checkObject reads the rest of an object whose '{' was read, and any nested values.
-func checkObject(dec *json.Decoder, path string) error {
-	seen := map[string]bool{}
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return syntaxError(dec, err)
-		}
-		if tok == json.Delim('}') {
-			return nil
-		}
-		key := tok.(string) // the decoder only yields string keys inside objects
-		if seen[key] {
-			return httpError(codeInvalidJSON, "duplicate key %q", path+key)
-		}
-		seen[key] = true
-		if err := checkValue(dec, path+key+"."); err != nil {
-			return err
-		}
-	}
-}
-
-func checkValue(dec *json.Decoder, path string) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return syntaxError(dec, err)
-	}
-	switch tok {
-	case json.Delim('{'):
-		return checkObject(dec, path)
-	case json.Delim('['):
-		for dec.More() {
-			if err := checkValue(dec, path); err != nil {
-				return err
-			}
-		}
-		if _, err := dec.Token(); err != nil {
-			return syntaxError(dec, err)
-		}
-	}
-	return nil
-}
-
-func syntaxError(dec *json.Decoder, err error) error {
-	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
-		return httpError(codeInvalidJSON, "the JSON ends unexpectedly")
-	}
-	return httpError(codeInvalidJSON, "malformed JSON near offset %d", dec.InputOffset())
 }
 
 // field is a decodable struct field: its index and a description of the JSON it takes.
