@@ -15,6 +15,24 @@ import (
 	"github.com/provisiond/provisiond/provisioning"
 )
 
+// decode reads the body (with the size and media type checks) and decodes it into dst.
+//
+// Bodies are decoded before the request is authorized, on purpose: authorization is the
+// Provisioner's alone (the host's Authorizer, behind whatever wraps the Provisioner), and this
+// layer could not decide it first without a second, possibly different, copy of that decision.
+// The order is harmless because by then the caller is authenticated and counted against its
+// partner's rate limit (authed runs first), the body is at most maxBody bytes, and decoding
+// costs time and memory linear in the body's size with small constants and nesting bounded
+// by provisioning.MaxJSONDepth (see syntax.go); nothing is stored or looked up. A caller
+// without the permission learns only whether its own body is well formed.
+func (s *server) decode(w http.ResponseWriter, r *http.Request, dst any, mediaTypes ...string) error {
+	body, err := readBody(w, r, s.maxBody, mediaTypes...)
+	if err != nil {
+		return err
+	}
+	return decodeObject(body, dst)
+}
+
 // readBody checks the Content-Type against the accepted media types and reads at most limit
 // bytes of body.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64, mediaTypes ...string) ([]byte, error) {

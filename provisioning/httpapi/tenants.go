@@ -122,12 +122,3 @@ func (s *server) deleteTenant() http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
-
-// decode reads the body (with the size and media type checks) and decodes it into dst.
-func (s *server) decode(w http.ResponseWriter, r *http.Request, dst any, mediaTypes ...string) error {
-	body, err := readBody(w, r, s.maxBody, mediaTypes...)
-	if err != nil {
-		return err
-	}
-	return decodeObject(body, dst)
-}
