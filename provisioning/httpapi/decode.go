@@ -94,14 +94,27 @@ func decodeObject(body []byte, dst any) error {
 	return nil
 }
 
-var stringMap = reflect.TypeFor[map[string]string]()
+var (
+	stringMap = reflect.TypeFor[map[string]string]()
+	rawList   = reflect.TypeFor[[]json.RawMessage]()
+)
 
-// decodeField decodes one value into a struct field. An object of strings must hold strings
-// only: encoding/json would quietly turn a null member into "".
+// decodeField decodes one value, checked by checkObject, into a struct field. An object of
+// strings must hold strings only: encoding/json would quietly turn a null member into "". A
+// list of raw values is cut out of val, not copied.
 func decodeField(val json.RawMessage, dst reflect.Value) error {
-	if dst.Type() != stringMap {
-		return json.Unmarshal(val, dst.Addr().Interface())
+	switch {
+	case dst.Type() == stringMap:
+		return decodeStrings(val, dst)
+	case dst.Type() == rawList && val[0] == '[':
+		dst.Set(reflect.ValueOf(splitArray(val)))
+		return nil
 	}
+	return json.Unmarshal(val, dst.Addr().Interface())
+}
+
+// decodeStrings decodes an object of strings, null members refused, into dst.
+func decodeStrings(val json.RawMessage, dst reflect.Value) error {
 	var m map[string]*string
 	if err := json.Unmarshal(val, &m); err != nil || m == nil {
 		return err
@@ -115,6 +128,16 @@ func decodeField(val json.RawMessage, dst reflect.Value) error {
 	}
 	dst.Set(reflect.ValueOf(out))
 	return nil
+}
+
+// splitArray returns the elements of the JSON array val (checked by checkObject) as slices of
+// it: counted first, so the list is made once at its size.
+func splitArray(val []byte) []json.RawMessage {
+	n := 0
+	_ = walk(val, 0, func(string, []byte) { n++ })
+	out := make([]json.RawMessage, 0, n)
+	_ = walk(val, 0, func(_ string, v []byte) { out = append(out, v) })
+	return out
 }
 
 // field is a decodable struct field: its index and a description of the JSON it takes.

@@ -37,6 +37,7 @@ func FuzzDecodeObject(f *testing.F) {
 		`{"k":` + nest(31, `[`, `]`, `1`) + `}`, `{"k":` + nest(32, `[`, `]`, `1`) + `}`,
 		nest(1000, `{"k":`, `}`, `1`), strings.Repeat(`{"k":`, 2000), `{"k":` + strings.Repeat(`[`, 2000),
 		`{"config":` + nest(30, `{"k":`, `}`, `{}`) + `}`,
+		`{"tenants":[ {"company_name":"A"} , [1,{"a":[]}],"s",-1.5e3,true,null ],"atomic":true}`, `{"tenants":[]}`, `{"tenants":null}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -44,8 +45,14 @@ func FuzzDecodeObject(f *testing.F) {
 		if got, want := checkSyntax(body) == nil, referenceCheck(body); got != want {
 			t.Fatalf("checkSyntax accepts %v, the reference %v: %q", got, want, body)
 		}
-		for _, dst := range []any{&provisioning.TenantInput{}, &provisioning.TenantPatch{}} {
+		for _, dst := range []any{&provisioning.TenantInput{}, &provisioning.TenantPatch{}, &bulkBody{}} {
 			err := decodeObject(body, dst)
+			if b, ok := dst.(*bulkBody); ok && err == nil {
+				var want bulkBody
+				if json.Unmarshal(body, &want) != nil || !reflect.DeepEqual(*b, want) {
+					t.Fatalf("decoded %q as %q, encoding/json as %q", body, b.Tenants, want.Tenants)
+				}
+			}
 			if err == nil {
 				var raw map[string]json.RawMessage
 				if json.Unmarshal(body, &raw) != nil {
@@ -138,7 +145,8 @@ func TestDecodeMemoryIsLinear(t *testing.T) {
 		"many small objects": func(n int) string {
 			return `{"config":[` + strings.Repeat(`{"alpha":1,"bravo":2,"charlie":3},`, n/34) + `1]}`
 		},
-		"escaped keys": func(n int) string { return `{"config":{` + keys(n, `"\u00e9%x":1,`) + `"z":1}}` },
+		"escaped keys":    func(n int) string { return `{"config":{` + keys(n, `"\u00e9%x":1,`) + `"z":1}}` },
+		"many bulk items": func(n int) string { return `{"tenants":[` + strings.Repeat(`{},`, n/3) + `{}]}` },
 		"many values at bound": func(n int) string {
 			return `{"config":{"k":[` + strings.Repeat(nest(29, `{"k":`, `}`, `1`)+",", n/200) + `1]}}`
 		},
@@ -148,7 +156,13 @@ func TestDecodeMemoryIsLinear(t *testing.T) {
 			var small float64
 			for _, n := range []int{64 << 10, 256 << 10, DefaultMaxBodyBytes} {
 				body := []byte(shape(n))
-				got := allocatedPerByte(len(body), func() { _ = decodeObject(body, &provisioning.TenantInput{}) })
+				got := allocatedPerByte(len(body), func() {
+					if strings.HasPrefix(name, "many bulk") {
+						_ = decodeObject(body, &bulkBody{})
+					} else {
+						_ = decodeObject(body, &provisioning.TenantInput{})
+					}
+				})
 				if err := checkSyntax(body); n == DefaultMaxBodyBytes {
 					t.Logf("%7d bytes: %5.2f bytes allocated per byte (%v)", len(body), got, err)
 				}

@@ -44,7 +44,14 @@ func checkObject(body []byte, onMember func(key string, value []byte)) error {
 	case body[start] != '{':
 		return httpError(codeInvalidJSON, "the body must be a JSON object")
 	}
-	w := walker{body: body, stack: make([]scope, 0, provisioning.MaxJSONDepth), onMember: onMember}
+	return walk(body, start, onMember)
+}
+
+// walk walks body, valid JSON nested at most provisioning.MaxJSONDepth levels whose value
+// starts at start, for duplicate keys, calling onMember (if not nil) with each value directly
+// inside that value.
+func walk(body []byte, start int, onMember func(key string, value []byte)) error {
+	w := walker{body: body, stack: make([]scope, 0, provisioning.MaxJSONDepth), onMember: onMember, valueAt: -1}
 	return w.walk(start)
 }
 
@@ -72,9 +79,9 @@ type scope struct {
 // walker walks a valid JSON text for nesting depth and duplicate keys.
 type walker struct {
 	body     []byte
-	stack    []scope // the scopes open around the current byte, innermost last
-	onMember func(key string, value []byte)
-	valueAt  int // where the value of the outermost object's current member starts; -1 before it does
+	stack    []scope                        // the scopes open around the current byte, innermost last
+	onMember func(key string, value []byte) // called with each value directly inside the outermost scope
+	valueAt  int                            // where that value starts; -1 before it does
 }
 
 // walk checks the text, nested at most provisioning.MaxJSONDepth levels, from its first value
@@ -85,7 +92,7 @@ func (w *walker) walk(start int) error {
 		if isSpace(c) || c == ',' || c == ':' {
 			continue
 		}
-		if len(w.stack) == 1 && w.stack[0].inValue && w.valueAt < 0 {
+		if len(w.stack) == 1 && w.valueAt < 0 && (w.stack[0].inValue || !w.stack[0].object) {
 			w.valueAt = i
 		}
 		switch c {
@@ -99,9 +106,6 @@ func (w *walker) walk(start int) error {
 			if top := &w.stack[len(w.stack)-1]; top.object && !top.inValue {
 				if err := top.addKey(w.body[i:end], w.stack); err != nil {
 					return err
-				}
-				if len(w.stack) == 1 {
-					w.valueAt = -1
 				}
 			} else {
 				w.valueDone(end)
@@ -138,20 +142,24 @@ func (w *walker) push(object bool) {
 // reusedKeys is the most keys a set of seen keys may hold to be used again.
 const reusedKeys = 8
 
-// valueDone marks the end, at end, of a value in the innermost open scope, if any.
+// valueDone marks the end, at end, of a value in the innermost open scope, if any. A value
+// directly inside the outermost scope goes to onMember, with its key in an object.
 func (w *walker) valueDone(end int) {
 	if len(w.stack) == 0 {
 		return
 	}
 	top := &w.stack[len(w.stack)-1]
-	if !top.object {
+	if len(w.stack) == 1 {
+		if w.onMember != nil {
+			w.onMember(top.key, w.body[w.valueAt:end])
+		}
+		w.valueAt = -1
+	}
+	if top.object {
+		top.inValue = false
+	} else {
 		top.index++
-		return
 	}
-	if len(w.stack) == 1 && w.onMember != nil {
-		w.onMember(top.key, w.body[w.valueAt:end])
-	}
-	top.inValue = false
 }
 
 // addKey records the key of the object's next member, given as the JSON string literal raw;
