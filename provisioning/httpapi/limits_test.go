@@ -241,3 +241,17 @@ func samplePeak(stop <-chan struct{}, peak chan<- uint64) {
 		}
 	}
 }
+
+// A body of many invented keys gets a short answer: the first 20 unknown fields are listed,
+// with every other invalid field, and the detail counts them all.
+func TestUnknownFieldsAreListedUpTo20(t *testing.T) {
+	e := newEnv(t)
+	body := `{"company_name":1,` + manyKeys(100_000) + `"email":"a@example.com"}`
+	p := wantProblem(t, e.req(t, "POST", base+"/tenants", e.admin, body), 400, "validation_failed")
+	errs := p["errors"].(map[string]any)
+	unknown := strings.Count(manyKeys(100_000), ":")
+	if len(errs) != 21 || errs["company_name"] == nil || errs["0"] != "unknown field" || errs["13"] != "unknown field" || errs["14"] != nil ||
+		p["detail"] != fmt.Sprintf("%d fields are invalid, %d of them unknown; the first 20 unknown are listed", unknown+1, unknown) {
+		t.Fatalf("%d errors, detail %q", len(errs), p["detail"])
+	}
+}
