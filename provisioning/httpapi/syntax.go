@@ -31,17 +31,16 @@ func checkSyntax(body []byte) error { return checkObject(body, nil) }
 // object, in order, as soon as its value has been checked.
 func checkObject(body []byte, onMember func(key string, value []byte)) error {
 	start := skipSpace(body, 0)
-	switch {
-	case start == len(body):
+	if start == len(body) {
 		return httpError(codeInvalidJSON, "the body is empty; it must be a JSON object")
 	}
 	if at := provisioning.JSONDepthExceeded(body); at >= 0 {
 		return httpError(codeInvalidJSON, "the JSON is nested more than %d levels deep (offset %d)", provisioning.MaxJSONDepth, at)
 	}
-	switch {
-	case !json.Valid(body):
+	if !json.Valid(body) {
 		return syntaxError(body)
-	case body[start] != '{':
+	}
+	if body[start] != '{' {
 		return httpError(codeInvalidJSON, "the body must be a JSON object")
 	}
 	return walk(body, start, onMember)
@@ -76,7 +75,7 @@ type scope struct {
 	index   int // the array's index of the value being read
 }
 
-// walker walks a valid JSON text for nesting depth and duplicate keys.
+// walker walks a valid JSON text for duplicate keys, knowing at each byte the scopes it is in.
 type walker struct {
 	body     []byte
 	stack    []scope                        // the scopes open around the current byte, innermost last
@@ -84,8 +83,8 @@ type walker struct {
 	valueAt  int                            // where that value starts; -1 before it does
 }
 
-// walk checks the text, nested at most provisioning.MaxJSONDepth levels, from its first value
-// at start.
+// walk checks the text, nested at most provisioning.MaxJSONDepth levels (more only costs a
+// larger stack), from its first value at start.
 func (w *walker) walk(start int) error {
 	for i := start; i < len(w.body); i++ {
 		c := w.body[i]
