@@ -49,7 +49,9 @@ func (s *server) replaceConfig() http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		c, err := s.prov.ReplaceTenantConfig(r.Context(), principal(r), r.PathValue("id"), body, precondition(r))
+		c, err := ifMatch(r, func(pre provisioning.Precondition) (*provisioning.TenantConfig, error) {
+			return s.prov.ReplaceTenantConfig(r.Context(), principal(r), r.PathValue("id"), body, pre)
+		})
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -65,7 +67,9 @@ func (s *server) updateConfig() http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		c, err := s.prov.UpdateTenantConfig(r.Context(), principal(r), r.PathValue("id"), body, precondition(r))
+		c, err := ifMatch(r, func(pre provisioning.Precondition) (*provisioning.TenantConfig, error) {
+			return s.prov.UpdateTenantConfig(r.Context(), principal(r), r.PathValue("id"), body, pre)
+		})
 		if err != nil {
 			s.writeError(w, r, err)
 			return
