@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/provisiond/provisiond/provisioning"
 	"github.com/provisiond/provisiond/provisioning/wire"
@@ -79,6 +80,9 @@ func FuzzDecodeObject(f *testing.F) {
 // encoding/json's tokenizer: one JSON object and nothing after it, no key twice in an object,
 // nesting at most MaxJSONDepth levels deep.
 func referenceCheck(body []byte) bool {
+	if !utf8.Valid(body) {
+		return false
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	tok, err := dec.Token()
 	if err != nil || tok != json.Delim('{') || !referenceValue(dec, tok, 1) {

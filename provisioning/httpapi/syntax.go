@@ -40,6 +40,9 @@ func checkObject(body []byte, onMember func(key string, value []byte)) error {
 	if !json.Valid(body) {
 		return syntaxError(body)
 	}
+	if !utf8.Valid(body) { // encoding/json would quietly turn the bad bytes into U+FFFD
+		return httpError(codeInvalidJSON, "the body is not valid UTF-8")
+	}
 	if body[start] != '{' {
 		return httpError(codeInvalidJSON, "the body must be a JSON object")
 	}
