@@ -35,7 +35,7 @@ func openStore(ctx context.Context, url string, migrate bool) (provisioning.Stor
 // runMigrate applies migrations and exits.
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var c config
-	fs := newFlagSet("provisiond migrate", stderr)
+	fs := newFlagSet("provisiond migrate", migrateUsage, stderr)
 	storeFlags(fs, &c)
 	if err := parse(fs, args, getenv); err != nil {
 		return err
