@@ -315,3 +315,34 @@ func TestDeliveryBackoff(t *testing.T) {
 		}
 	}
 }
+
+// senderFunc adapts a function to a DeliverySender.
+type senderFunc func(ctx context.Context, job *provisioning.DeliveryJob) (int, error)
+
+func (f senderFunc) Send(ctx context.Context, job *provisioning.DeliveryJob) (int, error) { return f(ctx, job) }
+
+// The partner's delivery log says what a DeliveryFailure's Reason says, and nothing of any other
+// error a sender returns, whose text may hold internal details.
+func TestWorkerRecordsOnlyTheFailureReason(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"DeliveryFailure", &provisioning.DeliveryFailure{Reason: "the endpoint answered HTTP 503", Err: errors.New("internal detail")}, "the endpoint answered HTTP 503"},
+		{"other error", errors.New("dial tcp 10.0.0.7:443: connection refused"), provisioning.FailureUnknown},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			store := memstore.New()
+			svc, wh := queueDelivery(t, store)
+			send := senderFunc(func(context.Context, *provisioning.DeliveryJob) (int, error) { return 503, c.err })
+			if err := provisioning.NewWorker(store, provisioning.WorkerOptions{Sender: send}).RunOnce(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			log, err := svc.ListDeliveries(context.Background(), workerAdmin, wh.ID, 0)
+			if err != nil || len(log) != 1 || log[0].LastError != c.want || log[0].State != provisioning.DeliveryPending {
+				t.Fatalf("delivery log: %+v %v; want last error %q", log, err, c.want)
+			}
+		})
+	}
+}
