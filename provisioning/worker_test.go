@@ -319,7 +319,9 @@ func TestDeliveryBackoff(t *testing.T) {
 // senderFunc adapts a function to a DeliverySender.
 type senderFunc func(ctx context.Context, job *provisioning.DeliveryJob) (int, error)
 
-func (f senderFunc) Send(ctx context.Context, job *provisioning.DeliveryJob) (int, error) { return f(ctx, job) }
+func (f senderFunc) Send(ctx context.Context, job *provisioning.DeliveryJob) (int, error) {
+	return f(ctx, job)
+}
 
 // The partner's delivery log says what a DeliveryFailure's Reason says, and nothing of any other
 // error a sender returns, whose text may hold internal details.
