@@ -14,12 +14,13 @@ import (
 
 // Worker runs the background work of a Store: it delivers queued webhook events through a
 // DeliverySender, and forgets expired idempotency records. Each kind of work is a job that the
-// Worker runs in rounds, in its own loop: a round that finds more work due than it took starts
-// the next at once; otherwise the job waits its interval.
+// Worker runs in rounds, in its own loop: a round that may have left work due starts the next
+// at once; otherwise the job waits its interval.
 //
-// Several Workers — one per replica — may share a store: each round claims its work in the store
-// under a lease, so replicas never do one item at the same time, and an item claimed by a worker
-// that died is claimed again when its lease ends.
+// Several Workers — one per replica — may share a store: a delivery is claimed in the store
+// under a lease, so replicas never attempt one at the same time, and one claimed by a worker
+// that died is claimed again when its lease ends; purging what another replica purged is
+// harmless.
 //
 // Start one with Run, in its own goroutine, and stop it by ending Run's context:
 //
@@ -66,11 +67,11 @@ type WorkerOptions struct {
 
 // NewWorker returns a Worker over store. It starts nothing: see Run.
 func NewWorker(store Store, opts WorkerOptions) *Worker {
-	opts.DeliveryInterval = cmpOr(opts.DeliveryInterval, time.Second)
-	opts.DeliveryConcurrency = cmpOr(opts.DeliveryConcurrency, 10)
-	opts.DeliveryLease = cmpOr(opts.DeliveryLease, time.Minute)
-	opts.IdempotencyPurgeInterval = cmpOr(opts.IdempotencyPurgeInterval, time.Hour)
-	opts.StopTimeout = cmpOr(opts.StopTimeout, 10*time.Second)
+	opts.DeliveryInterval = orDefault(opts.DeliveryInterval, time.Second)
+	opts.DeliveryConcurrency = orDefault(opts.DeliveryConcurrency, 10)
+	opts.DeliveryLease = orDefault(opts.DeliveryLease, time.Minute)
+	opts.IdempotencyPurgeInterval = orDefault(opts.IdempotencyPurgeInterval, time.Hour)
+	opts.StopTimeout = orDefault(opts.StopTimeout, 10*time.Second)
 	if opts.DeliveryBackoff == nil {
 		opts.DeliveryBackoff = DeliveryBackoff
 	}
@@ -85,8 +86,8 @@ func NewWorker(store Store, opts WorkerOptions) *Worker {
 	return w
 }
 
-// cmpOr is v, or def when v is not positive.
-func cmpOr[T int | time.Duration](v, def T) T {
+// orDefault is v, or def when v is not positive.
+func orDefault[T int | time.Duration](v, def T) T {
 	if v <= 0 {
 		return def
 	}
@@ -190,29 +191,26 @@ func (w *Worker) loop(ctx, work context.Context, j job) {
 	}
 }
 
-// afterGrace returns a context that ends grace after parent ends (or when release is called),
-// and the function that releases its resources.
-func afterGrace(parent context.Context, grace time.Duration) (context.Context, func()) {
+// afterGrace returns a context that ends grace after parent ends, or when release is called,
+// and release, which also waits for the goroutine that counts the grace to end.
+func afterGrace(parent context.Context, grace time.Duration) (ctx context.Context, release func()) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
-	var mu sync.Mutex
-	var timer *time.Timer
-	released := false
+	ended := make(chan struct{})
 	stop := context.AfterFunc(parent, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if !released {
-			timer = time.AfterFunc(grace, cancel)
+		defer close(ended)
+		timer := time.NewTimer(grace)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+			cancel()
+		case <-ctx.Done():
 		}
 	})
 	return ctx, func() {
-		stop()
-		mu.Lock()
-		released = true
-		if timer != nil {
-			timer.Stop()
-		}
-		mu.Unlock()
 		cancel()
+		if !stop() { // the grace had begun
+			<-ended
+		}
 	}
 }
 

@@ -92,8 +92,7 @@ func libraryGoroutines() []string {
 func assertNoGoroutineLeft(t *testing.T, before int, closeHTTP func()) {
 	t.Helper()
 	if left := libraryGoroutines(); len(left) > 0 {
-		// A goroutine of context.AfterFunc may still be on its way out: give it a moment.
-		eventually(t, "the worker's goroutines end", func() bool { return len(libraryGoroutines()) == 0 })
+		t.Fatalf("%d goroutines run library code after Run returned:\n%s", len(left), strings.Join(left, "\n\n"))
 	}
 	closeHTTP()
 	var n int
