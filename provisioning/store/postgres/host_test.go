@@ -93,7 +93,7 @@ func TestOpenDBRefuses(t *testing.T) {
 		driver, dsn, want string
 	}{
 		"another driver": {"other-postgres", "x", "lib/pq"},
-		"no schema":      {"postgres", url, "migrations"},
+		"no schema":      {"postgres", url, "migrate the database"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			db, err := sql.Open(c.driver, c.dsn)

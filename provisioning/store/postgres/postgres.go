@@ -120,7 +120,7 @@ func (s *Store) open(ctx context.Context, opts Options) error {
 		}
 	}
 	if err := s.s.Prepare(ctx); err != nil {
-		return fmt.Errorf("%w (have the migrations run? see Migrate)", err)
+		return fmt.Errorf("%w (is the schema there? migrate the database first: Migrate, Options.Migrate, or Migrations)", err)
 	}
 	return nil
 }

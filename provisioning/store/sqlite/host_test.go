@@ -99,7 +99,7 @@ func TestOpenDBRefuses(t *testing.T) {
 	}{
 		"another driver":  {"other-sqlite", "x", "modernc.org/sqlite"},
 		"no foreign keys": {"sqlite", "file:" + path + "?_txlock=immediate", "foreign_keys(1)"},
-		"no schema":       {"sqlite", hostDSN(path), "migrations"},
+		"no schema":       {"sqlite", hostDSN(path), "migrate the database"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			db, err := sql.Open(c.driver, c.dsn)
