@@ -13,7 +13,8 @@
 //   - provisioning/provisionertest: the behaviour suite every Provisioner passes (the Service
 //     and the client).
 //   - provisioning/jwtauth: bearer-JWT authentication (JWKS + golang-jwt) into a Principal.
-//   - provisioning/webhook: delivery of events to partners' endpoints (Standard Webhooks).
+//   - provisioning/webhook: the HTTP sender of events to partners' endpoints (Standard
+//     Webhooks) that provisioning.Worker drives, and the checks of webhook URLs.
 //   - provisioning/store/memstore: the in-memory Store, for tests and embedding.
 //   - provisioning/store/sqlite: the embedded SQLite Store (pure Go), provisiond's default.
 //   - provisioning/store/postgres: the PostgreSQL Store for production.

@@ -129,10 +129,3 @@ func (s *Service) Idempotently(ctx context.Context, p Principal, perm Permission
 	}
 	return answer, replayed, nil
 }
-
-// PurgeIdempotencyKeys forgets the records that expired; provisiond runs it periodically.
-func (s *Service) PurgeIdempotencyKeys(ctx context.Context) (int64, error) {
-	var n int64
-	err := s.write(ctx, func(tx Tx) (err error) { n, err = tx.PurgeIdempotencyKeys(ctx, s.timestamp()); return err })
-	return n, err
-}

@@ -13,8 +13,8 @@ import (
 )
 
 // Webhooks: a partner registers endpoints; every event of the partner that an endpoint wants is
-// queued for it in the event's own transaction, and a dispatcher (provisioning/webhook)
-// delivers it at least once, signed per the Standard Webhooks specification.
+// queued for it in the event's own transaction, and the Worker delivers it at least once
+// through a DeliverySender (provisioning/webhook signs it per the Standard Webhooks specification).
 
 // Limits of webhook endpoints.
 const (

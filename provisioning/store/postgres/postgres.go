@@ -5,37 +5,25 @@ package postgres
 
 import (
 	"context"
-	"embed"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"github.com/provisiond/provisiond/provisioning"
 	"github.com/provisiond/provisiond/provisioning/store/internal/sqlstore"
 )
 
-//go:embed migrations/*.sql
-var migrations embed.FS
-
-// Options tune the connection pool. Zero values take the defaults.
+// Options tune Open and OpenDB. Zero values take the defaults.
 type Options struct {
-	MaxOpenConns     int           // default 20
-	StatementTimeout time.Duration // default 10s; sent as statement_timeout unless the URL sets it
-	Migrate          bool          // apply migrations on Open
+	MaxOpenConns     int           // Open only; default 20
+	StatementTimeout time.Duration // Open only; default 10s, sent as statement_timeout unless the URL sets it
+	Migrate          bool          // apply the migrations the database lacks (see Migrate)
 }
-
-// Store is the PostgreSQL provisioning.Store.
-type Store struct {
-	*sqlstore.Store
-}
-
-var _ provisioning.Store = (*Store)(nil)
 
 var dialect = sqlstore.Dialect{
 	Name:          "postgres",
@@ -91,27 +79,48 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 	db.SetMaxOpenConns(opts.MaxOpenConns)
 	db.SetMaxIdleConns(opts.MaxOpenConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{sqlstore.New(db, db, dialect)}
-	if err := s.Ping(ctx); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	if opts.Migrate {
-		if err := s.Migrate(ctx); err != nil {
-			_ = db.Close()
-			return nil, err
-		}
-	}
-	if err := s.Prepare(ctx); err != nil {
+	s := &Store{s: sqlstore.New(db, db, dialect), ownDB: true}
+	if err := s.open(ctx, opts); err != nil {
 		_ = s.Close()
-		return nil, fmt.Errorf("%w (has 'provisiond migrate' run?)", err)
+		return nil, err
 	}
 	return s, nil
 }
 
-// Migrate applies the migrations the database lacks. Replicas may call it at the same time: an
-// advisory lock lets one apply them.
-func (s *Store) Migrate(ctx context.Context) error {
-	sub, _ := fs.Sub(migrations, "migrations")
-	return s.Store.Migrate(ctx, sub)
+// OpenDB opens the store on a host's own database handle, which must use the lib/pq driver
+// (sql.Open("postgres", …) or sql.OpenDB(pq.NewConnector(…))). The store leaves the pool as the
+// host set it — size, lifetimes and session settings such as statement_timeout are the host's
+// to choose, in its connection string — and only prepares its statements on it. Close releases
+// those statements and leaves db open: it stays the host's to close, after the store's Close.
+// Of opts only Migrate applies.
+func OpenDB(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("postgres: OpenDB needs a database")
+	}
+	if _, ok := db.Driver().(*pq.Driver); !ok {
+		return nil, fmt.Errorf("postgres: OpenDB needs a database opened with the lib/pq driver, not %T", db.Driver())
+	}
+	xdb := sqlx.NewDb(db, "postgres")
+	s := &Store{s: sqlstore.New(xdb, xdb, dialect)}
+	if err := s.open(ctx, opts); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// open checks that the database answers, migrates it if asked, and prepares the statements.
+func (s *Store) open(ctx context.Context, opts Options) error {
+	if err := s.Ping(ctx); err != nil {
+		return err
+	}
+	if opts.Migrate {
+		if err := s.Migrate(ctx); err != nil {
+			return err
+		}
+	}
+	if err := s.s.Prepare(ctx); err != nil {
+		return fmt.Errorf("%w (is the schema there? migrate the database first: Migrate, Options.Migrate, or Migrations)", err)
+	}
+	return nil
 }
