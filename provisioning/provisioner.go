@@ -103,8 +103,8 @@ func New(store Store, authz Authorizer, opts ...Option) *Service {
 }
 
 func (s *Service) authorize(ctx context.Context, p Principal, perm Permission) error {
-	if p.PartnerID == "" {
-		return Errorf(CodeUnauthenticated, "no partner identified")
+	if err := p.check(); err != nil {
+		return err
 	}
 	return s.authz.Authorize(ctx, p, perm)
 }
