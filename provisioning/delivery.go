@@ -124,5 +124,11 @@ func (w *Worker) deliver(ctx context.Context, j *DeliveryJob) error {
 		attrs = append(attrs, "error", err.Error())
 	}
 	w.opts.Logger.Info("webhook delivery", attrs...)
-	return w.store.Write(ctx, func(tx Tx) error { return tx.FinishDelivery(ctx, del) })
+	if err := w.store.Write(ctx, func(tx Tx) error { return tx.FinishDelivery(ctx, del) }); err != nil {
+		return err
+	}
+	if w.opts.Observer != nil {
+		w.opts.Observer.DeliveryAttempted(outcomeOf(del.State))
+	}
+	return nil
 }

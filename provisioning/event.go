@@ -19,11 +19,20 @@ const (
 	EventTenantSuspended EventType = "tenant.suspended"
 	EventTenantResumed   EventType = "tenant.resumed"
 	EventTenantDeleted   EventType = "tenant.deleted"
+	// EventTenantProvisioned: every provisioning step of the tenant has succeeded.
+	EventTenantProvisioned EventType = "tenant.provisioned"
+	// EventTenantProvisioningFailed: a provisioning step of the tenant has failed for good.
+	EventTenantProvisioningFailed EventType = "tenant.provisioning_failed"
 )
 
-// EventTypes lists every event type.
+// EventWebhookTest is the type of the event that Service.TestWebhook sends to one endpoint. It
+// is no lifecycle event: it is not stored, not in the feed, and not among EventTypes, so no
+// endpoint subscribes to it.
+const EventWebhookTest EventType = "webhook.test"
+
+// EventTypes lists every lifecycle event type: those of the feed, to which endpoints subscribe.
 var EventTypes = []EventType{EventTenantCreated, EventTenantUpdated, EventTenantSuspended, EventTenantResumed,
-	EventTenantDeleted, EventTenantConfigUpdated}
+	EventTenantDeleted, EventTenantConfigUpdated, EventTenantProvisioned, EventTenantProvisioningFailed}
 
 // Event records one change, written in the same transaction as the change (a transactional
 // outbox), so the event log is also the audit trail: who changed what, when, and the tenant as

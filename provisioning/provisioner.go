@@ -66,6 +66,20 @@ type Provisioner interface {
 	DeleteWebhook(ctx context.Context, p Principal, id string) error
 	// ListDeliveries returns an endpoint's delivery log, newest first. Returns CodeNotFound.
 	ListDeliveries(ctx context.Context, p Principal, webhookID string, limit int) ([]*Delivery, error)
+	// UpdateWebhook applies a merge patch to an endpoint: its URL, events, description, and
+	// whether it is disabled. Returns CodeNotFound, CodeInvalid.
+	UpdateWebhook(ctx context.Context, p Principal, id string, patch WebhookPatch) (*Webhook, error)
+	// TestWebhook queues an EventWebhookTest to the endpoint alone and returns its delivery.
+	// Returns CodeNotFound, CodeWebhookDisabled.
+	TestWebhook(ctx context.Context, p Principal, id string) (*Delivery, error)
+	// Redeliver queues the event of a delivery that succeeded or failed again, to the same
+	// endpoint, as a new delivery, and returns it. Returns CodeNotFound, CodeDeliveryPending,
+	// CodeWebhookDisabled.
+	Redeliver(ctx context.Context, p Principal, webhookID, deliveryID string) (*Delivery, error)
+
+	// RetryProvisioning runs a tenant's failed provisioning steps again, from the first that
+	// failed (tenant:update). Returns CodeNotFound, CodeProvisioningNotFailed.
+	RetryProvisioning(ctx context.Context, p Principal, id string) (*Tenant, error)
 }
 
 // Precondition makes a change conditional. The zero value imposes none.
@@ -88,6 +102,7 @@ type Service struct {
 	now      func() time.Time
 	newID    func() string
 	checkURL func(context.Context, *url.URL) error
+	steps    []Step
 	inFlight sync.Map // [2]string{partner, idempotency key} of the requests Idempotently runs
 }
 
@@ -154,7 +169,8 @@ func (s *Service) newTenant(p Principal, in TenantInput) (*newTenant, error) {
 		in.Status = StatusActive
 	}
 	now := s.timestamp()
-	t := &Tenant{ID: s.newID(), PartnerID: p.PartnerID, Version: 1, CreatedAt: now, UpdatedAt: now}
+	t := &Tenant{ID: s.newID(), PartnerID: p.PartnerID, Version: 1, CreatedAt: now, UpdatedAt: now,
+		Provisioning: s.initialProvisioning()}
 	t.set(in)
 	return &newTenant{tenant: t, config: &TenantConfig{TenantID: t.ID, Config: config, Version: 1, UpdatedAt: now}}, nil
 }
@@ -167,12 +183,16 @@ func (s *Service) insert(ctx context.Context, tx Tx, p Principal, n *newTenant) 
 	return s.appendEvent(ctx, tx, s.event(ctx, p, EventTenantCreated, n.tenant))
 }
 
-// insertRows stores a new tenant and its configuration, without the event.
+// insertRows stores a new tenant, its configuration and its provisioning steps, without the
+// event.
 func insertRows(ctx context.Context, tx Tx, n *newTenant) error {
 	if err := tx.InsertTenant(ctx, n.tenant); err != nil {
 		return err
 	}
-	return tx.PutTenantConfig(ctx, n.tenant.PartnerID, n.config, 0)
+	if err := tx.PutTenantConfig(ctx, n.tenant.PartnerID, n.config, 0); err != nil {
+		return err
+	}
+	return insertSteps(ctx, tx, n.tenant)
 }
 
 // explainConflict names the existing tenant in a CodeTenantExists error when the store could not

@@ -27,15 +27,19 @@ type Tenant struct {
 	ExternalID  string
 	Status      Status
 	Metadata    map[string]string // nil when empty
-	Version     int64             // 1 on create, +1 on every change
+	Version     int64             // 1 on create, +1 on every change (a provisioning outcome included)
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// Provisioning is the progress of the tenant's provisioning steps, kept by the store and
+	// the Worker: no input sets it.
+	Provisioning Provisioning
 }
 
 // Clone returns a deep copy of t.
 func (t *Tenant) Clone() *Tenant {
 	c := *t
 	c.Metadata = maps.Clone(t.Metadata)
+	c.Provisioning = t.Provisioning.clone()
 	return &c
 }
 

@@ -32,6 +32,9 @@ type Webhook struct {
 	Description string
 	Secret      string // "whsec_" + base64 of 32 random bytes; shown only when created or rotated
 	CreatedAt   time.Time
+	// Disabled endpoints get no deliveries: no new event is queued for them, and those queued
+	// wait until the endpoint is enabled again.
+	Disabled bool
 	// PreviousSecret, after a rotation, still signs deliveries (beside Secret) until
 	// PreviousUntil, so receivers can switch without losing any.
 	PreviousSecret string
@@ -106,46 +109,71 @@ func newSecret() (string, error) {
 
 func (s *Service) validateWebhook(ctx context.Context, in WebhookInput) (WebhookInput, error) {
 	problems := map[string]string{}
-	in.URL, in.Description = strings.TrimSpace(in.URL), strings.TrimSpace(in.Description)
-	u, err := url.Parse(in.URL)
-	switch {
-	case in.URL == "":
-		problems["url"] = "cannot be blank"
-	case len(in.URL) > MaxWebhookURL:
-		problems["url"] = fmt.Sprintf("must be at most %d characters", MaxWebhookURL)
-	case textProblem(in.URL) != "":
-		problems["url"] = textProblem(in.URL)
-	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
-		problems["url"] = "must be an absolute https URL"
-	case u.User != nil:
-		problems["url"] = "must not carry credentials"
-	default:
-		if err := s.checkURL(ctx, u); err != nil {
-			problems["url"] = err.Error()
-		}
+	var problem string
+	if in.URL, problem = s.validateWebhookURL(ctx, in.URL); problem != "" {
+		problems["url"] = problem
 	}
-	seen := map[EventType]bool{}
-	for _, t := range in.Events {
-		if !validEventType(t) {
-			problems["events"] = fmt.Sprintf("%q is not an event type", t)
-		}
-		seen[t] = true
+	if in.Events, problem = validateEvents(in.Events); problem != "" {
+		problems["events"] = problem
 	}
-	in.Events = nil
-	for _, t := range EventTypes { // deduplicated, in a stable order
-		if seen[t] {
-			in.Events = append(in.Events, t)
-		}
-	}
-	if utf8.RuneCountInString(in.Description) > MaxWebhookDescription {
-		problems["description"] = fmt.Sprintf("must be at most %d characters", MaxWebhookDescription)
-	} else if problem := textProblem(in.Description); problem != "" {
+	if in.Description, problem = validateDescription(in.Description); problem != "" {
 		problems["description"] = problem
 	}
 	if len(problems) > 0 {
 		return in, InvalidFields(problems)
 	}
 	return in, nil
+}
+
+// validateWebhookURL returns the URL trimmed, or the problem with it; the check of its
+// address (s.checkURL) included.
+func (s *Service) validateWebhookURL(ctx context.Context, raw string) (string, string) {
+	raw = strings.TrimSpace(raw)
+	u, err := url.Parse(raw)
+	switch {
+	case raw == "":
+		return raw, "cannot be blank"
+	case len(raw) > MaxWebhookURL:
+		return raw, fmt.Sprintf("must be at most %d characters", MaxWebhookURL)
+	case textProblem(raw) != "":
+		return raw, textProblem(raw)
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return raw, "must be an absolute https URL"
+	case u.User != nil:
+		return raw, "must not carry credentials"
+	}
+	if err := s.checkURL(ctx, u); err != nil {
+		return raw, err.Error()
+	}
+	return raw, ""
+}
+
+// validateEvents returns the event types deduplicated, in a stable order, or the problem.
+func validateEvents(types []EventType) ([]EventType, string) {
+	problem := ""
+	seen := map[EventType]bool{}
+	for _, t := range types {
+		if !validEventType(t) {
+			problem = fmt.Sprintf("%q is not an event type", t)
+		}
+		seen[t] = true
+	}
+	var out []EventType
+	for _, t := range EventTypes {
+		if seen[t] {
+			out = append(out, t)
+		}
+	}
+	return out, problem
+}
+
+// validateDescription returns the description trimmed, or the problem with it.
+func validateDescription(d string) (string, string) {
+	d = strings.TrimSpace(d)
+	if utf8.RuneCountInString(d) > MaxWebhookDescription {
+		return d, fmt.Sprintf("must be at most %d characters", MaxWebhookDescription)
+	}
+	return d, textProblem(d)
 }
 
 // httpsOnly is the default URL check: https, whatever the address.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 )
@@ -13,14 +14,14 @@ import (
 // queued but never sent.
 
 // Worker runs the background work of a Store: it delivers queued webhook events through a
-// DeliverySender, and forgets expired idempotency records. Each kind of work is a job that the
+// DeliverySender, runs the tenants' provisioning steps, and forgets expired idempotency records. Each kind of work is a job that the
 // Worker runs in rounds, in its own loop: a round that may have left work due starts the next
 // at once; otherwise the job waits its interval.
 //
-// Several Workers — one per replica — may share a store: a delivery is claimed in the store
-// under a lease, so replicas never attempt one at the same time, and one claimed by a worker
-// that died is claimed again when its lease ends; purging what another replica purged is
-// harmless.
+// Several Workers — one per replica — may share a store: a delivery or a step is claimed in
+// the store under a lease, so replicas never attempt one at the same time, and one claimed by a
+// worker that died is claimed again when its lease ends; purging what another replica purged
+// is harmless.
 //
 // Start one with Run, in its own goroutine, and stop it by ending Run's context:
 //
@@ -31,9 +32,11 @@ import (
 //	cancel()
 //	err := <-done // every goroutine the worker started has ended
 type Worker struct {
-	store   Store
-	opts    WorkerOptions
-	jobs    []job
+	store     Store
+	opts      WorkerOptions
+	steps     map[string]Step // by name
+	stepNames []string
+	jobs      []job
 	mu      sync.Mutex
 	running bool
 }
@@ -63,6 +66,37 @@ type WorkerOptions struct {
 	Clock func() time.Time
 	// Logger receives a line per delivery attempt and per failed round; default: discarded.
 	Logger *slog.Logger
+
+	// Steps are the provisioning steps the worker runs: the Service's (Service.Steps). Without
+	// them the tenants' steps stay queued. NewWorker panics on steps WithSteps would refuse.
+	Steps []Step
+	// StepInterval is how often the store is asked for due steps when the last round found
+	// none waiting; default 1s.
+	StepInterval time.Duration
+	// StepConcurrency is how many steps are claimed and run at once; default 10.
+	StepConcurrency int
+	// StepTimeout bounds one attempt of a step: its context ends then, and the attempt has
+	// failed; default 1m.
+	StepTimeout time.Duration
+	// StepLease is how long a claimed step is the worker's: should the worker die, the step is
+	// run again after that. It is at least StepTimeout plus a second, so that no attempt
+	// outlives its lease; default StepTimeout and half of it.
+	StepLease time.Duration
+	// StepBackoff is the wait after the nth failed attempt of a step; default StepBackoff.
+	StepBackoff func(attempt int) time.Duration
+	// StepMaxAttempts and StepMaxAge bound the retries of a step, whichever comes first: an
+	// attempt that fails when it is the StepMaxAttempts-th since the step was queued, or when
+	// the first of them was made StepMaxAge ago or more, fails the step — and with it the
+	// tenant's provisioning, until a retry. Defaults 10 and 24h. The first attempt is always
+	// made; a StepFailure that is Permanent fails the step at once.
+	StepMaxAttempts int
+	StepMaxAge      time.Duration
+
+	// Observer hears of every attempt and of the queue's size, for metrics (see
+	// provisioning/metrics); default none.
+	Observer WorkerObserver
+	// StatsInterval is how often the queue is measured for the Observer; default 15s.
+	StatsInterval time.Duration
 }
 
 // NewWorker returns a Worker over store. It starts nothing: see Run.
@@ -81,9 +115,33 @@ func NewWorker(store Store, opts WorkerOptions) *Worker {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	w := &Worker{store: store, opts: opts}
-	w.jobs = []job{w.deliveryJob(), w.idempotencyPurgeJob()}
+	w := &Worker{store: store, opts: stepDefaults(opts)}
+	w.steps, w.stepNames = map[string]Step{}, stepNames(opts.Steps)
+	for _, st := range opts.Steps {
+		w.steps[st.Name] = st
+	}
+	w.jobs = []job{w.deliveryJob(), w.idempotencyPurgeJob(), w.stepJob(), w.statsJob()}
 	return w
+}
+
+// stepDefaults fills in the defaults of the step options, and panics on invalid steps.
+func stepDefaults(opts WorkerOptions) WorkerOptions {
+	if err := checkSteps(opts.Steps); err != nil {
+		panic(err)
+	}
+	opts.Steps = slices.Clone(opts.Steps)
+	opts.StepInterval = orDefault(opts.StepInterval, time.Second)
+	opts.StepConcurrency = orDefault(opts.StepConcurrency, 10)
+	opts.StepTimeout = orDefault(opts.StepTimeout, time.Minute)
+	opts.StepLease = orDefault(opts.StepLease, opts.StepTimeout+opts.StepTimeout/2)
+	opts.StepLease = max(opts.StepLease, opts.StepTimeout+time.Second)
+	opts.StepMaxAttempts = orDefault(opts.StepMaxAttempts, 10)
+	opts.StepMaxAge = orDefault(opts.StepMaxAge, 24*time.Hour)
+	opts.StatsInterval = orDefault(opts.StatsInterval, 15*time.Second)
+	if opts.StepBackoff == nil {
+		opts.StepBackoff = StepBackoff
+	}
+	return opts
 }
 
 // orDefault is v, or def when v is not positive.

@@ -29,6 +29,7 @@ type Store struct {
 	eventByID map[string]*provisioning.Event
 	webhooks  map[string]*provisioning.Webhook  // by id
 	delivs    map[string]*provisioning.Delivery // by id
+	steps     map[string][]*step                // by tenant id, in the order they run
 	seq       int64                             // the last Seq assigned
 }
 
@@ -52,6 +53,7 @@ func New() *Store {
 		eventByID: map[string]*provisioning.Event{},
 		webhooks:  map[string]*provisioning.Webhook{},
 		delivs:    map[string]*provisioning.Delivery{},
+		steps:     map[string][]*step{},
 	}
 }
 
@@ -185,7 +187,7 @@ func (x *tx) InsertTenant(_ context.Context, t *provisioning.Tenant) error {
 	if _, dup := x.s.tenants[t.ID]; dup {
 		return provisioning.Errorf(provisioning.CodeInternal, "duplicate tenant id")
 	}
-	r := &row{t: t.Clone()}
+	r := &row{t: bare(t)}
 	x.s.tenants[t.ID] = r
 	x.index(r)
 	list := x.s.byPartner[t.PartnerID]
@@ -220,7 +222,7 @@ func (x *tx) GetTenant(_ context.Context, partnerID, id string, _ bool) (*provis
 	if err != nil {
 		return nil, err
 	}
-	return r.t.Clone(), nil
+	return x.tenant(r), nil
 }
 
 // ListTenants implements provisioning.Tx.
@@ -234,7 +236,7 @@ func (x *tx) ListTenants(_ context.Context, q provisioning.TenantQuery) ([]*prov
 	var out []*provisioning.Tenant
 	for i := end - 1; i >= 0 && len(out) < q.Limit; i-- {
 		if t := list[i].t; matches(t, q) {
-			out = append(out, t.Clone())
+			out = append(out, x.tenant(list[i]))
 		}
 	}
 	return out, nil
@@ -272,7 +274,7 @@ func (x *tx) UpdateTenant(_ context.Context, t *provisioning.Tenant, prevVersion
 	}
 	old := r.t
 	x.unindex(r)
-	r.t = t.Clone()
+	r.t = bare(t)
 	x.index(r)
 	x.undo = append(x.undo, func() { r.t = old })
 	return nil
@@ -368,7 +370,7 @@ func (x *tx) AppendEvent(_ context.Context, e *provisioning.Event) error {
 		delete(x.s.eventByID, e.ID)
 	})
 	for _, w := range x.s.webhooks {
-		if w.PartnerID != e.PartnerID || !w.Wants(e.Type) {
+		if w.PartnerID != e.PartnerID || w.Disabled || !w.Wants(e.Type) {
 			continue
 		}
 		d := &provisioning.Delivery{ID: uuid.NewString(), WebhookID: w.ID, PartnerID: e.PartnerID, EventID: e.ID,
@@ -447,6 +449,20 @@ func (x *tx) PutTenantConfig(_ context.Context, partnerID string, c *provisionin
 		}
 	})
 	return nil
+}
+
+// bare returns a copy of t without its provisioning, which the store keeps in its steps.
+func bare(t *provisioning.Tenant) *provisioning.Tenant {
+	c := t.Clone()
+	c.Provisioning = provisioning.Provisioning{}
+	return c
+}
+
+// tenant returns a copy of r's tenant with its provisioning.
+func (x *tx) tenant(r *row) *provisioning.Tenant {
+	t := r.t.Clone()
+	t.Provisioning = x.provisioning(t.ID)
+	return t
 }
 
 func cloneWebhook(w *provisioning.Webhook) *provisioning.Webhook {
@@ -541,7 +557,7 @@ func (x *tx) ClaimDeliveries(_ context.Context, now, leaseUntil time.Time, limit
 	x.mustWrite()
 	var due []*provisioning.Delivery
 	for _, d := range x.s.delivs {
-		if d.State == provisioning.DeliveryPending && !d.NextAttemptAt.After(now) {
+		if w := x.s.webhooks[d.WebhookID]; d.State == provisioning.DeliveryPending && !d.NextAttemptAt.After(now) && !w.Disabled {
 			due = append(due, d)
 		}
 	}
@@ -554,11 +570,24 @@ func (x *tx) ClaimDeliveries(_ context.Context, now, leaseUntil time.Time, limit
 		d.NextAttemptAt, d.Attempts = leaseUntil, d.Attempts+1
 		x.undo = append(x.undo, func() { *d = old })
 		c := *d
-		e := *x.s.eventByID[d.EventID]
-		e.Data = e.Data.Clone()
-		jobs = append(jobs, &provisioning.DeliveryJob{Delivery: &c, Webhook: cloneWebhook(x.s.webhooks[d.WebhookID]), Event: &e})
+		jobs = append(jobs, &provisioning.DeliveryJob{Delivery: &c, Webhook: cloneWebhook(x.s.webhooks[d.WebhookID]), Event: x.eventOf(d)})
 	}
 	return jobs, nil
+}
+
+// eventOf returns a copy of the event a delivery sends: the stored one, or for a test the one
+// the delivery describes; nil when it is gone.
+func (x *tx) eventOf(d *provisioning.Delivery) *provisioning.Event {
+	if d.EventType == provisioning.EventWebhookTest {
+		return &provisioning.Event{ID: d.EventID, Type: d.EventType, PartnerID: d.PartnerID, CreatedAt: d.CreatedAt}
+	}
+	e, ok := x.s.eventByID[d.EventID]
+	if !ok {
+		return nil
+	}
+	c := *e
+	c.Data = e.Data.Clone()
+	return &c
 }
 
 // FinishDelivery implements provisioning.Tx.
@@ -571,5 +600,51 @@ func (x *tx) FinishDelivery(_ context.Context, d *provisioning.Delivery) error {
 	old := *cur
 	cur.State, cur.NextAttemptAt, cur.LastStatus, cur.LastError, cur.UpdatedAt = d.State, d.NextAttemptAt, d.LastStatus, d.LastError, d.UpdatedAt
 	x.undo = append(x.undo, func() { *cur = old })
+	return nil
+}
+
+// UpdateWebhook implements provisioning.Tx.
+func (x *tx) UpdateWebhook(_ context.Context, p provisioning.UpdateWebhookParams) error {
+	x.mustWrite()
+	cur, ok := x.s.webhooks[p.ID]
+	if !ok || cur.PartnerID != p.PartnerID {
+		return provisioning.Errorf(provisioning.CodeNotFound, "webhook not found")
+	}
+	old := cloneWebhook(cur)
+	if p.URL != nil {
+		cur.URL = *p.URL
+	}
+	if p.Events != nil {
+		cur.Events = slices.Clone(*p.Events)
+	}
+	if p.Description != nil {
+		cur.Description = *p.Description
+	}
+	if p.Disabled != nil {
+		cur.Disabled = *p.Disabled
+	}
+	x.undo = append(x.undo, func() { *cur = *old })
+	return nil
+}
+
+// GetDelivery implements provisioning.Tx.
+func (x *tx) GetDelivery(_ context.Context, p provisioning.GetDeliveryParams) (*provisioning.Delivery, error) {
+	d, ok := x.s.delivs[p.ID]
+	if !ok || d.PartnerID != p.PartnerID || d.WebhookID != p.WebhookID {
+		return nil, provisioning.Errorf(provisioning.CodeNotFound, "delivery not found")
+	}
+	c := *d
+	return &c, nil
+}
+
+// InsertDelivery implements provisioning.Tx.
+func (x *tx) InsertDelivery(_ context.Context, p provisioning.InsertDeliveryParams) error {
+	x.mustWrite()
+	d := *p.Delivery
+	if _, dup := x.s.delivs[d.ID]; dup {
+		return provisioning.Errorf(provisioning.CodeInternal, "duplicate delivery id")
+	}
+	x.s.delivs[d.ID] = &d
+	x.undo = append(x.undo, func() { delete(x.s.delivs, d.ID) })
 	return nil
 }
