@@ -37,8 +37,8 @@ type Worker struct {
 	steps     map[string]Step // by name
 	stepNames []string
 	jobs      []job
-	mu      sync.Mutex
-	running bool
+	mu        sync.Mutex
+	running   bool
 }
 
 // WorkerOptions configure a Worker. Zero values take the defaults.

@@ -17,10 +17,12 @@ import (
 //
 // Version 0 is what the rows written before the format had a version hold: the tenant in the
 // API's JSON of that time (keys "tenant", "company_name", …, optional fields as null). Version
-// 1 is eventDataV1.
+// 1 is eventDataV1; version 2, eventDataV2, adds the tenant's provisioning. Rows of versions 0
+// and 1 were written before provisioning steps existed: their tenants had succeeded, with no
+// steps.
 
 // eventDataVersion is the version that appendEvent writes.
-const eventDataVersion = 1
+const eventDataVersion = 2
 
 // eventTimeFormat is how stored event times are written: UTC RFC 3339 with milliseconds.
 const eventTimeFormat = "2006-01-02T15:04:05.000Z07:00"
@@ -41,6 +43,27 @@ type eventDataV1 struct {
 	Version     int64             `json:"version"`
 	CreatedAt   string            `json:"created_at"`
 	UpdatedAt   string            `json:"updated_at"`
+}
+
+// eventDataV2 is version 2 of the stored tenant: version 1 and the provisioning.
+type eventDataV2 struct {
+	eventDataV1
+	Provisioning eventProvisioningV2 `json:"provisioning"`
+}
+
+// eventProvisioningV2 is a tenant's provisioning in version 2.
+type eventProvisioningV2 struct {
+	State string        `json:"state"`
+	Steps []eventStepV2 `json:"steps,omitempty"`
+}
+
+// eventStepV2 is one step of a tenant's provisioning in version 2.
+type eventStepV2 struct {
+	Name        string `json:"name"`
+	State       string `json:"state"`
+	Attempts    int    `json:"attempts"`
+	LastError   string `json:"last_error,omitempty"`
+	CompletedAt string `json:"completed_at,omitempty"`
 }
 
 // eventDataV0 is the API's tenant JSON as the rows written before versioning hold it, frozen
@@ -65,12 +88,20 @@ func encodeEventData(t *provisioning.Tenant) ([]byte, error) {
 	if t == nil {
 		return []byte("null"), nil
 	}
-	return json.Marshal(eventDataV1{
+	d := eventDataV2{eventDataV1: eventDataV1{
 		V: eventDataVersion, ID: t.ID, PartnerID: t.PartnerID, CompanyName: t.CompanyName, Email: t.Email,
 		PhoneNumber: t.PhoneNumber, Industry: t.Industry, ExternalID: t.ExternalID, Status: string(t.Status),
 		Metadata: t.Metadata, Version: t.Version,
 		CreatedAt: t.CreatedAt.UTC().Format(eventTimeFormat), UpdatedAt: t.UpdatedAt.UTC().Format(eventTimeFormat),
-	})
+	}, Provisioning: eventProvisioningV2{State: string(t.Provisioning.State)}}
+	for _, st := range t.Provisioning.Steps {
+		es := eventStepV2{Name: st.Name, State: string(st.State), Attempts: st.Attempts, LastError: st.LastError}
+		if !st.CompletedAt.IsZero() {
+			es.CompletedAt = st.CompletedAt.UTC().Format(eventTimeFormat)
+		}
+		d.Provisioning.Steps = append(d.Provisioning.Steps, es)
+	}
+	return json.Marshal(d)
 }
 
 // decodeEventData reads the stored tenant of an event, in any version this build knows.
@@ -89,8 +120,35 @@ func decodeEventData(b []byte) (*provisioning.Tenant, error) {
 		return decodeEventDataV0(b)
 	case 1:
 		return decodeEventDataV1(b)
+	case 2:
+		return decodeEventDataV2(b)
 	}
 	return nil, fmt.Errorf("event data: version %d is newer than this build reads", probe.V)
+}
+
+func decodeEventDataV2(b []byte) (*provisioning.Tenant, error) {
+	var d eventDataV2
+	if err := json.Unmarshal(b, &d); err != nil {
+		return nil, fmt.Errorf("event data v2: %w", err)
+	}
+	t, err := tenantOfV1(&d.eventDataV1)
+	if err != nil {
+		return nil, fmt.Errorf("event data v2: %w", err)
+	}
+	t.Provisioning = provisioning.Provisioning{State: provisioning.ProvisioningState(d.Provisioning.State)}
+	for _, es := range d.Provisioning.Steps {
+		st := provisioning.ProvisioningStep{Name: es.Name, State: provisioning.ProvisioningState(es.State),
+			Attempts: es.Attempts, LastError: es.LastError}
+		if es.CompletedAt != "" {
+			at, err := parseEventTime(es.CompletedAt)
+			if err != nil {
+				return nil, fmt.Errorf("event data v2: %w", err)
+			}
+			st.CompletedAt = at[0]
+		}
+		t.Provisioning.Steps = append(t.Provisioning.Steps, st)
+	}
+	return t, nil
 }
 
 func decodeEventDataV1(b []byte) (*provisioning.Tenant, error) {
@@ -98,13 +156,28 @@ func decodeEventDataV1(b []byte) (*provisioning.Tenant, error) {
 	if err := json.Unmarshal(b, &d); err != nil {
 		return nil, fmt.Errorf("event data v1: %w", err)
 	}
-	times, err := parseEventTime(d.CreatedAt, d.UpdatedAt)
+	t, err := tenantOfV1(&d)
 	if err != nil {
 		return nil, fmt.Errorf("event data v1: %w", err)
+	}
+	t.Provisioning = beforeSteps()
+	return t, nil
+}
+
+// tenantOfV1 is the tenant of version 1's fields, without its provisioning.
+func tenantOfV1(d *eventDataV1) (*provisioning.Tenant, error) {
+	times, err := parseEventTime(d.CreatedAt, d.UpdatedAt)
+	if err != nil {
+		return nil, err
 	}
 	return &provisioning.Tenant{ID: d.ID, PartnerID: d.PartnerID, CompanyName: d.CompanyName, Email: d.Email,
 		PhoneNumber: d.PhoneNumber, Industry: d.Industry, ExternalID: d.ExternalID, Status: provisioning.Status(d.Status),
 		Metadata: nonEmpty(d.Metadata), Version: d.Version, CreatedAt: times[0], UpdatedAt: times[1]}, nil
+}
+
+// beforeSteps is the provisioning of the tenants of rows written before steps existed.
+func beforeSteps() provisioning.Provisioning {
+	return provisioning.Provisioning{State: provisioning.ProvisioningSucceeded}
 }
 
 func decodeEventDataV0(b []byte) (*provisioning.Tenant, error) {
@@ -119,7 +192,7 @@ func decodeEventDataV0(b []byte) (*provisioning.Tenant, error) {
 	return &provisioning.Tenant{ID: d.ID, PartnerID: d.PartnerID, CompanyName: d.CompanyName, Email: d.Email,
 		PhoneNumber: deref(d.PhoneNumber), Industry: deref(d.Industry), ExternalID: deref(d.ExternalID),
 		Status: provisioning.Status(d.Status), Metadata: nonEmpty(d.Metadata), Version: d.Version,
-		CreatedAt: times[0], UpdatedAt: times[1]}, nil
+		CreatedAt: times[0], UpdatedAt: times[1], Provisioning: beforeSteps()}, nil
 }
 
 // parseEventTime parses stored RFC 3339 times, in UTC.

@@ -10,17 +10,39 @@ import (
 	"github.com/provisiond/provisiond/provisioning"
 )
 
+// storedTenant is the tenant of the stored rows of versions 0 and 1, which predate provisioning
+// steps: its provisioning has succeeded, with no steps.
 func storedTenant() *provisioning.Tenant {
 	return &provisioning.Tenant{ID: "0190a0b0-0000-7000-8000-000000000001", PartnerID: "p", CompanyName: "Acme",
 		Email: "a@example.com", PhoneNumber: "+1234567890", ExternalID: "crm-1", Status: provisioning.StatusActive,
 		Metadata: map[string]string{"plan": "gold"}, Version: 3,
-		CreatedAt: time.Date(2025, 2, 10, 16, 30, 0, 123e6, time.UTC), UpdatedAt: time.Date(2025, 2, 11, 8, 0, 0, 0, time.UTC)}
+		CreatedAt: time.Date(2025, 2, 10, 16, 30, 0, 123e6, time.UTC), UpdatedAt: time.Date(2025, 2, 11, 8, 0, 0, 0, time.UTC),
+		Provisioning: provisioning.Provisioning{State: provisioning.ProvisioningSucceeded}}
+}
+
+// storedTenantV2 is the tenant of the stored row of version 2: storedTenant with steps.
+func storedTenantV2() *provisioning.Tenant {
+	t := storedTenant()
+	t.Provisioning = provisioning.Provisioning{State: provisioning.ProvisioningFailed, Steps: []provisioning.ProvisioningStep{
+		{Name: "admin-user", State: provisioning.ProvisioningSucceeded, Attempts: 1, CompletedAt: time.Date(2025, 2, 10, 16, 30, 1, 5e6, time.UTC)},
+		{Name: "welcome_mail", State: provisioning.ProvisioningFailed, Attempts: 10, LastError: "the step endpoint answered HTTP 503"},
+		{Name: "seed", State: provisioning.ProvisioningPending},
+	}}
+	return t
 }
 
 // Stored bytes that must read back the same for as long as a store keeps them. A change to
 // the stored format adds a version; it never edits these.
 const (
-	// storedV1 is what appendEvent writes today.
+	// storedV2 is what appendEvent writes today.
+	storedV2 = `{"v":2,"id":"0190a0b0-0000-7000-8000-000000000001","partner_id":"p","company_name":"Acme",` +
+		`"email":"a@example.com","phone_number":"+1234567890","external_id":"crm-1","status":"active",` +
+		`"metadata":{"plan":"gold"},"version":3,"created_at":"2025-02-10T16:30:00.123Z","updated_at":"2025-02-11T08:00:00.000Z",` +
+		`"provisioning":{"state":"failed","steps":[` +
+		`{"name":"admin-user","state":"succeeded","attempts":1,"completed_at":"2025-02-10T16:30:01.005Z"},` +
+		`{"name":"welcome_mail","state":"failed","attempts":10,"last_error":"the step endpoint answered HTTP 503"},` +
+		`{"name":"seed","state":"pending","attempts":0}]}}`
+	// storedV1 is a row written before provisioning steps existed.
 	storedV1 = `{"v":1,"id":"0190a0b0-0000-7000-8000-000000000001","partner_id":"p","company_name":"Acme",` +
 		`"email":"a@example.com","phone_number":"+1234567890","external_id":"crm-1","status":"active",` +
 		`"metadata":{"plan":"gold"},"version":3,"created_at":"2025-02-10T16:30:00.123Z","updated_at":"2025-02-11T08:00:00.000Z"}`
@@ -36,47 +58,55 @@ const (
 )
 
 func TestEventDataIsWrittenInItsOwnFormat(t *testing.T) {
-	b, err := encodeEventData(storedTenant())
+	b, err := encodeEventData(storedTenantV2())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(b) != storedV1 {
-		t.Fatalf("stored bytes\n got: %s\nwant: %s", b, storedV1)
+	if string(b) != storedV2 {
+		t.Fatalf("stored bytes\n got: %s\nwant: %s", b, storedV2)
 	}
 }
 
 func TestEventDataReadsEveryVersion(t *testing.T) {
-	for name, stored := range map[string]string{"v1": storedV1, "v0": storedV0, "v0 from JSONB": storedV0JSONB} {
+	for name, stored := range map[string]string{"v2": storedV2, "v1": storedV1, "v0": storedV0, "v0 from JSONB": storedV0JSONB} {
 		t.Run(name, func(t *testing.T) {
 			got, err := decodeEventData([]byte(stored))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := storedTenant(); !reflect.DeepEqual(got, want) {
+			want := storedTenant()
+			if name == "v2" {
+				want = storedTenantV2()
+			}
+			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("read\n got: %+v\nwant: %+v", got, want)
 			}
 		})
 	}
 	minimal := &provisioning.Tenant{ID: "x", PartnerID: "p", CompanyName: "A", Email: "a@example.com",
-		Status: provisioning.StatusSuspended, Version: 1, CreatedAt: time.UnixMilli(1).UTC(), UpdatedAt: time.UnixMilli(2).UTC()}
+		Status: provisioning.StatusSuspended, Version: 1, CreatedAt: time.UnixMilli(1).UTC(), UpdatedAt: time.UnixMilli(2).UTC(),
+		Provisioning: provisioning.Provisioning{State: provisioning.ProvisioningPending}}
 	b, _ := encodeEventData(minimal)
 	if got, err := decodeEventData(b); err != nil || !reflect.DeepEqual(got, minimal) {
 		t.Fatalf("round trip of %s: %+v, %v", b, got, err)
 	}
-	every := storedTenant()
+	every := storedTenantV2()
 	every.Industry = "Retail"
 	b, _ = encodeEventData(every)
 	if got, err := decodeEventData(b); err != nil || !reflect.DeepEqual(got, every) {
 		t.Fatalf("round trip of %s: %+v, %v", b, got, err)
 	}
 	// storedTenant sets every field of a Tenant; a new field needs a place in the stored format.
-	if n := reflect.TypeFor[provisioning.Tenant]().NumField(); n != 12 {
-		t.Fatalf("provisioning.Tenant has %d fields, the stored format knows 12: store the new one (a new version) and update this test", n)
+	if n := reflect.TypeFor[provisioning.Tenant]().NumField(); n != 13 {
+		t.Fatalf("provisioning.Tenant has %d fields, the stored format knows 13: store the new one (a new version) and update this test", n)
+	}
+	if n := reflect.TypeFor[provisioning.ProvisioningStep]().NumField(); n != 5 {
+		t.Fatalf("provisioning.ProvisioningStep has %d fields, the stored format knows 5: store the new one (a new version) and update this test", n)
 	}
 	if got, err := decodeEventData([]byte("null")); got != nil || err != nil {
 		t.Fatalf("null: %v, %v", got, err)
 	}
-	if _, err := decodeEventData([]byte(`{"v":2,"id":"x"}`)); err == nil || !strings.Contains(err.Error(), "version 2") {
+	if _, err := decodeEventData([]byte(`{"v":3,"id":"x"}`)); err == nil || !strings.Contains(err.Error(), "version 3") {
 		t.Fatalf("a newer version read without error: %v", err)
 	}
 }

@@ -40,7 +40,8 @@ func fixedQueries(d *Dialect) []string {
 		qIdemGet, qIdemPut, qIdemPurge, d.AppendEvent, qListEvents, qEventSeq,
 		qConfigGet, qConfigGet + d.ForUpdate, qConfigInsert, qConfigUpdate,
 		qWebhookInsert, qWebhookCount, qWebhookGet, qWebhookList, qWebhookDelete, qWebhookSecrets, qDeliveryList, qDeliveryFinish,
-		d.fanOutQuery(), d.claimQuery()}
+		d.fanOutQuery(), d.claimQuery(), qWebhookUpdate, qDeliveryGet, qDeliveryInsert, qDeliveriesPending,
+		qStepInsert, qStepsOf, d.stepClaimQuery(), qStepFinish, qStepRequeue, qStepsPending}
 	for _, q := range []string{d.IdempotencyLock, d.LimitLock} {
 		if q != "" {
 			qs = append(qs, q)
@@ -145,6 +146,9 @@ func (x *tx) GetTenant(ctx context.Context, partnerID, id string, forUpdate bool
 	if err != nil {
 		return nil, x.internal(err)
 	}
+	if t.Provisioning, err = x.provisioningOf(ctx, t.ID); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
@@ -198,6 +202,9 @@ func (x *tx) ListTenants(ctx context.Context, q provisioning.TenantQuery) ([]*pr
 			return nil, x.internal(err)
 		}
 		out = append(out, t)
+	}
+	if err := x.withProvisioning(ctx, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

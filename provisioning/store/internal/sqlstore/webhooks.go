@@ -14,7 +14,7 @@ import (
 
 const (
 	webhookColumns = `id, partner_id, url, events, COALESCE(description, '') AS description, secret, created_at,
-		COALESCE(previous_secret, '') AS previous_secret, COALESCE(previous_until, created_at) AS previous_until`
+		COALESCE(previous_secret, '') AS previous_secret, COALESCE(previous_until, created_at) AS previous_until, disabled`
 	qWebhookInsert = `INSERT INTO webhooks (id, partner_id, url, events, description, secret, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`
 	qWebhookCount   = `SELECT count(*) FROM webhooks WHERE partner_id = ?`
@@ -22,6 +22,9 @@ const (
 	qWebhookList    = `SELECT ` + webhookColumns + ` FROM webhooks WHERE partner_id = ? ORDER BY created_at, id`
 	qWebhookDelete  = `DELETE FROM webhooks WHERE partner_id = ? AND id = ?`
 	qWebhookSecrets = `UPDATE webhooks SET secret = ?, previous_secret = ?, previous_until = ? WHERE partner_id = ? AND id = ?`
+	// NULL leaves a member as it is; an empty description is stored as '' (read as none).
+	qWebhookUpdate = `UPDATE webhooks SET url = COALESCE(?, url), events = COALESCE(?, events),
+		description = COALESCE(?, description), disabled = COALESCE(?, disabled) WHERE partner_id = ? AND id = ?`
 
 	deliveryColumns = `id, webhook_id, partner_id, event_id, event_type, state, attempts, next_attempt_at,
 		COALESCE(last_status, 0) AS last_status, COALESCE(last_error, '') AS last_error, created_at, updated_at`
@@ -29,15 +32,24 @@ const (
 		WHERE partner_id = ? AND webhook_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`
 	qDeliveryFinish = `UPDATE webhook_deliveries SET state = ?, next_attempt_at = ?, last_status = ?,
 		last_error = ?, updated_at = ? WHERE id = ?`
+	qDeliveryGet = `SELECT ` + deliveryColumns + ` FROM webhook_deliveries
+		WHERE partner_id = ? AND webhook_id = ? AND id = ?`
+	qDeliveryInsert = `INSERT INTO webhook_deliveries (id, webhook_id, partner_id, event_id, event_type,
+		state, attempts, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)`
+	// Pending deliveries to enabled endpoints, and when the oldest was queued.
+	qDeliveriesPending = `SELECT count(*) AS n, MIN(d.created_at) AS oldest FROM webhook_deliveries d
+		JOIN webhooks w ON w.id = d.webhook_id WHERE d.state = 'pending' AND NOT w.disabled`
 	// The event's deliveries, one per endpoint of its partner that wants its type.
 	qDeliveryFanOut = `INSERT INTO webhook_deliveries (id, webhook_id, partner_id, event_id, event_type,
 		state, attempts, next_attempt_at, created_at, updated_at)
 		SELECT %s, id, partner_id, ?, ?, 'pending', 0, ?, ?, ? FROM webhooks
-		WHERE partner_id = ? AND (events = '' OR (' ' || events || ' ') LIKE ('%% ' || ? || ' %%'))`
-	// Claiming leases due deliveries by pushing their due time to the end of the lease.
+		WHERE partner_id = ? AND NOT disabled AND (events = '' OR (' ' || events || ' ') LIKE ('%% ' || ? || ' %%'))`
+	// Claiming leases due deliveries by pushing their due time to the end of the lease. Those of
+	// disabled endpoints wait.
 	qDeliveryClaim = `UPDATE webhook_deliveries SET next_attempt_at = ?, attempts = attempts + 1
-		WHERE id IN (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= ?
-			ORDER BY next_attempt_at LIMIT ?%s)
+		WHERE id IN (SELECT d.id FROM webhook_deliveries d WHERE d.state = 'pending' AND d.next_attempt_at <= ?
+			AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.id = d.webhook_id AND w.disabled)
+			ORDER BY d.next_attempt_at LIMIT ?%s)
 		RETURNING ` + deliveryColumns
 )
 
@@ -51,11 +63,13 @@ type webhookRow struct {
 	CreatedAt   dbTime `db:"created_at"`
 	Previous    string `db:"previous_secret"`
 	PrevUntil   dbTime `db:"previous_until"`
+	Disabled    bool   `db:"disabled"`
 }
 
 func (r *webhookRow) webhook() *provisioning.Webhook {
 	w := &provisioning.Webhook{ID: r.ID, PartnerID: r.PartnerID, URL: r.URL, Description: r.Description,
-		Secret: r.Secret, CreatedAt: time.Time(r.CreatedAt), PreviousSecret: r.Previous, PreviousUntil: time.Time(r.PrevUntil)}
+		Secret: r.Secret, CreatedAt: time.Time(r.CreatedAt), PreviousSecret: r.Previous, PreviousUntil: time.Time(r.PrevUntil),
+		Disabled: r.Disabled}
 	for _, t := range strings.Fields(r.Events) {
 		w.Events = append(w.Events, provisioning.EventType(t))
 	}
@@ -232,8 +246,55 @@ func (x *tx) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, lim
 	}
 	for _, j := range jobs {
 		j.Webhook, j.Event = webhooks[j.Delivery.WebhookID], events[j.Delivery.EventID]
+		if d := j.Delivery; d.EventType == provisioning.EventWebhookTest { // not stored: made from the delivery
+			j.Event = &provisioning.Event{ID: d.EventID, Type: d.EventType, PartnerID: d.PartnerID, CreatedAt: d.CreatedAt}
+		}
 	}
 	return jobs, nil
+}
+
+// UpdateWebhook implements provisioning.Tx: one statement, so that the members p leaves out
+// keep what a concurrent update gives them.
+func (x *tx) UpdateWebhook(ctx context.Context, p provisioning.UpdateWebhookParams) error {
+	var url, events, description, disabled any
+	if p.URL != nil {
+		url = *p.URL
+	}
+	if p.Events != nil {
+		events = eventTypes(*p.Events)
+	}
+	if p.Description != nil {
+		description = *p.Description
+	}
+	if p.Disabled != nil {
+		disabled = *p.Disabled
+	}
+	n, err := x.exec(ctx, qWebhookUpdate, url, events, description, disabled, p.PartnerID, p.ID)
+	if err == nil && n == 0 {
+		return provisioning.Errorf(provisioning.CodeNotFound, "webhook not found")
+	}
+	return err
+}
+
+// GetDelivery implements provisioning.Tx.
+func (x *tx) GetDelivery(ctx context.Context, p provisioning.GetDeliveryParams) (*provisioning.Delivery, error) {
+	var r deliveryRow
+	err := x.get(ctx, &r, qDeliveryGet, p.PartnerID, p.WebhookID, p.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, provisioning.Errorf(provisioning.CodeNotFound, "delivery not found")
+	}
+	if err != nil {
+		return nil, x.internal(err)
+	}
+	return r.delivery(), nil
+}
+
+// InsertDelivery implements provisioning.Tx.
+func (x *tx) InsertDelivery(ctx context.Context, p provisioning.InsertDeliveryParams) error {
+	d := p.Delivery
+	_, err := x.exec(ctx, qDeliveryInsert, d.ID, d.WebhookID, d.PartnerID, d.EventID, string(d.EventType),
+		x.s.d.Time(d.NextAttemptAt), x.s.d.Time(d.CreatedAt), x.s.d.Time(d.UpdatedAt))
+	return err
 }
 
 // FinishDelivery implements provisioning.Tx.

@@ -1,0 +1,230 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/provisiond/provisiond/provisioning"
+)
+
+// A tenant's provisioning steps, in the table tenant_steps: one row per step, in position order.
+// A step is due when it is pending and its next attempt is due, or running and its lease (kept
+// in next_attempt_at) has ended; it runs only after every step before it has succeeded.
+
+const (
+	stepColumns = `tenant_id, name, state, attempts, COALESCE(last_error, '') AS last_error, completed_at`
+	qStepInsert = `INSERT INTO tenant_steps (tenant_id, position, name, partner_id, state, attempts, next_attempt_at, updated_at)
+		VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)`
+	qStepsOf = `SELECT ` + stepColumns + ` FROM tenant_steps WHERE tenant_id = ? ORDER BY position`
+	// liveTenant holds for a step (alias s) whose tenant is live: not deleted, nor waiting to be.
+	liveTenant = `EXISTS (SELECT 1 FROM tenants t WHERE t.id = s.tenant_id AND t.deleted_at IS NULL AND t.status <> 'pending_deletion')`
+	// Claiming leases due steps by pushing their due time to the end of the lease. The names the
+	// claimer runs come as one space-separated argument; a name's "_" is escaped, as LIKE
+	// would take it for any character.
+	qStepClaim = `UPDATE tenant_steps SET state = 'running', attempts = attempts + 1, next_attempt_at = ?,
+		started_at = COALESCE(started_at, ?), updated_at = ?
+		WHERE (tenant_id, position) IN (SELECT s.tenant_id, s.position FROM tenant_steps s
+			WHERE s.state IN ('pending', 'running') AND s.next_attempt_at <= ?
+			AND (' ' || CAST(? AS TEXT) || ' ') LIKE ('%% ' || REPLACE(s.name, '_', '\_') || ' %%') ESCAPE '\'
+			AND NOT EXISTS (SELECT 1 FROM tenant_steps b WHERE b.tenant_id = s.tenant_id AND b.position < s.position
+				AND b.state <> 'succeeded')
+			AND ` + liveTenant + `
+			ORDER BY s.next_attempt_at LIMIT ?%s)
+		RETURNING tenant_id, name, attempts, started_at`
+	// An outcome is recorded only while the attempt holds the step: running, with its count.
+	qStepFinish = `UPDATE tenant_steps SET state = ?, last_error = ?, next_attempt_at = COALESCE(?, next_attempt_at),
+		completed_at = ?, updated_at = ?
+		WHERE tenant_id = ? AND name = ? AND state = 'running' AND attempts = ?`
+	qStepRequeue = `UPDATE tenant_steps SET state = 'pending', attempts = 0, next_attempt_at = ?, started_at = NULL,
+		last_error = NULL, completed_at = NULL, updated_at = ?
+		WHERE tenant_id = ? AND position >= (SELECT MIN(position) FROM tenant_steps WHERE tenant_id = ? AND state = 'failed')`
+	qStepsPending = `SELECT count(*) FROM tenant_steps s WHERE s.state IN ('pending', 'running') AND ` + liveTenant
+)
+
+func (d *Dialect) stepClaimQuery() string { return fmt.Sprintf(qStepClaim, d.SkipLocked) }
+
+type stepRow struct {
+	TenantID    string   `db:"tenant_id"`
+	Name        string   `db:"name"`
+	State       string   `db:"state"`
+	Attempts    int      `db:"attempts"`
+	LastError   string   `db:"last_error"`
+	CompletedAt nullTime `db:"completed_at"`
+}
+
+func (r *stepRow) step() provisioning.ProvisioningStep {
+	return provisioning.ProvisioningStep{Name: r.Name, State: provisioning.ProvisioningState(r.State), Attempts: r.Attempts,
+		LastError: r.LastError, CompletedAt: time.Time(r.CompletedAt)}
+}
+
+// nullTime scans a timestamp that may be NULL (the zero time).
+type nullTime time.Time
+
+// Scan implements sql.Scanner.
+func (t *nullTime) Scan(v any) error {
+	if v == nil {
+		*t = nullTime{}
+		return nil
+	}
+	return (*dbTime)(t).Scan(v)
+}
+
+// nullTimeArg stores the zero time as NULL.
+func (x *tx) nullTimeArg(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return x.s.d.Time(t)
+}
+
+// InsertSteps implements provisioning.Tx.
+func (x *tx) InsertSteps(ctx context.Context, p provisioning.InsertStepsParams) error {
+	at := x.s.d.Time(p.At)
+	for i, name := range p.Names {
+		if _, err := x.exec(ctx, qStepInsert, p.TenantID, i, name, p.PartnerID, at, at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// provisioningOf returns the progress of one tenant's steps.
+func (x *tx) provisioningOf(ctx context.Context, tenantID string) (provisioning.Provisioning, error) {
+	st, err := x.stmt(ctx, qStepsOf)
+	if err != nil {
+		return provisioning.Provisioning{}, err
+	}
+	var rows []stepRow
+	if err := st.SelectContext(ctx, &rows, tenantID); err != nil {
+		return provisioning.Provisioning{}, x.internal(err)
+	}
+	steps := make([]provisioning.ProvisioningStep, len(rows))
+	for i := range rows {
+		steps[i] = rows[i].step()
+	}
+	return provisioning.NewProvisioning(steps), nil
+}
+
+// withProvisioning sets the Provisioning of tenants, with one query for all of them.
+func (x *tx) withProvisioning(ctx context.Context, ts []*provisioning.Tenant) error {
+	if len(ts) == 0 {
+		return nil
+	}
+	ids := make([]string, len(ts))
+	for i, t := range ts {
+		ids[i] = t.ID
+	}
+	// The ids come from the database, not from a user; the IN list is expanded by sqlx.
+	q, args, err := sqlx.In(`SELECT `+stepColumns+` FROM tenant_steps WHERE tenant_id IN (?) ORDER BY tenant_id, position`, ids)
+	if err != nil {
+		return x.internal(err)
+	}
+	var rows []stepRow
+	if err := x.q.SelectContext(ctx, &rows, x.db.Rebind(q), args...); err != nil {
+		return x.internal(err)
+	}
+	steps := map[string][]provisioning.ProvisioningStep{}
+	for i := range rows {
+		steps[rows[i].TenantID] = append(steps[rows[i].TenantID], rows[i].step())
+	}
+	for _, t := range ts {
+		t.Provisioning = provisioning.NewProvisioning(steps[t.ID])
+	}
+	return nil
+}
+
+type claimedStepRow struct {
+	TenantID  string `db:"tenant_id"`
+	Name      string `db:"name"`
+	Attempts  int    `db:"attempts"`
+	StartedAt dbTime `db:"started_at"`
+}
+
+// ClaimSteps implements provisioning.Tx.
+func (x *tx) ClaimSteps(ctx context.Context, p provisioning.ClaimStepsParams) ([]*provisioning.StepJob, error) {
+	if len(p.Names) == 0 {
+		return nil, nil
+	}
+	st, err := x.stmt(ctx, x.s.d.stepClaimQuery())
+	if err != nil {
+		return nil, err
+	}
+	var rows []claimedStepRow
+	lease, now := x.s.d.Time(p.LeaseUntil), x.s.d.Time(p.Now)
+	if err := st.SelectContext(ctx, &rows, lease, now, now, now, strings.Join(p.Names, " "), p.Limit); err != nil {
+		return nil, x.internal(err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(rows))
+	for i := range rows {
+		ids[i] = rows[i].TenantID
+	}
+	q, args, err := sqlx.In(`SELECT `+columns+` FROM tenants WHERE id IN (?)`, ids)
+	if err != nil {
+		return nil, x.internal(err)
+	}
+	var trows []tenantRow
+	if err := x.q.SelectContext(ctx, &trows, x.db.Rebind(q), args...); err != nil {
+		return nil, x.internal(err)
+	}
+	tenants := make([]*provisioning.Tenant, len(trows))
+	byID := map[string]*provisioning.Tenant{}
+	for i := range trows {
+		if tenants[i], err = trows[i].tenant(); err != nil {
+			return nil, x.internal(err)
+		}
+		byID[tenants[i].ID] = tenants[i]
+	}
+	if err := x.withProvisioning(ctx, tenants); err != nil {
+		return nil, err
+	}
+	jobs := make([]*provisioning.StepJob, len(rows))
+	for i, r := range rows {
+		jobs[i] = &provisioning.StepJob{Tenant: byID[r.TenantID], Step: r.Name, Attempt: r.Attempts, StartedAt: time.Time(r.StartedAt)}
+	}
+	return jobs, nil
+}
+
+// FinishStep implements provisioning.Tx.
+func (x *tx) FinishStep(ctx context.Context, p provisioning.FinishStepParams) (bool, error) {
+	var next, completed any
+	switch p.State {
+	case provisioning.ProvisioningPending:
+		next = x.s.d.Time(p.NextAttemptAt)
+	case provisioning.ProvisioningSucceeded:
+		completed = x.s.d.Time(p.At)
+	}
+	n, err := x.exec(ctx, qStepFinish, string(p.State), null(p.LastError), next, completed, x.s.d.Time(p.At),
+		p.TenantID, p.Step, p.Attempt)
+	return n == 1, err
+}
+
+// RequeueSteps implements provisioning.Tx.
+func (x *tx) RequeueSteps(ctx context.Context, p provisioning.RequeueStepsParams) error {
+	at := x.s.d.Time(p.At)
+	_, err := x.exec(ctx, qStepRequeue, at, at, p.TenantID, p.TenantID)
+	return err
+}
+
+// QueueStats implements provisioning.Tx.
+func (x *tx) QueueStats(ctx context.Context) (provisioning.QueueStats, error) {
+	var q provisioning.QueueStats
+	var d struct {
+		N      int64    `db:"n"`
+		Oldest nullTime `db:"oldest"`
+	}
+	if err := x.get(ctx, &d, qDeliveriesPending); err != nil {
+		return q, x.internal(err)
+	}
+	q.DeliveriesPending, q.OldestPendingDelivery = d.N, time.Time(d.Oldest)
+	if err := x.get(ctx, &q.StepsPending, qStepsPending); err != nil {
+		return q, x.internal(err)
+	}
+	return q, nil
+}
