@@ -76,6 +76,14 @@ func Run(t *testing.T, h Harness) {
 	t.Run("PatchLimitsRace", func(t *testing.T) { testPatchLimitsRace(t, h, false) })
 	t.Run("DeliveryClaimRace", func(t *testing.T) { testDeliveryClaimRace(t, h, false) })
 	t.Run("EventsUnderConcurrentWrites", func(t *testing.T) { testEventsUnderConcurrentWrites(t, h, false) })
+	t.Run("WebhookOperations", func(t *testing.T) { testWebhookOperations(t, h) })
+	t.Run("Steps", func(t *testing.T) { testSteps(t, h) })
+	t.Run("StepLeaseExpiry", func(t *testing.T) { testStepLeaseExpiry(t, h) })
+	t.Run("StepNamesAreMatchedExactly", func(t *testing.T) { testStepNamesAreMatchedExactly(t, h) })
+	t.Run("StepClaimRace", func(t *testing.T) { testStepClaimRace(t, h, false) })
+	t.Run("BulkRecordsSteps", func(t *testing.T) { testBulkRecordsSteps(t, h) })
+	t.Run("WorkerRunsSteps", func(t *testing.T) { testWorkerRunsSteps(t, h) })
+	t.Run("StepWorkersShare", func(t *testing.T) { testStepWorkersShare(t, h, false) })
 	if h.HostTransactions {
 		t.Run("WithinHostTransaction", func(t *testing.T) { testWithinHostTransaction(t, h) })
 		t.Run("BulkWithinHostTransaction", func(t *testing.T) { testBulkWithinHostTransaction(t, h) })
@@ -88,6 +96,8 @@ func Run(t *testing.T, h Harness) {
 		t.Run("WebhookLimitRaceTwoStores", func(t *testing.T) { testWebhookLimitRace(t, h, true) })
 		t.Run("WebhookLimitOpenRegistrationTwoStores", func(t *testing.T) { testWebhookLimitOpenRegistration(t, h, true) })
 		t.Run("PatchLimitsRaceTwoStores", func(t *testing.T) { testPatchLimitsRace(t, h, true) })
+		t.Run("StepClaimRaceTwoStores", func(t *testing.T) { testStepClaimRace(t, h, true) })
+		t.Run("StepWorkersShareTwoStores", func(t *testing.T) { testStepWorkersShare(t, h, true) })
 		t.Run("PersistsAcrossReopen", func(t *testing.T) { testReopen(t, h) })
 	}
 }
