@@ -289,7 +289,9 @@ func TestStepErrorsShownToThePartner(t *testing.T) {
 		{"long reason", func(context.Context, provisioning.StepRun) error { return fail(long) }, string([]rune(long)[:provisioning.MaxStepError-1]) + "…"},
 		{"invalid UTF-8", func(context.Context, provisioning.StepRun) error { return fail("bad \xff byte") }, "bad \uFFFD byte"},
 		{"empty reason", func(context.Context, provisioning.StepRun) error { return fail(" ") }, provisioning.StepFailureUnknown},
-		{"wrapped", func(context.Context, provisioning.StepRun) error { return fmt.Errorf("ctx: %w", fail("wrapped reason")) }, "wrapped reason"},
+		{"wrapped", func(context.Context, provisioning.StepRun) error {
+			return fmt.Errorf("ctx: %w", fail("wrapped reason"))
+		}, "wrapped reason"},
 		{"other error", func(context.Context, provisioning.StepRun) error {
 			return errors.New("pq: relation users at 10.0.0.7 does not exist")
 		}, provisioning.StepFailureUnknown},
