@@ -76,7 +76,7 @@ func (d *Sender) send(ctx context.Context, j *provisioning.DeliveryJob) (int, er
 	if j.Webhook == nil || j.Event == nil {
 		return 0, errGone
 	}
-	body, err := json.Marshal(wire.FromEvent(j.Event)) // the event as the API's feed shows it
+	body, err := json.Marshal(wire.EventBody(j.Event)) // the event as the API's feed shows it
 	if err != nil {
 		return 0, err
 	}

@@ -124,6 +124,11 @@ func TestEveryFieldCrossesTheWire(t *testing.T) {
 	wwi := through(t, wire.FromWebhookInput(whIn))
 	same(t, wwi.Domain(), whIn)
 
+	var whp provisioning.WebhookPatch
+	fill(t, &whp)
+	wwp := through(t, wire.FromWebhookPatch(whp))
+	same(t, wwp.Domain(), whp)
+
 	var d provisioning.Delivery
 	fill(t, &d)
 	d.State = provisioning.DeliveryPending // the next attempt is shown while pending

@@ -65,3 +65,26 @@ func (w *EventPage) Domain() *provisioning.EventPage {
 	}
 	return out
 }
+
+// TestEvent is the body of a test delivery (provisioning.EventWebhookTest): shaped like an Event,
+// so that a receiver parses it alike, but about no tenant — tenant, actor, request_id and data
+// are null.
+type TestEvent struct {
+	ID        string  `json:"id"`
+	Type      string  `json:"type"`
+	TenantID  *string `json:"tenant"`
+	PartnerID string  `json:"partner_id"`
+	Actor     *string `json:"actor"`
+	RequestID *string `json:"request_id"`
+	CreatedAt Time    `json:"created_at"`
+	Data      *Tenant `json:"data"`
+}
+
+// EventBody returns what a webhook delivery of e carries: FromEvent(e), or for a test event a
+// TestEvent.
+func EventBody(e *provisioning.Event) any {
+	if e.Type == provisioning.EventWebhookTest {
+		return TestEvent{ID: e.ID, Type: string(e.Type), PartnerID: e.PartnerID, CreatedAt: Time(e.CreatedAt)}
+	}
+	return FromEvent(e)
+}

@@ -22,6 +22,8 @@ type Tenant struct {
 	Version     int64             `json:"version"`
 	CreatedAt   Time              `json:"created_at"`
 	UpdatedAt   Time              `json:"updated_at"`
+	// Provisioning is the progress of the tenant's provisioning steps.
+	Provisioning Provisioning `json:"provisioning"`
 }
 
 // FromTenant returns the wire form of t.
@@ -30,7 +32,7 @@ func FromTenant(t *provisioning.Tenant) Tenant {
 		ID: t.ID, CompanyName: t.CompanyName, Email: t.Email,
 		PhoneNumber: nullable(t.PhoneNumber), Industry: nullable(t.Industry), ExternalID: nullable(t.ExternalID),
 		Status: string(t.Status), Metadata: maps.Clone(t.Metadata), PartnerID: t.PartnerID, Version: t.Version,
-		CreatedAt: Time(t.CreatedAt), UpdatedAt: Time(t.UpdatedAt),
+		CreatedAt: Time(t.CreatedAt), UpdatedAt: Time(t.UpdatedAt), Provisioning: FromProvisioning(t.Provisioning),
 	}
 }
 
@@ -40,7 +42,7 @@ func (w *Tenant) Domain() *provisioning.Tenant {
 		ID: w.ID, PartnerID: w.PartnerID, CompanyName: w.CompanyName, Email: w.Email,
 		PhoneNumber: deref(w.PhoneNumber), Industry: deref(w.Industry), ExternalID: deref(w.ExternalID),
 		Status: provisioning.Status(w.Status), Metadata: metadata(w.Metadata), Version: w.Version,
-		CreatedAt: time.Time(w.CreatedAt), UpdatedAt: time.Time(w.UpdatedAt),
+		CreatedAt: time.Time(w.CreatedAt), UpdatedAt: time.Time(w.UpdatedAt), Provisioning: w.Provisioning.Domain(),
 	}
 }
 

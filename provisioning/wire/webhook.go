@@ -14,6 +14,7 @@ type Webhook struct {
 	Events      []string `json:"events"` // never null; empty means every event
 	Description *string  `json:"description"`
 	CreatedAt   Time     `json:"created_at"`
+	Disabled    bool     `json:"disabled"` // a disabled endpoint gets no deliveries
 	Secret      string   `json:"secret,omitempty"`
 }
 
@@ -24,7 +25,8 @@ func FromWebhook(w *provisioning.Webhook) Webhook {
 	for i, e := range w.Events {
 		events[i] = string(e)
 	}
-	return Webhook{ID: w.ID, URL: w.URL, Events: events, Description: nullable(w.Description), CreatedAt: Time(w.CreatedAt)}
+	return Webhook{ID: w.ID, URL: w.URL, Events: events, Description: nullable(w.Description), CreatedAt: Time(w.CreatedAt),
+		Disabled: w.Disabled}
 }
 
 // FromWebhookWithSecret returns the wire form of w with its secret, for the answers that show it.
@@ -38,7 +40,7 @@ func FromWebhookWithSecret(w *provisioning.Webhook) Webhook {
 // show: it is the caller's own).
 func (w *Webhook) Domain(partnerID string) *provisioning.Webhook {
 	out := &provisioning.Webhook{ID: w.ID, PartnerID: partnerID, URL: w.URL, Description: deref(w.Description),
-		Secret: w.Secret, CreatedAt: time.Time(w.CreatedAt)}
+		Secret: w.Secret, CreatedAt: time.Time(w.CreatedAt), Disabled: w.Disabled}
 	for _, e := range w.Events {
 		out.Events = append(out.Events, provisioning.EventType(e))
 	}
@@ -68,6 +70,45 @@ func (w *WebhookInput) Domain() provisioning.WebhookInput {
 		out.Events = append(out.Events, provisioning.EventType(e))
 	}
 	return out
+}
+
+// WebhookPatch is the body of PATCH /webhooks/{id}: a JSON Merge Patch (RFC 7396). A member left
+// out leaves its field alone; null clears description and subscribes events to every event.
+type WebhookPatch struct {
+	URL         Field[string]   `json:"url,omitzero"`
+	Events      Field[[]string] `json:"events,omitzero"`
+	Description Field[string]   `json:"description,omitzero"`
+	Disabled    Field[bool]     `json:"disabled,omitzero"`
+}
+
+// FromWebhookPatch returns the wire form of p.
+func FromWebhookPatch(p provisioning.WebhookPatch) WebhookPatch {
+	return WebhookPatch{URL: fromField(p.URL, same), Description: fromField(p.Description, same),
+		Disabled: fromField(p.Disabled, same), Events: fromField(p.Events, func(ts []provisioning.EventType) []string {
+			if ts == nil {
+				return nil
+			}
+			out := make([]string, len(ts))
+			for i, t := range ts {
+				out[i] = string(t)
+			}
+			return out
+		})}
+}
+
+// Domain returns the patch w describes.
+func (w *WebhookPatch) Domain() provisioning.WebhookPatch {
+	return provisioning.WebhookPatch{URL: domainField(w.URL, same), Description: domainField(w.Description, same),
+		Disabled: domainField(w.Disabled, same), Events: domainField(w.Events, func(ts []string) []provisioning.EventType {
+			if ts == nil {
+				return nil
+			}
+			out := make([]provisioning.EventType, len(ts))
+			for i, t := range ts {
+				out[i] = provisioning.EventType(t)
+			}
+			return out
+		})}
 }
 
 // Delivery is one event on its way to one endpoint, as the delivery log shows it.

@@ -19,23 +19,33 @@ var (
 func acme() *provisioning.Tenant {
 	return &provisioning.Tenant{ID: "0190a0b0-0000-7000-8000-000000000001", PartnerID: "p", CompanyName: "Acme",
 		Email: "a@example.com", ExternalID: "crm-1", Status: provisioning.StatusActive,
-		Metadata: map[string]string{"plan": "gold"}, Version: 3, CreatedAt: created, UpdatedAt: updated}
+		Metadata: map[string]string{"plan": "gold"}, Version: 3, CreatedAt: created, UpdatedAt: updated,
+		Provisioning: provisioning.Provisioning{State: provisioning.ProvisioningSucceeded}}
 }
 
-// The API's bytes of each resource, as the server wrote them before the wire package existed.
+// The API's bytes of each resource, as the server wrote them before the wire package existed,
+// with the provisioning added since.
 const (
 	acmeJSON = `{"tenant":"0190a0b0-0000-7000-8000-000000000001","company_name":"Acme","email":"a@example.com",` +
 		`"phone_number":null,"industry":null,"external_id":"crm-1","status":"active","metadata":{"plan":"gold"},` +
-		`"partner_id":"p","version":3,"created_at":"2025-02-10T16:30:00.123Z","updated_at":"2025-02-11T08:00:00.000Z"}`
+		`"partner_id":"p","version":3,"created_at":"2025-02-10T16:30:00.123Z","updated_at":"2025-02-11T08:00:00.000Z",` +
+		`"provisioning":{"state":"succeeded","steps":[]}}`
 	fullJSON = `{"tenant":"0190a0b0-0000-7000-8000-000000000002","company_name":"Beta","email":"b@example.com",` +
 		`"phone_number":"+1234567890","industry":"Retail","external_id":null,"status":"suspended","metadata":null,` +
-		`"partner_id":"p","version":1,"created_at":"2025-02-10T16:30:00.123Z","updated_at":"2025-02-10T16:30:00.123Z"}`
+		`"partner_id":"p","version":1,"created_at":"2025-02-10T16:30:00.123Z","updated_at":"2025-02-10T16:30:00.123Z",` +
+		`"provisioning":{"state":"failed","steps":[` +
+		`{"name":"admin-user","state":"succeeded","attempts":1,"last_error":null,"completed_at":"2025-02-10T16:30:00.123Z"},` +
+		`{"name":"welcome-mail","state":"failed","attempts":2,"last_error":"the mail server refused","completed_at":null}]}}`
 )
 
 func beta() *provisioning.Tenant {
 	return &provisioning.Tenant{ID: "0190a0b0-0000-7000-8000-000000000002", PartnerID: "p", CompanyName: "Beta",
 		Email: "b@example.com", PhoneNumber: "+1234567890", Industry: "Retail", Status: provisioning.StatusSuspended,
-		Version: 1, CreatedAt: created, UpdatedAt: created}
+		Version: 1, CreatedAt: created, UpdatedAt: created,
+		Provisioning: provisioning.Provisioning{State: provisioning.ProvisioningFailed, Steps: []provisioning.ProvisioningStep{
+			{Name: "admin-user", State: provisioning.ProvisioningSucceeded, Attempts: 1, CompletedAt: created},
+			{Name: "welcome-mail", State: provisioning.ProvisioningFailed, Attempts: 2, LastError: "the mail server refused"},
+		}}}
 }
 
 // roundTrip encodes v, checks the bytes against want (when want is not ""), and decodes them
@@ -164,27 +174,57 @@ func TestWebhook(t *testing.T) {
 	wh := &provisioning.Webhook{ID: "0190a0b0-0000-7000-8000-0000000000w1", PartnerID: "p", URL: "https://hooks.example/x",
 		Events: []provisioning.EventType{provisioning.EventTenantCreated}, Description: "CRM", Secret: "whsec_abc", CreatedAt: created}
 	w := roundTrip(t, wire.FromWebhook(wh), `{"id":"0190a0b0-0000-7000-8000-0000000000w1","url":"https://hooks.example/x",`+
-		`"events":["tenant.created"],"description":"CRM","created_at":"2025-02-10T16:30:00.123Z"}`)
+		`"events":["tenant.created"],"description":"CRM","created_at":"2025-02-10T16:30:00.123Z","disabled":false}`)
 	withoutSecret := *wh
 	withoutSecret.Secret = ""
 	same(t, w.Domain("p"), &withoutSecret)
 
 	w = roundTrip(t, wire.FromWebhookWithSecret(wh), `{"id":"0190a0b0-0000-7000-8000-0000000000w1","url":"https://hooks.example/x",`+
-		`"events":["tenant.created"],"description":"CRM","created_at":"2025-02-10T16:30:00.123Z","secret":"whsec_abc"}`)
+		`"events":["tenant.created"],"description":"CRM","created_at":"2025-02-10T16:30:00.123Z","disabled":false,"secret":"whsec_abc"}`)
 	same(t, w.Domain("p"), wh)
 
-	every := &provisioning.Webhook{ID: "w2", PartnerID: "p", URL: "https://hooks.example/all", CreatedAt: created}
+	every := &provisioning.Webhook{ID: "w2", PartnerID: "p", URL: "https://hooks.example/all", CreatedAt: created, Disabled: true}
 	w = roundTrip(t, wire.FromWebhook(every), `{"id":"w2","url":"https://hooks.example/all","events":[],"description":null,`+
-		`"created_at":"2025-02-10T16:30:00.123Z"}`)
+		`"created_at":"2025-02-10T16:30:00.123Z","disabled":true}`)
 	same(t, w.Domain("p"), every)
 
 	list := wire.ListOf([]*provisioning.Webhook{every}, wire.FromWebhook)
-	roundTrip(t, list, `{"data":[{"id":"w2","url":"https://hooks.example/all","events":[],"description":null,"created_at":"2025-02-10T16:30:00.123Z"}]}`)
+	roundTrip(t, list, `{"data":[{"id":"w2","url":"https://hooks.example/all","events":[],"description":null,"created_at":"2025-02-10T16:30:00.123Z","disabled":true}]}`)
 	roundTrip(t, wire.ListOf([]*provisioning.Webhook(nil), wire.FromWebhook), `{"data":[]}`)
 
 	in := provisioning.WebhookInput{URL: "https://hooks.example/x", Events: []provisioning.EventType{"tenant.created"}, Description: "d"}
 	wi := roundTrip(t, wire.FromWebhookInput(in), `{"url":"https://hooks.example/x","events":["tenant.created"],"description":"d"}`)
 	same(t, wi.Domain(), in)
+
+	patch := provisioning.WebhookPatch{URL: provisioning.Value("https://hooks.example/y"), Description: provisioning.Null[string](),
+		Events: provisioning.Value([]provisioning.EventType{provisioning.EventTenantProvisioned}), Disabled: provisioning.Value(true)}
+	wpt := roundTrip(t, wire.FromWebhookPatch(patch), `{"url":"https://hooks.example/y","events":["tenant.provisioned"],"description":null,"disabled":true}`)
+	same(t, wpt.Domain(), patch)
+	all := provisioning.WebhookPatch{Events: provisioning.Null[[]provisioning.EventType]()}
+	wpt = roundTrip(t, wire.FromWebhookPatch(all), `{"events":null}`)
+	same(t, wpt.Domain(), all)
+	wpt = roundTrip(t, wire.FromWebhookPatch(provisioning.WebhookPatch{}), `{}`)
+	same(t, wpt.Domain(), provisioning.WebhookPatch{})
+}
+
+// A test delivery's body is shaped like an event, about no tenant.
+func TestTestEventBody(t *testing.T) {
+	e := &provisioning.Event{ID: "0190a0b0-0000-7000-8000-0000000000t1", Type: provisioning.EventWebhookTest, PartnerID: "p", CreatedAt: created}
+	b, err := json.Marshal(wire.EventBody(e))
+	if want := `{"id":"0190a0b0-0000-7000-8000-0000000000t1","type":"webhook.test","tenant":null,"partner_id":"p",` +
+		`"actor":null,"request_id":null,"created_at":"2025-02-10T16:30:00.123Z","data":null}`; err != nil || string(b) != want {
+		t.Fatalf("test event body\n got: %s\nwant: %s", b, want)
+	}
+	if b, _ := json.Marshal(wire.EventBody(event())); !json.Valid(b) || string(b) != string(must(json.Marshal(wire.FromEvent(event())))) {
+		t.Fatalf("a lifecycle event's body is not its feed form: %s", b)
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 func TestDelivery(t *testing.T) {
