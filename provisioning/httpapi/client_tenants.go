@@ -177,3 +177,13 @@ func (c *Client) ReplaceTenant(ctx context.Context, _ provisioning.Principal, id
 func (c *Client) DeleteTenant(ctx context.Context, _ provisioning.Principal, id string, pre provisioning.Precondition) error {
 	return c.do(ctx, request{method: http.MethodDelete, path: tenantPath(id), pre: pre}, nil)
 }
+
+// RetryProvisioning implements provisioning.Provisioner (POST /tenants/{id}/provisioning/retry).
+// The principal is ignored.
+func (c *Client) RetryProvisioning(ctx context.Context, _ provisioning.Principal, id string) (*provisioning.Tenant, error) {
+	var t wire.Tenant
+	if err := c.do(ctx, request{method: http.MethodPost, path: tenantPath(id) + "/provisioning/retry"}, &t); err != nil {
+		return nil, err
+	}
+	return t.Domain(), nil
+}

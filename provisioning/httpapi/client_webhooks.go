@@ -81,3 +81,33 @@ func (c *Client) ListDeliveries(ctx context.Context, _ provisioning.Principal, w
 	}
 	return out, nil
 }
+
+// UpdateWebhook implements provisioning.Provisioner (PATCH /webhooks/{id}, a JSON Merge Patch).
+// The principal is ignored.
+func (c *Client) UpdateWebhook(ctx context.Context, _ provisioning.Principal, id string, patch provisioning.WebhookPatch) (*provisioning.Webhook, error) {
+	body, err := json.Marshal(wire.FromWebhookPatch(patch))
+	if err != nil {
+		return nil, provisioning.Internal(err)
+	}
+	return c.webhook(ctx, request{method: http.MethodPatch, path: webhookPath(id), body: body, contentType: "application/merge-patch+json"})
+}
+
+// TestWebhook implements provisioning.Provisioner (POST /webhooks/{id}/test). The principal is
+// ignored.
+func (c *Client) TestWebhook(ctx context.Context, _ provisioning.Principal, id string) (*provisioning.Delivery, error) {
+	return c.delivery(ctx, request{method: http.MethodPost, path: webhookPath(id) + "/test"})
+}
+
+// Redeliver implements provisioning.Provisioner (POST
+// /webhooks/{id}/deliveries/{delivery}/redeliver). The principal is ignored.
+func (c *Client) Redeliver(ctx context.Context, _ provisioning.Principal, webhookID, deliveryID string) (*provisioning.Delivery, error) {
+	return c.delivery(ctx, request{method: http.MethodPost, path: webhookPath(webhookID) + "/deliveries/" + segment(deliveryID) + "/redeliver"})
+}
+
+func (c *Client) delivery(ctx context.Context, req request) (*provisioning.Delivery, error) {
+	var d wire.Delivery
+	if err := c.do(ctx, req, &d); err != nil {
+		return nil, err
+	}
+	return d.Domain(""), nil
+}

@@ -214,6 +214,10 @@ func idempotentRoutes() []idempotentRoute {
 		{"create webhook", "POST", path("/webhooks"), `{"url":"https://hooks.example/provisioning"}`, "webhook:manage", 201},
 		{"delete webhook", "DELETE", webhook(""), "", "webhook:manage", 204},
 		{"rotate webhook secret", "POST", webhook("/rotate-secret"), "", "webhook:manage", 200},
+		{"patch webhook", "PATCH", webhook(""), `{"description":"changed"}`, "webhook:manage", 200},
+		{"test webhook", "POST", webhook("/test"), "", "webhook:manage", 202},
+		{"redeliver", "POST", endedDelivery, "", "webhook:manage", 202},
+		{"retry provisioning", "POST", failedProvisioning, "", "tenant:update", 202},
 	}
 }
 

@@ -39,7 +39,9 @@ func (s *server) getTenant() http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		if inm := r.Header.Get("If-None-Match"); inm != "" && matchesETag(inm, t.Version) {
+		// The version does not count a step's progress, only the provisioning's outcome: until
+		// the provisioning is settled, the tenant is always sent in full.
+		if inm := r.Header.Get("If-None-Match"); inm != "" && matchesETag(inm, t.Version) && t.Provisioning.Settled() {
 			w.Header().Set("ETag", etag(t.Version))
 			w.WriteHeader(http.StatusNotModified)
 			return
@@ -111,5 +113,16 @@ func (s *server) deleteTenant() http.Handler {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func (s *server) retryProvisioning() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t, err := s.prov.RetryProvisioning(r.Context(), principal(r), r.PathValue("id"))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeTenant(w, http.StatusAccepted, t)
 	})
 }

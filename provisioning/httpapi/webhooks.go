@@ -91,3 +91,41 @@ func (s *server) listDeliveries() http.Handler {
 		writeJSON(w, http.StatusOK, wire.ListOf(ds, wire.FromDelivery))
 	})
 }
+
+func (s *server) updateWebhook() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var patch wire.WebhookPatch
+		if err := s.decode(w, r, &patch, "application/merge-patch+json", "application/json"); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		wh, err := s.prov.UpdateWebhook(r.Context(), principal(r), r.PathValue("id"), patch.Domain())
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, wire.FromWebhook(wh))
+	})
+}
+
+func (s *server) testWebhook() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, err := s.prov.TestWebhook(r.Context(), principal(r), r.PathValue("id"))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusAccepted, wire.FromDelivery(d))
+	})
+}
+
+func (s *server) redeliver() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, err := s.prov.Redeliver(r.Context(), principal(r), r.PathValue("id"), r.PathValue("delivery"))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusAccepted, wire.FromDelivery(d))
+	})
+}
