@@ -30,6 +30,9 @@ type Harness struct {
 	// itself (it takes the principal with every call); a client returns one that holds a
 	// credential the server resolves to exactly p. The suite passes p to every call too.
 	As func(p provisioning.Principal) provisioning.Provisioner
+	// Steps, when not nil, returns another fresh Provisioner whose tenants get steps, with the
+	// work that runs them. Nil skips the tests that need it.
+	Steps func(t *testing.T, steps []provisioning.Step) StepsHarness
 }
 
 // Run runs the whole suite; newHarness gives every subtest its own fresh Provisioner.
@@ -61,6 +64,9 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"EventsPaging", testEventsPaging},
 		{"Webhooks", testWebhooks},
 		{"WebhookDeliveries", testWebhookDeliveries},
+		{"WebhookOperations", testWebhookOperations},
+		{"ProvisioningWithoutSteps", testProvisioningWithoutSteps},
+		{"ProvisioningSteps", testProvisioningSteps},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.test(t, &suite{h: newHarness(t), ctx: context.Background()})

@@ -13,27 +13,45 @@ import (
 	"github.com/provisiond/provisiond/provisioning/store/memstore"
 )
 
-func newService() *provisioning.Service {
-	return provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.Policy{}))
+func newService(steps ...provisioning.Step) (*provisioning.Service, func() error) {
+	store := memstore.New()
+	svc := provisioning.New(store, provisioning.NewRBAC(provisioning.Policy{}), provisioning.WithSteps(steps...))
+	w := provisioning.NewWorker(store, provisioning.WorkerOptions{Steps: svc.Steps()})
+	return svc, func() error { return w.RunOnce(context.Background()) }
 }
 
 // The in-process Service.
 func TestService(t *testing.T) {
 	provisionertest.Run(t, func(t *testing.T) provisionertest.Harness {
-		svc := newService()
-		return provisionertest.Harness{As: func(provisioning.Principal) provisioning.Provisioner { return svc }}
+		as := func(svc *provisioning.Service) func(provisioning.Principal) provisioning.Provisioner {
+			return func(provisioning.Principal) provisioning.Provisioner { return svc }
+		}
+		svc, _ := newService()
+		return provisionertest.Harness{As: as(svc),
+			Steps: func(t *testing.T, steps []provisioning.Step) provisionertest.StepsHarness {
+				svc, work := newService(steps...)
+				return provisionertest.StepsHarness{As: as(svc), Work: work}
+			}}
 	})
 }
 
 // The client, talking to a real server: httpapi over a Service, through net/http.
 func TestHTTPClient(t *testing.T) {
 	provisionertest.Run(t, func(t *testing.T) provisionertest.Harness {
-		tokens := &tokens{byToken: map[string]provisioning.Principal{}}
-		srv := httptest.NewServer(httpapi.New(newService(), tokens))
-		t.Cleanup(srv.Close)
-		return provisionertest.Harness{As: func(p provisioning.Principal) provisioning.Provisioner {
-			return httpapi.NewClient(srv.URL, httpapi.WithToken(tokens.issue(p)), httpapi.WithHTTPClient(srv.Client()))
-		}}
+		serve := func(t *testing.T, svc *provisioning.Service) func(provisioning.Principal) provisioning.Provisioner {
+			tokens := &tokens{byToken: map[string]provisioning.Principal{}}
+			srv := httptest.NewServer(httpapi.New(svc, tokens))
+			t.Cleanup(srv.Close)
+			return func(p provisioning.Principal) provisioning.Provisioner {
+				return httpapi.NewClient(srv.URL, httpapi.WithToken(tokens.issue(p)), httpapi.WithHTTPClient(srv.Client()))
+			}
+		}
+		svc, _ := newService()
+		return provisionertest.Harness{As: serve(t, svc),
+			Steps: func(t *testing.T, steps []provisioning.Step) provisionertest.StepsHarness {
+				svc, work := newService(steps...)
+				return provisionertest.StepsHarness{As: serve(t, svc), Work: work}
+			}}
 	})
 }
 

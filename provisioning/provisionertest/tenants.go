@@ -13,7 +13,8 @@ func testCreateAndGet(t *testing.T, s *suite) {
 	tn := s.create(t, alice, in)
 	want := &provisioning.Tenant{ID: tn.ID, PartnerID: "partner-a", CompanyName: "Acme", Email: "ops@acme.example",
 		PhoneNumber: "+1234567890", Industry: "Technology", ExternalID: "crm-4711", Status: provisioning.StatusActive,
-		Metadata: map[string]string{"plan": "gold"}, Version: 1, CreatedAt: tn.CreatedAt, UpdatedAt: tn.CreatedAt}
+		Metadata: map[string]string{"plan": "gold"}, Version: 1, CreatedAt: tn.CreatedAt, UpdatedAt: tn.CreatedAt,
+		Provisioning: provisioning.Provisioning{State: provisioning.ProvisioningSucceeded}}
 	sameTenant(t, tn, want)
 	if len(tn.ID) != 36 || tn.CreatedAt.IsZero() {
 		t.Fatalf("id %q, created %v", tn.ID, tn.CreatedAt)
@@ -200,7 +201,8 @@ func testReplace(t *testing.T, s *suite) {
 		t.Fatal(err)
 	}
 	want := &provisioning.Tenant{ID: tn.ID, PartnerID: tn.PartnerID, CompanyName: "Acme Two", Email: "two@acme.example",
-		Status: provisioning.StatusSuspended, Version: 2, CreatedAt: tn.CreatedAt, UpdatedAt: got.UpdatedAt}
+		Status: provisioning.StatusSuspended, Version: 2, CreatedAt: tn.CreatedAt, UpdatedAt: got.UpdatedAt,
+		Provisioning: provisioning.Provisioning{State: provisioning.ProvisioningSucceeded}}
 	sameTenant(t, got, want)
 
 	_, err = a.ReplaceTenant(s.ctx, alice, tn.ID, provisioning.TenantInput{CompanyName: "", Email: "x@example.com",
