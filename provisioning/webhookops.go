@@ -130,7 +130,9 @@ func (s *Service) TestWebhook(ctx context.Context, p Principal, id string) (*Del
 
 // Redeliver sends the event of one of an endpoint's deliveries again, as a new delivery with
 // attempts of its own and a new retry window (webhook:manage); the old one stays in the log as
-// it was. Only a delivery that succeeded or failed is sent again. Returns the new delivery,
+// it was. Only a delivery that succeeded or failed is sent again. A lifecycle event is sent as
+// it is stored; a test event, which is not stored, again with its id and type, and the time of
+// the new delivery. Returns the new delivery,
 // pending; CodeNotFound (also for another partner's endpoint or delivery, and for a delivery to
 // another endpoint), CodeDeliveryPending, and CodeWebhookDisabled.
 func (s *Service) Redeliver(ctx context.Context, p Principal, webhookID, deliveryID string) (*Delivery, error) {

@@ -106,6 +106,49 @@ func TestDeliversSignedEvents(t *testing.T) {
 	}
 }
 
+// A test event is delivered to its endpoint, signed like any other, with its own id in
+// webhook-id; a redelivery sends it again with the same webhook-id.
+func TestTestEventAndRedeliveryAreSigned(t *testing.T) {
+	svc, d, rc, wh, _ := setup(t)
+	ctx := context.Background()
+	test, err := svc.TestWebhook(ctx, admin, wh.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RunOnce(ctx); err != nil || len(rc.got) != 1 {
+		t.Fatalf("RunOnce: %v, %d requests", err, len(rc.got))
+	}
+	h, body := rc.got[0], rc.bodies[0]
+	if err := webhook.Verify(wh.Secret, h, body, time.Now(), 5*time.Minute); err != nil {
+		t.Fatalf("signature: %v", err)
+	}
+	verifyWithOfficialLibrary(t, wh.Secret, h, body)
+	var ev map[string]any
+	if err := json.Unmarshal(body, &ev); err != nil || ev["type"] != "webhook.test" || ev["id"] != test.EventID ||
+		h.Get("webhook-id") != test.EventID || ev["tenant"] != nil || ev["data"] != nil || ev["partner_id"] != admin.PartnerID {
+		t.Fatalf("delivered %s with %v", body, h)
+	}
+	again, err := svc.Redeliver(ctx, admin, wh.ID, test.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RunOnce(ctx); err != nil || len(rc.got) != 2 {
+		t.Fatalf("RunOnce: %v, %d requests", err, len(rc.got))
+	}
+	if rc.got[1].Get("webhook-id") != test.EventID || !bytes.Contains(rc.bodies[1], []byte(`"type":"webhook.test"`)) {
+		t.Fatalf("the redelivery sent %s as %s", rc.bodies[1], rc.got[1].Get("webhook-id"))
+	}
+	log, _ := svc.ListDeliveries(ctx, admin, wh.ID, 0)
+	if len(log) != 2 || log[0].ID != again.ID && log[1].ID != again.ID {
+		t.Fatalf("log: %+v", log)
+	}
+	for _, dl := range log {
+		if dl.State != provisioning.DeliverySucceeded {
+			t.Fatalf("log: %+v", log)
+		}
+	}
+}
+
 func TestRetriesWithBackoffThenFails(t *testing.T) {
 	svc, d, rc, wh, now := setup(t, 500, 503)
 	if _, err := svc.CreateTenant(context.Background(), admin, provisioning.TenantInput{CompanyName: "Flaky", Email: "f@example.com"}); err != nil {

@@ -36,3 +36,12 @@ func (w *Provisioning) Domain() provisioning.Provisioning {
 	}
 	return out
 }
+
+// StepRequest is the body of the POST that runs an HTTP provisioning step (provisiond's --step):
+// the tenant as the API shows it, the step's name, and the attempt (1 for the first since the
+// step was queued).
+type StepRequest struct {
+	Tenant  Tenant `json:"tenant"`
+	Step    string `json:"step"`
+	Attempt int    `json:"attempt"`
+}
