@@ -27,6 +27,9 @@ type config struct {
 	shutdownTimeout time.Duration
 	rateLimit       float64
 	failedAuthLimit float64
+	steps           stepsFlag
+	stepSecret      string
+	stepTimeout     time.Duration
 }
 
 // parse applies the environment twins, then the arguments.
@@ -42,6 +45,11 @@ func parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	fs.VisitAll(func(f *flag.Flag) { // a repeatable flag given on the command line replaces its twin's values
+		if v, ok := f.Value.(interface{ setFromEnvironment() }); ok {
+			v.setFromEnvironment()
+		}
+	})
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -78,12 +86,21 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	fs.Float64Var(&c.failedAuthLimit, "failed-auth-limit", httpapi.DefaultFailedAuthRate,
 		"requests failing authentication a second each client address may make on average, in bursts of twice that; 0 turns the limit off (do so behind a proxy that hides client addresses)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may finish at shutdown")
+	fs.Var(&c.steps, "step", "`NAME=URL`: a provisioning step, run for every new tenant by POSTing the tenant to URL, signed like a webhook "+
+		"with --step-secret; repeatable, the steps run in the order given (in the environment, several separated by spaces)")
+	fs.StringVar(&c.stepSecret, "step-secret", "", "the `whsec_…` secret that signs the calls of --step (required with it; "+
+		"prefer the environment, which other users cannot read)")
+	fs.DurationVar(&c.stepTimeout, "step-timeout", 30*time.Second, "how long one call of a step may take; a step whose server died "+
+		"meanwhile is run again after 1.5 times that")
 }
 
 // check refuses configurations that would start an insecure or useless server.
 func (c *config) check() error {
 	if !(c.rateLimit >= 0) || !(c.failedAuthLimit >= 0) {
 		return errors.New("--rate-limit and --failed-auth-limit must be 0 (off) or more")
+	}
+	if err := c.checkSteps(); err != nil {
+		return err
 	}
 	if c.dev {
 		return nil

@@ -396,3 +396,86 @@ func TestWebhookSurvivesCrashAndOutage(t *testing.T) {
 		t.Fatal("the event was not delivered after the restart")
 	}
 }
+
+// A provisioning step whose server is killed with SIGKILL while the step's endpoint holds the
+// call open is run again — by the restarted server, once the dead one's lease has ended — and
+// completes: the tenant ends provisioned, with two attempts, both signed with the step secret
+// under the same webhook-id (the step's idempotency key).
+func TestStepSurvivesKill9(t *testing.T) {
+	dir := t.TempDir()
+	secret := newStepSecret(t)
+	type attempt struct {
+		header http.Header
+		body   []byte
+	}
+	held, second := make(chan attempt, 1), make(chan attempt, 1)
+	release := make(chan struct{})
+	var n atomic.Int32
+	endpoint := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		a := attempt{r.Header.Clone(), b}
+		if n.Add(1) == 1 { // the first call is held open until its caller is gone
+			held <- a
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+			return
+		}
+		select {
+		case second <- a:
+		default:
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer endpoint.Close()
+	defer close(release)
+	args := []string{"--database-url", "sqlite:" + filepath.Join(dir, "p.db"), "--step", "admin-user=" + endpoint.URL + "/admin",
+		"--step-secret", secret, "--step-timeout", "5s"} // the lease: 7.5 s
+
+	p := startProc(t, dir, args...)
+	st, body := call(t, "POST", tenantsURL(p), p.token, `{"company_name":"Crashed mid-step","email":"c@example.com"}`)
+	if st != 201 {
+		t.Fatalf("create: %d %s", st, body)
+	}
+	var tn struct{ Tenant string }
+	_ = json.Unmarshal([]byte(body), &tn)
+	var first attempt
+	select {
+	case first = <-held:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the step was not called")
+	}
+	if _, body := call(t, "GET", tenantsURL(p)+"/"+tn.Tenant, p.token, ""); !strings.Contains(body, `"state":"running","attempts":1`) {
+		t.Fatalf("while the step is held: %s", body)
+	}
+	p.kill() // SIGKILL, while the endpoint holds the step's call
+
+	p2 := startProc(t, dir, args...)
+	var again attempt
+	select {
+	case again = <-second:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the step was not run again after the restart; stderr:\n%s", p2.stderr.String())
+	}
+	for i, a := range []attempt{first, again} {
+		if err := webhook.Verify(secret, a.header, a.body, time.Now(), 5*time.Minute); err != nil {
+			t.Fatalf("attempt %d does not verify: %v", i+1, err)
+		}
+		if a.header.Get("webhook-id") != tn.Tenant+":admin-user" || !strings.Contains(string(a.body), fmt.Sprintf(`"attempt":%d`, i+1)) {
+			t.Fatalf("attempt %d: webhook-id %q, body %s", i+1, a.header.Get("webhook-id"), a.body)
+		}
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		_, body = call(t, "GET", tenantsURL(p2)+"/"+tn.Tenant, p2.token, "")
+		if strings.Contains(body, `"provisioning":{"state":"succeeded","steps":[{"name":"admin-user","state":"succeeded","attempts":2,`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not provisioned after the restart: %s", body)
+		}
+	}
+	if n.Load() != 2 {
+		t.Fatalf("the step was called %d times, want 2", n.Load())
+	}
+}

@@ -10,7 +10,7 @@
 // (--database-url → PROVISIOND_DATABASE_URL). Flags win over the environment.
 //
 // Besides the API, the server runs the library's background work (provisioning.Worker): webhook
-// deliveries and the purge of expired idempotency records.
+// deliveries, the provisioning steps of --step, and the purge of expired idempotency records.
 package main
 
 import (

@@ -21,6 +21,7 @@ import (
 	"github.com/provisiond/provisiond/provisioning"
 	"github.com/provisiond/provisiond/provisioning/httpapi"
 	"github.com/provisiond/provisiond/provisioning/jwtauth"
+	"github.com/provisiond/provisiond/provisioning/metrics"
 	"github.com/provisiond/provisiond/provisioning/webhook"
 )
 
@@ -100,9 +101,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	steps, err := c.httpSteps()
+	if err != nil {
+		return err
+	}
 	prov := provisioning.New(store, provisioning.NewRBAC(policy),
-		provisioning.WithWebhookURLCheck(webhook.CheckURL(c.allowPrivateWH, net.DefaultResolver)))
-	handler := newHandler(c, prov, store, authn, dev, log)
+		provisioning.WithWebhookURLCheck(webhook.CheckURL(c.allowPrivateWH, net.DefaultResolver)),
+		provisioning.WithSteps(steps...))
+	reg := prometheus.NewRegistry()
+	handler := newHandler(c, prov, store, authn, dev, log, reg)
 
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
@@ -126,7 +133,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	// The background work goes on until the server has stopped, then finishes what it started.
-	stopWorker := startWorker(store, c, log)
+	if len(steps) > 0 {
+		log.Info("provisioning steps", "steps", c.steps.String())
+	}
+	stopWorker := startWorker(store, c, log, prov.Steps(), metrics.NewWorkerObserver(reg, c.steps.names()...))
 	defer stopWorker()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -149,8 +159,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 // newHandler is the server's whole HTTP surface: the API, /metrics, and the dev JWKS.
 func newHandler(c config, prov *provisioning.Service, store provisioning.Store, authn *jwtauth.Authenticator,
-	dev *devMode, log *slog.Logger) http.Handler {
-	reg := prometheus.NewRegistry()
+	dev *devMode, log *slog.Logger, reg *prometheus.Registry) http.Handler {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	opts := []httpapi.Option{httpapi.WithLogger(log), httpapi.WithMetrics(reg),
 		httpapi.WithReadiness(store.Ping), httpapi.WithReadiness(authn.Ready),
@@ -170,11 +179,13 @@ func newHandler(c config, prov *provisioning.Service, store provisioning.Store, 
 // twice is the burst of a rate limit: twice the rate a second, rounded up.
 func twice(perSecond float64) int { return int(math.Min(math.Ceil(2*perSecond), math.MaxInt32)) }
 
-// startWorker runs the library's background work — webhook deliveries, the purge of expired
-// idempotency records — and returns the function that stops it and waits for its end.
-func startWorker(store provisioning.Store, c config, log *slog.Logger) (stop func()) {
+// startWorker runs the library's background work — webhook deliveries, provisioning steps, the
+// purge of expired idempotency records — and returns the function that stops it and waits for
+// its end.
+func startWorker(store provisioning.Store, c config, log *slog.Logger, steps []provisioning.Step, obs provisioning.WorkerObserver) (stop func()) {
 	w := provisioning.NewWorker(store, provisioning.WorkerOptions{
-		Sender: &webhook.Sender{AllowPrivate: c.allowPrivateWH}, Logger: log})
+		Sender: &webhook.Sender{AllowPrivate: c.allowPrivateWH}, Logger: log,
+		Steps: steps, StepTimeout: c.stepTimeout, Observer: obs})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()

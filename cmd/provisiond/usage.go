@@ -19,6 +19,14 @@ Usage:
   provisiond migrate [flags]             apply the database migrations and exit
   provisiond version                     print the version
   provisiond help [command]              print this help, or a command's
+
+Provisioning steps: with --step NAME=URL (and --step-secret), every new tenant is provisioned by
+POSTing {"tenant":{…},"step":NAME,"attempt":n} to each URL in turn, signed like a webhook
+(Standard Webhooks headers; webhook-id is the step's idempotency key, TENANT_ID:NAME, the same on
+every attempt). A 2xx answer completes the step; 408, 429, 5xx and time-outs are retried with
+backoff, up to 10 attempts or 24 hours; any other answer fails it at once. A tenant shows its
+progress in its "provisioning" member; POST /api/provisioning/tenants/ID/provisioning/retry runs
+a failed provisioning again.
 `
 
 const tokenUsage = `Usage: provisiond token --partner ID [flags]
