@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -141,6 +142,8 @@ func (s *Service) validateWebhookURL(ctx context.Context, raw string) (string, s
 		return raw, "must be an absolute https URL"
 	case u.User != nil:
 		return raw, "must not carry credentials"
+	case !validPort(u.Port()):
+		return raw, "must have a port from 1 to 65535, or none"
 	}
 	if err := s.checkURL(ctx, u); err != nil {
 		return raw, err.Error()
@@ -303,4 +306,13 @@ func (s *Service) ListDeliveries(ctx context.Context, p Principal, webhookID str
 		return err
 	})
 	return ds, err
+}
+
+// validPort reports whether a URL's port is absent or a number from 1 to 65535.
+func validPort(port string) bool {
+	if port == "" {
+		return true
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535 && port[0] != '0'
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -77,15 +78,15 @@ func NewStepClient(timeout time.Duration) *http.Client {
 	}
 }
 
-// Step returns the provisioning step name that calls url.
-func (c *StepCaller) Step(name, url string) provisioning.Step {
+// Step returns the provisioning step name that calls the URL target.
+func (c *StepCaller) Step(name, target string) provisioning.Step {
 	return provisioning.Step{Name: name, Run: func(ctx context.Context, run provisioning.StepRun) error {
-		return c.call(ctx, url, run)
+		return c.call(ctx, target, run)
 	}}
 }
 
 // call makes one attempt: one signed POST.
-func (c *StepCaller) call(ctx context.Context, url string, run provisioning.StepRun) error {
+func (c *StepCaller) call(ctx context.Context, target string, run provisioning.StepRun) error {
 	body, err := json.Marshal(wire.StepRequest{Tenant: wire.FromTenant(run.Tenant), Step: run.Step, Attempt: run.Attempt})
 	if err != nil {
 		return err
@@ -95,7 +96,7 @@ func (c *StepCaller) call(ctx context.Context, url string, run provisioning.Step
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return &provisioning.StepFailure{Reason: StepFailureConnect, Permanent: true, Err: err}
 	}
@@ -106,6 +107,9 @@ func (c *StepCaller) call(ctx context.Context, url string, run provisioning.Step
 	req.Header.Set("webhook-signature", sig)
 	resp, err := c.client.Do(req)
 	if err != nil {
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
+			err = fmt.Errorf("%s: %w", ue.Op, ue.Err) // without the URL, whose query may hold a secret
+		}
 		return &provisioning.StepFailure{Reason: stepFailureText(err), Err: err}
 	}
 	defer resp.Body.Close()

@@ -144,12 +144,15 @@ func TestStepWithoutAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	closed := "http://" + ln.Addr().String()
+	closed := "http://" + ln.Addr().String() + "/step?token=s3cret"
 	_ = ln.Close()
 	caller, _ = webhook.NewStepCaller(stepSecret(t), nil)
 	err = caller.Step("s", closed).Run(context.Background(), stepRun())
 	if !errors.As(err, &f) || f.Permanent || f.Reason != webhook.StepFailureConnect || strings.Contains(f.Reason, "127.0.0.1") {
 		t.Fatalf("a closed port: %#v", err)
+	}
+	if strings.Contains(err.Error(), "s3cret") { // the operator's log has the cause, not the URL
+		t.Fatalf("the failure names the URL: %v", err)
 	}
 }
 
