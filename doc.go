@@ -14,7 +14,9 @@
 //     and the client).
 //   - provisioning/jwtauth: bearer-JWT authentication (JWKS + golang-jwt) into a Principal.
 //   - provisioning/webhook: the HTTP sender of events to partners' endpoints (Standard
-//     Webhooks) that provisioning.Worker drives, and the checks of webhook URLs.
+//     Webhooks) that provisioning.Worker drives, the checks of webhook URLs, and provisioning
+//     steps run by calling the operator's HTTP endpoints, signed the same way.
+//   - provisioning/metrics: the Worker's work as Prometheus metrics (a WorkerObserver).
 //   - provisioning/store/memstore: the in-memory Store, for tests and embedding.
 //   - provisioning/store/sqlite: the embedded SQLite Store (pure Go), provisiond's default.
 //   - provisioning/store/postgres: the PostgreSQL Store for production.

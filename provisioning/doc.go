@@ -12,11 +12,20 @@
 // hands over join one transaction that also keeps the request's answer, so a retry gets that
 // answer instead of acting twice, even after a crash.
 //
-// What happens after a request has been answered — webhook deliveries, the purge of expired
-// idempotency records — is the Worker's: a host runs one beside its server (provisiond does),
-// giving it a DeliverySender such as provisioning/webhook.Sender:
+// A tenant row is not yet a provisioned tenant: the host registers its provisioning steps —
+// create the admin user, seed defaults, send the welcome mail — with WithSteps. Each new tenant
+// records them, pending, in its create's transaction, and shows their progress in its
+// Provisioning; the Worker runs them after the commit, in order, retried with backoff, durably:
 //
-//	w := provisioning.NewWorker(store, provisioning.WorkerOptions{Sender: &webhook.Sender{}})
+//	svc := provisioning.New(store, authz, provisioning.WithSteps(provisioning.Step{Name: "admin-user",
+//		Run: func(ctx context.Context, run provisioning.StepRun) error { return createAdmin(ctx, run.Tenant, run.Key) }}))
+//
+// What happens after a request has been answered — provisioning steps, webhook deliveries, the
+// purge of expired idempotency records — is the Worker's: a host runs one beside its server
+// (provisiond does), giving it the Service's steps and a DeliverySender such as
+// provisioning/webhook.Sender:
+//
+//	w := provisioning.NewWorker(store, provisioning.WorkerOptions{Steps: svc.Steps(), Sender: &webhook.Sender{}})
 //	go func() { done <- w.Run(ctx) }() // returns once ctx ends and its work has finished
 //
 // Every error the package returns carries a Code (see ErrorCode); adapters such as

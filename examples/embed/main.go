@@ -1,7 +1,8 @@
 // Command embed shows a host application embedding provisiond: it keeps tenants in its own
 // SQLite file, authenticates partners with its own API keys instead of JWTs, authorizes with
-// its own rule, mounts the provisioning API inside its own mux next to its own routes, and runs
-// the library's background work (webhook deliveries, purges) beside its server.
+// its own rule, mounts the provisioning API inside its own mux next to its own routes, provisions
+// each new tenant with a step of its own (the tenant's admin user, in the host's own table), and
+// runs the library's background work (that step, webhook deliveries, purges) beside its server.
 //
 //	go run ./examples/embed
 //	curl -s -H 'Authorization: Bearer key-acme' http://127.0.0.1:8090/api/provisioning/tenants
@@ -13,6 +14,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"database/sql"
 	"flag"
 	"fmt"
 	"log"
@@ -73,12 +75,41 @@ func (a billingHold) Authorize(ctx context.Context, p provisioning.Principal, pe
 	return a.rbac.Authorize(ctx, p, perm)
 }
 
-// newService builds the provisioning Service the host serves. allowPrivateWebhooks lets webhook
-// URLs point at loopback and private addresses, for local receivers.
-func newService(store provisioning.Store, allowPrivateWebhooks bool) *provisioning.Service {
+// newService builds the provisioning Service the host serves, with its provisioning steps.
+// allowPrivateWebhooks lets webhook URLs point at loopback and private addresses, for local
+// receivers.
+func newService(store provisioning.Store, steps []provisioning.Step, allowPrivateWebhooks bool) *provisioning.Service {
 	authz := billingHold{rbac: provisioning.NewRBAC(provisioning.DefaultPolicy()), onHold: []string{"globex-reseller"}}
 	return provisioning.New(store, authz,
-		provisioning.WithWebhookURLCheck(webhook.CheckURL(allowPrivateWebhooks, net.DefaultResolver)))
+		provisioning.WithWebhookURLCheck(webhook.CheckURL(allowPrivateWebhooks, net.DefaultResolver)),
+		provisioning.WithSteps(steps...))
+}
+
+// createUsersTable makes the host's own table of users, where its provisioning step puts each
+// tenant's admin. The idempotency key of the step is unique: it makes the step idempotent.
+func createUsersTable(ctx context.Context, db *sql.DB) error {
+	_, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS host_users (
+		idempotency_key TEXT PRIMARY KEY, -- the provisioning step's key: tenant id ":" step name
+		tenant_id       TEXT NOT NULL,
+		email           TEXT NOT NULL,
+		role            TEXT NOT NULL,
+		created_at      INTEGER NOT NULL)`)
+	return err
+}
+
+// adminUserStep is the host's provisioning step: it creates the tenant's first user, its admin at
+// the tenant's email, in the host's own table. The library runs it after the tenant is created
+// — again after a crash, or a failure — always with the same key, so the insert does nothing
+// when the user exists: one admin per tenant, however often it runs. An error is a failed
+// attempt, which the library retries with backoff; a *provisioning.StepFailure would tell the
+// partner why.
+func adminUserStep(db *sql.DB) provisioning.Step {
+	return provisioning.Step{Name: "admin-user", Run: func(ctx context.Context, run provisioning.StepRun) error {
+		_, err := db.ExecContext(ctx, `INSERT INTO host_users (idempotency_key, tenant_id, email, role, created_at)
+			VALUES (?, ?, ?, 'admin', ?) ON CONFLICT (idempotency_key) DO NOTHING`,
+			run.Key, run.Tenant.ID, run.Tenant.Email, time.Now().UnixMilli())
+		return err
+	}}
 }
 
 // newHandler builds the host's whole HTTP surface around a provisioning Service.
@@ -93,12 +124,12 @@ func newHandler(svc *provisioning.Service) http.Handler {
 	return mux
 }
 
-// startWorker runs the library's background work — webhook deliveries, the purge of expired
-// idempotency records — and returns the function that stops it and waits for its end, as
-// provisiond does.
-func startWorker(store provisioning.Store, allowPrivateWebhooks bool, log *slog.Logger) (stop func()) {
+// startWorker runs the library's background work — the provisioning steps, webhook deliveries,
+// the purge of expired idempotency records — and returns the function that stops it and waits
+// for its end, as provisiond does.
+func startWorker(store provisioning.Store, steps []provisioning.Step, allowPrivateWebhooks bool, log *slog.Logger) (stop func()) {
 	w := provisioning.NewWorker(store, provisioning.WorkerOptions{
-		Sender: &webhook.Sender{AllowPrivate: allowPrivateWebhooks}, Logger: log})
+		Sender: &webhook.Sender{AllowPrivate: allowPrivateWebhooks}, Logger: log, Steps: steps})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
@@ -162,10 +193,16 @@ func run(ctx context.Context, addr, path string, allowPrivateWebhooks bool) erro
 		return err
 	}
 
+	// The host's own table, in its own database, and the step that fills it for every tenant.
+	if err := createUsersTable(ctx, store.DB().DB); err != nil {
+		return err
+	}
+	svc := newService(store, []provisioning.Step{adminUserStep(store.DB().DB)}, allowPrivateWebhooks)
+
 	// The background work goes on until the server has stopped, then finishes what it started.
-	stopWorker := startWorker(store, allowPrivateWebhooks, slog.Default())
+	stopWorker := startWorker(store, svc.Steps(), allowPrivateWebhooks, slog.Default())
 	defer stopWorker()
-	srv := &http.Server{Addr: addr, Handler: newHandler(newService(store, allowPrivateWebhooks)),
+	srv := &http.Server{Addr: addr, Handler: newHandler(svc),
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 	shutDown := make(chan struct{})
 	go func() {

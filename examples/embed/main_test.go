@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/provisiond/provisiond/provisioning"
 	"github.com/provisiond/provisiond/provisioning/store/memstore"
 	"github.com/provisiond/provisiond/provisioning/store/sqlite"
 	"github.com/provisiond/provisiond/provisioning/webhook"
@@ -53,7 +54,7 @@ func do(t *testing.T, base, method, path, key, body string) (int, string) {
 }
 
 func TestEmbeddedHost(t *testing.T) {
-	host := httptest.NewServer(newHandler(newService(memstore.New(), false)))
+	host := httptest.NewServer(newHandler(newService(memstore.New(), nil, false)))
 	defer host.Close()
 	if st, body := do(t, host.URL, "POST", "/api/provisioning/tenants", "key-acme", `{"company_name":"A","email":"a@example.com"}`); st != 201 || !strings.Contains(body, `"partner_id":"acme-reseller"`) {
 		t.Fatalf("create with the API key: %d %s", st, body)
@@ -87,9 +88,9 @@ func TestWebhooksAreDelivered(t *testing.T) {
 	}))
 	defer receiver.Close()
 	store := memstore.New()
-	host := httptest.NewServer(newHandler(newService(store, true)))
+	host := httptest.NewServer(newHandler(newService(store, nil, true)))
 	defer host.Close()
-	stopWorker := startWorker(store, true, slog.New(slog.DiscardHandler))
+	stopWorker := startWorker(store, nil, true, slog.New(slog.DiscardHandler))
 	defer stopWorker()
 
 	st, body := do(t, host.URL, "POST", "/api/provisioning/webhooks", "key-acme", `{"url":"`+receiver.URL+`/hooks"}`)
@@ -114,5 +115,65 @@ func TestWebhooksAreDelivered(t *testing.T) {
 	var ev struct{ Type, Tenant string }
 	if err := json.Unmarshal(d.body, &ev); err != nil || ev.Type != "tenant.created" || ev.Tenant != tn.Tenant {
 		t.Fatalf("delivered %s", d.body)
+	}
+}
+
+// The host's step creates each new tenant's admin in the host's own table, once: the worker the
+// host runs takes it up after the create, the tenant ends provisioned, and running the step
+// again with its key — as after a crash — adds no second admin.
+func TestAdminUserStep(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "host.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	db := store.DB().DB
+	if err := createUsersTable(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	step := adminUserStep(db)
+	svc := newService(store, []provisioning.Step{step}, false)
+	host := httptest.NewServer(newHandler(svc))
+	defer host.Close()
+	stopWorker := startWorker(store, svc.Steps(), false, slog.New(slog.DiscardHandler))
+	defer stopWorker()
+
+	st, body := do(t, host.URL, "POST", "/api/provisioning/tenants", "key-acme", `{"company_name":"Stepped","email":"Admin@Stepped.example"}`)
+	var tn struct {
+		Tenant       string
+		Provisioning struct{ State string }
+	}
+	if err := json.Unmarshal([]byte(body), &tn); st != 201 || err != nil || tn.Provisioning.State != "pending" {
+		t.Fatalf("create: %d %s", st, body)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, body = do(t, host.URL, "GET", "/api/provisioning/tenants/"+tn.Tenant, "key-acme", ""); strings.Contains(body, `"provisioning":{"state":"succeeded"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not provisioned: %s", body)
+		}
+	}
+	admins := func() (n int, email string) {
+		t.Helper()
+		if err := db.QueryRowContext(ctx, `SELECT count(*), COALESCE(MAX(email), '') FROM host_users WHERE tenant_id = ? AND role = 'admin'`, tn.Tenant).Scan(&n, &email); err != nil {
+			t.Fatal(err)
+		}
+		return n, email
+	}
+	if n, email := admins(); n != 1 || email != "admin@stepped.example" {
+		t.Fatalf("admins of the tenant: %d (%q)", n, email)
+	}
+	got, err := svc.GetTenant(ctx, provisioning.Principal{PartnerID: "acme-reseller", Roles: []string{"partner-admin"}}, tn.Tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := provisioning.StepRun{Tenant: got, Step: step.Name, Key: provisioning.StepKey(got.ID, step.Name), Attempt: 2}
+	if err := step.Run(ctx, run); err != nil {
+		t.Fatalf("the step run again: %v", err)
+	}
+	if n, _ := admins(); n != 1 {
+		t.Fatalf("running the step again made %d admins", n)
 	}
 }

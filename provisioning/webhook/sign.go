@@ -4,7 +4,8 @@
 // official libraries. A Sender makes the HTTP attempts that a provisioning.Worker drives over the
 // provisioning.Store's queue. Webhooks go only to globally reachable addresses (Public):
 // CheckURL refuses other URLs at registration, and the Sender's client refuses other addresses
-// when it connects.
+// when it connects. A StepCaller runs provisioning steps by calling the operator's own
+// endpoints, signed the same way.
 package webhook
 
 import (
