@@ -158,6 +158,7 @@ type UpdateWebhookParams struct {
 	Events      *[]EventType // empty: every event
 	Description *string      // "": none
 	Disabled    *bool
+	At          time.Time // when the change is made: a delivery held while the endpoint was disabled is due then
 }
 
 // GetDeliveryParams are the arguments of Tx.GetDelivery.

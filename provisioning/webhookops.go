@@ -84,7 +84,7 @@ func (s *Service) UpdateWebhook(ctx context.Context, p Principal, id string, pat
 	if err != nil {
 		return nil, err
 	}
-	up.PartnerID, up.ID = p.PartnerID, id
+	up.PartnerID, up.ID, up.At = p.PartnerID, id, s.timestamp()
 	var w *Webhook
 	err = s.write(ctx, func(tx Tx) (err error) {
 		if err = tx.UpdateWebhook(ctx, up); err != nil {

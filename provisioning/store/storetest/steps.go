@@ -438,3 +438,41 @@ func testStepWorkersShare(t *testing.T, h Harness, twoStores bool) {
 		}
 	}
 }
+
+// testStepRequeueFromTheMiddle: a retry queues the failed step and those after it, and they
+// still run one after the other: the failed one first, the next once it has succeeded.
+func testStepRequeueFromTheMiddle(t *testing.T, h Harness) {
+	s := h.New(t)
+	t.Cleanup(func() { _ = s.Close() })
+	svc := stepService(s, noopSteps("a", "b", "c")...)
+	tn := mustCreate(t, svc, alice, input("Three steps"))
+	now := time.Now().Add(time.Hour).UTC().Truncate(time.Millisecond)
+	step := func(at time.Time, want string, state provisioning.ProvisioningState) {
+		t.Helper()
+		jobs := claimSteps(t, s, at, 10, "a", "b", "c")
+		if len(jobs) != 1 || jobs[0].Step != want {
+			t.Fatalf("claimed %d steps, want %s alone", len(jobs), want)
+		}
+		fin := provisioning.FinishStepParams{TenantID: tn.ID, Step: want, Attempt: jobs[0].Attempt, State: state, At: at}
+		if state == provisioning.ProvisioningFailed {
+			fin.LastError = "no"
+		}
+		if !finishStep(t, s, fin) {
+			t.Fatalf("%s's outcome not recorded", want)
+		}
+	}
+	step(now, "a", provisioning.ProvisioningSucceeded)
+	step(now, "b", provisioning.ProvisioningFailed)
+	wantProgress(t, svc, tn.ID, `failed: a succeeded 1 "" b failed 1 "no" c pending 0 ""`)
+	if _, err := svc.RetryProvisioning(context.Background(), alice, tn.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantProgress(t, svc, tn.ID, `running: a succeeded 1 "" b pending 0 "" c pending 0 ""`)
+	later := now.Add(24 * time.Hour)
+	step(later, "b", provisioning.ProvisioningSucceeded)
+	step(later, "c", provisioning.ProvisioningSucceeded)
+	wantProgress(t, svc, tn.ID, `succeeded: a succeeded 1 "" b succeeded 1 "" c succeeded 1 ""`)
+	if jobs := claimSteps(t, s, later.Add(24*time.Hour), 10, "a", "b", "c"); len(jobs) != 0 {
+		t.Fatalf("a step was claimed after all succeeded: %+v", jobs[0])
+	}
+}

@@ -79,6 +79,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("WebhookOperations", func(t *testing.T) { testWebhookOperations(t, h) })
 	t.Run("Steps", func(t *testing.T) { testSteps(t, h) })
 	t.Run("StepLeaseExpiry", func(t *testing.T) { testStepLeaseExpiry(t, h) })
+	t.Run("StepRequeueFromTheMiddle", func(t *testing.T) { testStepRequeueFromTheMiddle(t, h) })
 	t.Run("StepNamesAreMatchedExactly", func(t *testing.T) { testStepNamesAreMatchedExactly(t, h) })
 	t.Run("StepClaimRace", func(t *testing.T) { testStepClaimRace(t, h, false) })
 	t.Run("BulkRecordsSteps", func(t *testing.T) { testBulkRecordsSteps(t, h) })

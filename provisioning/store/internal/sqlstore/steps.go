@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -13,7 +14,14 @@ import (
 
 // A tenant's provisioning steps, in the table tenant_steps: one row per step, in position order.
 // A step is due when it is pending and its next attempt is due, or running and its lease (kept
-// in next_attempt_at) has ended; it runs only after every step before it has succeeded.
+// in next_attempt_at) has ended; it runs only after every step before it has succeeded. A step
+// waiting for the one before it is due at notYet, made due when that one succeeds: so the
+// claims' index scan meets only steps that may run, however many tenants wait behind a failed
+// or retrying step.
+
+// notYet is the due time of a step that waits for its turn, and of a delivery held while its
+// endpoint is disabled: never, until made due.
+var notYet = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 
 const (
 	stepColumns = `tenant_id, name, state, attempts, COALESCE(last_error, '') AS last_error, completed_at`
@@ -39,9 +47,13 @@ const (
 	qStepFinish = `UPDATE tenant_steps SET state = ?, last_error = ?, next_attempt_at = COALESCE(?, next_attempt_at),
 		completed_at = ?, updated_at = ?
 		WHERE tenant_id = ? AND name = ? AND state = 'running' AND attempts = ?`
-	qStepRequeue = `UPDATE tenant_steps SET state = 'pending', attempts = 0, next_attempt_at = ?, started_at = NULL,
-		last_error = NULL, completed_at = NULL, updated_at = ?
-		WHERE tenant_id = ? AND position >= (SELECT MIN(position) FROM tenant_steps WHERE tenant_id = ? AND state = 'failed')`
+	// The step after one that succeeded is due.
+	qStepNextDue = `UPDATE tenant_steps SET next_attempt_at = ?
+		WHERE tenant_id = ? AND state = 'pending' AND position = (SELECT position FROM tenant_steps WHERE tenant_id = ? AND name = ?) + 1`
+	qStepFirstFailed = `SELECT MIN(position) FROM tenant_steps WHERE tenant_id = ? AND state = 'failed'`
+	qStepRequeue = `UPDATE tenant_steps SET state = 'pending', attempts = 0, next_attempt_at = ?,
+		started_at = NULL, last_error = NULL, completed_at = NULL, updated_at = ?
+		WHERE tenant_id = ? AND position BETWEEN ? AND ?`
 	qStepsPending = `SELECT count(*) FROM tenant_steps s WHERE s.state IN ('pending', 'running') AND ` + liveTenant
 )
 
@@ -81,11 +93,15 @@ func (x *tx) nullTimeArg(t time.Time) any {
 	return x.s.d.Time(t)
 }
 
-// InsertSteps implements provisioning.Tx.
+// InsertSteps implements provisioning.Tx: the first step is due at once, the others wait.
 func (x *tx) InsertSteps(ctx context.Context, p provisioning.InsertStepsParams) error {
 	at := x.s.d.Time(p.At)
 	for i, name := range p.Names {
-		if _, err := x.exec(ctx, qStepInsert, p.TenantID, i, name, p.PartnerID, at, at); err != nil {
+		due := at
+		if i > 0 {
+			due = x.s.d.Time(notYet)
+		}
+		if _, err := x.exec(ctx, qStepInsert, p.TenantID, i, name, p.PartnerID, due, at); err != nil {
 			return err
 		}
 	}
@@ -202,13 +218,32 @@ func (x *tx) FinishStep(ctx context.Context, p provisioning.FinishStepParams) (b
 	}
 	n, err := x.exec(ctx, qStepFinish, string(p.State), null(p.LastError), next, completed, x.s.d.Time(p.At),
 		p.TenantID, p.Step, p.Attempt)
-	return n == 1, err
+	if err != nil || n != 1 {
+		return false, err
+	}
+	if p.State == provisioning.ProvisioningSucceeded {
+		if _, err := x.exec(ctx, qStepNextDue, x.s.d.Time(p.At), p.TenantID, p.TenantID, p.Step); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
-// RequeueSteps implements provisioning.Tx.
+// RequeueSteps implements provisioning.Tx: the failed step is due at once, the steps after it
+// wait for it.
 func (x *tx) RequeueSteps(ctx context.Context, p provisioning.RequeueStepsParams) error {
+	var first sql.NullInt64
+	if err := x.get(ctx, &first, qStepFirstFailed, p.TenantID); err != nil {
+		return x.internal(err)
+	}
+	if !first.Valid {
+		return nil
+	}
 	at := x.s.d.Time(p.At)
-	_, err := x.exec(ctx, qStepRequeue, at, at, p.TenantID, p.TenantID)
+	if _, err := x.exec(ctx, qStepRequeue, at, at, p.TenantID, first.Int64, first.Int64); err != nil {
+		return err
+	}
+	_, err := x.exec(ctx, qStepRequeue, x.s.d.Time(notYet), at, p.TenantID, first.Int64+1, provisioning.MaxSteps)
 	return err
 }
 

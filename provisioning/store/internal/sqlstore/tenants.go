@@ -41,7 +41,8 @@ func fixedQueries(d *Dialect) []string {
 		qConfigGet, qConfigGet + d.ForUpdate, qConfigInsert, qConfigUpdate,
 		qWebhookInsert, qWebhookCount, qWebhookGet, qWebhookList, qWebhookDelete, qWebhookSecrets, qDeliveryList, qDeliveryFinish,
 		d.fanOutQuery(), d.claimQuery(), qWebhookUpdate, qDeliveryGet, qDeliveryInsert, qDeliveriesPending,
-		qStepInsert, qStepsOf, d.stepClaimQuery(), qStepFinish, qStepRequeue, qStepsPending}
+		qStepInsert, qStepsOf, d.stepClaimQuery(), qStepFinish, qStepNextDue, qStepFirstFailed, qStepRequeue, qStepsPending,
+		qDeliveriesHold, qDeliveriesRelease}
 	for _, q := range []string{d.IdempotencyLock, d.LimitLock} {
 		if q != "" {
 			qs = append(qs, q)

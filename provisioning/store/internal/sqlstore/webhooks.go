@@ -36,6 +36,11 @@ const (
 		WHERE partner_id = ? AND webhook_id = ? AND id = ?`
 	qDeliveryInsert = `INSERT INTO webhook_deliveries (id, webhook_id, partner_id, event_id, event_type,
 		state, attempts, next_attempt_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)`
+	// A disabled endpoint's pending deliveries are held (due at notYet), and released when it
+	// is enabled again; the claim skips a disabled endpoint's deliveries all the same (one in
+	// flight when it was disabled may come back due).
+	qDeliveriesHold    = `UPDATE webhook_deliveries SET next_attempt_at = ? WHERE webhook_id = ? AND state = 'pending'`
+	qDeliveriesRelease = `UPDATE webhook_deliveries SET next_attempt_at = ? WHERE webhook_id = ? AND state = 'pending' AND next_attempt_at = ?`
 	// Pending deliveries to enabled endpoints, and when the oldest was queued.
 	qDeliveriesPending = `SELECT count(*) AS n, MIN(d.created_at) AS oldest FROM webhook_deliveries d
 		JOIN webhooks w ON w.id = d.webhook_id WHERE d.state = 'pending' AND NOT w.disabled`
@@ -270,8 +275,17 @@ func (x *tx) UpdateWebhook(ctx context.Context, p provisioning.UpdateWebhookPara
 		disabled = *p.Disabled
 	}
 	n, err := x.exec(ctx, qWebhookUpdate, url, events, description, disabled, p.PartnerID, p.ID)
-	if err == nil && n == 0 {
+	switch {
+	case err != nil:
+		return err
+	case n == 0:
 		return provisioning.Errorf(provisioning.CodeNotFound, "webhook not found")
+	case p.Disabled == nil:
+		return nil
+	case *p.Disabled:
+		_, err = x.exec(ctx, qDeliveriesHold, x.s.d.Time(notYet), p.ID)
+	default:
+		_, err = x.exec(ctx, qDeliveriesRelease, x.s.d.Time(p.At), p.ID, x.s.d.Time(notYet))
 	}
 	return err
 }
