@@ -51,7 +51,7 @@ const (
 	qStepNextDue = `UPDATE tenant_steps SET next_attempt_at = ?
 		WHERE tenant_id = ? AND state = 'pending' AND position = (SELECT position FROM tenant_steps WHERE tenant_id = ? AND name = ?) + 1`
 	qStepFirstFailed = `SELECT MIN(position) FROM tenant_steps WHERE tenant_id = ? AND state = 'failed'`
-	qStepRequeue = `UPDATE tenant_steps SET state = 'pending', attempts = 0, next_attempt_at = ?,
+	qStepRequeue     = `UPDATE tenant_steps SET state = 'pending', attempts = 0, next_attempt_at = ?,
 		started_at = NULL, last_error = NULL, completed_at = NULL, updated_at = ?
 		WHERE tenant_id = ? AND position BETWEEN ? AND ?`
 	qStepsPending = `SELECT count(*) FROM tenant_steps s WHERE s.state IN ('pending', 'running') AND ` + liveTenant
