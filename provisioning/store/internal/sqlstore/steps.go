@@ -85,14 +85,6 @@ func (t *nullTime) Scan(v any) error {
 	return (*dbTime)(t).Scan(v)
 }
 
-// nullTimeArg stores the zero time as NULL.
-func (x *tx) nullTimeArg(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return x.s.d.Time(t)
-}
-
 // InsertSteps implements provisioning.Tx: the first step is due at once, the others wait.
 func (x *tx) InsertSteps(ctx context.Context, p provisioning.InsertStepsParams) error {
 	at := x.s.d.Time(p.At)
