@@ -12,12 +12,19 @@ import (
 	"github.com/provisiond/provisiond/provisioning/webhook"
 )
 
-// A delivery signed with an endpoint's secret verifies; the same headers with another body do
-// not. The secret is the one the API showed when the endpoint was registered.
+// A delivery signed with an endpoint's secret verifies; the same headers with another body, or
+// an hour later, do not. The secret is the one the API showed when the endpoint was registered;
+// the delivery is the sample of the API reference (docs/api.md).
 func ExampleVerify() {
 	secret := "whsec_kB/yOaGglfIPk5VlDPk4C47bIkprJIoekk6P0K4uGpQ="
 	id := "0194f0b2-3b40-7951-9d9d-c9f81818e811" // the event id
-	body := []byte(`{"id":"0194f0b2-3b40-7951-9d9d-c9f81818e811","type":"tenant.created"}`)
+	body := []byte(`{"id":"0194f0b2-3b40-7951-9d9d-c9f81818e811","type":"tenant.created",` +
+		`"tenant":"0194f0b2-3b40-726b-b2a7-4de452e6b438","partner_id":"partner-42","actor":"crm-sync",` +
+		`"request_id":"01JKRB4ET0HX6XV8A99HSWY9BD","created_at":"2025-02-10T16:30:00.000Z",` +
+		`"data":{"tenant":"0194f0b2-3b40-726b-b2a7-4de452e6b438","company_name":"Example Corp",` +
+		`"email":"admin@example.com","phone_number":"+1234567890","industry":"Technology",` +
+		`"external_id":"crm-4711","status":"active","metadata":{"plan":"gold"},"partner_id":"partner-42",` +
+		`"version":1,"created_at":"2025-02-10T16:30:00.000Z","updated_at":"2025-02-10T16:30:00.000Z"}}`)
 	sent := time.Date(2025, 2, 10, 16, 30, 0, 0, time.UTC)
 
 	// What the sender does.
@@ -29,6 +36,7 @@ func ExampleVerify() {
 	h.Set("webhook-id", id)
 	h.Set("webhook-timestamp", strconv.FormatInt(sent.Unix(), 10))
 	h.Set("webhook-signature", signature)
+	fmt.Println("webhook-timestamp:", h.Get("webhook-timestamp"))
 	fmt.Println("webhook-signature:", signature)
 
 	// What the receiver does, here 3 seconds later.
@@ -37,7 +45,8 @@ func ExampleVerify() {
 	fmt.Println("tampered:", webhook.Verify(secret, h, []byte(`{"type":"tenant.deleted"}`), received, 5*time.Minute))
 	fmt.Println("replayed an hour later:", webhook.Verify(secret, h, body, sent.Add(time.Hour), 5*time.Minute))
 	// Output:
-	// webhook-signature: v1,lgqGnACPGQs9fnjGyzjFIIBxaGqPxldY3LhOSVAEiBc=
+	// webhook-timestamp: 1739205000
+	// webhook-signature: v1,/S9gH3urEDlGuR8FMjbFgZEzUmo0XRyLALIult/wAXw=
 	// genuine: <nil>
 	// tampered: webhook: no matching signature
 	// replayed an hour later: webhook: timestamp outside the tolerance
