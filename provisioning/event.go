@@ -12,7 +12,7 @@ import (
 // EventType names a lifecycle event.
 type EventType string
 
-// The lifecycle events (CONTRACT §8).
+// The lifecycle events.
 const (
 	EventTenantCreated   EventType = "tenant.created"
 	EventTenantUpdated   EventType = "tenant.updated"
