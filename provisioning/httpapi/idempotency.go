@@ -51,7 +51,8 @@ type storedResponse struct {
 // the first is in flight (here or, where the store can tell, on another replica) 409. perm is
 // the route's permission: a principal without it gets 403 on a replay as on a first request,
 // never the kept answer. Answers that keep says not to keep roll their changes back, so a retry
-// runs afresh.
+// runs afresh. A request without the header runs next over the server's Provisioner; with it, over
+// the one Idempotently binds to the answer's transaction.
 func (s *server) idempotent(perm provisioning.Permission, next change) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
