@@ -45,3 +45,13 @@ func (w *Worker) statsJob() job {
 			return false, err
 		}}
 }
+
+// QueueStats is the work waiting in a store, as Tx.QueueStats measures it.
+type QueueStats struct {
+	// DeliveriesPending counts the pending deliveries to enabled endpoints.
+	DeliveriesPending int64
+	// OldestPendingDelivery is when the oldest of them was queued; zero when there is none.
+	OldestPendingDelivery time.Time
+	// StepsPending counts the steps of live tenants that wait for an attempt or run.
+	StepsPending int64
+}

@@ -13,6 +13,14 @@ import (
 // host's function with a timeout, record the outcome — and, when the tenant's provisioning is
 // over, its outcome: a new version of the tenant and its event, in the same transaction.
 
+// StepJob is a claimed step with what running it needs.
+type StepJob struct {
+	Tenant    *Tenant // as it stands at the claim, with its Provisioning
+	Step      string
+	Attempt   int       // the step's attempts, this one included; the claim's token for FinishStep
+	StartedAt time.Time // when the first attempt since the step was queued was claimed
+}
+
 // StepBackoff is the default wait after the nth failed attempt of a step: 2 s doubling up to 10
 // minutes, with ±20 % jitter so that the retries of many tenants spread out.
 func StepBackoff(attempt int) time.Duration {
@@ -41,7 +49,7 @@ func (w *Worker) runDueSteps(ctx context.Context) (n int, advanced bool, err err
 	now := w.opts.Clock()
 	var jobs []*StepJob
 	err = w.store.Write(ctx, func(tx Tx) (err error) {
-		jobs, err = tx.ClaimSteps(ctx, ClaimStepsParams{Now: now, LeaseUntil: now.Add(w.opts.StepLease),
+		jobs, err = tx.ClaimSteps(ctx, &ClaimStepsParams{Now: now, LeaseUntil: now.Add(w.opts.StepLease),
 			Limit: w.opts.StepConcurrency, Names: w.stepNames})
 		return err
 	})
@@ -83,7 +91,7 @@ func (w *Worker) runStep(ctx context.Context, j *StepJob) (advanced bool, err er
 	last := j.Tenant.Provisioning.Steps[len(j.Tenant.Provisioning.Steps)-1].Name == j.Step
 	var finished bool
 	err = w.store.Write(ctx, func(tx Tx) error {
-		if finished, err = tx.FinishStep(ctx, fin); err != nil || !finished {
+		if finished, err = tx.FinishStep(ctx, &fin); err != nil || !finished {
 			return err
 		}
 		switch {
@@ -141,7 +149,7 @@ func (w *Worker) stepOutcome(j *StepJob, runErr error, timedOut bool, now time.T
 // provisioningOutcome records the end of a tenant's provisioning: a new version of the tenant,
 // with the provisioning as it now stands, and its event. A tenant deleted meanwhile has none.
 func (w *Worker) provisioningOutcome(ctx context.Context, tx Tx, claimed *Tenant, typ EventType, at time.Time) error {
-	t, err := tx.GetTenant(ctx, claimed.PartnerID, claimed.ID, true)
+	t, err := tx.GetTenant(ctx, &GetTenantParams{PartnerID: claimed.PartnerID, ID: claimed.ID, ForUpdate: true})
 	if ErrorCode(err) == CodeNotFound {
 		return nil
 	}
@@ -150,7 +158,7 @@ func (w *Worker) provisioningOutcome(ctx context.Context, tx Tx, claimed *Tenant
 	}
 	prev := t.Version
 	t.Version, t.UpdatedAt = prev+1, at
-	if err := tx.UpdateTenant(ctx, t, prev); err != nil {
+	if err := tx.UpdateTenant(ctx, &UpdateTenantParams{Tenant: t, PrevVersion: prev}); err != nil {
 		return err
 	}
 	return tx.AppendEvent(ctx, &Event{ID: newUUIDv7(), Type: typ, TenantID: t.ID, PartnerID: t.PartnerID,

@@ -190,13 +190,13 @@ func WithSteps(steps ...Step) Option {
 		panic(err)
 	}
 	steps = slices.Clone(steps)
-	return func(s *Service) { s.steps = steps }
+	return func(s *settings) { s.steps = steps }
 }
 
 // Steps returns the steps registered with WithSteps, for the Worker that runs them:
 //
 //	w := provisioning.NewWorker(store, provisioning.WorkerOptions{Steps: svc.Steps(), …})
-func (s *Service) Steps() []Step { return slices.Clone(s.steps) }
+func (s *Service) Steps() []Step { return slices.Clone(s.e.steps) }
 
 // stepNames returns the names of steps, in order.
 func stepNames(steps []Step) []string {
@@ -208,24 +208,12 @@ func stepNames(steps []Step) []string {
 }
 
 // initialProvisioning is a new tenant's provisioning: every registered step pending.
-func (s *Service) initialProvisioning() Provisioning {
+func (s *engine) initialProvisioning() Provisioning {
 	steps := make([]ProvisioningStep, len(s.steps))
 	for i, st := range s.steps {
 		steps[i] = ProvisioningStep{Name: st.Name, State: ProvisioningPending}
 	}
 	return NewProvisioning(steps)
-}
-
-// insertSteps records a new tenant's pending steps, due at once.
-func insertSteps(ctx context.Context, tx Tx, t *Tenant) error {
-	if len(t.Provisioning.Steps) == 0 {
-		return nil
-	}
-	names := make([]string, len(t.Provisioning.Steps))
-	for i, st := range t.Provisioning.Steps {
-		names[i] = st.Name
-	}
-	return tx.InsertSteps(ctx, InsertStepsParams{TenantID: t.ID, PartnerID: t.PartnerID, Names: names, At: t.CreatedAt})
 }
 
 // CodeProvisioningNotFailed: a retry of a tenant's provisioning found no failed step to run
@@ -237,7 +225,7 @@ const CodeProvisioningNotFailed Code = "provisioning_not_failed"
 // the Worker takes them up from the first. The steps that succeeded are not run again. The
 // version does not change (no event is written: the outcome of the new run writes one).
 // Returns CodeNotFound, and CodeProvisioningNotFailed when no step has failed.
-func (s *Service) RetryProvisioning(ctx context.Context, p Principal, id string) (*Tenant, error) {
+func (s *engine) RetryProvisioning(ctx context.Context, p Principal, id string) (*Tenant, error) {
 	if err := s.authorize(ctx, p, PermTenantUpdate); err != nil {
 		return nil, err
 	}
@@ -247,17 +235,17 @@ func (s *Service) RetryProvisioning(ctx context.Context, p Principal, id string)
 	}
 	var t *Tenant
 	err := s.write(ctx, func(tx Tx) error {
-		cur, err := tx.GetTenant(ctx, p.PartnerID, id, true)
+		cur, err := tx.GetTenant(ctx, &GetTenantParams{PartnerID: p.PartnerID, ID: id, ForUpdate: true})
 		if err != nil {
 			return err
 		}
 		if cur.Provisioning.State != ProvisioningFailed {
 			return Errorf(CodeProvisioningNotFailed, "the tenant's provisioning is %s: only a failed provisioning is retried", cur.Provisioning.State)
 		}
-		if err := tx.RequeueSteps(ctx, RequeueStepsParams{TenantID: id, At: s.timestamp()}); err != nil {
+		if err := tx.RequeueSteps(ctx, &RequeueStepsParams{TenantID: id, At: s.timestamp()}); err != nil {
 			return err
 		}
-		t, err = tx.GetTenant(ctx, p.PartnerID, id, false)
+		t, err = tx.GetTenant(ctx, &GetTenantParams{PartnerID: p.PartnerID, ID: id})
 		return err
 	})
 	if err != nil {

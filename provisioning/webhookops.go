@@ -27,7 +27,7 @@ func webhookNotFound() error { return Errorf(CodeNotFound, "webhook not found") 
 
 // validate checks the members of the patch on their own — a new URL against the address check
 // too — and returns the update they make.
-func (s *Service) validateWebhookPatch(ctx context.Context, patch WebhookPatch) (UpdateWebhookParams, error) {
+func (s *engine) validateWebhookPatch(ctx context.Context, patch WebhookPatch) (UpdateWebhookParams, error) {
 	var up UpdateWebhookParams
 	problems := map[string]string{}
 	var problem string
@@ -72,7 +72,7 @@ func (s *Service) validateWebhookPatch(ctx context.Context, patch WebhookPatch) 
 // holds its deliveries, new and queued, until it is enabled again. Members the patch leaves out
 // stay as they are, whatever a concurrent change does to them. Returns CodeNotFound and
 // CodeInvalid.
-func (s *Service) UpdateWebhook(ctx context.Context, p Principal, id string, patch WebhookPatch) (*Webhook, error) {
+func (s *engine) UpdateWebhook(ctx context.Context, p Principal, id string, patch WebhookPatch) (*Webhook, error) {
 	if err := s.authorize(ctx, p, PermWebhookManage); err != nil {
 		return nil, err
 	}
@@ -87,10 +87,10 @@ func (s *Service) UpdateWebhook(ctx context.Context, p Principal, id string, pat
 	up.PartnerID, up.ID, up.At = p.PartnerID, id, s.timestamp()
 	var w *Webhook
 	err = s.write(ctx, func(tx Tx) (err error) {
-		if err = tx.UpdateWebhook(ctx, up); err != nil {
+		if err = tx.UpdateWebhook(ctx, &up); err != nil {
 			return err
 		}
-		w, err = tx.GetWebhook(ctx, p.PartnerID, id)
+		w, err = tx.GetWebhook(ctx, &GetWebhookParams{PartnerID: p.PartnerID, ID: id})
 		return err
 	})
 	if err != nil {
@@ -105,7 +105,7 @@ func (s *Service) UpdateWebhook(ctx context.Context, p Principal, id string, pat
 // endpoint's log; it is not a lifecycle event, so it is neither in the feed nor sent to any
 // other endpoint. Returns the delivery, pending; CodeNotFound, and CodeWebhookDisabled when the
 // endpoint is disabled.
-func (s *Service) TestWebhook(ctx context.Context, p Principal, id string) (*Delivery, error) {
+func (s *engine) TestWebhook(ctx context.Context, p Principal, id string) (*Delivery, error) {
 	if err := s.authorize(ctx, p, PermWebhookManage); err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func (s *Service) TestWebhook(ctx context.Context, p Principal, id string) (*Del
 			return err
 		}
 		d = s.newDelivery(w, s.newID(), EventWebhookTest)
-		return tx.InsertDelivery(ctx, InsertDeliveryParams{Delivery: d})
+		return tx.InsertDelivery(ctx, d)
 	})
 	if err != nil {
 		return nil, err
@@ -135,7 +135,7 @@ func (s *Service) TestWebhook(ctx context.Context, p Principal, id string) (*Del
 // the new delivery. Returns the new delivery,
 // pending; CodeNotFound (also for another partner's endpoint or delivery, and for a delivery to
 // another endpoint), CodeDeliveryPending, and CodeWebhookDisabled.
-func (s *Service) Redeliver(ctx context.Context, p Principal, webhookID, deliveryID string) (*Delivery, error) {
+func (s *engine) Redeliver(ctx context.Context, p Principal, webhookID, deliveryID string) (*Delivery, error) {
 	if err := s.authorize(ctx, p, PermWebhookManage); err != nil {
 		return nil, err
 	}
@@ -150,7 +150,7 @@ func (s *Service) Redeliver(ctx context.Context, p Principal, webhookID, deliver
 		if err != nil {
 			return err
 		}
-		old, err := tx.GetDelivery(ctx, GetDeliveryParams{PartnerID: p.PartnerID, WebhookID: webhookID, ID: deliveryID})
+		old, err := tx.GetDelivery(ctx, &GetDeliveryParams{PartnerID: p.PartnerID, WebhookID: webhookID, ID: deliveryID})
 		if err != nil {
 			return err
 		}
@@ -158,7 +158,7 @@ func (s *Service) Redeliver(ctx context.Context, p Principal, webhookID, deliver
 			return Errorf(CodeDeliveryPending, "the delivery is still pending; only one that succeeded or failed is sent again")
 		}
 		d = s.newDelivery(w, old.EventID, old.EventType)
-		return tx.InsertDelivery(ctx, InsertDeliveryParams{Delivery: d})
+		return tx.InsertDelivery(ctx, d)
 	})
 	if err != nil {
 		return nil, err
@@ -169,7 +169,7 @@ func (s *Service) Redeliver(ctx context.Context, p Principal, webhookID, deliver
 // enabledWebhook returns one of the partner's endpoints if it is enabled. Returns CodeNotFound
 // and CodeWebhookDisabled.
 func enabledWebhook(ctx context.Context, tx Tx, partnerID, id string) (*Webhook, error) {
-	w, err := tx.GetWebhook(ctx, partnerID, id)
+	w, err := tx.GetWebhook(ctx, &GetWebhookParams{PartnerID: partnerID, ID: id})
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +180,7 @@ func enabledWebhook(ctx context.Context, tx Tx, partnerID, id string) (*Webhook,
 }
 
 // newDelivery is a delivery of an event to w, pending and due at once.
-func (s *Service) newDelivery(w *Webhook, eventID string, typ EventType) *Delivery {
+func (s *engine) newDelivery(w *Webhook, eventID string, typ EventType) *Delivery {
 	now := s.timestamp()
 	return &Delivery{ID: s.newID(), WebhookID: w.ID, PartnerID: w.PartnerID, EventID: eventID, EventType: typ,
 		State: DeliveryPending, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now}

@@ -161,7 +161,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 func newHandler(c config, prov *provisioning.Service, store provisioning.Store, authn *jwtauth.Authenticator,
 	dev *devMode, log *slog.Logger, reg *prometheus.Registry) http.Handler {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	opts := []httpapi.Option{httpapi.WithLogger(log), httpapi.WithMetrics(reg),
+	opts := []httpapi.Option{httpapi.WithIdempotency(prov), httpapi.WithLogger(log), httpapi.WithMetrics(reg),
 		httpapi.WithReadiness(store.Ping), httpapi.WithReadiness(authn.Ready),
 		httpapi.WithRateLimit(c.rateLimit, twice(c.rateLimit)), httpapi.WithFailedAuthLimit(c.failedAuthLimit, twice(c.failedAuthLimit))}
 	mux := http.NewServeMux()

@@ -1,6 +1,7 @@
 // Command embed shows a host application embedding provisiond: it keeps tenants in its own
-// SQLite file, authenticates partners with its own API keys instead of JWTs, authorizes with
-// its own rule, mounts the provisioning API inside its own mux next to its own routes, provisions
+// SQLite file, provisions inside its own database transaction, authenticates partners with its
+// own API keys instead of JWTs, authorizes with its own rule, decorates the Provisioner with its
+// own logging, mounts the provisioning API inside its own mux next to its own routes, provisions
 // each new tenant with a step of its own (the tenant's admin user, in the host's own table), and
 // runs the library's background work (that step, webhook deliveries, purges) beside its server.
 //
@@ -75,14 +76,34 @@ func (a billingHold) Authorize(ctx context.Context, p provisioning.Principal, pe
 	return a.rbac.Authorize(ctx, p, perm)
 }
 
+// loggedCreates is the host's decorator of the Provisioner: it logs every tenant creation and
+// its outcome. Given to the Service as middleware, it sees every call — plain, in the host's
+// transaction, or made with an Idempotency-Key — and a replayed answer calls nothing.
+func loggedCreates(log *slog.Logger) provisioning.Middleware {
+	return func(next provisioning.Provisioner) provisioning.Provisioner { return logged{next, log} }
+}
+
+// logged is the Provisioner of loggedCreates; every method but CreateTenant is next's.
+type logged struct {
+	provisioning.Provisioner
+	log *slog.Logger
+}
+
+// CreateTenant implements provisioning.Provisioner.
+func (l logged) CreateTenant(ctx context.Context, p provisioning.Principal, in provisioning.TenantInput) (*provisioning.Tenant, error) {
+	t, err := l.Provisioner.CreateTenant(ctx, p, in)
+	l.log.Info("create tenant", "partner", p.PartnerID, "outcome", string(provisioning.ErrorCode(err)))
+	return t, err
+}
+
 // newService builds the provisioning Service the host serves, with its provisioning steps.
 // allowPrivateWebhooks lets webhook URLs point at loopback and private addresses, for local
 // receivers.
-func newService(store provisioning.Store, steps []provisioning.Step, allowPrivateWebhooks bool) *provisioning.Service {
+func newService(store provisioning.Store, steps []provisioning.Step, allowPrivateWebhooks bool, log *slog.Logger) *provisioning.Service {
 	authz := billingHold{rbac: provisioning.NewRBAC(provisioning.DefaultPolicy()), onHold: []string{"globex-reseller"}}
 	return provisioning.New(store, authz,
 		provisioning.WithWebhookURLCheck(webhook.CheckURL(allowPrivateWebhooks, net.DefaultResolver)),
-		provisioning.WithSteps(steps...))
+		provisioning.WithMiddleware(loggedCreates(log)), provisioning.WithSteps(steps...))
 }
 
 // createUsersTable makes the host's own table of users, where its provisioning step puts each
@@ -112,7 +133,8 @@ func adminUserStep(db *sql.DB) provisioning.Step {
 	}}
 }
 
-// newHandler builds the host's whole HTTP surface around a provisioning Service.
+// newHandler builds the host's whole HTTP surface around a provisioning Service, which also keeps
+// the answers of requests made with an Idempotency-Key.
 func newHandler(svc *provisioning.Service) http.Handler {
 	keys := newAPIKeys(map[string]provisioning.Principal{
 		"key-acme":   {PartnerID: "acme-reseller", Subject: "acme-integration", Roles: []string{"partner-admin"}},
@@ -120,7 +142,7 @@ func newHandler(svc *provisioning.Service) http.Handler {
 	})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /host/hello", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "the host's own route") })
-	mux.Handle(httpapi.BasePath+"/", httpapi.New(svc, keys))
+	mux.Handle(httpapi.BasePath+"/", httpapi.New(svc, keys, httpapi.WithIdempotency(svc)))
 	return mux
 }
 
@@ -141,16 +163,20 @@ func startWorker(store provisioning.Store, steps []provisioning.Step, allowPriva
 	}
 }
 
-// seed provisions a tenant and records it in the host's own table, in one transaction.
-func seed(ctx context.Context, store *sqlite.Store) error {
+// seed provisions a tenant and records it in the host's own table, in one transaction of the
+// host's: the Service bound to it (WithTx) does its work there, with the tenant's event.
+func seed(ctx context.Context, store *sqlite.Store, svc *provisioning.Service) error {
 	tx, err := store.BeginTx(ctx)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = tx.Rollback() }() // a no-op after Commit
-	svc := provisioning.New(store.Within(tx), provisioning.NewRBAC(provisioning.DefaultPolicy()))
-	admin := provisioning.Principal{PartnerID: "acme-reseller", Roles: []string{"partner-admin"}}
-	t, err := svc.CreateTenant(ctx, admin, provisioning.TenantInput{CompanyName: "Seeded Corp", Email: "ops@seeded.example"})
+	admin := provisioning.Principal{PartnerID: "acme-reseller", Subject: "seed", Roles: []string{"partner-admin"}}
+	var t *provisioning.Tenant
+	err = store.WriteTx(ctx, tx, func(ptx provisioning.Tx) (err error) {
+		t, err = svc.WithTx(ptx).CreateTenant(ctx, admin, provisioning.TenantInput{CompanyName: "Seeded Corp", Email: "ops@seeded.example"})
+		return err
+	})
 	if provisioning.ErrorCode(err) == provisioning.CodeTenantExists {
 		return nil // seeded on an earlier run
 	}
@@ -187,17 +213,16 @@ func run(ctx context.Context, addr, path string, allowPrivateWebhooks bool) erro
 	}
 	defer store.Close()
 
-	// The host may also call the domain directly, with no HTTP at all — here inside its own
-	// transaction, so that its own record and the tenant commit together or not at all.
-	if err := seed(ctx, store); err != nil {
-		return err
-	}
-
 	// The host's own table, in its own database, and the step that fills it for every tenant.
 	if err := createUsersTable(ctx, store.DB().DB); err != nil {
 		return err
 	}
-	svc := newService(store, []provisioning.Step{adminUserStep(store.DB().DB)}, allowPrivateWebhooks)
+	svc := newService(store, []provisioning.Step{adminUserStep(store.DB().DB)}, allowPrivateWebhooks, slog.Default())
+	// The host may also call the domain directly, with no HTTP at all — here inside its own
+	// transaction, so that its own record and the tenant commit together or not at all.
+	if err := seed(ctx, store, svc); err != nil {
+		return err
+	}
 
 	// The background work goes on until the server has stopped, then finishes what it started.
 	stopWorker := startWorker(store, svc.Steps(), allowPrivateWebhooks, slog.Default())

@@ -33,7 +33,7 @@ func newStepEnv(t *testing.T, steps ...provisioning.Step) *stepEnv {
 	}
 	store := memstore.New()
 	svc := provisioning.New(store, provisioning.NewRBAC(provisioning.DefaultPolicy()), provisioning.WithSteps(steps...))
-	srv := httptest.NewServer(httpapi.New(svc, authn, httpapi.WithFailedAuthLimit(0, 0)))
+	srv := httptest.NewServer(httpapi.New(svc, authn, httpapi.WithIdempotency(svc), httpapi.WithFailedAuthLimit(0, 0)))
 	t.Cleanup(srv.Close)
 	e := &env{url: srv.URL, iss: iss, store: store,
 		admin:  jwttest.Token(t, iss.RSA, "partner-a", "partner-admin"),
@@ -165,25 +165,27 @@ func TestTenantWithoutStepsHasSucceeded(t *testing.T) {
 		400, "validation_failed")
 }
 
-// failedProvisioning makes the provisioning of a tenant just created through the API fail, in
-// the store (the env's Service has no steps): a step "one", failed. It returns the path of the
-// tenant's retry.
+// failedProvisioning makes a tenant of partner-a whose provisioning failed, through a Service
+// with a step "one" over the env's store (the env's own Service has no steps), and returns the
+// path of the tenant's retry.
 func failedProvisioning(t *testing.T, e *env) string {
 	t.Helper()
-	tn := e.create(t, e.admin, fmt.Sprintf(`{"company_name":"Failing %d","email":"f@example.com"}`, targets.Add(1)))
-	id := tn["tenant"].(string)
 	ctx := context.Background()
+	svc := provisioning.New(e.store, provisioning.NewRBAC(provisioning.DefaultPolicy()), provisioning.WithSteps(
+		provisioning.Step{Name: "one", Run: func(context.Context, provisioning.StepRun) error { return nil }}))
+	tn, err := svc.CreateTenant(ctx, provisioning.Principal{PartnerID: "partner-a", Subject: "setup", Roles: []string{"partner-admin"}},
+		provisioning.TenantInput{CompanyName: fmt.Sprintf("Failing %d", targets.Add(1)), Email: "f@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	now := time.Now()
-	err := e.store.Write(ctx, func(tx provisioning.Tx) error {
-		if err := tx.InsertSteps(ctx, provisioning.InsertStepsParams{TenantID: id, PartnerID: "partner-a", Names: []string{"one"}, At: now}); err != nil {
-			return err
-		}
-		jobs, err := tx.ClaimSteps(ctx, provisioning.ClaimStepsParams{Now: now, LeaseUntil: now.Add(time.Minute), Limit: 100, Names: []string{"one"}})
+	err = e.store.Write(ctx, func(tx provisioning.Tx) error {
+		jobs, err := tx.ClaimSteps(ctx, &provisioning.ClaimStepsParams{Now: now, LeaseUntil: now.Add(time.Minute), Limit: 100, Names: []string{"one"}})
 		if err != nil {
 			return err
 		}
 		for _, j := range jobs {
-			if _, err := tx.FinishStep(ctx, provisioning.FinishStepParams{TenantID: j.Tenant.ID, Step: j.Step, Attempt: j.Attempt,
+			if _, err := tx.FinishStep(ctx, &provisioning.FinishStepParams{TenantID: j.Tenant.ID, Step: j.Step, Attempt: j.Attempt,
 				State: provisioning.ProvisioningFailed, LastError: "no", At: now}); err != nil {
 				return err
 			}
@@ -193,5 +195,5 @@ func failedProvisioning(t *testing.T, e *env) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return base + "/tenants/" + id + "/provisioning/retry"
+	return base + "/tenants/" + tn.ID + "/provisioning/retry"
 }

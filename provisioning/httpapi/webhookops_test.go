@@ -27,7 +27,7 @@ func endDeliveries(t *testing.T, e *env) {
 	ctx := context.Background()
 	now := time.Now().Add(time.Hour)
 	err := e.store.Write(ctx, func(tx provisioning.Tx) error {
-		jobs, err := tx.ClaimDeliveries(ctx, now, now.Add(time.Minute), 1000)
+		jobs, err := tx.ClaimDeliveries(ctx, &provisioning.ClaimDeliveriesParams{Now: now, LeaseUntil: now.Add(time.Minute), Limit: 1000})
 		if err != nil {
 			return err
 		}

@@ -40,7 +40,7 @@ func TestHTTPClient(t *testing.T) {
 	provisionertest.Run(t, func(t *testing.T) provisionertest.Harness {
 		serve := func(t *testing.T, svc *provisioning.Service) func(provisioning.Principal) provisioning.Provisioner {
 			tokens := &tokens{byToken: map[string]provisioning.Principal{}}
-			srv := httptest.NewServer(httpapi.New(svc, tokens))
+			srv := httptest.NewServer(httpapi.New(svc, tokens, httpapi.WithIdempotency(svc)))
 			t.Cleanup(srv.Close)
 			return func(p provisioning.Principal) provisioning.Provisioner {
 				return httpapi.NewClient(srv.URL, httpapi.WithToken(tokens.issue(p)), httpapi.WithHTTPClient(srv.Client()))

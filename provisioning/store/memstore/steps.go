@@ -39,19 +39,17 @@ func (x *tx) change(s *step, edit func(*step)) {
 	edit(s)
 }
 
-// InsertSteps implements provisioning.Tx.
-func (x *tx) InsertSteps(_ context.Context, p provisioning.InsertStepsParams) error {
-	x.mustWrite()
-	if _, dup := x.s.steps[p.TenantID]; dup {
-		return provisioning.Errorf(provisioning.CodeInternal, "the tenant's steps are recorded already")
+// putSteps records a new tenant's provisioning steps, pending with no attempt.
+func (x *tx) putSteps(t *provisioning.Tenant) {
+	if len(t.Provisioning.Steps) == 0 {
+		return
 	}
-	steps := make([]*step, len(p.Names))
-	for i, name := range p.Names {
-		steps[i] = &step{name: name, state: provisioning.ProvisioningPending, nextAttemptAt: p.At, updatedAt: p.At}
+	steps := make([]*step, len(t.Provisioning.Steps))
+	for i, st := range t.Provisioning.Steps {
+		steps[i] = &step{name: st.Name, state: provisioning.ProvisioningPending, nextAttemptAt: t.CreatedAt, updatedAt: t.CreatedAt}
 	}
-	x.s.steps[p.TenantID] = steps
-	x.undo = append(x.undo, func() { delete(x.s.steps, p.TenantID) })
-	return nil
+	x.s.steps[t.ID] = steps
+	x.undo = append(x.undo, func() { delete(x.s.steps, t.ID) })
 }
 
 // runnable returns the step of a live tenant that may run next: its first step that has not
@@ -73,7 +71,7 @@ func (x *tx) runnable(tenantID string, steps []*step) *step {
 }
 
 // ClaimSteps implements provisioning.Tx; Write excludes other claimers.
-func (x *tx) ClaimSteps(_ context.Context, p provisioning.ClaimStepsParams) ([]*provisioning.StepJob, error) {
+func (x *tx) ClaimSteps(_ context.Context, p *provisioning.ClaimStepsParams) ([]*provisioning.StepJob, error) {
 	x.mustWrite()
 	type due struct {
 		tenantID string
@@ -113,7 +111,7 @@ func (x *tx) find(tenantID, name string) *step {
 }
 
 // FinishStep implements provisioning.Tx.
-func (x *tx) FinishStep(_ context.Context, p provisioning.FinishStepParams) (bool, error) {
+func (x *tx) FinishStep(_ context.Context, p *provisioning.FinishStepParams) (bool, error) {
 	x.mustWrite()
 	s := x.find(p.TenantID, p.Step)
 	if s == nil || s.state != provisioning.ProvisioningRunning || s.attempts != p.Attempt {
@@ -132,7 +130,7 @@ func (x *tx) FinishStep(_ context.Context, p provisioning.FinishStepParams) (boo
 }
 
 // RequeueSteps implements provisioning.Tx.
-func (x *tx) RequeueSteps(_ context.Context, p provisioning.RequeueStepsParams) error {
+func (x *tx) RequeueSteps(_ context.Context, p *provisioning.RequeueStepsParams) error {
 	x.mustWrite()
 	steps := x.s.steps[p.TenantID]
 	i := slices.IndexFunc(steps, func(s *step) bool { return s.state == provisioning.ProvisioningFailed })

@@ -38,7 +38,7 @@ func claimSteps(t *testing.T, s provisioning.Store, now time.Time, limit int, na
 	var jobs []*provisioning.StepJob
 	ctx := context.Background()
 	if err := s.Write(ctx, func(tx provisioning.Tx) (err error) {
-		jobs, err = tx.ClaimSteps(ctx, provisioning.ClaimStepsParams{Now: now, LeaseUntil: now.Add(time.Minute), Limit: limit, Names: names})
+		jobs, err = tx.ClaimSteps(ctx, &provisioning.ClaimStepsParams{Now: now, LeaseUntil: now.Add(time.Minute), Limit: limit, Names: names})
 		return err
 	}); err != nil {
 		t.Fatalf("ClaimSteps: %v", err)
@@ -51,7 +51,7 @@ func finishStep(t *testing.T, s provisioning.Store, p provisioning.FinishStepPar
 	t.Helper()
 	var finished bool
 	ctx := context.Background()
-	if err := s.Write(ctx, func(tx provisioning.Tx) (err error) { finished, err = tx.FinishStep(ctx, p); return err }); err != nil {
+	if err := s.Write(ctx, func(tx provisioning.Tx) (err error) { finished, err = tx.FinishStep(ctx, &p); return err }); err != nil {
 		t.Fatalf("FinishStep: %v", err)
 	}
 	return finished

@@ -85,15 +85,16 @@ func (t *nullTime) Scan(v any) error {
 	return (*dbTime)(t).Scan(v)
 }
 
-// InsertSteps implements provisioning.Tx: the first step is due at once, the others wait.
-func (x *tx) InsertSteps(ctx context.Context, p provisioning.InsertStepsParams) error {
-	at := x.s.d.Time(p.At)
-	for i, name := range p.Names {
+// insertSteps records a new tenant's provisioning steps, pending with no attempt: the first due
+// at once, the others waiting for it.
+func (x *tx) insertSteps(ctx context.Context, t *provisioning.Tenant) error {
+	at := x.s.d.Time(t.CreatedAt)
+	for i, st := range t.Provisioning.Steps {
 		due := at
 		if i > 0 {
 			due = x.s.d.Time(notYet)
 		}
-		if _, err := x.exec(ctx, qStepInsert, p.TenantID, i, name, p.PartnerID, due, at); err != nil {
+		if _, err := x.exec(ctx, qStepInsert, t.ID, i, st.Name, t.PartnerID, due, at); err != nil {
 			return err
 		}
 	}
@@ -153,7 +154,7 @@ type claimedStepRow struct {
 }
 
 // ClaimSteps implements provisioning.Tx.
-func (x *tx) ClaimSteps(ctx context.Context, p provisioning.ClaimStepsParams) ([]*provisioning.StepJob, error) {
+func (x *tx) ClaimSteps(ctx context.Context, p *provisioning.ClaimStepsParams) ([]*provisioning.StepJob, error) {
 	if len(p.Names) == 0 {
 		return nil, nil
 	}
@@ -200,7 +201,7 @@ func (x *tx) ClaimSteps(ctx context.Context, p provisioning.ClaimStepsParams) ([
 }
 
 // FinishStep implements provisioning.Tx.
-func (x *tx) FinishStep(ctx context.Context, p provisioning.FinishStepParams) (bool, error) {
+func (x *tx) FinishStep(ctx context.Context, p *provisioning.FinishStepParams) (bool, error) {
 	var next, completed any
 	switch p.State {
 	case provisioning.ProvisioningPending:
@@ -223,7 +224,7 @@ func (x *tx) FinishStep(ctx context.Context, p provisioning.FinishStepParams) (b
 
 // RequeueSteps implements provisioning.Tx: the failed step is due at once, the steps after it
 // wait for it.
-func (x *tx) RequeueSteps(ctx context.Context, p provisioning.RequeueStepsParams) error {
+func (x *tx) RequeueSteps(ctx context.Context, p *provisioning.RequeueStepsParams) error {
 	var first sql.NullInt64
 	if err := x.get(ctx, &first, qStepFirstFailed, p.TenantID); err != nil {
 		return x.internal(err)

@@ -113,7 +113,8 @@ func eventTypes(ts []provisioning.EventType) string {
 
 // InsertWebhook implements provisioning.Tx: it counts the partner's endpoints under the
 // partner's limit lock, so that a concurrent registration counts after this one commits.
-func (x *tx) InsertWebhook(ctx context.Context, w *provisioning.Webhook, limit int) (bool, error) {
+func (x *tx) InsertWebhook(ctx context.Context, params *provisioning.InsertWebhookParams) (bool, error) {
+	w := params.Webhook
 	if err := x.lockLimit(ctx, w.PartnerID); err != nil {
 		return false, err
 	}
@@ -121,7 +122,7 @@ func (x *tx) InsertWebhook(ctx context.Context, w *provisioning.Webhook, limit i
 	if err := x.get(ctx, &n, qWebhookCount, w.PartnerID); err != nil {
 		return false, x.internal(err)
 	}
-	if n >= limit {
+	if n >= params.Limit {
 		return false, nil
 	}
 	_, err := x.exec(ctx, qWebhookInsert, w.ID, w.PartnerID, w.URL, eventTypes(w.Events), null(w.Description),
@@ -130,9 +131,9 @@ func (x *tx) InsertWebhook(ctx context.Context, w *provisioning.Webhook, limit i
 }
 
 // GetWebhook implements provisioning.Tx.
-func (x *tx) GetWebhook(ctx context.Context, partnerID, id string) (*provisioning.Webhook, error) {
+func (x *tx) GetWebhook(ctx context.Context, params *provisioning.GetWebhookParams) (*provisioning.Webhook, error) {
 	var r webhookRow
-	err := x.get(ctx, &r, qWebhookGet, partnerID, id)
+	err := x.get(ctx, &r, qWebhookGet, params.PartnerID, params.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, provisioning.Errorf(provisioning.CodeNotFound, "webhook not found")
 	}
@@ -169,8 +170,8 @@ func (x *tx) UpdateWebhookSecrets(ctx context.Context, w *provisioning.Webhook) 
 }
 
 // DeleteWebhook implements provisioning.Tx; its deliveries go with it (ON DELETE CASCADE).
-func (x *tx) DeleteWebhook(ctx context.Context, partnerID, id string) error {
-	n, err := x.exec(ctx, qWebhookDelete, partnerID, id)
+func (x *tx) DeleteWebhook(ctx context.Context, params *provisioning.DeleteWebhookParams) error {
+	n, err := x.exec(ctx, qWebhookDelete, params.PartnerID, params.ID)
 	if err == nil && n == 0 {
 		return provisioning.Errorf(provisioning.CodeNotFound, "webhook not found")
 	}
@@ -178,13 +179,13 @@ func (x *tx) DeleteWebhook(ctx context.Context, partnerID, id string) error {
 }
 
 // ListDeliveries implements provisioning.Tx.
-func (x *tx) ListDeliveries(ctx context.Context, partnerID, webhookID string, limit int) ([]*provisioning.Delivery, error) {
+func (x *tx) ListDeliveries(ctx context.Context, params *provisioning.ListDeliveriesParams) ([]*provisioning.Delivery, error) {
 	st, err := x.stmt(ctx, qDeliveryList)
 	if err != nil {
 		return nil, err
 	}
 	var rows []deliveryRow
-	if err := st.SelectContext(ctx, &rows, partnerID, webhookID, limit); err != nil {
+	if err := st.SelectContext(ctx, &rows, params.PartnerID, params.WebhookID, params.Limit); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Delivery, len(rows))
@@ -202,13 +203,13 @@ func (x *tx) fanOut(ctx context.Context, e *provisioning.Event) error {
 }
 
 // ClaimDeliveries implements provisioning.Tx.
-func (x *tx) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*provisioning.DeliveryJob, error) {
+func (x *tx) ClaimDeliveries(ctx context.Context, params *provisioning.ClaimDeliveriesParams) ([]*provisioning.DeliveryJob, error) {
 	st, err := x.stmt(ctx, x.s.d.claimQuery())
 	if err != nil {
 		return nil, err
 	}
 	var rows []deliveryRow
-	if err := st.SelectContext(ctx, &rows, x.s.d.Time(leaseUntil), x.s.d.Time(now), limit); err != nil {
+	if err := st.SelectContext(ctx, &rows, x.s.d.Time(params.LeaseUntil), x.s.d.Time(params.Now), params.Limit); err != nil {
 		return nil, x.internal(err)
 	}
 	if len(rows) == 0 {
@@ -260,7 +261,7 @@ func (x *tx) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, lim
 
 // UpdateWebhook implements provisioning.Tx: one statement, so that the members p leaves out
 // keep what a concurrent update gives them.
-func (x *tx) UpdateWebhook(ctx context.Context, p provisioning.UpdateWebhookParams) error {
+func (x *tx) UpdateWebhook(ctx context.Context, p *provisioning.UpdateWebhookParams) error {
 	var url, events, description, disabled any
 	if p.URL != nil {
 		url = *p.URL
@@ -291,7 +292,7 @@ func (x *tx) UpdateWebhook(ctx context.Context, p provisioning.UpdateWebhookPara
 }
 
 // GetDelivery implements provisioning.Tx.
-func (x *tx) GetDelivery(ctx context.Context, p provisioning.GetDeliveryParams) (*provisioning.Delivery, error) {
+func (x *tx) GetDelivery(ctx context.Context, p *provisioning.GetDeliveryParams) (*provisioning.Delivery, error) {
 	var r deliveryRow
 	err := x.get(ctx, &r, qDeliveryGet, p.PartnerID, p.WebhookID, p.ID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -304,8 +305,7 @@ func (x *tx) GetDelivery(ctx context.Context, p provisioning.GetDeliveryParams) 
 }
 
 // InsertDelivery implements provisioning.Tx.
-func (x *tx) InsertDelivery(ctx context.Context, p provisioning.InsertDeliveryParams) error {
-	d := p.Delivery
+func (x *tx) InsertDelivery(ctx context.Context, d *provisioning.Delivery) error {
 	_, err := x.exec(ctx, qDeliveryInsert, d.ID, d.WebhookID, d.PartnerID, d.EventID, string(d.EventType),
 		x.s.d.Time(d.NextAttemptAt), x.s.d.Time(d.CreatedAt), x.s.d.Time(d.UpdatedAt))
 	return err

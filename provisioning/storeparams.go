@@ -1,0 +1,140 @@
+package provisioning
+
+import "time"
+
+// The arguments of the Tx methods that take more than one: every flag, version and time is
+// named at the call site.
+
+// InsertTenantParams is a new tenant for InsertTenant and InsertTenants.
+type InsertTenantParams struct {
+	Tenant *Tenant
+	// Config is the tenant's first configuration: TenantID is Tenant.ID, Version 1.
+	Config *TenantConfig
+}
+
+// GetTenantParams names a live tenant for GetTenant and GetTenantConfig.
+type GetTenantParams struct {
+	PartnerID string
+	ID        string
+	// ForUpdate keeps the row (the tenant's, or its configuration's) locked against concurrent
+	// writers until the transaction ends. For Write only; stores whose Write already excludes
+	// every other writer need no lock.
+	ForUpdate bool
+}
+
+// UpdateTenantParams is a change to a tenant for UpdateTenant.
+type UpdateTenantParams struct {
+	// Tenant is the tenant as it is to be stored, its Version and UpdatedAt included.
+	Tenant *Tenant
+	// PrevVersion is the version the stored tenant must still have.
+	PrevVersion int64
+}
+
+// DeleteTenantParams names the tenant DeleteTenant soft-deletes.
+type DeleteTenantParams struct {
+	PartnerID string
+	ID        string
+	// PrevVersion is the version the stored tenant must still have.
+	PrevVersion int64
+	// DeletedAt becomes the tenant's UpdatedAt.
+	DeletedAt time.Time
+}
+
+// UpdateTenantConfigParams is a change to a configuration for UpdateTenantConfig.
+type UpdateTenantConfigParams struct {
+	PartnerID string
+	// Config is the configuration as it is to be stored, its Version and UpdatedAt included.
+	Config *TenantConfig
+	// PrevVersion is the version the stored configuration must still have.
+	PrevVersion int64
+}
+
+// LockIdempotencyKeyParams names the key LockIdempotencyKey takes.
+type LockIdempotencyKeyParams struct {
+	PartnerID string
+	Key       string
+	// Now decides which records are live: those that expire after it.
+	Now time.Time
+}
+
+// InsertWebhookParams is a new endpoint for InsertWebhook.
+type InsertWebhookParams struct {
+	Webhook *Webhook
+	// Limit is how many endpoints the partner may have, this one included.
+	Limit int
+}
+
+// GetWebhookParams names the endpoint GetWebhook returns.
+type GetWebhookParams struct {
+	PartnerID string
+	ID        string
+}
+
+// DeleteWebhookParams names the endpoint DeleteWebhook removes.
+type DeleteWebhookParams struct {
+	PartnerID string
+	ID        string
+}
+
+// ListDeliveriesParams selects the deliveries ListDeliveries returns.
+type ListDeliveriesParams struct {
+	PartnerID string
+	WebhookID string
+	Limit     int
+}
+
+// ClaimDeliveriesParams says which deliveries ClaimDeliveries leases, and until when.
+type ClaimDeliveriesParams struct {
+	// Now is the claimer's time: deliveries whose NextAttemptAt is not after it are due.
+	Now time.Time
+	// LeaseUntil is when a claimed delivery is due again, should its attempt never be recorded.
+	LeaseUntil time.Time
+	Limit      int
+}
+
+// UpdateWebhookParams are the arguments of Tx.UpdateWebhook: the endpoint, and the members to
+// change; nil leaves one as it is.
+type UpdateWebhookParams struct {
+	PartnerID   string
+	ID          string
+	URL         *string
+	Events      *[]EventType // empty: every event
+	Description *string      // "": none
+	Disabled    *bool
+	At          time.Time // when the change is made: a delivery held while the endpoint was disabled is due then
+}
+
+// GetDeliveryParams are the arguments of Tx.GetDelivery.
+type GetDeliveryParams struct {
+	PartnerID string
+	WebhookID string
+	ID        string
+}
+
+// ClaimStepsParams are the arguments of Tx.ClaimSteps.
+type ClaimStepsParams struct {
+	Now        time.Time
+	LeaseUntil time.Time // the claimed steps are the caller's until then
+	Limit      int
+	Names      []string // the steps the caller can run; no other is claimed
+}
+
+// FinishStepParams are the arguments of Tx.FinishStep.
+type FinishStepParams struct {
+	TenantID string
+	Step     string
+	Attempt  int               // the StepJob's Attempt
+	State    ProvisioningState // succeeded, failed, or pending for another attempt
+	// LastError is why the attempt failed ("" when it succeeded).
+	LastError string
+	// NextAttemptAt is when a pending step is due again.
+	NextAttemptAt time.Time
+	// At is when the attempt ended: the step's CompletedAt when it succeeded.
+	At time.Time
+}
+
+// RequeueStepsParams are the arguments of Tx.RequeueSteps.
+type RequeueStepsParams struct {
+	TenantID string
+	At       time.Time
+}
