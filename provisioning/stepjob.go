@@ -88,7 +88,8 @@ func (w *Worker) runStep(ctx context.Context, j *StepJob) (advanced bool, err er
 	now := w.opts.Clock()
 	fin := w.stepOutcome(j, runErr, timedOut, now)
 	w.logStep(j, fin, runErr)
-	last := j.Tenant.Provisioning.Steps[len(j.Tenant.Provisioning.Steps)-1].Name == j.Step
+	steps := j.Tenant.Provisioning.Steps
+	last := len(steps) > 0 && steps[len(steps)-1].Name == j.Step
 	var finished bool
 	err = w.store.Write(ctx, func(tx Tx) error {
 		if finished, err = tx.FinishStep(ctx, &fin); err != nil || !finished {
