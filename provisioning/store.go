@@ -81,12 +81,14 @@ type Tx interface {
 	DeleteWebhook(ctx context.Context, partnerID, id string) error
 	// ListDeliveries returns up to limit deliveries to an endpoint, newest first.
 	ListDeliveries(ctx context.Context, partnerID, webhookID string, limit int) ([]*Delivery, error)
-	// ClaimDeliveries leases up to limit pending deliveries that are due at now to the caller
-	// until leaseUntil (their NextAttemptAt), counting an attempt, and returns them with their
-	// endpoint and event. Concurrent claimers — other replicas — get disjoint sets.
-	ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*DeliveryJob, error)
+	// ClaimDeliveries leases up to p.Limit pending deliveries that are due at p.Now to the
+	// caller until p.LeaseUntil (their NextAttemptAt), counting an attempt, and returns them
+	// with their endpoint and event. A claimed delivery is in flight until FinishDelivery
+	// records its outcome or its lease ends. The claim is fair between endpoints and partners
+	// as ClaimDeliveriesParams says. Concurrent claimers — other replicas — get disjoint sets.
+	ClaimDeliveries(ctx context.Context, p ClaimDeliveriesParams) ([]*DeliveryJob, error)
 	// FinishDelivery records the outcome of an attempt: d's State, NextAttemptAt, LastStatus,
-	// LastError and UpdatedAt.
+	// LastError and UpdatedAt; the delivery is no longer in flight.
 	FinishDelivery(ctx context.Context, d *Delivery) error
 
 	// AppendEvent stores an event and sets e.Seq. It also queues a pending delivery of the
@@ -98,6 +100,24 @@ type Tx interface {
 	// when q.AfterID is set those with Seq after that of the event q.AfterID. Returns
 	// CodeNotFound when q.AfterID is set and is not the id of an event of q.PartnerID.
 	ListEvents(ctx context.Context, q EventQuery) ([]*Event, error)
+}
+
+// ClaimDeliveriesParams say which due deliveries ClaimDeliveries leases. The claim is fair, so
+// that one partner's endpoints — slow, or many — cannot hold back another partner's deliveries:
+//   - an endpoint has at most PerEndpoint deliveries in flight at once, and a partner at most
+//     PerPartner, counting those already in flight (claimed by anyone, their outcome not yet
+//     recorded, their lease not ended); 0 means no bound;
+//   - among the deliveries within those bounds, a partner's are ranked oldest due first, and
+//     each one's turn is the number of the partner's deliveries in flight plus its rank; the
+//     claim takes the lowest turns, the oldest due first among equal turns. So every partner
+//     with due work gets a slot before any partner gets another, and a partner with fewer
+//     deliveries in flight goes first.
+type ClaimDeliveriesParams struct {
+	Now         time.Time // deliveries due at or before Now are claimed
+	LeaseUntil  time.Time // the end of the claim's lease
+	Limit       int       // at most this many
+	PerEndpoint int       // in flight per endpoint at most; 0: no bound
+	PerPartner  int       // in flight per partner at most; 0: no bound
 }
 
 // TenantQuery is a TenantFilter as a Store receives it: validated, scoped to a partner, with
