@@ -15,7 +15,9 @@ import (
 // Worker runs the background work of a Store: it delivers queued webhook events through a
 // DeliverySender, and forgets expired idempotency records. Each kind of work is a job that the
 // Worker runs in rounds, in its own loop: a round that may have left work due starts the next
-// at once; otherwise the job waits its interval.
+// at once; otherwise the job waits its interval. Deliveries run in a pool instead, claimed as
+// attempts end, fairly between partners: one partner's endpoints — slow, hanging or many —
+// hold at most their share of the slots (see WorkerOptions).
 //
 // Several Workers — one per replica — may share a store: a delivery is claimed in the store
 // under a lease, so replicas never attempt one at the same time, and one claimed by a worker
