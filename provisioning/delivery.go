@@ -3,7 +3,9 @@ package provisioning
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"time"
 )
 
@@ -158,7 +160,7 @@ func (w *Worker) claimDue(ctx context.Context, n int) ([]*DeliveryJob, error) {
 	now := w.opts.Clock()
 	var jobs []*DeliveryJob
 	err := w.store.Write(ctx, func(tx Tx) (err error) {
-		jobs, err = tx.ClaimDeliveries(ctx, ClaimDeliveriesParams{Now: now, LeaseUntil: now.Add(w.opts.DeliveryLease),
+		jobs, err = tx.ClaimDeliveries(ctx, &ClaimDeliveriesParams{Now: now, LeaseUntil: now.Add(w.opts.DeliveryLease),
 			Limit: n, PerEndpoint: w.opts.DeliveryPerEndpoint, PerPartner: w.opts.DeliveryPerPartner})
 		return err
 	})
@@ -193,6 +195,9 @@ func (w *Worker) deliver(ctx context.Context, j *DeliveryJob) error {
 		var f *DeliveryFailure
 		if errors.As(err, &f) && f.Err != nil {
 			err = f.Err
+		}
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
+			err = fmt.Errorf("%s: %w", ue.Op, ue.Err) // without the URL, whose query may hold a secret
 		}
 		attrs = append(attrs, "error", err.Error())
 	}

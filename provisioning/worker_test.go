@@ -1,14 +1,17 @@
 package provisioning_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"runtime"
 	"strings"
@@ -175,7 +178,7 @@ func TestWorkerPurgesExpiredIdempotencyRecords(t *testing.T) {
 	rbac := provisioning.NewRBAC(provisioning.DefaultPolicy())
 	yesterday := time.Now().Add(-provisioning.IdempotencyTTL - time.Hour).UTC().Truncate(time.Millisecond)
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	keep := func(ctx context.Context) ([]byte, bool) { return []byte("answer"), true }
+	keep := func(provisioning.Provisioner) ([]byte, bool) { return []byte("answer"), true }
 	for at, key := range map[time.Time]string{yesterday: "expired", now: "live"} {
 		svc := provisioning.New(store, rbac, provisioning.WithClock(func() time.Time { return at }))
 		if _, _, err := svc.Idempotently(ctx, workerAdmin, provisioning.PermTenantCreate, key, "fp", keep); err != nil {
@@ -186,7 +189,7 @@ func TestWorkerPurgesExpiredIdempotencyRecords(t *testing.T) {
 	held := func(key string, at time.Time) bool {
 		var rec *provisioning.IdempotencyRecord
 		if err := store.Write(ctx, func(tx provisioning.Tx) (err error) {
-			rec, _, err = tx.LockIdempotencyKey(ctx, workerAdmin.PartnerID, key, at)
+			rec, _, err = tx.LockIdempotencyKey(ctx, &provisioning.LockIdempotencyKeyParams{PartnerID: workerAdmin.PartnerID, Key: key, Now: at})
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -487,5 +490,38 @@ func TestWorkerDeliveryWaitsForOneAttemptTimeoutAtMost(t *testing.T) {
 	}
 	if begun := await(t, arrived, "the victim's delivery"); begun > 2*slots-1 {
 		t.Fatalf("%d of the attacker's attempts had begun when the victim's delivery arrived, want at most %d", begun, 2*slots-1)
+	}
+}
+
+// The operator's log line of a failed attempt keeps the error but not the endpoint's URL, whose
+// query may carry a secret of the partner's.
+func TestWorkerLogsNoEndpointURL(t *testing.T) {
+	store := memstore.New()
+	_, _ = queueDelivery(t, store)
+	var logged bytes.Buffer
+	failure := &url.Error{Op: "Post", URL: "https://hooks.example/x?token=s3cret", Err: errors.New("connection refused")}
+	send := senderFunc(func(context.Context, *provisioning.DeliveryJob) (int, error) { return 0, failure })
+	w := provisioning.NewWorker(store, provisioning.WorkerOptions{Sender: send, Logger: slog.New(slog.NewJSONHandler(&logged, nil))})
+	if err := w.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if line := logged.String(); strings.Contains(line, "s3cret") || !strings.Contains(line, "connection refused") {
+		t.Fatalf("log: %s", line)
+	}
+}
+
+// A webhook URL's port, when it has one, is a port number.
+func TestWebhookURLPort(t *testing.T) {
+	svc := provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))
+	for _, port := range []string{":0", ":65536", ":99999999999", ":08443", ":-1", ":x"} {
+		_, err := svc.CreateWebhook(context.Background(), workerAdmin, provisioning.WebhookInput{URL: "https://hooks.example" + port + "/x"})
+		if provisioning.ErrorCode(err) != provisioning.CodeInvalid {
+			t.Errorf("port %s: %v", port, err)
+		}
+	}
+	for _, port := range []string{"", ":1", ":8443", ":65535"} {
+		if _, err := svc.CreateWebhook(context.Background(), workerAdmin, provisioning.WebhookInput{URL: "https://hooks.example" + port + "/x"}); err != nil {
+			t.Errorf("port %q: %v", port, err)
+		}
 	}
 }

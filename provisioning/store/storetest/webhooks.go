@@ -26,7 +26,7 @@ func claimWith(t *testing.T, s provisioning.Store, p provisioning.ClaimDeliverie
 	t.Helper()
 	var jobs []*provisioning.DeliveryJob
 	if err := s.Write(context.Background(), func(tx provisioning.Tx) (err error) {
-		jobs, err = tx.ClaimDeliveries(context.Background(), p)
+		jobs, err = tx.ClaimDeliveries(context.Background(), &p)
 		return err
 	}); err != nil {
 		t.Fatalf("ClaimDeliveries: %v", err)
@@ -254,7 +254,10 @@ func insertWebhook(s provisioning.Store, partnerID string, limit int) (inserted 
 	ctx := context.Background()
 	w := &provisioning.Webhook{ID: uuid.NewString(), PartnerID: partnerID, URL: "https://hooks.example/direct",
 		Secret: "whsec_c2VjcmV0", CreatedAt: time.Now()}
-	err = s.Write(ctx, func(tx provisioning.Tx) (err error) { inserted, err = tx.InsertWebhook(ctx, w, limit); return err })
+	err = s.Write(ctx, func(tx provisioning.Tx) (err error) {
+		inserted, err = tx.InsertWebhook(ctx, &provisioning.InsertWebhookParams{Webhook: w, Limit: limit})
+		return err
+	})
 	return inserted, err
 }
 
@@ -278,7 +281,7 @@ func testWebhookLimitOpenRegistration(t *testing.T, h Harness, twoStores bool) {
 	w := &provisioning.Webhook{ID: uuid.NewString(), PartnerID: alice.PartnerID, URL: "https://hooks.example/open",
 		Secret: "whsec_c2VjcmV0", CreatedAt: time.Now()}
 	err := stores[0].Write(ctx, func(tx provisioning.Tx) error {
-		if inserted, err := tx.InsertWebhook(ctx, w, limit); !inserted || err != nil {
+		if inserted, err := tx.InsertWebhook(ctx, &provisioning.InsertWebhookParams{Webhook: w, Limit: limit}); !inserted || err != nil {
 			return fmt.Errorf("the open registration: %v %v", inserted, err)
 		}
 		go func() {

@@ -117,7 +117,8 @@ func eventTypes(ts []provisioning.EventType) string {
 
 // InsertWebhook implements provisioning.Tx: it counts the partner's endpoints under the
 // partner's limit lock, so that a concurrent registration counts after this one commits.
-func (x *tx) InsertWebhook(ctx context.Context, w *provisioning.Webhook, limit int) (bool, error) {
+func (x *tx) InsertWebhook(ctx context.Context, params *provisioning.InsertWebhookParams) (bool, error) {
+	w := params.Webhook
 	if err := x.lockLimit(ctx, w.PartnerID); err != nil {
 		return false, err
 	}
@@ -125,7 +126,7 @@ func (x *tx) InsertWebhook(ctx context.Context, w *provisioning.Webhook, limit i
 	if err := x.get(ctx, &n, qWebhookCount, w.PartnerID); err != nil {
 		return false, x.internal(err)
 	}
-	if n >= limit {
+	if n >= params.Limit {
 		return false, nil
 	}
 	_, err := x.exec(ctx, qWebhookInsert, w.ID, w.PartnerID, w.URL, eventTypes(w.Events), null(w.Description),
@@ -134,9 +135,9 @@ func (x *tx) InsertWebhook(ctx context.Context, w *provisioning.Webhook, limit i
 }
 
 // GetWebhook implements provisioning.Tx.
-func (x *tx) GetWebhook(ctx context.Context, partnerID, id string) (*provisioning.Webhook, error) {
+func (x *tx) GetWebhook(ctx context.Context, params *provisioning.GetWebhookParams) (*provisioning.Webhook, error) {
 	var r webhookRow
-	err := x.get(ctx, &r, qWebhookGet, partnerID, id)
+	err := x.get(ctx, &r, qWebhookGet, params.PartnerID, params.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, provisioning.Errorf(provisioning.CodeNotFound, "webhook not found")
 	}
@@ -173,8 +174,8 @@ func (x *tx) UpdateWebhookSecrets(ctx context.Context, w *provisioning.Webhook) 
 }
 
 // DeleteWebhook implements provisioning.Tx; its deliveries go with it (ON DELETE CASCADE).
-func (x *tx) DeleteWebhook(ctx context.Context, partnerID, id string) error {
-	n, err := x.exec(ctx, qWebhookDelete, partnerID, id)
+func (x *tx) DeleteWebhook(ctx context.Context, params *provisioning.DeleteWebhookParams) error {
+	n, err := x.exec(ctx, qWebhookDelete, params.PartnerID, params.ID)
 	if err == nil && n == 0 {
 		return provisioning.Errorf(provisioning.CodeNotFound, "webhook not found")
 	}
@@ -182,13 +183,13 @@ func (x *tx) DeleteWebhook(ctx context.Context, partnerID, id string) error {
 }
 
 // ListDeliveries implements provisioning.Tx.
-func (x *tx) ListDeliveries(ctx context.Context, partnerID, webhookID string, limit int) ([]*provisioning.Delivery, error) {
+func (x *tx) ListDeliveries(ctx context.Context, params *provisioning.ListDeliveriesParams) ([]*provisioning.Delivery, error) {
 	st, err := x.stmt(ctx, qDeliveryList)
 	if err != nil {
 		return nil, err
 	}
 	var rows []deliveryRow
-	if err := st.SelectContext(ctx, &rows, partnerID, webhookID, limit); err != nil {
+	if err := st.SelectContext(ctx, &rows, params.PartnerID, params.WebhookID, params.Limit); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Delivery, len(rows))
@@ -209,7 +210,7 @@ func (x *tx) fanOut(ctx context.Context, e *provisioning.Event) error {
 // lock what they take and skip what another took; an endpoint's bound holds between them as
 // long as its oldest due delivery is the same for both, which a delivery committed meanwhile
 // with an older due time could change — at worst one attempt more to that endpoint at once.
-func (x *tx) ClaimDeliveries(ctx context.Context, p provisioning.ClaimDeliveriesParams) ([]*provisioning.DeliveryJob, error) {
+func (x *tx) ClaimDeliveries(ctx context.Context, p *provisioning.ClaimDeliveriesParams) ([]*provisioning.DeliveryJob, error) {
 	st, err := x.stmt(ctx, x.s.d.claimQuery())
 	if err != nil {
 		return nil, err
