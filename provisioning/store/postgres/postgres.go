@@ -1,6 +1,13 @@
 // Package postgres is the PostgreSQL provisioning.Store (sqlx + lib/pq), for production: several
 // provisiond replicas share one database, and its unique indexes keep the uniqueness rules
 // under races between them.
+//
+// It keeps no state in a database session, so that it works behind PgBouncer in transaction
+// pooling mode, where consecutive transactions of one connection may run on different server
+// connections: it sends no startup parameter beyond the driver's own, prepares no named
+// statement (each statement carries its arguments, unnamed), takes only transaction-scoped
+// advisory locks, and sets nothing with SET, LISTEN or temporary tables. The statement timeout
+// is the client's (Options.StatementTimeout).
 package postgres
 
 import (
@@ -11,6 +18,9 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"path"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -25,9 +35,16 @@ var migrations embed.FS
 
 // Options tune the connection pool. Zero values take the defaults.
 type Options struct {
-	MaxOpenConns     int           // default 20
-	StatementTimeout time.Duration // default 10s; sent as statement_timeout unless the URL sets it
-	Migrate          bool          // apply migrations on Open
+	// MaxOpenConns is the most connections the store opens, default 20.
+	MaxOpenConns int
+	// StatementTimeout bounds each statement of the store's Reads and Writes, default 10s;
+	// negative for none. The store cancels a statement that outlives it (the driver sends
+	// PostgreSQL a cancel request) rather than set statement_timeout in the session, which
+	// PgBouncer's transaction pooling would not keep. Migrations are not bounded by it.
+	StatementTimeout time.Duration
+	// Migrate applies the migrations the database lacks on Open. Without it, Open fails on a
+	// database whose schema is older than the store's.
+	Migrate bool
 }
 
 // Store is the PostgreSQL provisioning.Store.
@@ -74,12 +91,14 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 	if opts.StatementTimeout == 0 {
 		opts.StatementTimeout = 10 * time.Second
 	}
-	if !q.Has("statement_timeout") {
-		q.Set("statement_timeout", fmt.Sprint(opts.StatementTimeout.Milliseconds()))
-	}
-	if !q.Has("connect_timeout") {
+	if !q.Has("connect_timeout") { // the driver's own: not sent to the server
 		q.Set("connect_timeout", "10")
 	}
+	// The driver's own too. With it, a statement with arguments is one round trip — parse, bind,
+	// execute, sync — rather than two, each ended by a sync: between those, PgBouncer would hand
+	// the server connection, and the unnamed statement parsed on it, to another client.
+	// []byte arguments go in binary format, which is what a bytea column wants.
+	q.Set("binary_parameters", "yes")
 	u.RawQuery = q.Encode()
 	db, err := sqlx.Open("postgres", u.String())
 	if err != nil {
@@ -92,6 +111,7 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 	db.SetMaxIdleConns(opts.MaxOpenConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &Store{sqlstore.New(db, db, dialect)}
+	s.SetStatementTimeout(max(opts.StatementTimeout, 0))
 	if err := s.Ping(ctx); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -102,11 +122,31 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 			return nil, err
 		}
 	}
-	if err := s.Prepare(ctx); err != nil {
+	if err := s.checkSchema(ctx); err != nil {
 		_ = s.Close()
-		return nil, fmt.Errorf("%w (has 'provisiond migrate' run?)", err)
+		return nil, err
 	}
 	return s, nil
+}
+
+// checkSchema fails unless the database holds the migrations of this store, the last included.
+func (s *Store) checkSchema(ctx context.Context) error {
+	files, _ := fs.Glob(migrations, "migrations/*.sql")
+	want := 0
+	for _, f := range files {
+		num, _, _ := strings.Cut(path.Base(f), "_")
+		if v, err := strconv.Atoi(num); err == nil {
+			want = max(want, v)
+		}
+	}
+	var have int
+	if err := s.DB().GetContext(ctx, &have, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"); err != nil {
+		return fmt.Errorf("postgres: reading the schema version (has 'provisiond migrate' run?): %w", err)
+	}
+	if have < want {
+		return fmt.Errorf("postgres: the database schema is at migration %d, this provisiond needs %d: run 'provisiond migrate'", have, want)
+	}
+	return nil
 }
 
 // Migrate applies the migrations the database lacks. Replicas may call it at the same time: an

@@ -63,12 +63,7 @@ type Store struct {
 	db      *sqlx.DB // reads
 	writeDB *sqlx.DB // transactions; the same as db unless the database wants one writer
 	d       Dialect
-	stmts   map[stmtKey]*sqlx.Stmt // filled by Prepare, read-only after
-}
-
-type stmtKey struct {
-	db    *sqlx.DB
-	query string
+	timeout time.Duration // of one statement; 0 for none
 }
 
 var _ provisioning.Store = (*Store)(nil)
@@ -112,9 +107,6 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close implements provisioning.Store.
 func (s *Store) Close() error {
-	for _, st := range s.stmts {
-		_ = st.Close()
-	}
 	err := s.db.Close()
 	if s.writeDB != s.db {
 		err = errors.Join(err, s.writeDB.Close())
@@ -126,9 +118,11 @@ func (s *Store) internal(err error) error {
 	return provisioning.Internal(fmt.Errorf("%s: %w", s.d.Name, err))
 }
 
-// querier runs the queries whose text varies (listings): the database or the transaction.
+// querier runs statements: the database (Read) or the transaction (Write).
 type querier interface {
+	GetContext(ctx context.Context, dest any, query string, args ...any) error
 	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
 // BeginTx starts a transaction on the store's database for a host application that wants to
@@ -196,74 +190,70 @@ func (x *tx) Savepoint(ctx context.Context, fn func() error) error {
 	if x.t == nil {
 		panic("sqlstore: savepoint in a Read")
 	}
-	if _, err := x.t.ExecContext(ctx, "SAVEPOINT provisioning"); err != nil {
-		return x.internal(err)
+	if _, err := x.exec(ctx, "SAVEPOINT provisioning"); err != nil {
+		return err
 	}
 	if err := fn(); err != nil {
 		// The undo must succeed for the transaction to go on (PostgreSQL refuses any statement
 		// after a failed one until then); if it does not, the transaction is lost.
-		if _, uerr := x.t.ExecContext(ctx, "ROLLBACK TO SAVEPOINT provisioning"); uerr != nil {
-			return x.internal(uerr)
+		if _, uerr := x.exec(ctx, "ROLLBACK TO SAVEPOINT provisioning"); uerr != nil {
+			return uerr
 		}
-		_, _ = x.t.ExecContext(ctx, "RELEASE SAVEPOINT provisioning")
+		_, _ = x.exec(ctx, "RELEASE SAVEPOINT provisioning")
 		return err
 	}
-	if _, err := x.t.ExecContext(ctx, "RELEASE SAVEPOINT provisioning"); err != nil {
-		return x.internal(err)
+	if _, err := x.exec(ctx, "RELEASE SAVEPOINT provisioning"); err != nil {
+		return err
 	}
 	return nil
 }
 
-// Prepare prepares the queries of fixed text on the store's databases, so that each is
-// planned once per connection rather than on every call. The stores call it once the schema
-// exists; statements are prepared before any transaction holds a connection, which a
-// one-writer pool could not otherwise spare.
-func (s *Store) Prepare(ctx context.Context) error {
-	s.stmts = map[stmtKey]*sqlx.Stmt{}
-	for _, db := range []*sqlx.DB{s.db, s.writeDB} {
-		for _, q := range fixedQueries(&s.d) {
-			if _, done := s.stmts[stmtKey{db, q}]; done {
-				continue
-			}
-			st, err := db.PreparexContext(ctx, db.Rebind(q))
-			if err != nil {
-				return s.internal(fmt.Errorf("preparing statements: %w", err))
-			}
-			s.stmts[stmtKey{db, q}] = st
-		}
+// SetStatementTimeout bounds each statement of the store's Reads and Writes, savepoints
+// included, to d, through the context the statement runs under: the driver cancels a statement
+// that outlives it, and drops its connection, with the transaction on it. It is the client's
+// side of PostgreSQL's statement_timeout, which needs no session state on the server. BEGIN,
+// COMMIT and migrations are bounded by the caller's context only. Zero, the default, sets no
+// bound. Call it before the store is used.
+func (s *Store) SetStatementTimeout(d time.Duration) { s.timeout = d }
+
+// bounded runs one statement under the statement timeout.
+func (x *tx) bounded(ctx context.Context, run func(context.Context) error) error {
+	if x.s.timeout <= 0 {
+		return run(ctx)
 	}
-	return nil
+	sctx, cancel := context.WithTimeout(ctx, x.s.timeout)
+	defer cancel()
+	err := run(sctx)
+	if err != nil && ctx.Err() == nil && errors.Is(sctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("statement timeout (%s) reached: %w", x.s.timeout, err)
+	}
+	return err
 }
 
-// stmt returns the prepared statement for query, bound to the transaction if there is one.
-func (x *tx) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
-	st, ok := x.s.stmts[stmtKey{x.db, query}]
-	if !ok {
-		return nil, x.internal(fmt.Errorf("statement not prepared: %.40s", query))
-	}
-	if x.t != nil {
-		return x.t.StmtxContext(ctx, st), nil
-	}
-	return st, nil
-}
-
-// get runs a prepared query expected to return one row into dest.
+// get runs a query expected to return one row into dest. Statements carry their arguments
+// with them (unnamed statements): no prepared statement outlives its call, so a connection
+// pooler may hand each transaction to another server connection.
 func (x *tx) get(ctx context.Context, dest any, query string, args ...any) error {
-	st, err := x.stmt(ctx, query)
-	if err != nil {
-		return err
-	}
-	return st.GetContext(ctx, dest, args...)
+	return x.bounded(ctx, func(ctx context.Context) error {
+		return x.q.GetContext(ctx, dest, x.db.Rebind(query), args...)
+	})
 }
 
-// exec runs a prepared statement, mapping a unique violation of the tenants' names to
+// sel runs a query into the slice dest.
+func (x *tx) sel(ctx context.Context, dest any, query string, args ...any) error {
+	return x.bounded(ctx, func(ctx context.Context) error {
+		return x.q.SelectContext(ctx, dest, x.db.Rebind(query), args...)
+	})
+}
+
+// exec runs a statement, mapping a unique violation of the tenants' names to
 // CodeTenantExists, and returns the number of rows it changed.
 func (x *tx) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	st, err := x.stmt(ctx, query)
-	if err != nil {
-		return 0, err
-	}
-	res, err := st.ExecContext(ctx, args...)
+	var res sql.Result
+	err := x.bounded(ctx, func(ctx context.Context) (err error) {
+		res, err = x.q.ExecContext(ctx, x.db.Rebind(query), args...)
+		return err
+	})
 	if err != nil {
 		if x.s.d.Conflict(err) {
 			return 0, &provisioning.Error{Code: provisioning.CodeTenantExists,

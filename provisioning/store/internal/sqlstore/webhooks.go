@@ -125,12 +125,8 @@ func (x *tx) GetWebhook(ctx context.Context, partnerID, id string) (*provisionin
 
 // ListWebhooks implements provisioning.Tx.
 func (x *tx) ListWebhooks(ctx context.Context, partnerID string) ([]*provisioning.Webhook, error) {
-	st, err := x.stmt(ctx, qWebhookList)
-	if err != nil {
-		return nil, err
-	}
 	var rows []webhookRow
-	if err := st.SelectContext(ctx, &rows, partnerID); err != nil {
+	if err := x.sel(ctx, &rows, qWebhookList, partnerID); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Webhook, len(rows))
@@ -160,12 +156,8 @@ func (x *tx) DeleteWebhook(ctx context.Context, partnerID, id string) error {
 
 // ListDeliveries implements provisioning.Tx.
 func (x *tx) ListDeliveries(ctx context.Context, partnerID, webhookID string, limit int) ([]*provisioning.Delivery, error) {
-	st, err := x.stmt(ctx, qDeliveryList)
-	if err != nil {
-		return nil, err
-	}
 	var rows []deliveryRow
-	if err := st.SelectContext(ctx, &rows, partnerID, webhookID, limit); err != nil {
+	if err := x.sel(ctx, &rows, qDeliveryList, partnerID, webhookID, limit); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Delivery, len(rows))
@@ -184,12 +176,8 @@ func (x *tx) fanOut(ctx context.Context, e *provisioning.Event) error {
 
 // ClaimDeliveries implements provisioning.Tx.
 func (x *tx) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*provisioning.DeliveryJob, error) {
-	st, err := x.stmt(ctx, x.s.d.claimQuery())
-	if err != nil {
-		return nil, err
-	}
 	var rows []deliveryRow
-	if err := st.SelectContext(ctx, &rows, x.s.d.Time(leaseUntil), x.s.d.Time(now), limit); err != nil {
+	if err := x.sel(ctx, &rows, x.s.d.claimQuery(), x.s.d.Time(leaseUntil), x.s.d.Time(now), limit); err != nil {
 		return nil, x.internal(err)
 	}
 	if len(rows) == 0 {
@@ -207,7 +195,7 @@ func (x *tx) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, lim
 		return nil, x.internal(err)
 	}
 	var ws []webhookRow
-	if err := x.q.SelectContext(ctx, &ws, x.db.Rebind(q), args...); err != nil {
+	if err := x.sel(ctx, &ws, q, args...); err != nil {
 		return nil, x.internal(err)
 	}
 	q, args, err = sqlx.In(`SELECT seq, id, partner_id, type, tenant_id, COALESCE(actor, '') AS actor,
@@ -216,7 +204,7 @@ func (x *tx) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, lim
 		return nil, x.internal(err)
 	}
 	var es []eventRow
-	if err := x.q.SelectContext(ctx, &es, x.db.Rebind(q), args...); err != nil {
+	if err := x.sel(ctx, &es, q, args...); err != nil {
 		return nil, x.internal(err)
 	}
 	webhooks, events := map[string]*provisioning.Webhook{}, map[string]*provisioning.Event{}
