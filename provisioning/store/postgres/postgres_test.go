@@ -118,3 +118,7 @@ func TestConcurrentMigrations(t *testing.T) {
 func BenchmarkStore(b *testing.B) {
 	storetest.Bench(b, func(b *testing.B) provisioning.Store { return open(b, pgtest.URL(b)) })
 }
+
+func BenchmarkStoreThroughPgBouncer(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) provisioning.Store { return open(b, pgtest.BouncerURL(b)) })
+}
