@@ -63,7 +63,8 @@ type Store struct {
 	db      *sqlx.DB // reads
 	writeDB *sqlx.DB // transactions; the same as db unless the database wants one writer
 	d       Dialect
-	timeout time.Duration // of one statement; 0 for none
+	timeout time.Duration          // of one statement; 0 for none
+	stmts   map[stmtKey]*sqlx.Stmt // filled by Prepare, read-only after; nil without
 }
 
 var _ provisioning.Store = (*Store)(nil)
@@ -107,6 +108,9 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close implements provisioning.Store.
 func (s *Store) Close() error {
+	for _, st := range s.stmts {
+		_ = st.Close()
+	}
 	err := s.db.Close()
 	if s.writeDB != s.db {
 		err = errors.Join(err, s.writeDB.Close())
@@ -230,28 +234,38 @@ func (x *tx) bounded(ctx context.Context, run func(context.Context) error) error
 	return err
 }
 
-// get runs a query expected to return one row into dest. Statements carry their arguments
-// with them (unnamed statements): no prepared statement outlives its call, so a connection
-// pooler may hand each transaction to another server connection.
+// get runs a query expected to return one row into dest: the statement Prepare prepared for
+// it, or else one that carries its arguments with it (an unnamed statement, which outlives
+// neither its call nor, through a connection pooler, its server connection).
 func (x *tx) get(ctx context.Context, dest any, query string, args ...any) error {
 	return x.bounded(ctx, func(ctx context.Context) error {
+		if st := x.prepared(ctx, query); st != nil {
+			return st.GetContext(ctx, dest, args...)
+		}
 		return x.q.GetContext(ctx, dest, x.db.Rebind(query), args...)
 	})
 }
 
-// sel runs a query into the slice dest.
+// sel runs a query into the slice dest, as get does.
 func (x *tx) sel(ctx context.Context, dest any, query string, args ...any) error {
 	return x.bounded(ctx, func(ctx context.Context) error {
+		if st := x.prepared(ctx, query); st != nil {
+			return st.SelectContext(ctx, dest, args...)
+		}
 		return x.q.SelectContext(ctx, dest, x.db.Rebind(query), args...)
 	})
 }
 
-// exec runs a statement, mapping a unique violation of the tenants' names to
+// exec runs a statement as get does, mapping a unique violation of the tenants' names to
 // CodeTenantExists, and returns the number of rows it changed.
 func (x *tx) exec(ctx context.Context, query string, args ...any) (int64, error) {
 	var res sql.Result
 	err := x.bounded(ctx, func(ctx context.Context) (err error) {
-		res, err = x.q.ExecContext(ctx, x.db.Rebind(query), args...)
+		if st := x.prepared(ctx, query); st != nil {
+			res, err = st.ExecContext(ctx, args...)
+		} else {
+			res, err = x.q.ExecContext(ctx, x.db.Rebind(query), args...)
+		}
 		return err
 	})
 	if err != nil {

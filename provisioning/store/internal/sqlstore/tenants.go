@@ -17,7 +17,8 @@ const columns = `id, partner_id, company_name, email, COALESCE(phone_number, '')
 	COALESCE(industry, '') AS industry, COALESCE(external_id, '') AS external_id, status, metadata,
 	version, created_at, updated_at`
 
-// The queries of fixed text. Listings vary with their filters.
+// The queries of fixed text, prepared by Store.Prepare. Listings vary with their filters and
+// are not prepared.
 const (
 	qInsert = `INSERT INTO tenants (id, partner_id, company_name, name_key, key_version, email, phone_number,
 		industry, external_id, status, metadata, version, created_at, updated_at)
@@ -33,6 +34,20 @@ const (
 		WHERE partner_id = ? AND deleted_at IS NULL AND id <> ? AND (name_key = ? OR external_id = ?)
 		ORDER BY created_at LIMIT 1`
 )
+
+func fixedQueries(d *Dialect) []string {
+	qs := []string{qInsert, qGet, qGet + d.ForUpdate, qUpdate, qDelete, qConflict,
+		qIdemGet, qIdemPut, qIdemPurge, d.AppendEvent, qListEvents, qEventSeq,
+		qConfigGet, qConfigGet + d.ForUpdate, qConfigInsert, qConfigUpdate,
+		qWebhookInsert, qWebhookCount, qWebhookGet, qWebhookList, qWebhookDelete, qWebhookSecrets, qDeliveryList, qDeliveryFinish,
+		d.fanOutQuery(), d.claimQuery()}
+	for _, q := range []string{d.IdempotencyLock, d.LimitLock} {
+		if q != "" {
+			qs = append(qs, q)
+		}
+	}
+	return qs
+}
 
 // tenantRow is a tenant as the database returns it.
 type tenantRow struct {
