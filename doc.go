@@ -6,13 +6,19 @@
 //   - provisioning: the domain — Tenant, Principal, the Provisioner interface and its
 //     implementation (provisioning.New), the Store and Authorizer interfaces, validation,
 //     the error model. It imports no HTTP, SQL or JWT library.
-//   - provisioning/httpapi: the optional net/http adapter serving the REST API.
+//   - provisioning/httpapi: the optional net/http adapter serving the REST API, and the Go
+//     client of that API (httpapi.NewClient), itself a Provisioner.
+//   - provisioning/wire: the JSON of the API, shared by the server, the client and the webhook
+//     sender.
+//   - provisioning/provisionertest: the behaviour suite every Provisioner passes (the Service
+//     and the client).
 //   - provisioning/jwtauth: bearer-JWT authentication (JWKS + golang-jwt) into a Principal.
-//   - provisioning/webhook: delivery of events to partners' endpoints (Standard Webhooks).
+//   - provisioning/webhook: the HTTP sender of events to partners' endpoints (Standard
+//     Webhooks) that provisioning.Worker drives, and the checks of webhook URLs.
 //   - provisioning/store/memstore: the in-memory Store, for tests and embedding.
 //   - provisioning/store/sqlite: the embedded SQLite Store (pure Go), provisiond's default.
 //   - provisioning/store/postgres: the PostgreSQL Store for production.
 //   - provisioning/store/storetest: the conformance suite every Store passes.
 //   - cmd/provisiond: the server binary.
-//   - examples: runnable programs that embed the library.
+//   - examples: runnable programs that embed the library or call the API through the client.
 package provisiond

@@ -52,5 +52,5 @@ func (a *RBAC) Authorize(_ context.Context, p Principal, perm Permission) error 
 			return nil
 		}
 	}
-	return Errorf(CodeForbidden, "the token lacks the permission %s", perm)
+	return Errorf(CodeForbidden, "the principal lacks the permission %s", perm)
 }

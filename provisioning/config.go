@@ -11,6 +11,11 @@ import (
 // MaxConfigBytes bounds a tenant's configuration document, as stored (canonical JSON).
 const MaxConfigBytes = 64 << 10
 
+// MaxJSONDepth bounds the nesting of objects and arrays in a configuration document, the
+// document's own object being level 1. The HTTP adapter holds every request body to the same
+// bound.
+const MaxJSONDepth = 32
+
 // EventTenantConfigUpdated is the event of a change to a tenant's configuration.
 const EventTenantConfigUpdated EventType = "tenant.config.updated"
 
@@ -23,16 +28,17 @@ type TenantConfig struct {
 	UpdatedAt time.Time
 }
 
-// MarshalJSON renders the configuration in the wire format of the API.
-func (c *TenantConfig) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		Config    json.RawMessage `json:"config"`
-		Version   int64           `json:"version"`
-		UpdatedAt string          `json:"updated_at"`
-	}{c.Config, c.Version, c.UpdatedAt.UTC().Format(TimeFormat)})
+// decodeConfigInput parses a configuration document or patch given by a caller: one JSON
+// object nested at most MaxJSONDepth levels deep. The nesting is checked first, so a deep
+// document costs no more than a scan of its bytes.
+func decodeConfigInput(raw json.RawMessage) (map[string]any, error) {
+	if JSONDepthExceeded(raw) >= 0 {
+		return nil, fmt.Errorf("must be nested at most %d levels deep", MaxJSONDepth)
+	}
+	return decodeConfigObject(raw)
 }
 
-// decodeObject parses raw as one JSON object, keeping numbers exact.
+// decodeConfigObject parses raw as one JSON object, keeping numbers exact.
 func decodeConfigObject(raw json.RawMessage) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -41,6 +47,32 @@ func decodeConfigObject(raw json.RawMessage) (map[string]any, error) {
 		return nil, fmt.Errorf("must be a JSON object")
 	}
 	return m, nil
+}
+
+// JSONDepthExceeded returns the offset in the JSON text b of the first object or array that
+// opens more than MaxJSONDepth levels deep, or -1 when none does. It does not validate b,
+// allocates nothing and reads b once: a cheap first check of untrusted JSON, before anything
+// decodes it.
+func JSONDepthExceeded(b []byte) int {
+	depth, inString, escaped := 0, false, false
+	for i, c := range b {
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{' || c == '[':
+			if depth++; depth > MaxJSONDepth {
+				return i
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return -1
 }
 
 // canonicalConfig checks a configuration document and returns its canonical form.
@@ -60,7 +92,7 @@ func normalizeConfig(raw json.RawMessage) (json.RawMessage, error) {
 	if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		return json.RawMessage("{}"), nil
 	}
-	m, err := decodeConfigObject(raw)
+	m, err := decodeConfigInput(raw)
 	if err != nil {
 		return nil, InvalidFields(map[string]string{"config": err.Error()})
 	}
@@ -111,7 +143,7 @@ func (s *Service) GetTenantConfig(ctx context.Context, p Principal, id string) (
 // ReplaceTenantConfig replaces a tenant's configuration with a JSON object (tenant:update).
 // Returns CodeNotFound, CodeInvalid, CodePrecondition (against the configuration's version).
 func (s *Service) ReplaceTenantConfig(ctx context.Context, p Principal, id string, config json.RawMessage, pre Precondition) (*TenantConfig, error) {
-	m, err := decodeConfigObject(config)
+	m, err := decodeConfigInput(config)
 	if err != nil {
 		return nil, InvalidFields(map[string]string{"config": err.Error()})
 	}
@@ -124,7 +156,7 @@ func (s *Service) ReplaceTenantConfig(ctx context.Context, p Principal, id strin
 // UpdateTenantConfig applies a JSON Merge Patch (an object) to a tenant's configuration
 // (tenant:update). Errors as ReplaceTenantConfig.
 func (s *Service) UpdateTenantConfig(ctx context.Context, p Principal, id string, patch json.RawMessage, pre Precondition) (*TenantConfig, error) {
-	m, err := decodeConfigObject(patch)
+	m, err := decodeConfigInput(patch)
 	if err != nil {
 		return nil, InvalidFields(map[string]string{"config": err.Error()})
 	}
@@ -156,7 +188,7 @@ func (s *Service) changeConfig(ctx context.Context, p Principal, id string, pre 
 			return err
 		}
 		if pre.IfVersion != 0 && pre.IfVersion != cur.Version {
-			return Errorf(CodePrecondition, "If-Match does not name the configuration's current version, %d", cur.Version)
+			return Errorf(CodePrecondition, "the configuration's current version is %d", cur.Version)
 		}
 		m, err := decodeConfigObject(cur.Config)
 		if err != nil {

@@ -12,6 +12,13 @@
 // hands over join one transaction that also keeps the request's answer, so a retry gets that
 // answer instead of acting twice, even after a crash.
 //
+// What happens after a request has been answered — webhook deliveries, the purge of expired
+// idempotency records — is the Worker's: a host runs one beside its server (provisiond does),
+// giving it a DeliverySender such as provisioning/webhook.Sender:
+//
+//	w := provisioning.NewWorker(store, provisioning.WorkerOptions{Sender: &webhook.Sender{}})
+//	go func() { done <- w.Run(ctx) }() // returns once ctx ends and its work has finished
+//
 // Every error the package returns carries a Code (see ErrorCode); adapters such as
 // provisioning/httpapi translate codes into their own vocabulary. This package imports no
 // HTTP, SQL or JWT library.

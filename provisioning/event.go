@@ -3,7 +3,6 @@ package provisioning
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -13,7 +12,7 @@ import (
 // EventType names a lifecycle event.
 type EventType string
 
-// The lifecycle events (CONTRACT §8).
+// The lifecycle events.
 const (
 	EventTenantCreated   EventType = "tenant.created"
 	EventTenantUpdated   EventType = "tenant.updated"
@@ -39,24 +38,6 @@ type Event struct {
 	RequestID string // the request that made it, when known
 	CreatedAt time.Time
 	Data      *Tenant
-}
-
-type eventJSON struct {
-	ID        string    `json:"id"`
-	Type      EventType `json:"type"`
-	TenantID  string    `json:"tenant"`
-	PartnerID string    `json:"partner_id"`
-	Actor     *string   `json:"actor"`
-	RequestID *string   `json:"request_id"`
-	CreatedAt string    `json:"created_at"`
-	Data      *Tenant   `json:"data"`
-}
-
-// MarshalJSON renders the event in the wire format of the API.
-func (e *Event) MarshalJSON() ([]byte, error) {
-	return json.Marshal(eventJSON{ID: e.ID, Type: e.Type, TenantID: e.TenantID, PartnerID: e.PartnerID,
-		Actor: nullable(e.Actor), RequestID: nullable(e.RequestID),
-		CreatedAt: e.CreatedAt.UTC().Format(TimeFormat), Data: e.Data})
 }
 
 // EventFilter selects a page of a partner's events, oldest first.

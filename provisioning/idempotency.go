@@ -47,7 +47,7 @@ type IdempotencyRecord struct {
 
 // errInUse is the error of a key whose first request is still being answered.
 func errInUse() error {
-	return Errorf(CodeIdempotencyKeyInUse, "a request with this Idempotency-Key is still in progress; retry later")
+	return Errorf(CodeIdempotencyKeyInUse, "a request with this idempotency key is still in progress; retry later")
 }
 
 // errDiscard rolls back the transaction of an answer that is not kept.
@@ -75,7 +75,7 @@ func (s *Service) Idempotently(ctx context.Context, p Principal, perm Permission
 		return nil, false, err
 	}
 	if key == "" || len(key) > MaxIdempotencyKey || strings.IndexFunc(key, func(r rune) bool { return !unicode.IsPrint(r) || r > unicode.MaxASCII }) >= 0 {
-		return nil, false, Errorf(CodeBadRequest, "Idempotency-Key must be 1 to %d printable ASCII characters", MaxIdempotencyKey)
+		return nil, false, Errorf(CodeBadRequest, "an idempotency key must be 1 to %d printable ASCII characters", MaxIdempotencyKey)
 	}
 	if s.joined(ctx) != nil {
 		return nil, false, Internal(errors.New("provisioning: Idempotently called inside Idempotently"))
@@ -96,7 +96,7 @@ func (s *Service) Idempotently(ctx context.Context, p Principal, perm Permission
 		case !locked:
 			return errInUse()
 		case rec != nil && rec.Fingerprint != fingerprint:
-			return Errorf(CodeIdempotencyKeyReused, "this Idempotency-Key was used for a different request")
+			return Errorf(CodeIdempotencyKeyReused, "this idempotency key was used for a different request")
 		case rec != nil:
 			answer, replayed = rec.Response, true
 			return nil
@@ -128,11 +128,4 @@ func (s *Service) Idempotently(ctx context.Context, p Principal, perm Permission
 		return nil, false, err
 	}
 	return answer, replayed, nil
-}
-
-// PurgeIdempotencyKeys forgets the records that expired; provisiond runs it periodically.
-func (s *Service) PurgeIdempotencyKeys(ctx context.Context) (int64, error) {
-	var n int64
-	err := s.write(ctx, func(tx Tx) (err error) { n, err = tx.PurgeIdempotencyKeys(ctx, s.timestamp()); return err })
-	return n, err
 }

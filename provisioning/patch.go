@@ -1,13 +1,8 @@
 package provisioning
 
-import (
-	"bytes"
-	"encoding/json"
-)
-
 // Field is one field of a TenantPatch, with three states: absent (Set false: leave the field
-// alone), null (Set and Null: clear it) and a value (Set: replace it). Decoded from JSON it
-// follows RFC 7396: a key that is present sets Set, a JSON null sets Null.
+// alone), null (Set and Null: clear it) and a value (Set: replace it), as in a JSON Merge Patch
+// (RFC 7396).
 type Field[T any] struct {
 	Set   bool
 	Null  bool
@@ -20,30 +15,16 @@ func Value[T any](v T) Field[T] { return Field[T]{Set: true, Value: v} }
 // Null returns a Field that clears its target.
 func Null[T any]() Field[T] { return Field[T]{Set: true, Null: true} }
 
-// UnmarshalJSON implements json.Unmarshaler; it is called only for keys that are present.
-func (f *Field[T]) UnmarshalJSON(b []byte) error {
-	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
-		*f = Field[T]{Set: true, Null: true}
-		return nil
-	}
-	var v T
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*f = Field[T]{Set: true, Value: v}
-	return nil
-}
-
 // TenantPatch is a JSON Merge Patch (RFC 7396) of a tenant's writable fields. Metadata merges
 // key by key: a nil value removes the key, Null clears the whole map.
 type TenantPatch struct {
-	CompanyName Field[string]             `json:"company_name"`
-	Email       Field[string]             `json:"email"`
-	PhoneNumber Field[string]             `json:"phone_number"`
-	Industry    Field[string]             `json:"industry"`
-	ExternalID  Field[string]             `json:"external_id"`
-	Status      Field[Status]             `json:"status"`
-	Metadata    Field[map[string]*string] `json:"metadata"`
+	CompanyName Field[string]
+	Email       Field[string]
+	PhoneNumber Field[string]
+	Industry    Field[string]
+	ExternalID  Field[string]
+	Status      Field[Status]
+	Metadata    Field[map[string]*string]
 }
 
 // check reports the fields that a patch may not clear.

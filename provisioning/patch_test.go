@@ -6,26 +6,8 @@ import (
 	"testing"
 
 	"github.com/provisiond/provisiond/provisioning"
+	"github.com/provisiond/provisiond/provisioning/wire"
 )
-
-func TestFieldUnmarshal(t *testing.T) {
-	var p provisioning.TenantPatch
-	if err := json.Unmarshal([]byte(`{"industry":null,"email":"a@b.co","metadata":{"x":null,"y":"1"}}`), &p); err != nil {
-		t.Fatal(err)
-	}
-	if p.CompanyName.Set {
-		t.Error("absent company_name is Set")
-	}
-	if !p.Industry.Set || !p.Industry.Null {
-		t.Error("null industry is not Set+Null")
-	}
-	if !p.Email.Set || p.Email.Null || p.Email.Value != "a@b.co" {
-		t.Errorf("email = %+v", p.Email)
-	}
-	if m := p.Metadata.Value; m["x"] != nil || *m["y"] != "1" {
-		t.Errorf("metadata = %+v", m)
-	}
-}
 
 func TestApply(t *testing.T) {
 	one, two := "1", "2"
@@ -74,10 +56,11 @@ func FuzzApply(f *testing.F) {
 	f.Add(`{"metadata":null}`)
 	f.Add(`{"status":"suspended","external_id":""}`)
 	f.Fuzz(func(t *testing.T, patchJSON string) {
-		var p provisioning.TenantPatch
-		if json.Unmarshal([]byte(patchJSON), &p) != nil {
+		var w wire.TenantPatch
+		if json.Unmarshal([]byte(patchJSON), &w) != nil {
 			return
 		}
+		p := w.Domain()
 		base := provisioning.TenantInput{CompanyName: "A", Email: "a@example.com", Industry: "I",
 			Metadata: map[string]string{"a": "1", "c": "3"}}
 		got := p.Apply(base)

@@ -19,3 +19,21 @@ type Principal struct {
 	Roles       []string     // granted permissions through the Authorizer's policy
 	Permissions []Permission // granted directly (e.g. by token scope)
 }
+
+// MaxPartnerID is the longest partner id, and subject, a Principal may carry, in bytes.
+const MaxPartnerID = 255
+
+// check refuses a principal that names no partner, or whose partner id or subject could not be
+// stored as it is (too long, invalid UTF-8, control or bidirectional control characters): an
+// authenticator should never let one through, and the Service does not trust that it did.
+func (p Principal) check() error {
+	switch {
+	case p.PartnerID == "":
+		return Errorf(CodeUnauthenticated, "no partner identified")
+	case len(p.PartnerID) > MaxPartnerID || textProblem(p.PartnerID) != "":
+		return Errorf(CodeUnauthenticated, "the partner id must be at most %d bytes of text without control characters", MaxPartnerID)
+	case len(p.Subject) > MaxPartnerID || textProblem(p.Subject) != "":
+		return Errorf(CodeUnauthenticated, "the subject must be at most %d bytes of text without control characters", MaxPartnerID)
+	}
+	return nil
+}

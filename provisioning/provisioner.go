@@ -70,13 +70,13 @@ type Provisioner interface {
 
 // Precondition makes a change conditional. The zero value imposes none.
 type Precondition struct {
-	// IfVersion, when not 0, is the version the tenant must have (HTTP If-Match).
+	// IfVersion, when not 0, is the version the tenant (or configuration) must have.
 	IfVersion int64
 }
 
 func (pre Precondition) check(t *Tenant) error {
 	if pre.IfVersion != 0 && pre.IfVersion != t.Version {
-		return Errorf(CodePrecondition, "If-Match does not name the tenant's current version, %d", t.Version)
+		return Errorf(CodePrecondition, "the tenant's current version is %d", t.Version)
 	}
 	return nil
 }
@@ -103,8 +103,8 @@ func New(store Store, authz Authorizer, opts ...Option) *Service {
 }
 
 func (s *Service) authorize(ctx context.Context, p Principal, perm Permission) error {
-	if p.PartnerID == "" {
-		return Errorf(CodeUnauthenticated, "no partner identified")
+	if err := p.check(); err != nil {
+		return err
 	}
 	return s.authz.Authorize(ctx, p, perm)
 }
@@ -252,7 +252,7 @@ func (s *Service) ReplaceTenant(ctx context.Context, p Principal, id string, in 
 		}
 		out, err := in.Normalize()
 		if in.Config != nil {
-			err = mergeInvalid(err, InvalidFields(map[string]string{"config": "is changed through the tenant's /config"}))
+			err = mergeInvalid(err, InvalidFields(map[string]string{"config": "cannot be replaced with the tenant; change the tenant's configuration instead"}))
 		}
 		return out, err
 	})

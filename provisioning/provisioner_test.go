@@ -2,6 +2,7 @@ package provisioning_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,6 +33,22 @@ func TestServiceChecksThePrincipal(t *testing.T) {
 	_, err := svc.CreateTenant(ctx, provisioning.Principal{Roles: []string{"partner-admin"}}, in)
 	if provisioning.ErrorCode(err) != provisioning.CodeUnauthenticated {
 		t.Fatalf("no partner: %v", err)
+	}
+	// A partner id or subject no store could keep as it is never reaches one.
+	for _, p := range []provisioning.Principal{
+		{PartnerID: "p\x00", Roles: []string{"partner-admin"}},
+		{PartnerID: "p\xff", Roles: []string{"partner-admin"}},
+		{PartnerID: "p\u202e", Roles: []string{"partner-admin"}},
+		{PartnerID: strings.Repeat("p", provisioning.MaxPartnerID+1), Roles: []string{"partner-admin"}},
+		{PartnerID: "p", Subject: "s\x00", Roles: []string{"partner-admin"}},
+	} {
+		if _, err := svc.CreateTenant(ctx, p, in); provisioning.ErrorCode(err) != provisioning.CodeUnauthenticated {
+			t.Fatalf("principal %q/%q: %v", p.PartnerID, p.Subject, err)
+		}
+	}
+	if _, err := svc.CreateTenant(ctx, provisioning.Principal{PartnerID: strings.Repeat("p", provisioning.MaxPartnerID),
+		Roles: []string{"partner-admin"}}, in); err != nil {
+		t.Fatalf("a partner id at the bound: %v", err)
 	}
 	reader := provisioning.Principal{PartnerID: "p", Permissions: []provisioning.Permission{provisioning.PermTenantRead}}
 	_, err = svc.CreateTenant(ctx, reader, in)

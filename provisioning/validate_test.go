@@ -165,7 +165,7 @@ func TestNameKey(t *testing.T) {
 }
 
 // FuzzNormalize checks the validator on arbitrary input: it never panics, what it accepts obeys
-// every rule of CONTRACT §3 and is a fixed point (normalizing it again changes nothing), and what
+// every rule of the tenant validation and is a fixed point (normalizing it again changes nothing), and what
 // it rejects comes back as one CodeInvalid error naming at least one known field.
 func FuzzNormalize(f *testing.F) {
 	f.Add("Example Corp", "admin@example.com", "+1 234-567 890", "Technology", "crm-4711", "plan", "gold")

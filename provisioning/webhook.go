@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
@@ -14,8 +13,8 @@ import (
 )
 
 // Webhooks: a partner registers endpoints; every event of the partner that an endpoint wants is
-// queued for it in the event's own transaction, and a dispatcher (provisioning/webhook)
-// delivers it at least once, signed per the Standard Webhooks specification.
+// queued for it in the event's own transaction, and the Worker delivers it at least once
+// through a DeliverySender (provisioning/webhook signs it per the Standard Webhooks specification).
 
 // Limits of webhook endpoints.
 const (
@@ -51,29 +50,14 @@ func (w *Webhook) Secrets(now time.Time) []string {
 // SecretOverlap is how long a rotated-out secret keeps signing deliveries.
 const SecretOverlap = 24 * time.Hour
 
-// MarshalJSON renders the endpoint in the wire format of the API, without its secret.
-func (w *Webhook) MarshalJSON() ([]byte, error) {
-	events := w.Events
-	if events == nil {
-		events = []EventType{}
-	}
-	return json.Marshal(struct {
-		ID          string      `json:"id"`
-		URL         string      `json:"url"`
-		Events      []EventType `json:"events"`
-		Description *string     `json:"description"`
-		CreatedAt   string      `json:"created_at"`
-	}{w.ID, w.URL, events, nullable(w.Description), w.CreatedAt.UTC().Format(TimeFormat)})
-}
-
 // Wants reports whether the endpoint subscribes to the event type.
 func (w *Webhook) Wants(t EventType) bool { return len(w.Events) == 0 || slices.Contains(w.Events, t) }
 
 // WebhookInput is the body that registers an endpoint.
 type WebhookInput struct {
-	URL         string      `json:"url"`
-	Events      []EventType `json:"events"`
-	Description string      `json:"description"`
+	URL         string
+	Events      []EventType // empty: every event
+	Description string
 }
 
 // DeliveryState is where a delivery stands.
@@ -103,33 +87,6 @@ type Delivery struct {
 	LastError     string // why the last attempt failed, for the partner to read
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
-}
-
-// MarshalJSON renders a delivery in the wire format of the API.
-func (d *Delivery) MarshalJSON() ([]byte, error) {
-	var status *int
-	if d.LastStatus != 0 {
-		status = &d.LastStatus
-	}
-	var next *string
-	if d.State == DeliveryPending {
-		s := d.NextAttemptAt.UTC().Format(TimeFormat)
-		next = &s
-	}
-	return json.Marshal(struct {
-		ID            string        `json:"id"`
-		Webhook       string        `json:"webhook"`
-		Event         string        `json:"event"`
-		EventType     EventType     `json:"event_type"`
-		State         DeliveryState `json:"state"`
-		Attempts      int           `json:"attempts"`
-		NextAttemptAt *string       `json:"next_attempt_at"`
-		LastStatus    *int          `json:"last_status"`
-		LastError     *string       `json:"last_error"`
-		CreatedAt     string        `json:"created_at"`
-		UpdatedAt     string        `json:"updated_at"`
-	}{d.ID, d.WebhookID, d.EventID, d.EventType, d.State, d.Attempts, next, status, nullable(d.LastError),
-		d.CreatedAt.UTC().Format(TimeFormat), d.UpdatedAt.UTC().Format(TimeFormat)})
 }
 
 // WithWebhookURLCheck sets the check that a webhook URL must pass beyond its syntax — such as

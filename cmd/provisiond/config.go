@@ -4,7 +4,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -30,14 +29,6 @@ type config struct {
 	failedAuthLimit float64
 }
 
-// newFlagSet returns a flag set whose defaults are taken from the environment twins of its
-// flags; parsing the arguments then overrides them, so flags win.
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
 // parse applies the environment twins, then the arguments.
 func parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
 	var errs []error
@@ -51,7 +42,13 @@ func parse(fs *flag.FlagSet, args []string, getenv func(string) string) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	return fs.Parse(args)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (see %s -h)", fs.Arg(0), fs.Name())
+	}
+	return nil
 }
 
 // envName is the environment twin of a flag: --database-url → PROVISIOND_DATABASE_URL.

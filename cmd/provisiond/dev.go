@@ -26,9 +26,13 @@ func devKeyPath(databaseURL string) string {
 	return "provisiond.devkey"
 }
 
-// loadDevSigner reads the development key, creating it on first use.
-func loadDevSigner(path string) (*jwtauth.Signer, error) {
+// loadDevSigner reads the development key; when there is none yet, create makes it, else it
+// fails saying how to make one.
+func loadDevSigner(path string, create bool) (*jwtauth.Signer, error) {
 	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && !create {
+		return nil, fmt.Errorf("no development key at %s: run 'provisiond --dev' with the same --database-url first, which makes it", path)
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		_, key, gerr := ed25519.GenerateKey(rand.Reader)
 		if gerr != nil {
@@ -71,7 +75,7 @@ func loadDev(c config) (*devMode, error) {
 	if !c.dev {
 		return nil, nil
 	}
-	signer, err := loadDevSigner(devKeyPath(c.databaseURL))
+	signer, err := loadDevSigner(devKeyPath(c.databaseURL), true)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +120,7 @@ func runToken(args []string, getenv func(string) string, stdout, stderr io.Write
 	var c config
 	var partner, subject, roles, perms string
 	var ttl time.Duration
-	fs := newFlagSet("provisiond token", stderr)
+	fs := newFlagSet("provisiond token", tokenUsage, stderr)
 	storeFlags(fs, &c)
 	fs.StringVar(&partner, "partner", "", "partner id (required)")
 	fs.StringVar(&subject, "subject", "", "sub claim (default: the partner id)")
@@ -140,7 +144,8 @@ func runToken(args []string, getenv func(string) string, stdout, stderr io.Write
 	if roles == "" && perms == "" {
 		roles = "partner-admin"
 	}
-	s, err := loadDevSigner(devKeyPath(c.databaseURL))
+	// The server's default --database-url, and so its dev key, unless told otherwise.
+	s, err := loadDevSigner(devKeyPath(c.databaseURL), false)
 	if err != nil {
 		return err
 	}

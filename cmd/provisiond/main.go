@@ -1,12 +1,16 @@
 // Command provisiond serves the tenant provisioning API.
 //
-//	provisiond [flags]            serve (see provisiond -h)
-//	provisiond token --partner ID mint a development token with the dev key
+//	provisiond [serve] [flags]    serve (see provisiond help)
+//	provisiond token --partner ID mint a development token with the key of provisiond --dev
 //	provisiond migrate            apply database migrations and exit
 //	provisiond version            print the version
+//	provisiond help [command]     print the commands and flags, or a command's
 //
 // Every flag has an environment twin: PROVISIOND_ and the flag in upper snake case
 // (--database-url → PROVISIOND_DATABASE_URL). Flags win over the environment.
+//
+// Besides the API, the server runs the library's background work (provisioning.Worker): webhook
+// deliveries and the purge of expired idempotency records.
 package main
 
 import (

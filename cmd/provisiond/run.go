@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,19 +31,23 @@ var version = ""
 // streams into it, and tests call it directly.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cmd := "serve"
-	if len(args) > 0 && (args[0] == "serve" || args[0] == "token" || args[0] == "migrate" || args[0] == "version") {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
 	var err error
 	switch cmd {
+	case "serve":
+		err = serve(ctx, args, getenv, stdout, stderr)
 	case "token":
 		err = runToken(args, getenv, stdout, stderr)
 	case "migrate":
 		err = runMigrate(ctx, args, getenv, stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "provisiond", versionString())
+		_, err = fmt.Fprintln(stdout, "provisiond", versionString())
+	case "help":
+		return runHelp(ctx, args, getenv, stdout)
 	default:
-		err = serve(ctx, args, getenv, stdout, stderr)
+		return fmt.Errorf("unknown command %q (commands: serve, token, migrate, version, help)", cmd)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return nil // -h printed the usage: asking for help is not a failure
@@ -62,7 +67,7 @@ func versionString() string {
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var c config
-	fs := newFlagSet("provisiond", stderr)
+	fs := newFlagSet("provisiond", commandsUsage, stderr)
 	serveFlags(fs, &c)
 	if err := parse(fs, args, getenv); err != nil {
 		return err
@@ -120,15 +125,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 
-	go purgeIdempotencyKeys(ctx, prov, log)
-	// Webhook deliveries go on until the server has stopped, then finish what they started.
-	dispatchCtx, stopDispatch := context.WithCancel(context.Background())
-	dispatched := make(chan struct{})
-	go func() {
-		defer close(dispatched)
-		(&webhook.Dispatcher{Store: store, AllowPrivate: c.allowPrivateWH, Log: log}).Run(dispatchCtx)
-	}()
-	defer func() { stopDispatch(); <-dispatched }()
+	// The background work goes on until the server has stopped, then finishes what it started.
+	stopWorker := startWorker(store, c, log)
+	defer stopWorker()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -171,21 +170,18 @@ func newHandler(c config, prov *provisioning.Service, store provisioning.Store, 
 // twice is the burst of a rate limit: twice the rate a second, rounded up.
 func twice(perSecond float64) int { return int(math.Min(math.Ceil(2*perSecond), math.MaxInt32)) }
 
-// purgeIdempotencyKeys forgets expired idempotency records at start and every hour until ctx
-// ends.
-func purgeIdempotencyKeys(ctx context.Context, prov *provisioning.Service, log *slog.Logger) {
-	tick := time.NewTicker(time.Hour)
-	defer tick.Stop()
-	for {
-		if n, err := prov.PurgeIdempotencyKeys(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("purging idempotency keys", "error", err.Error())
-		} else if n > 0 {
-			log.Info("purged expired idempotency keys", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
+// startWorker runs the library's background work — webhook deliveries, the purge of expired
+// idempotency records — and returns the function that stops it and waits for its end.
+func startWorker(store provisioning.Store, c config, log *slog.Logger) (stop func()) {
+	w := provisioning.NewWorker(store, provisioning.WorkerOptions{
+		Sender: &webhook.Sender{AllowPrivate: c.allowPrivateWH}, Logger: log})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			log.Error("background work", "error", err.Error())
 		}
 	}
 }

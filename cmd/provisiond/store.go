@@ -27,7 +27,14 @@ func openStore(ctx context.Context, url string, migrate bool) (provisioning.Stor
 		// SQLite is embedded: its migrations always apply at open.
 		return sqlite.Open(ctx, strings.TrimPrefix(url, "sqlite:"))
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		return postgres.Open(ctx, url, postgres.Options{Migrate: migrate})
+		s, err := postgres.Open(ctx, url, postgres.Options{Migrate: migrate})
+		switch {
+		case err != nil && !migrate:
+			return nil, fmt.Errorf("%w\nwith --no-migrate the schema must exist: run 'provisiond migrate' first", err)
+		case err != nil:
+			return nil, err
+		}
+		return s, nil
 	}
 	return nil, fmt.Errorf("unsupported --database-url %q (want sqlite:PATH, postgres://HOST/DB, postgresql://HOST/DB or memory:)", url)
 }
@@ -35,7 +42,7 @@ func openStore(ctx context.Context, url string, migrate bool) (provisioning.Stor
 // runMigrate applies migrations and exits.
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var c config
-	fs := newFlagSet("provisiond migrate", stderr)
+	fs := newFlagSet("provisiond migrate", migrateUsage, stderr)
 	storeFlags(fs, &c)
 	if err := parse(fs, args, getenv); err != nil {
 		return err

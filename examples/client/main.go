@@ -1,112 +1,111 @@
-// Command client walks through the provisioning API as a partner integration would: create a
-// tenant safely, read it, suspend it with a conditional update, list, and delete.
+// Command client walks through the provisioning API as a partner integration written in Go
+// would, with the library's client (httpapi.Client): create a tenant with its configuration,
+// read it, suspend it only if nobody changed it meanwhile, handle a conflict, list with
+// filters across pages, read the event feed, and delete. The client retries on its own, safely:
+// every change carries an Idempotency-Key.
 //
 //	go run ./cmd/provisiond --dev          # in one shell; copy the TOKEN it prints
 //	PROVISIOND_URL=http://127.0.0.1:8080 TOKEN=… go run ./examples/client
 package main
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
-	"net/http"
 	"os"
 	"time"
+
+	"github.com/provisiond/provisiond/provisioning"
+	"github.com/provisiond/provisiond/provisioning/httpapi"
 )
 
-// client calls the API with a bearer token and a bounded timeout.
-type client struct {
-	base, token string
-	http        *http.Client
-}
-
-// do sends a request and decodes a JSON answer into out (when not nil). headers are name, value pairs.
-func (c *client) do(method, path string, body any, out any, headers ...string) (*http.Response, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, c.base+"/api/provisioning"+path, rd)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return resp, err
-	}
-	if resp.StatusCode >= 400 {
-		return resp, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, raw)
-	}
-	if out != nil && len(raw) > 0 {
-		err = json.Unmarshal(raw, out)
-	}
-	return resp, err
-}
-
-type tenant struct {
-	ID          string `json:"tenant"`
-	CompanyName string `json:"company_name"`
-	Status      string `json:"status"`
-	Version     int    `json:"version"`
-}
-
 func main() {
-	c := &client{base: os.Getenv("PROVISIOND_URL"), token: os.Getenv("TOKEN"), http: &http.Client{Timeout: 10 * time.Second}}
-	if c.base == "" {
-		c.base = "http://127.0.0.1:8080"
+	base, token := os.Getenv("PROVISIOND_URL"), os.Getenv("TOKEN")
+	if base == "" {
+		base = "http://127.0.0.1:8080"
 	}
-	if c.token == "" {
+	if token == "" {
 		log.Fatal("set TOKEN to the token provisiond --dev printed")
 	}
-	var t tenant
-	name := fmt.Sprintf("Walkthrough %d", time.Now().Unix())
-	resp, err := c.do("POST", "/tenants", map[string]any{"company_name": name, "email": "ops@walkthrough.example",
-		"metadata": map[string]string{"plan": "gold"}}, &t)
-	must(err)
-	fmt.Printf("created %s (%s), at %s, ETag %s\n", t.ID, t.CompanyName, resp.Header.Get("Location"), resp.Header.Get("ETag"))
-
-	resp, err = c.do("GET", "/tenants/"+t.ID, nil, &t)
-	must(err)
-	fmt.Printf("read version %d\n", t.Version)
-
-	// Suspend only if nobody changed the tenant since we read it.
-	_, err = c.do("PATCH", "/tenants/"+t.ID, map[string]any{"status": "suspended"}, &t, "If-Match", resp.Header.Get("ETag"))
-	must(err)
-	fmt.Printf("suspended: status %s, version %d\n", t.Status, t.Version)
-
-	var page struct {
-		Data    []tenant `json:"data"`
-		HasMore bool     `json:"has_more"`
-	}
-	_, err = c.do("GET", "/tenants?status=suspended&metadata%5Bplan%5D=gold&limit=10", nil, &page)
-	must(err)
-	fmt.Printf("suspended gold tenants on the first page: %d (more: %v)\n", len(page.Data), page.HasMore)
-
-	_, err = c.do("DELETE", "/tenants/"+t.ID, nil, nil)
-	must(err)
-	fmt.Println("deleted")
-}
-
-func must(err error) {
-	if err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := run(ctx, httpapi.NewClient(base, httpapi.WithToken(token)), os.Stdout); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// me is the Principal argument of the client's methods: the client acts as its token's
+// principal, so the zero value will do.
+var me provisioning.Principal
+
+// run is the walk-through, against the server c talks to. Apart from the page iterators
+// (AllTenants, AllEvents), every call is one of provisioning.Provisioner, which the in-process
+// Service implements too.
+func run(ctx context.Context, c *httpapi.Client, out io.Writer) error {
+	name := fmt.Sprintf("Walkthrough %d", time.Now().UnixNano())
+	t, err := c.CreateTenant(ctx, me, provisioning.TenantInput{
+		CompanyName: name, Email: "ops@walkthrough.example",
+		Metadata: map[string]string{"plan": "gold"},
+		Config:   json.RawMessage(`{"seats": 25, "sso": {"enabled": false}}`), // stored with the tenant
+	})
+	if err != nil {
+		return fmt.Errorf("create: %w", err)
+	}
+	fmt.Fprintf(out, "created %s (%s), version %d\n", t.ID, t.CompanyName, t.Version)
+
+	// Creating the same company again conflicts, and the error names the tenant that exists.
+	_, err = c.CreateTenant(ctx, me, provisioning.TenantInput{CompanyName: name, Email: "other@walkthrough.example"})
+	var perr *provisioning.Error
+	if !errors.As(err, &perr) || perr.Code != provisioning.CodeTenantExists {
+		return fmt.Errorf("a second create of %q: %v, want tenant_exists", name, err)
+	}
+	fmt.Fprintf(out, "a second %q conflicts with %s\n", name, perr.TenantID)
+
+	t, err = c.GetTenant(ctx, me, t.ID)
+	if err != nil {
+		return fmt.Errorf("get: %w", err)
+	}
+	// Suspend only if nobody changed the tenant since we read it (If-Match on the wire).
+	t, err = c.UpdateTenant(ctx, me, t.ID, provisioning.TenantPatch{Status: provisioning.Value(provisioning.StatusSuspended)},
+		provisioning.Precondition{IfVersion: t.Version})
+	if err != nil {
+		return fmt.Errorf("suspend: %w", err)
+	}
+	fmt.Fprintf(out, "suspended: status %s, version %d\n", t.Status, t.Version)
+
+	cfg, err := c.UpdateTenantConfig(ctx, me, t.ID, json.RawMessage(`{"sso": {"enabled": true}}`), provisioning.Precondition{})
+	if err != nil {
+		return fmt.Errorf("configure: %w", err)
+	}
+	fmt.Fprintf(out, "config version %d: %s\n", cfg.Version, cfg.Config)
+
+	n := 0
+	for _, err := range c.AllTenants(ctx, provisioning.TenantFilter{Status: provisioning.StatusSuspended,
+		Metadata: map[string]string{"plan": "gold"}, Limit: 10}) {
+		if err != nil {
+			return fmt.Errorf("list: %w", err)
+		}
+		n++
+	}
+	fmt.Fprintf(out, "suspended gold tenants: %d\n", n)
+
+	if err := c.DeleteTenant(ctx, me, t.ID, provisioning.Precondition{}); err != nil {
+		return fmt.Errorf("delete: %w", err)
+	}
+	fmt.Fprintln(out, "deleted")
+
+	var types []provisioning.EventType
+	for e, err := range c.AllEvents(ctx, provisioning.EventFilter{}) {
+		if err != nil {
+			return fmt.Errorf("events: %w", err)
+		}
+		if e.TenantID == t.ID {
+			types = append(types, e.Type)
+		}
+	}
+	fmt.Fprintf(out, "its events: %v\n", types)
+	return nil
 }

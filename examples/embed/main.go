@@ -1,25 +1,33 @@
 // Command embed shows a host application embedding provisiond: it keeps tenants in its own
 // SQLite file, authenticates partners with its own API keys instead of JWTs, authorizes with
-// its own rule, and mounts the provisioning API inside its own mux next to its own routes.
+// its own rule, mounts the provisioning API inside its own mux next to its own routes, and runs
+// the library's background work (webhook deliveries, purges) beside its server.
 //
 //	go run ./examples/embed
 //	curl -s -H 'Authorization: Bearer key-acme' http://127.0.0.1:8090/api/provisioning/tenants
+//
+// With -allow-private-webhooks, webhooks may point at local receivers (for trying it out).
 package main
 
 import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"flag"
 	"fmt"
 	"log"
+	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"time"
 
 	"github.com/provisiond/provisiond/provisioning"
 	"github.com/provisiond/provisiond/provisioning/httpapi"
 	"github.com/provisiond/provisiond/provisioning/store/sqlite"
+	"github.com/provisiond/provisiond/provisioning/webhook"
 )
 
 // apiKeys authenticates partners by API key. Keys are compared in constant time, on their
@@ -50,31 +58,56 @@ func (a apiKeys) Authenticate(_ context.Context, token string) (provisioning.Pri
 	return found, nil
 }
 
-// readOnlyOnWeekends is the host's own Authorizer: it defers to RBAC, but refuses changes on
-// weekends — any rule the host needs fits here.
-type readOnlyOnWeekends struct {
-	rbac *provisioning.RBAC
-	now  func() time.Time
+// billingHold is the host's own Authorizer: it defers to RBAC, but partners whose billing the
+// host has put on hold may only read. Any rule the host needs fits here.
+type billingHold struct {
+	rbac   *provisioning.RBAC
+	onHold []string // partner ids
 }
 
 // Authorize implements provisioning.Authorizer.
-func (a readOnlyOnWeekends) Authorize(ctx context.Context, p provisioning.Principal, perm provisioning.Permission) error {
-	if wd := a.now().Weekday(); perm != provisioning.PermTenantRead && (wd == time.Saturday || wd == time.Sunday) {
-		return provisioning.Errorf(provisioning.CodeForbidden, "changes are frozen on weekends")
+func (a billingHold) Authorize(ctx context.Context, p provisioning.Principal, perm provisioning.Permission) error {
+	if perm != provisioning.PermTenantRead && slices.Contains(a.onHold, p.PartnerID) {
+		return provisioning.Errorf(provisioning.CodeForbidden, "the partner's billing is on hold: read only")
 	}
 	return a.rbac.Authorize(ctx, p, perm)
 }
 
+// newService builds the provisioning Service the host serves. allowPrivateWebhooks lets webhook
+// URLs point at loopback and private addresses, for local receivers.
+func newService(store provisioning.Store, allowPrivateWebhooks bool) *provisioning.Service {
+	authz := billingHold{rbac: provisioning.NewRBAC(provisioning.DefaultPolicy()), onHold: []string{"globex-reseller"}}
+	return provisioning.New(store, authz,
+		provisioning.WithWebhookURLCheck(webhook.CheckURL(allowPrivateWebhooks, net.DefaultResolver)))
+}
+
 // newHandler builds the host's whole HTTP surface around a provisioning Service.
-func newHandler(store provisioning.Store, now func() time.Time) http.Handler {
-	svc := provisioning.New(store, readOnlyOnWeekends{rbac: provisioning.NewRBAC(provisioning.DefaultPolicy()), now: now})
+func newHandler(svc *provisioning.Service) http.Handler {
 	keys := newAPIKeys(map[string]provisioning.Principal{
-		"key-acme": {PartnerID: "acme-reseller", Subject: "acme-integration", Roles: []string{"partner-admin"}},
+		"key-acme":   {PartnerID: "acme-reseller", Subject: "acme-integration", Roles: []string{"partner-admin"}},
+		"key-globex": {PartnerID: "globex-reseller", Subject: "globex-integration", Roles: []string{"partner-admin"}},
 	})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /host/hello", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "the host's own route") })
 	mux.Handle(httpapi.BasePath+"/", httpapi.New(svc, keys))
 	return mux
+}
+
+// startWorker runs the library's background work — webhook deliveries, the purge of expired
+// idempotency records — and returns the function that stops it and waits for its end, as
+// provisiond does.
+func startWorker(store provisioning.Store, allowPrivateWebhooks bool, log *slog.Logger) (stop func()) {
+	w := provisioning.NewWorker(store, provisioning.WorkerOptions{
+		Sender: &webhook.Sender{AllowPrivate: allowPrivateWebhooks}, Logger: log})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			log.Error("background work", "error", err.Error())
+		}
+	}
 }
 
 // seed provisions a tenant and records it in the host's own table, in one transaction.
@@ -104,30 +137,48 @@ func seed(ctx context.Context, store *sqlite.Store) error {
 }
 
 func main() {
+	addr := flag.String("addr", "127.0.0.1:8090", "listen address")
+	path := flag.String("db", "embed-example.db", "the host's SQLite file")
+	allowPrivate := flag.Bool("allow-private-webhooks", false, "let webhooks point at loopback and private addresses")
+	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	store, err := sqlite.Open(ctx, "embed-example.db")
-	if err != nil {
+	if err := run(ctx, *addr, *path, *allowPrivate); err != nil {
 		log.Fatal(err)
+	}
+}
+
+// run serves the host until ctx ends.
+func run(ctx context.Context, addr, path string, allowPrivateWebhooks bool) error {
+	store, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return err
 	}
 	defer store.Close()
 
 	// The host may also call the domain directly, with no HTTP at all — here inside its own
 	// transaction, so that its own record and the tenant commit together or not at all.
 	if err := seed(ctx, store); err != nil {
-		log.Fatal(err)
+		return err
 	}
 
-	srv := &http.Server{Addr: "127.0.0.1:8090", Handler: newHandler(store, time.Now),
+	// The background work goes on until the server has stopped, then finishes what it started.
+	stopWorker := startWorker(store, allowPrivateWebhooks, slog.Default())
+	defer stopWorker()
+	srv := &http.Server{Addr: addr, Handler: newHandler(newService(store, allowPrivateWebhooks)),
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	shutDown := make(chan struct{})
 	go func() {
+		defer close(shutDown)
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	log.Printf("host listening on http://%s (API key: key-acme)", srv.Addr)
+	log.Printf("host listening on http://%s (API keys: key-acme, and key-globex, whose billing is on hold)", srv.Addr)
 	if err := srv.ListenAndServe(); err != http.ErrServerClosed {
-		log.Fatal(err)
+		return err
 	}
+	<-shutDown // the requests under way have been answered
+	return nil
 }

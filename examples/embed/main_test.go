@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/provisiond/provisiond/provisioning/store/memstore"
 	"github.com/provisiond/provisiond/provisioning/store/sqlite"
+	"github.com/provisiond/provisiond/provisioning/webhook"
 )
 
 func TestSeedInTheHostTransaction(t *testing.T) {
@@ -31,34 +34,85 @@ func TestSeedInTheHostTransaction(t *testing.T) {
 	}
 }
 
-func TestEmbeddedHost(t *testing.T) {
-	monday := func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }
-	saturday := func() time.Time { return time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC) }
-	do := func(h http.Handler, method, path, key, body string) (int, string) {
-		r := httptest.NewRequest(method, path, strings.NewReader(body))
-		r.Header.Set("Authorization", "Bearer "+key)
-		r.Header.Set("Content-Type", "application/json")
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		b, _ := io.ReadAll(w.Body)
-		return w.Code, string(b)
+// do sends one request to the host's server.
+func do(t *testing.T, base, method, path, key, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
 	}
-	store := memstore.New()
-	h := newHandler(store, monday)
-	if st, body := do(h, "POST", "/api/provisioning/tenants", "key-acme", `{"company_name":"A","email":"a@example.com"}`); st != 201 || !strings.Contains(body, `"partner_id":"acme-reseller"`) {
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestEmbeddedHost(t *testing.T) {
+	host := httptest.NewServer(newHandler(newService(memstore.New(), false)))
+	defer host.Close()
+	if st, body := do(t, host.URL, "POST", "/api/provisioning/tenants", "key-acme", `{"company_name":"A","email":"a@example.com"}`); st != 201 || !strings.Contains(body, `"partner_id":"acme-reseller"`) {
 		t.Fatalf("create with the API key: %d %s", st, body)
 	}
-	if st, _ := do(h, "GET", "/api/provisioning/tenants", "key-wrong", ""); st != 401 {
+	if st, _ := do(t, host.URL, "GET", "/api/provisioning/tenants", "key-wrong", ""); st != 401 {
 		t.Fatalf("wrong key: %d", st)
 	}
-	if st, body := do(h, "GET", "/host/hello", "", ""); st != 200 || !strings.Contains(body, "host") {
+	if st, body := do(t, host.URL, "GET", "/host/hello", "", ""); st != 200 || !strings.Contains(body, "host") {
 		t.Fatalf("host route: %d %s", st, body)
 	}
-	weekend := newHandler(store, saturday)
-	if st, _ := do(weekend, "POST", "/api/provisioning/tenants", "key-acme", `{"company_name":"B","email":"b@example.com"}`); st != 403 {
-		t.Fatalf("the host's authorizer was not consulted: %d", st)
+	// The host's own rule: a partner whose billing is on hold reads, and changes nothing.
+	if st, body := do(t, host.URL, "POST", "/api/provisioning/tenants", "key-globex", `{"company_name":"B","email":"b@example.com"}`); st != 403 || !strings.Contains(body, "billing") {
+		t.Fatalf("the host's authorizer was not consulted: %d %s", st, body)
 	}
-	if st, _ := do(weekend, "GET", "/api/provisioning/tenants", "key-acme", ""); st != 200 {
-		t.Fatalf("reads on weekends: %d", st)
+	if st, _ := do(t, host.URL, "GET", "/api/provisioning/tenants", "key-globex", ""); st != 200 {
+		t.Fatalf("reads on hold: %d", st)
+	}
+}
+
+// A webhook registered through the host's mux is delivered, signed, to a local receiver by the
+// worker the host runs.
+func TestWebhooksAreDelivered(t *testing.T) {
+	type delivery struct {
+		header http.Header
+		body   []byte
+	}
+	got := make(chan delivery, 10)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got <- delivery{r.Header.Clone(), body}
+	}))
+	defer receiver.Close()
+	store := memstore.New()
+	host := httptest.NewServer(newHandler(newService(store, true)))
+	defer host.Close()
+	stopWorker := startWorker(store, true, slog.New(slog.DiscardHandler))
+	defer stopWorker()
+
+	st, body := do(t, host.URL, "POST", "/api/provisioning/webhooks", "key-acme", `{"url":"`+receiver.URL+`/hooks"}`)
+	var wh struct{ Secret string }
+	if err := json.Unmarshal([]byte(body), &wh); st != 201 || err != nil || wh.Secret == "" {
+		t.Fatalf("register a webhook: %d %s", st, body)
+	}
+	st, body = do(t, host.URL, "POST", "/api/provisioning/tenants", "key-acme", `{"company_name":"Hooked","email":"h@example.com"}`)
+	var tn struct{ Tenant string }
+	if err := json.Unmarshal([]byte(body), &tn); st != 201 || err != nil {
+		t.Fatalf("create: %d %s", st, body)
+	}
+	var d delivery
+	select {
+	case d = <-got:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the webhook was not delivered")
+	}
+	if err := webhook.Verify(wh.Secret, d.header, d.body, time.Now(), 5*time.Minute); err != nil {
+		t.Fatalf("the delivery's signature: %v", err)
+	}
+	var ev struct{ Type, Tenant string }
+	if err := json.Unmarshal(d.body, &ev); err != nil || ev.Type != "tenant.created" || ev.Tenant != tn.Tenant {
+		t.Fatalf("delivered %s", d.body)
 	}
 }

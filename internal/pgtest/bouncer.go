@@ -31,6 +31,12 @@ var (
 	bouncerPort int
 	bouncerErr  error
 	bouncerStop func()
+
+	// Databases cost half a second to create: a test's is emptied when it ends and handed to
+	// a later test.
+	dbMu    sync.Mutex
+	freeDBs []string
+	allDBs  []string
 )
 
 // DB is a new, empty database of one test, reachable both ways.
@@ -45,8 +51,8 @@ func BouncerURL(t testing.TB) string {
 	return BouncerDB(t).Bouncer
 }
 
-// BouncerDB creates a new, empty database for one test, dropped when the test ends, and
-// returns its URLs straight to PostgreSQL and through PgBouncer. It starts the PgBouncer on
+// BouncerDB gives one test an empty database of its own until it ends, and returns its URLs
+// straight to PostgreSQL and through PgBouncer. It starts the PgBouncer on
 // first use, from the installed pgbouncer (as the postgres user when the tests run as root).
 //
 // Without a pgbouncer the test skips, except under CI=true, where it fails.
@@ -60,27 +66,86 @@ func BouncerDB(t testing.TB) DB {
 		}
 		t.Skipf("pgtest: no PgBouncer (%v)", bouncerErr)
 	}
-	name := fmt.Sprintf("t%d_%d", os.Getpid(), schemas.Add(1))
-	admin, err := sql.Open("postgres", base)
+	name, err := takeDB(base)
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
-	defer admin.Close()
-	if _, err := admin.Exec("CREATE DATABASE " + pq.QuoteIdentifier(name)); err != nil {
-		t.Fatalf("pgtest: create database: %v", err)
-	}
-	t.Cleanup(func() {
-		// FORCE ends the server connections PgBouncer keeps open to the database.
-		if db, err := sql.Open("postgres", base); err == nil {
-			_, _ = db.Exec("DROP DATABASE IF EXISTS " + pq.QuoteIdentifier(name) + " WITH (FORCE)")
-			_ = db.Close()
-		}
-	})
+	t.Cleanup(func() { giveBackDB(base, name) })
 	direct, _ := url.Parse(base)
 	direct.Path = "/" + name
 	via := url.URL{Scheme: "postgres", User: url.User(serverUser(direct)),
 		Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(bouncerPort)), Path: "/" + name, RawQuery: "sslmode=disable"}
 	return DB{Direct: direct.String(), Bouncer: via.String()}
+}
+
+// takeDB returns an empty database that no test uses, creating one if none is free.
+func takeDB(base string) (string, error) {
+	dbMu.Lock()
+	if n := len(freeDBs); n > 0 {
+		name := freeDBs[n-1]
+		freeDBs = freeDBs[:n-1]
+		dbMu.Unlock()
+		return name, nil
+	}
+	dbMu.Unlock()
+	name := fmt.Sprintf("t%d_%d", os.Getpid(), schemas.Add(1))
+	if err := onServer(base, "", "CREATE DATABASE "+pq.QuoteIdentifier(name)); err != nil {
+		return "", fmt.Errorf("create database: %w", err)
+	}
+	dbMu.Lock()
+	allDBs = append(allDBs, name)
+	dbMu.Unlock()
+	return name, nil
+}
+
+// giveBackDB empties a test's database — its public schema made anew — and frees it for
+// another test; one that cannot be emptied soon (a session the test left in a transaction
+// holds a lock) is dropped. The server connections PgBouncer keeps to it stay: they hold no
+// state of the test's, which is what the store must ensure anyway.
+func giveBackDB(base, name string) {
+	err := onServer(base, name, "DROP SCHEMA IF EXISTS public CASCADE", "CREATE SCHEMA public")
+	if err != nil {
+		_ = onServer(base, "", "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(name)+" WITH (FORCE)")
+		return
+	}
+	dbMu.Lock()
+	freeDBs = append(freeDBs, name)
+	dbMu.Unlock()
+}
+
+// dropDBs drops the tests' databases, for a server that outlives the tests.
+func dropDBs(base string) {
+	dbMu.Lock()
+	defer dbMu.Unlock()
+	for _, name := range allDBs {
+		_ = onServer(base, "", "DROP DATABASE IF EXISTS "+pq.QuoteIdentifier(name)+" WITH (FORCE)")
+	}
+	allDBs, freeDBs = nil, nil
+}
+
+// onServer runs statements straight on the server, in the database name ("" for the base URL's).
+func onServer(base, name string, stmts ...string) error {
+	u, err := url.Parse(base)
+	if err != nil {
+		return err
+	}
+	if name != "" {
+		u.Path = "/" + name
+	}
+	q := u.Query()
+	q.Set("lock_timeout", "5000") // a startup parameter: straight to PostgreSQL
+	u.RawQuery = q.Encode()
+	db, err := sql.Open("postgres", u.String())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	for _, stmt := range stmts {
+		if _, err := db.Exec(stmt); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // server returns the base URL of the PostgreSQL server, starting the throwaway cluster if

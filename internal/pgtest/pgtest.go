@@ -45,6 +45,9 @@ func Main(m *testing.M) int {
 	if bouncerStop != nil {
 		bouncerStop()
 	}
+	if stop == nil && initErr == nil && baseURL != "" {
+		dropDBs(baseURL) // the server at EnvURL outlives the tests
+	}
 	if stop != nil {
 		stop()
 	}

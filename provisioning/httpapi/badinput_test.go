@@ -33,6 +33,7 @@ func TestBadInputOnEveryRouteChangesNothing(t *testing.T) {
 		{"an array", `[{"company_name":"x"}]`, "application/json", 400},
 		{"trailing data", `{} {}`, "application/json", 400},
 		{"duplicate keys", `{"a":1,"a":2}`, "application/json", 400},
+		{"invalid UTF-8", "{\"company_name\":\"Acme\xff\",\"email\":\"a@b.co\"}", "application/json", 400},
 		{"empty body", ``, "application/json", 400},
 		{"huge body", huge, "application/json", 413},
 		{"wrong content type", `{}`, "text/plain", 415},

@@ -1,33 +1,19 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 
 	"github.com/provisiond/provisiond/provisioning"
+	"github.com/provisiond/provisiond/provisioning/wire"
 )
-
-// bulkBody is the body of POST /tenants/bulk.
-type bulkBody struct {
-	Tenants []json.RawMessage `json:"tenants"`
-	Atomic  bool              `json:"atomic"`
-}
-
-// bulkResult is one item of the answer, in input order.
-type bulkResult struct {
-	Index  int                  `json:"index"`
-	Status int                  `json:"status"`
-	Tenant *provisioning.Tenant `json:"tenant,omitempty"`
-	Error  *problem             `json:"error,omitempty"`
-}
 
 // bulkCreate creates several tenants. Each item is decoded as strictly as a single create, and
 // the answer reports every item's fate, an internal failure included; bulkStatus says its
 // status.
 func (s *server) bulkCreate() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body bulkBody
+		var body wire.BulkRequest
 		if err := s.decode(w, r, &body, "application/json"); err != nil {
 			s.writeError(w, r, err)
 			return
@@ -41,9 +27,9 @@ func (s *server) bulkCreate() http.Handler {
 		var ins []provisioning.TenantInput
 		var where []int // the index in the request of each of ins
 		for i, raw := range body.Tenants {
-			var in provisioning.TenantInput
+			var in wire.TenantInput
 			if results[i].Err = decodeObject(raw, &in); results[i].Err == nil {
-				ins, where = append(ins, in), append(where, i)
+				ins, where = append(ins, in.Domain()), append(where, i)
 			}
 		}
 		switch {
@@ -63,16 +49,7 @@ func (s *server) bulkCreate() http.Handler {
 				results[where[j]] = res
 			}
 		}
-		out := struct {
-			Results []bulkResult `json:"results"`
-		}{make([]bulkResult, len(results))}
-		for i, res := range results {
-			out.Results[i] = bulkResult{Index: i, Status: http.StatusCreated, Tenant: res.Tenant}
-			if res.Err != nil {
-				p := s.problem(r, res.Err)
-				out.Results[i] = bulkResult{Index: i, Status: p.Status, Error: &p}
-			}
-		}
+		out := wire.FromBulkResults(results, func(err error) wire.Problem { return s.problem(r, err) })
 		writeJSON(w, bulkStatus(out.Results, body.Atomic), out)
 	})
 }
@@ -83,15 +60,15 @@ func (s *server) bulkCreate() http.Handler {
 // Idempotency-Key does not keep the answer and a retry runs afresh. Once any item is created
 // the answer is 200 and kept, so that a retry is told what was created instead of creating it
 // again.
-func bulkStatus(results []bulkResult, atomic bool) int {
+func bulkStatus(results []wire.BulkResult, atomic bool) int {
 	created, internal := false, false
 	for _, res := range results {
 		switch {
 		case res.Error == nil:
 			created = true
-		case atomic && res.Error.Code != provisioning.CodeFailedDependency:
+		case atomic && res.Error.Code != string(provisioning.CodeFailedDependency):
 			return res.Status
-		case res.Error.Code == provisioning.CodeInternal:
+		case res.Error.Code == string(provisioning.CodeInternal):
 			internal = true
 		}
 	}

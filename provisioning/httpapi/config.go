@@ -5,12 +5,13 @@ import (
 	"net/http"
 
 	"github.com/provisiond/provisiond/provisioning"
+	"github.com/provisiond/provisiond/provisioning/wire"
 )
 
 // writeConfig answers with a configuration and its ETag (the configuration's own version).
 func writeConfig(w http.ResponseWriter, c *provisioning.TenantConfig) {
 	w.Header().Set("ETag", etag(c.Version))
-	writeJSON(w, http.StatusOK, c)
+	writeJSON(w, http.StatusOK, wire.FromConfig(c))
 }
 
 func (s *server) getConfig() http.Handler {
@@ -48,7 +49,9 @@ func (s *server) replaceConfig() http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		c, err := s.prov.ReplaceTenantConfig(r.Context(), principal(r), r.PathValue("id"), body, precondition(r))
+		c, err := ifMatch(r, func(pre provisioning.Precondition) (*provisioning.TenantConfig, error) {
+			return s.prov.ReplaceTenantConfig(r.Context(), principal(r), r.PathValue("id"), body, pre)
+		})
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -64,7 +67,9 @@ func (s *server) updateConfig() http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		c, err := s.prov.UpdateTenantConfig(r.Context(), principal(r), r.PathValue("id"), body, precondition(r))
+		c, err := ifMatch(r, func(pre provisioning.Precondition) (*provisioning.TenantConfig, error) {
+			return s.prov.UpdateTenantConfig(r.Context(), principal(r), r.PathValue("id"), body, pre)
+		})
 		if err != nil {
 			s.writeError(w, r, err)
 			return

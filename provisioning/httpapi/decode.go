@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,24 @@ import (
 
 	"github.com/provisiond/provisiond/provisioning"
 )
+
+// decode reads the body (with the size and media type checks) and decodes it into dst.
+//
+// Bodies are decoded before the request is authorized, on purpose: authorization is the
+// Provisioner's alone (the host's Authorizer, behind whatever wraps the Provisioner), and this
+// layer could not decide it first without a second, possibly different, copy of that decision.
+// The order is harmless because by then the caller is authenticated and counted against its
+// partner's rate limit (authed runs first), the body is at most maxBody bytes, and decoding
+// costs time and memory linear in the body's size with small constants and nesting bounded
+// by provisioning.MaxJSONDepth (see syntax.go); nothing is stored or looked up. A caller
+// without the permission learns only whether its own body is well formed.
+func (s *server) decode(w http.ResponseWriter, r *http.Request, dst any, mediaTypes ...string) error {
+	body, err := readBody(w, r, s.maxBody, mediaTypes...)
+	if err != nil {
+		return err
+	}
+	return decodeObject(body, dst)
+}
 
 // readBody checks the Content-Type against the accepted media types and reads at most limit
 // bytes of body.
@@ -37,128 +54,90 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64, mediaTypes ..
 	return body, nil
 }
 
+// maxUnknownListed bounds the unknown keys a problem lists: a body of a hundred thousand
+// invented keys gets a short answer, whose detail still counts them all.
+const maxUnknownListed = 20
+
 // decodeObject decodes a JSON object into the struct dst strictly: the text must be one valid
-// JSON object with no duplicate keys at any depth and nothing after it; every key must name a
-// field of dst (by its json tag); every value must have the field's type. Syntax problems are
-// codeInvalidJSON; unknown keys and wrong types are reported together, per field, as
-// CodeInvalid.
+// JSON object with no duplicate keys at any depth, nested at most provisioning.MaxJSONDepth
+// levels, and nothing after it; every key must name a field of dst (by its json tag); every
+// value must have the field's type. Syntax problems are codeInvalidJSON; unknown keys (the
+// first maxUnknownListed) and wrong types are reported together, per field, as CodeInvalid.
+// The members are decoded as the syntax check passes them, so no copy of the body is made.
 func decodeObject(body []byte, dst any) error {
-	if err := checkSyntax(body); err != nil {
-		return err
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil {
-		return httpError(codeInvalidJSON, "the body must be a JSON object")
-	}
 	v := reflect.ValueOf(dst).Elem()
 	fields := fieldsOf(v.Type())
 	problems := map[string]string{}
-	for key, val := range raw {
+	unknown := 0
+	err := checkObject(body, func(key string, val []byte) {
 		f, ok := fields[key]
-		if !ok {
-			problems[key] = "unknown field"
-			continue
-		}
-		if err := decodeField(val, v.Field(f.index)); err != nil {
+		switch {
+		case !ok:
+			if unknown++; unknown <= maxUnknownListed {
+				problems[key] = "unknown field"
+			}
+		case decodeField(val, v.Field(f.index)) != nil:
 			problems[key] = "must be " + f.want
 		}
-	}
-	if len(problems) > 0 {
+	})
+	switch {
+	case err != nil:
+		return err
+	case unknown > maxUnknownListed:
+		e := provisioning.InvalidFields(problems)
+		e.Message = fmt.Sprintf("%d fields are invalid, %d of them unknown; the first %d unknown are listed",
+			len(problems)-maxUnknownListed+unknown, unknown, maxUnknownListed)
+		return e
+	case len(problems) > 0:
 		return provisioning.InvalidFields(problems)
 	}
 	return nil
 }
 
-var stringMap = reflect.TypeFor[map[string]string]()
+var (
+	stringMap = reflect.TypeFor[map[string]string]()
+	rawList   = reflect.TypeFor[[]json.RawMessage]()
+)
 
-// decodeField decodes one value into a struct field. An object of strings must hold strings
-// only: encoding/json would quietly turn a null member into "".
+// decodeField decodes one value, checked by checkObject, into a struct field. An object of
+// strings must hold strings only: encoding/json would quietly turn a null member into "". A
+// list of raw values is cut out of val, not copied.
 func decodeField(val json.RawMessage, dst reflect.Value) error {
-	if dst.Type() == stringMap {
-		var m map[string]*string
-		if err := json.Unmarshal(val, &m); err != nil {
-			return err
-		}
-		for _, v := range m {
-			if v == nil {
-				return errors.New("null member")
-			}
-		}
+	switch {
+	case dst.Type() == stringMap:
+		return decodeStrings(val, dst)
+	case dst.Type() == rawList && val[0] == '[':
+		dst.Set(reflect.ValueOf(splitArray(val)))
+		return nil
 	}
 	return json.Unmarshal(val, dst.Addr().Interface())
 }
 
-// checkSyntax validates body as exactly one JSON object without duplicate keys.
-func checkSyntax(body []byte) error {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return httpError(codeInvalidJSON, "the body is empty; it must be a JSON object")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		return syntaxError(dec, err)
-	}
-	if tok != json.Delim('{') {
-		return httpError(codeInvalidJSON, "the body must be a JSON object")
-	}
-	if err := checkObject(dec, ""); err != nil {
+// decodeStrings decodes an object of strings, null members refused, into dst.
+func decodeStrings(val json.RawMessage, dst reflect.Value) error {
+	var m map[string]*string
+	if err := json.Unmarshal(val, &m); err != nil || m == nil {
 		return err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return httpError(codeInvalidJSON, "unexpected data after the JSON object at offset %d", dec.InputOffset())
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if v == nil {
+			return errors.New("null member")
+		}
+		out[k] = *v
 	}
+	dst.Set(reflect.ValueOf(out))
 	return nil
 }
 
-// checkObject reads the rest of an object whose '{' was read, and any nested values.
-func checkObject(dec *json.Decoder, path string) error {
-	seen := map[string]bool{}
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return syntaxError(dec, err)
-		}
-		if tok == json.Delim('}') {
-			return nil
-		}
-		key := tok.(string) // the decoder only yields string keys inside objects
-		if seen[key] {
-			return httpError(codeInvalidJSON, "duplicate key %q", path+key)
-		}
-		seen[key] = true
-		if err := checkValue(dec, path+key+"."); err != nil {
-			return err
-		}
-	}
-}
-
-func checkValue(dec *json.Decoder, path string) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return syntaxError(dec, err)
-	}
-	switch tok {
-	case json.Delim('{'):
-		return checkObject(dec, path)
-	case json.Delim('['):
-		for dec.More() {
-			if err := checkValue(dec, path); err != nil {
-				return err
-			}
-		}
-		if _, err := dec.Token(); err != nil {
-			return syntaxError(dec, err)
-		}
-	}
-	return nil
-}
-
-func syntaxError(dec *json.Decoder, err error) error {
-	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
-		return httpError(codeInvalidJSON, "the JSON ends unexpectedly")
-	}
-	return httpError(codeInvalidJSON, "malformed JSON near offset %d", dec.InputOffset())
+// splitArray returns the elements of the JSON array val (checked by checkObject) as slices of
+// it: counted first, so the list is made once at its size.
+func splitArray(val []byte) []json.RawMessage {
+	n := 0
+	_ = walk(val, 0, func(string, []byte) { n++ })
+	out := make([]json.RawMessage, 0, n)
+	_ = walk(val, 0, func(_ string, v []byte) { out = append(out, v) })
+	return out
 }
 
 // field is a decodable struct field: its index and a description of the JSON it takes.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/provisiond/provisiond/provisioning"
+	"github.com/provisiond/provisiond/provisioning/wire"
 )
 
 // Codes of the HTTP layer itself; the domain's provisioning.Code values are used as they are.
@@ -39,26 +40,20 @@ var statuses = map[provisioning.Code]struct {
 	provisioning.CodeInternal:             {http.StatusInternalServerError, "Internal error"},
 }
 
-// problem is an RFC 9457 problem details body.
-type problem struct {
-	Type      string            `json:"type"`
-	Title     string            `json:"title"`
-	Status    int               `json:"status"`
-	Detail    string            `json:"detail,omitempty"`
-	Code      provisioning.Code `json:"code"`
-	Errors    map[string]string `json:"errors,omitempty"`
-	Tenant    string            `json:"tenant,omitempty"` // the existing tenant, with tenant_exists
-	RequestID string            `json:"request_id"`
+// headerOf names the request header that a code's error is about, so that the problem's detail
+// can say it: the domain speaks of versions and idempotency keys, HTTP of If-Match and
+// Idempotency-Key.
+var headerOf = map[provisioning.Code]string{
+	provisioning.CodePrecondition:         "If-Match",
+	provisioning.CodeIdempotencyKeyInUse:  "Idempotency-Key",
+	provisioning.CodeIdempotencyKeyReused: "Idempotency-Key",
 }
-
-// problemType is the documented type URI of a code.
-func problemType(code provisioning.Code) string { return "urn:provisiond:problem:" + string(code) }
 
 // writeError answers with the problem for err. Internal errors are logged with their cause and
 // answered with nothing but a generic message and the request id.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	p := s.problem(r, err)
-	if p.Code == provisioning.CodeUnauthenticated {
+	if p.Code == string(provisioning.CodeUnauthenticated) {
 		w.Header().Set("WWW-Authenticate", challenge(err, p.Detail))
 	}
 	writeJSONType(w, p.Status, "application/problem+json", p)
@@ -78,20 +73,19 @@ func challenge(err error, detail string) string {
 }
 
 // problem describes err as a problem; internal errors are logged here.
-func (s *server) problem(r *http.Request, err error) problem {
-	code := provisioning.ErrorCode(err)
-	st, ok := statuses[code]
-	if !ok {
-		code, st = provisioning.CodeInternal, statuses[provisioning.CodeInternal]
+func (s *server) problem(r *http.Request, err error) wire.Problem {
+	if _, known := statuses[provisioning.ErrorCode(err)]; !known {
+		err = provisioning.Internal(err)
 	}
-	p := problem{Type: problemType(code), Title: st.title, Status: st.status, Code: code,
-		Detail: provisioning.ErrorMessage(err), RequestID: requestInfoFrom(r.Context()).id}
-	var e *provisioning.Error
-	if errors.As(err, &e) {
-		p.Errors, p.Tenant = e.Fields, e.TenantID
-		if e.TenantID != "" {
-			p.Detail = fmt.Sprintf("%s: tenant %s", p.Detail, e.TenantID)
-		}
+	p := wire.FromError(err)
+	code := provisioning.Code(p.Code)
+	st := statuses[code]
+	p.Title, p.Status, p.RequestID = st.title, st.status, requestInfoFrom(r.Context()).id
+	if h := headerOf[code]; h != "" {
+		p.Detail = h + ": " + p.Detail
+	}
+	if p.Tenant != "" {
+		p.Detail = fmt.Sprintf("%s: tenant %s", p.Detail, p.Tenant)
 	}
 	if code == provisioning.CodeInternal {
 		s.log.ErrorContext(r.Context(), "internal error", "request_id", p.RequestID, "error", err.Error())

@@ -6,14 +6,8 @@ import (
 	"strconv"
 
 	"github.com/provisiond/provisiond/provisioning"
+	"github.com/provisiond/provisiond/provisioning/wire"
 )
-
-// eventsResponse is the body of GET /events.
-type eventsResponse struct {
-	Data       []*provisioning.Event `json:"data"`
-	HasMore    bool                  `json:"has_more"`
-	NextCursor *string               `json:"next_cursor"`
-}
 
 func (s *server) listEvents() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -27,14 +21,7 @@ func (s *server) listEvents() http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		resp := eventsResponse{Data: page.Events, HasMore: page.HasMore}
-		if resp.Data == nil {
-			resp.Data = []*provisioning.Event{}
-		}
-		if page.NextCursor != "" {
-			resp.NextCursor = &page.NextCursor
-		}
-		writeJSON(w, http.StatusOK, resp)
+		writeJSON(w, http.StatusOK, wire.FromEventPage(page))
 	})
 }
 

@@ -1,5 +1,10 @@
 package httpapi
 
+import (
+	"context"
+	"time"
+)
+
 // WithLimiterBound sets how many buckets each rate limit keeps, so that tests can reach the
 // bound. Give it after WithRateLimit and WithFailedAuthLimit.
 func WithLimiterBound(n int) Option {
@@ -10,4 +15,10 @@ func WithLimiterBound(n int) Option {
 			}
 		}
 	}
+}
+
+// WithSleep replaces how the client waits between attempts, so that a test sees the waits
+// without spending them.
+func WithSleep(sleep func(ctx context.Context, d time.Duration) error) ClientOption {
+	return func(c *Client) { c.sleep = sleep }
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 
 	"github.com/provisiond/provisiond/provisioning"
 )
@@ -95,7 +96,7 @@ func keep(status int) bool {
 func fingerprint(r *http.Request, body []byte) string {
 	h := sha256.New()
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")) // parameters such as charset do not count
-	for _, part := range []string{r.Method, r.URL.RequestURI(), r.Header.Get("If-Match"), mediaType} {
+	for _, part := range []string{r.Method, r.URL.RequestURI(), strings.Join(r.Header.Values("If-Match"), ","), mediaType} {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}

@@ -1,14 +1,17 @@
 package httpapi
 
 import (
+	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// metrics are the Prometheus series of the API, labelled by route pattern (never by raw path,
-// so ids cannot blow up the cardinality).
+// metrics are the Prometheus series of the API. Every label value comes from a fixed set, so
+// no request can add series: the method is a standard one or "other", the route a registered
+// pattern or "unmatched" (never the raw path, which holds ids), the status a code net/http
+// knows or its class.
 type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -36,13 +39,46 @@ func WithMetrics(reg prometheus.Registerer) Option {
 	}
 }
 
+// observe records one request, with the labels as methodLabel, routeLabel and statusLabel
+// make them.
 func (m *metrics) observe(method, route string, status int, d time.Duration) {
 	if m == nil {
 		return
 	}
-	if route == "" {
-		route = "unmatched"
-	}
-	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	method, route = methodLabel(method), routeLabel(route)
+	m.requests.WithLabelValues(method, route, statusLabel(status)).Inc()
 	m.duration.WithLabelValues(method, route).Observe(d.Seconds())
+}
+
+// methodLabel is a request method as the metrics and the log show it: one of the methods of
+// RFC 9110 and PATCH, else "other", whatever a client invents.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
+}
+
+// routeLabel is the registered pattern that served a request, or "unmatched" when none did.
+func routeLabel(pattern string) string {
+	if pattern == "" {
+		return "unmatched"
+	}
+	return pattern
+}
+
+// statusLabel is a response status as the metrics show it: a code net/http knows, else its
+// class ("4xx"), else "other". A handler that wrote nothing answered 200.
+func statusLabel(status int) string {
+	switch {
+	case status == 0:
+		return "200"
+	case http.StatusText(status) != "":
+		return strconv.Itoa(status)
+	case status >= 100 && status <= 599:
+		return strconv.Itoa(status/100) + "xx"
+	}
+	return "other"
 }

@@ -1,6 +1,10 @@
-// Package httpapi is the optional net/http adapter of provisiond: it serves the REST API of
-// CONTRACT §4 over any provisioning.Provisioner, authenticating bearer tokens with an
-// Authenticator. Mount the handler from New in any mux, or serve it as it is.
+// Package httpapi is the optional net/http adapter of provisiond: it serves the REST API (its
+// OpenAPI document is served at BasePath/openapi.json) over any provisioning.Provisioner,
+// authenticating bearer tokens with an Authenticator. Mount the handler from New in any mux, or serve it as it is.
+//
+// The package also holds the Go client of the API (NewClient): a provisioning.Provisioner that
+// calls a server over HTTP, with the same answers and error codes as the in-process Service.
+// Both sides read and write the JSON of provisioning/wire.
 package httpapi
 
 import (

@@ -4,34 +4,25 @@ import (
 	"net/http"
 
 	"github.com/provisiond/provisiond/provisioning"
+	"github.com/provisiond/provisiond/provisioning/wire"
 )
-
-// tenantBody is the create and replace body: the writable fields and nothing else.
-type tenantBody = provisioning.TenantInput
-
-// listResponse is the body of GET /tenants.
-type listResponse struct {
-	Data       []*provisioning.Tenant `json:"data"`
-	HasMore    bool                   `json:"has_more"`
-	NextCursor *string                `json:"next_cursor"`
-}
 
 func tenantLocation(id string) string { return BasePath + "/tenants/" + id }
 
 // writeTenant answers with a tenant and its ETag.
 func writeTenant(w http.ResponseWriter, status int, t *provisioning.Tenant) {
 	w.Header().Set("ETag", etag(t.Version))
-	writeJSON(w, status, t)
+	writeJSON(w, status, wire.FromTenant(t))
 }
 
 func (s *server) createTenant() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in tenantBody
+		var in wire.TenantInput
 		if err := s.decode(w, r, &in, "application/json"); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		t, err := s.prov.CreateTenant(r.Context(), principal(r), in)
+		t, err := s.prov.CreateTenant(r.Context(), principal(r), in.Domain())
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -69,65 +60,56 @@ func (s *server) listTenants() http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		resp := listResponse{Data: page.Tenants, HasMore: page.HasMore}
-		if resp.Data == nil {
-			resp.Data = []*provisioning.Tenant{}
-		}
-		if page.NextCursor != "" {
-			resp.NextCursor = &page.NextCursor
-		}
-		writeJSON(w, http.StatusOK, resp)
+		writeJSON(w, http.StatusOK, wire.FromTenantPage(page))
 	})
 }
 
 func (s *server) updateTenant() http.Handler {
-	return s.changeTenant(func(w http.ResponseWriter, r *http.Request, pre provisioning.Precondition) (*provisioning.Tenant, error) {
-		var patch provisioning.TenantPatch
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var patch wire.TenantPatch
 		if err := s.decode(w, r, &patch, "application/merge-patch+json", "application/json"); err != nil {
-			return nil, err
+			s.writeError(w, r, err)
+			return
 		}
-		return s.prov.UpdateTenant(r.Context(), principal(r), r.PathValue("id"), patch, pre)
+		s.changeTenant(w, r, func(pre provisioning.Precondition) (*provisioning.Tenant, error) {
+			return s.prov.UpdateTenant(r.Context(), principal(r), r.PathValue("id"), patch.Domain(), pre)
+		})
 	})
 }
 
 func (s *server) replaceTenant() http.Handler {
-	return s.changeTenant(func(w http.ResponseWriter, r *http.Request, pre provisioning.Precondition) (*provisioning.Tenant, error) {
-		var in tenantBody
-		if err := s.decode(w, r, &in, "application/json"); err != nil {
-			return nil, err
-		}
-		return s.prov.ReplaceTenant(r.Context(), principal(r), r.PathValue("id"), in, pre)
-	})
-}
-
-// changeTenant is the shape of PATCH and PUT: read If-Match, make the change, answer with
-// the tenant.
-func (s *server) changeTenant(change func(http.ResponseWriter, *http.Request, provisioning.Precondition) (*provisioning.Tenant, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, err := change(w, r, precondition(r))
-		if err != nil {
+		var in wire.TenantInput
+		if err := s.decode(w, r, &in, "application/json"); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		writeTenant(w, http.StatusOK, t)
+		s.changeTenant(w, r, func(pre provisioning.Precondition) (*provisioning.Tenant, error) {
+			return s.prov.ReplaceTenant(r.Context(), principal(r), r.PathValue("id"), in.Domain(), pre)
+		})
 	})
+}
+
+// changeTenant is the end of PATCH and PUT: make the change under If-Match, answer with the
+// tenant.
+func (s *server) changeTenant(w http.ResponseWriter, r *http.Request, change func(provisioning.Precondition) (*provisioning.Tenant, error)) {
+	t, err := ifMatch(r, change)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeTenant(w, http.StatusOK, t)
 }
 
 func (s *server) deleteTenant() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.prov.DeleteTenant(r.Context(), principal(r), r.PathValue("id"), precondition(r)); err != nil {
+		_, err := ifMatch(r, func(pre provisioning.Precondition) (struct{}, error) {
+			return struct{}{}, s.prov.DeleteTenant(r.Context(), principal(r), r.PathValue("id"), pre)
+		})
+		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
-}
-
-// decode reads the body (with the size and media type checks) and decodes it into dst.
-func (s *server) decode(w http.ResponseWriter, r *http.Request, dst any, mediaTypes ...string) error {
-	body, err := readBody(w, r, s.maxBody, mediaTypes...)
-	if err != nil {
-		return err
-	}
-	return decodeObject(body, dst)
 }

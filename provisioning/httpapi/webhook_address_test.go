@@ -71,7 +71,7 @@ func TestWebhookRefusalRevealsNoResolution(t *testing.T) {
 	}
 }
 
-// A delivery the dispatcher refuses to make (the URL's host now resolves to a private
+// A delivery the sender refuses to make (the URL's host now resolves to a private
 // address) shows in the partner's delivery log with a fixed text that names no address.
 func TestDeliveryLogNamesNoAddress(t *testing.T) {
 	e := newWebhookEnv(t, webhook.CheckURL(true, nil)) // registration let it through; connect time must not
@@ -82,7 +82,7 @@ func TestDeliveryLogNamesNoAddress(t *testing.T) {
 		t.Fatalf("register: %d %s", r.status, r.body)
 	}
 	e.create(t, e.admin, acme)
-	if _, err := (&webhook.Dispatcher{Store: e.store}).RunOnce(context.Background()); err != nil {
+	if err := provisioning.NewWorker(e.store, provisioning.WorkerOptions{Sender: &webhook.Sender{}}).RunOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	r = e.req(t, "GET", base+"/webhooks/"+r.json(t)["id"].(string)+"/deliveries", e.admin, "")

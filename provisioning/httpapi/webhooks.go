@@ -1,32 +1,27 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 
 	"github.com/provisiond/provisiond/provisioning"
+	"github.com/provisiond/provisiond/provisioning/wire"
 )
-
-// listOf is the body of the plain listings (webhooks, deliveries).
-type listOf[T any] struct {
-	Data []T `json:"data"`
-}
 
 func (s *server) createWebhook() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var in provisioning.WebhookInput
+		var in wire.WebhookInput
 		if err := s.decode(w, r, &in, "application/json"); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		wh, err := s.prov.CreateWebhook(r.Context(), principal(r), in)
+		wh, err := s.prov.CreateWebhook(r.Context(), principal(r), in.Domain())
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		w.Header().Set("Location", BasePath+"/webhooks/"+wh.ID)
-		s.writeWithSecret(w, r, http.StatusCreated, wh)
+		writeJSON(w, http.StatusCreated, wire.FromWebhookWithSecret(wh))
 	})
 }
 
@@ -37,21 +32,8 @@ func (s *server) rotateWebhookSecret() http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		s.writeWithSecret(w, r, http.StatusOK, wh)
+		writeJSON(w, http.StatusOK, wire.FromWebhookWithSecret(wh))
 	})
-}
-
-// writeWithSecret answers with an endpoint and its new secret: the only answers that show it.
-func (s *server) writeWithSecret(w http.ResponseWriter, r *http.Request, status int, wh *provisioning.Webhook) {
-	body, err := json.Marshal(wh)
-	if err != nil {
-		s.writeError(w, r, provisioning.Internal(err))
-		return
-	}
-	var withSecret map[string]any
-	_ = json.Unmarshal(body, &withSecret)
-	withSecret["secret"] = wh.Secret
-	writeJSON(w, status, withSecret)
 }
 
 func (s *server) listWebhooks() http.Handler {
@@ -65,7 +47,7 @@ func (s *server) listWebhooks() http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, listOf[*provisioning.Webhook]{Data: append([]*provisioning.Webhook{}, ws...)})
+		writeJSON(w, http.StatusOK, wire.ListOf(ws, wire.FromWebhook))
 	})
 }
 
@@ -76,7 +58,7 @@ func (s *server) getWebhook() http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, wh)
+		writeJSON(w, http.StatusOK, wire.FromWebhook(wh))
 	})
 }
 
@@ -106,6 +88,6 @@ func (s *server) listDeliveries() http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, listOf[*provisioning.Delivery]{Data: append([]*provisioning.Delivery{}, ds...)})
+		writeJSON(w, http.StatusOK, wire.ListOf(ds, wire.FromDelivery))
 	})
 }

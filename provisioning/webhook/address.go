@@ -57,7 +57,7 @@ var (
 // CheckURL returns the check that provisioning.WithWebhookURLCheck takes. It requires https and
 // a host that resolves only to public addresses (see Public); every refused host gets the same
 // answer, so the check cannot be used to probe internal names. With allowPrivate (local work
-// and tests) any http or https URL passes. The dispatcher's client checks each address again
+// and tests) any http or https URL passes. The Sender's client checks each address again
 // when it connects, so a host that later resolves elsewhere is still refused.
 func CheckURL(allowPrivate bool, resolver Resolver) func(context.Context, *url.URL) error {
 	return func(ctx context.Context, u *url.URL) error {

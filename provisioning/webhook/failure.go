@@ -11,7 +11,7 @@ import (
 // What a partner reads about a failed attempt in the endpoint's delivery log. The log is the
 // partner's, so it says what went wrong in fixed words: never an address, a resolver's answer
 // or a Go error text ("dial tcp 10.0.0.1:443: …"), which would let a partner map the network
-// the dispatcher runs in. The operator's log keeps the details.
+// the Sender runs in. The operator's log keeps the details.
 //
 // A name that does not resolve and a name that resolves to a refused address get the same
 // words, so the log cannot be used to probe internal names either.

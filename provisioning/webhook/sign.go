@@ -1,9 +1,10 @@
 // Package webhook delivers lifecycle events to partners' endpoints, at least once, following
 // the Standard Webhooks specification (standardwebhooks.com): each request carries webhook-id
 // (the event id), webhook-timestamp and webhook-signature, so receivers can verify it with the
-// official libraries. Delivery is driven by a Dispatcher over the provisioning.Store's queue.
-// Webhooks go only to globally reachable addresses (Public): CheckURL refuses other URLs at
-// registration, and the dispatcher's client refuses other addresses when it connects.
+// official libraries. A Sender makes the HTTP attempts that a provisioning.Worker drives over the
+// provisioning.Store's queue. Webhooks go only to globally reachable addresses (Public):
+// CheckURL refuses other URLs at registration, and the Sender's client refuses other addresses
+// when it connects.
 package webhook
 
 import (

@@ -47,7 +47,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(status)
 }
 
-func setup(t *testing.T, statuses ...int) (*provisioning.Service, *webhook.Dispatcher, *receiver, *provisioning.Webhook, *time.Time) {
+func setup(t *testing.T, statuses ...int) (*provisioning.Service, *provisioning.Worker, *receiver, *provisioning.Webhook, *time.Time) {
 	t.Helper()
 	store := memstore.New()
 	now := time.Now()
@@ -61,8 +61,8 @@ func setup(t *testing.T, statuses ...int) (*provisioning.Service, *webhook.Dispa
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &webhook.Dispatcher{Store: store, AllowPrivate: true, Now: clock,
-		Backoff: func(int) time.Duration { return time.Minute }}
+	d := provisioning.NewWorker(store, provisioning.WorkerOptions{Sender: &webhook.Sender{AllowPrivate: true, Now: clock},
+		Clock: clock, DeliveryBackoff: func(int) time.Duration { return time.Minute }})
 	return svc, d, rc, wh, &now
 }
 
@@ -72,8 +72,8 @@ func TestDeliversSignedEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := d.RunOnce(context.Background()); n != 1 || err != nil {
-		t.Fatalf("RunOnce = %d, %v", n, err)
+	if err := d.RunOnce(context.Background()); err != nil {
+		t.Fatalf("RunOnce: %v", err)
 	}
 	if len(rc.got) != 1 {
 		t.Fatalf("%d requests received", len(rc.got))
@@ -101,8 +101,8 @@ func TestDeliversSignedEvents(t *testing.T) {
 	if len(log) != 1 || log[0].State != provisioning.DeliverySucceeded || log[0].LastStatus != 200 || log[0].Attempts != 1 {
 		t.Fatalf("delivery log: %+v", log)
 	}
-	if n, _ := d.RunOnce(context.Background()); n != 0 {
-		t.Fatalf("a delivered event was sent again")
+	if err := d.RunOnce(context.Background()); err != nil || len(rc.got) != 1 {
+		t.Fatalf("a delivered event was sent again (%d requests, %v)", len(rc.got), err)
 	}
 }
 
@@ -111,14 +111,15 @@ func TestRetriesWithBackoffThenFails(t *testing.T) {
 	if _, err := svc.CreateTenant(context.Background(), admin, provisioning.TenantInput{CompanyName: "Flaky", Email: "f@example.com"}); err != nil {
 		t.Fatal(err)
 	}
-	_, _ = d.RunOnce(context.Background()) // 500
-	if n, _ := d.RunOnce(context.Background()); n != 0 {
+	_ = d.RunOnce(context.Background()) // 500
+	_ = d.RunOnce(context.Background())
+	if len(rc.got) != 1 {
 		t.Fatal("retried before its backoff")
 	}
 	*now = now.Add(2 * time.Minute)
-	_, _ = d.RunOnce(context.Background()) // 503
+	_ = d.RunOnce(context.Background()) // 503
 	*now = now.Add(2 * time.Minute)
-	_, _ = d.RunOnce(context.Background()) // 200
+	_ = d.RunOnce(context.Background()) // 200
 	log, _ := svc.ListDeliveries(context.Background(), admin, wh.ID, 0)
 	if len(rc.got) != 3 || log[0].State != provisioning.DeliverySucceeded || log[0].Attempts != 3 {
 		t.Fatalf("after two failures: %d requests, %+v", len(rc.got), log[0])
@@ -132,16 +133,16 @@ func TestRetriesWithBackoffThenFails(t *testing.T) {
 	if _, err := svc.CreateTenant(context.Background(), admin, provisioning.TenantInput{CompanyName: "Doomed", Email: "d@example.com"}); err != nil {
 		t.Fatal(err)
 	}
-	_, _ = d.RunOnce(context.Background())
+	_ = d.RunOnce(context.Background())
 	*now = now.Add(provisioning.WebhookRetryWindow + time.Minute)
-	_, _ = d.RunOnce(context.Background())
+	_ = d.RunOnce(context.Background())
 	log, _ = svc.ListDeliveries(context.Background(), admin, wh.ID, 0)
 	if log[0].State != provisioning.DeliveryFailed || log[0].LastStatus != 500 || !strings.Contains(log[0].LastError, "500") {
 		t.Fatalf("after the retry window: %+v", log[0])
 	}
 }
 
-// The dispatcher's client connects only to public addresses, whatever the URL's host resolves
+// The sender's client connects only to public addresses, whatever the URL's host resolves
 // to now, and a failed attempt's last_error — the partner's to read — holds one of the fixed
 // failure texts: no address, no resolver answer, no Go error text.
 func TestDeliveryFailuresNameNoAddress(t *testing.T) {
@@ -194,8 +195,9 @@ func TestDeliveryFailuresNameNoAddress(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := hits.Load()
-			d := &webhook.Dispatcher{Store: store, AllowPrivate: c.allowPrivate, Client: c.client}
-			if _, err := d.RunOnce(context.Background()); err != nil {
+			d := provisioning.NewWorker(store, provisioning.WorkerOptions{
+				Sender: &webhook.Sender{AllowPrivate: c.allowPrivate, Client: c.client}})
+			if err := d.RunOnce(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			log, _ := svc.ListDeliveries(context.Background(), admin, wh.ID, 0)
@@ -204,7 +206,7 @@ func TestDeliveryFailuresNameNoAddress(t *testing.T) {
 				t.Fatalf("last_error = %q (state %s), want %q", got, log[0].State, c.want)
 			}
 			if !c.allowPrivate && hits.Load() != before {
-				t.Fatal("the dispatcher reached a private address")
+				t.Fatal("the sender reached a private address")
 			}
 			if a := addressIn(got); a != "" || strings.Contains(got, "dial") || strings.Contains(got, "lookup") {
 				t.Fatalf("last_error %q names an address or a Go error (%s)", got, a)
@@ -271,7 +273,7 @@ func TestRotatedSecretsBothSign(t *testing.T) {
 	if _, err := svc.CreateTenant(context.Background(), admin, provisioning.TenantInput{CompanyName: "R", Email: "r@example.com"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.RunOnce(context.Background()); err != nil {
+	if err := d.RunOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	h, body := rc.got[0], rc.bodies[0]

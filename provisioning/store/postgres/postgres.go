@@ -4,7 +4,7 @@
 //
 // It keeps no state in a database session, so that it works behind PgBouncer in transaction
 // pooling mode, where consecutive transactions of one connection may run on different server
-// connections: it sends no startup parameter beyond the driver's own, prepares no named
+// connections: it sends no startup parameter beyond the driver's own, keeps no named prepared
 // statement (each statement carries its arguments, unnamed), takes only transaction-scoped
 // advisory locks, and sets nothing with SET, LISTEN or temporary tables. The statement timeout
 // is the client's (Options.StatementTimeout).
@@ -12,47 +12,32 @@ package postgres
 
 import (
 	"context"
-	"embed"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
-	"path"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"github.com/provisiond/provisiond/provisioning"
 	"github.com/provisiond/provisiond/provisioning/store/internal/sqlstore"
 )
 
-//go:embed migrations/*.sql
-var migrations embed.FS
-
-// Options tune the connection pool. Zero values take the defaults.
+// Options tune Open and OpenDB. Zero values take the defaults.
 type Options struct {
-	// MaxOpenConns is the most connections the store opens, default 20.
+	// MaxOpenConns is the most connections the store opens (Open only), default 20.
 	MaxOpenConns int
-	// StatementTimeout bounds each statement of the store's Reads and Writes, default 10s;
-	// negative for none. The store cancels a statement that outlives it (the driver sends
-	// PostgreSQL a cancel request) rather than set statement_timeout in the session, which
-	// PgBouncer's transaction pooling would not keep. Migrations are not bounded by it.
+	// StatementTimeout bounds each statement of the store's Reads and Writes: default 10s
+	// after Open, none after OpenDB; negative for none. The store cancels a statement that
+	// outlives it (the driver sends PostgreSQL a cancel request) rather than set
+	// statement_timeout in the session, which PgBouncer's transaction pooling would not keep.
+	// Migrations are not bounded by it.
 	StatementTimeout time.Duration
-	// Migrate applies the migrations the database lacks on Open. Without it, Open fails on a
-	// database whose schema is older than the store's.
+	// Migrate applies the migrations the database lacks (see Migrate).
 	Migrate bool
 }
-
-// Store is the PostgreSQL provisioning.Store.
-type Store struct {
-	*sqlstore.Store
-}
-
-var _ provisioning.Store = (*Store)(nil)
 
 var dialect = sqlstore.Dialect{
 	Name:          "postgres",
@@ -81,7 +66,9 @@ var dialect = sqlstore.Dialect{
 	},
 }
 
-// Open connects to the database at a postgres:// or postgresql:// URL and checks that it answers.
+// Open connects to the database at a postgres:// or postgresql:// URL and checks that it
+// answers. To the URL it adds two settings of the driver's own, which are not sent to the
+// server: connect_timeout=10 unless the URL sets it, and binary_parameters=yes.
 func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error) {
 	u, err := url.Parse(databaseURL)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
@@ -110,48 +97,51 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 	db.SetMaxOpenConns(opts.MaxOpenConns)
 	db.SetMaxIdleConns(opts.MaxOpenConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &Store{sqlstore.New(db, db, dialect)}
-	s.SetStatementTimeout(max(opts.StatementTimeout, 0))
-	if err := s.Ping(ctx); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	if opts.Migrate {
-		if err := s.Migrate(ctx); err != nil {
-			_ = db.Close()
-			return nil, err
-		}
-	}
-	if err := s.checkSchema(ctx); err != nil {
+	s := &Store{s: sqlstore.New(db, db, dialect), ownDB: true}
+	if err := s.open(ctx, opts); err != nil {
 		_ = s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-// checkSchema fails unless the database holds the migrations of this store, the last included.
-func (s *Store) checkSchema(ctx context.Context) error {
-	files, _ := fs.Glob(migrations, "migrations/*.sql")
-	want := 0
-	for _, f := range files {
-		num, _, _ := strings.Cut(path.Base(f), "_")
-		if v, err := strconv.Atoi(num); err == nil {
-			want = max(want, v)
-		}
+// OpenDB opens the store on a host's own database handle, which must use the lib/pq driver
+// (sql.Open("postgres", …) or sql.OpenDB(pq.NewConnector(…))). The store leaves the pool as the
+// host set it — size, lifetimes and session settings such as statement_timeout are the host's
+// to choose, in its connection string — and keeps no prepared statement on it. Close leaves db
+// open: it stays the host's to close. Of opts only Migrate and StatementTimeout apply. Behind
+// PgBouncer in transaction pooling mode, the host's connection string needs the driver's
+// binary_parameters=yes, which Open sets (see Open).
+func OpenDB(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("postgres: OpenDB needs a database")
 	}
-	var have int
-	if err := s.DB().GetContext(ctx, &have, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"); err != nil {
-		return fmt.Errorf("postgres: reading the schema version (has 'provisiond migrate' run?): %w", err)
+	if _, ok := db.Driver().(*pq.Driver); !ok {
+		return nil, fmt.Errorf("postgres: OpenDB needs a database opened with the lib/pq driver, not %T", db.Driver())
 	}
-	if have < want {
-		return fmt.Errorf("postgres: the database schema is at migration %d, this provisiond needs %d: run 'provisiond migrate'", have, want)
+	xdb := sqlx.NewDb(db, "postgres")
+	s := &Store{s: sqlstore.New(xdb, xdb, dialect)}
+	if err := s.open(ctx, opts); err != nil {
+		_ = s.Close()
+		return nil, err
 	}
-	return nil
+	return s, nil
 }
 
-// Migrate applies the migrations the database lacks. Replicas may call it at the same time: an
-// advisory lock lets one apply them.
-func (s *Store) Migrate(ctx context.Context) error {
-	sub, _ := fs.Sub(migrations, "migrations")
-	return s.Store.Migrate(ctx, sub)
+// open checks that the database answers, migrates it if asked, and checks that the schema has
+// what the statements need.
+func (s *Store) open(ctx context.Context, opts Options) error {
+	s.s.SetStatementTimeout(max(opts.StatementTimeout, 0))
+	if err := s.Ping(ctx); err != nil {
+		return err
+	}
+	if opts.Migrate {
+		if err := s.Migrate(ctx); err != nil {
+			return err
+		}
+	}
+	if err := s.s.CheckSchema(ctx); err != nil {
+		return fmt.Errorf("%w (is the schema there? migrate the database first: Migrate, Options.Migrate, or Migrations)", err)
+	}
+	return nil
 }

@@ -15,7 +15,7 @@ import (
 
 // migrationsBefore returns the migrations numbered below version.
 func migrationsBefore(t *testing.T, version string) fs.FS {
-	sub, _ := fs.Sub(migrations, "migrations")
+	sub := Migrations
 	files, _ := fs.Glob(sub, "*.sql")
 	out := fstest.MapFS{}
 	for _, f := range files {

@@ -4,10 +4,9 @@ package sqlite
 
 import (
 	"context"
-	"embed"
+	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"sort"
 	"strings"
@@ -17,21 +16,10 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
-	"github.com/provisiond/provisiond/provisioning"
 	"github.com/provisiond/provisiond/provisioning/store/internal/sqlstore"
 )
 
-//go:embed migrations/*.sql
-var migrations embed.FS
-
 func init() { sqlx.BindDriver("sqlite", sqlx.QUESTION) }
-
-// Store is the SQLite provisioning.Store.
-type Store struct {
-	*sqlstore.Store
-}
-
-var _ provisioning.Store = (*Store)(nil)
 
 var dialect = sqlstore.Dialect{
 	Name: "sqlite",
@@ -88,15 +76,61 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	writeDB.SetMaxOpenConns(1) // one writer: writers queue in Go rather than spin on SQLITE_BUSY
-	s := &Store{sqlstore.New(db, writeDB, dialect)}
-	sub, _ := fs.Sub(migrations, "migrations")
-	if err := s.Migrate(ctx, sub); err != nil {
-		_ = s.Close()
-		return nil, err
-	}
-	if err := s.Prepare(ctx); err != nil {
+	s := &Store{s: sqlstore.New(db, writeDB, dialect), ownDB: true}
+	if err := s.open(ctx, Options{Migrate: true}); err != nil {
 		_ = s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// Options tune OpenDB.
+type Options struct {
+	Migrate bool // apply the migrations the database lacks (see Migrate)
+}
+
+// OpenDB opens the store on a host's own database handle, which must use the
+// modernc.org/sqlite driver (sql.Open("sqlite", …)). The store reads and writes through it as
+// the host set it up; its connection string must turn foreign keys on (OpenDB checks), and
+// should set a busy timeout and _txlock=immediate, without which concurrent writers fail with
+// SQLITE_BUSY instead of waiting their turn:
+//
+//	file:host.db?_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate
+//
+// The store changes nothing of the pool and only prepares its statements on it. Close releases
+// those statements and leaves db open: it stays the host's to close, after the store's Close.
+func OpenDB(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("sqlite: OpenDB needs a database")
+	}
+	if _, ok := db.Driver().(*sqlite.Driver); !ok {
+		return nil, fmt.Errorf("sqlite: OpenDB needs a database opened with the modernc.org/sqlite driver, not %T", db.Driver())
+	}
+	var fk int
+	if err := db.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	if fk != 1 {
+		return nil, errors.New("sqlite: OpenDB needs foreign keys on: add _pragma=foreign_keys(1) to the connection string")
+	}
+	xdb := sqlx.NewDb(db, "sqlite")
+	s := &Store{s: sqlstore.New(xdb, xdb, dialect)}
+	if err := s.open(ctx, opts); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// open migrates the database if asked, and prepares the statements.
+func (s *Store) open(ctx context.Context, opts Options) error {
+	if opts.Migrate {
+		if err := s.Migrate(ctx); err != nil {
+			return err
+		}
+	}
+	if err := s.s.Prepare(ctx); err != nil {
+		return fmt.Errorf("%w (is the schema there? migrate the database first: Migrate, Options.Migrate, or Migrations)", err)
+	}
+	return nil
 }

@@ -167,11 +167,17 @@ func wantExists(t *testing.T, err error, existing string) {
 
 func equal(t *testing.T, got, want *provisioning.Tenant) {
 	t.Helper()
-	g, _ := got.MarshalJSON()
-	w, _ := want.MarshalJSON()
-	if string(g) != string(w) {
+	if g, w := render(got), render(want); g != w {
 		t.Fatalf("tenant differs\n got: %s\nwant: %s", g, w)
 	}
+}
+
+// render prints every field of a tenant, its times in UTC (stores may hand back another
+// location for the same instant).
+func render(t *provisioning.Tenant) string {
+	c := *t
+	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	return fmt.Sprintf("%+v", c)
 }
 
 func str(s string) *string { return &s }

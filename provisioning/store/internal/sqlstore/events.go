@@ -3,8 +3,8 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/provisiond/provisiond/provisioning"
@@ -32,7 +32,7 @@ type eventRow struct {
 
 // AppendEvent implements provisioning.Tx.
 func (x *tx) AppendEvent(ctx context.Context, e *provisioning.Event) error {
-	data, err := json.Marshal(e.Data)
+	data, err := encodeEventData(e.Data)
 	if err != nil {
 		return x.internal(err)
 	}
@@ -86,8 +86,11 @@ func (x *tx) eventSeq(ctx context.Context, partnerID, id string) (int64, error) 
 }
 
 func (r *eventRow) event() (*provisioning.Event, error) {
-	e := &provisioning.Event{Seq: r.Seq, ID: r.ID, PartnerID: r.PartnerID, Type: provisioning.EventType(r.Type),
+	data, err := decodeEventData(r.Data)
+	if err != nil {
+		return nil, fmt.Errorf("event %s: %w", r.ID, err)
+	}
+	return &provisioning.Event{Seq: r.Seq, ID: r.ID, PartnerID: r.PartnerID, Type: provisioning.EventType(r.Type),
 		TenantID: r.TenantID, Actor: r.Actor, RequestID: r.RequestID, CreatedAt: time.Time(r.CreatedAt),
-		Data: &provisioning.Tenant{}}
-	return e, json.Unmarshal(r.Data, e.Data)
+		Data: data}, nil
 }

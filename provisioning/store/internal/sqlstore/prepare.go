@@ -49,3 +49,25 @@ func (x *tx) prepared(ctx context.Context, query string) *sqlx.Stmt {
 	}
 	return st
 }
+
+// CheckSchema checks that the schema has every table and column the store's statements use,
+// as Prepare does, but leaves no statement behind, even through a connection pooler: it
+// prepares each statement of fixed text in one transaction and closes it before the
+// transaction ends.
+func (s *Store) CheckSchema(ctx context.Context) error {
+	t, err := s.writeDB.BeginTxx(ctx, nil)
+	if err != nil {
+		return s.internal(err)
+	}
+	defer func() { _ = t.Rollback() }()
+	for _, q := range fixedQueries(&s.d) {
+		st, err := t.PrepareContext(ctx, t.Rebind(q))
+		if err != nil {
+			return s.internal(fmt.Errorf("checking the schema: %w", err))
+		}
+		if err := st.Close(); err != nil {
+			return s.internal(err)
+		}
+	}
+	return nil
+}

@@ -106,16 +106,22 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close implements provisioning.Store.
+// Close implements provisioning.Store: it closes the prepared statements and the databases.
 func (s *Store) Close() error {
-	for _, st := range s.stmts {
-		_ = st.Close()
-	}
+	s.CloseStatements()
 	err := s.db.Close()
 	if s.writeDB != s.db {
 		err = errors.Join(err, s.writeDB.Close())
 	}
 	return err
+}
+
+// CloseStatements closes the statements Prepare prepared, leaving the databases open: the
+// Close of a store opened on a database that is not its own.
+func (s *Store) CloseStatements() {
+	for _, st := range s.stmts {
+		_ = st.Close()
+	}
 }
 
 func (s *Store) internal(err error) error {

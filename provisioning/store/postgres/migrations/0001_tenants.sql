@@ -15,7 +15,7 @@ CREATE TABLE tenants (
     deleted_at   TIMESTAMPTZ(3)
 );
 
--- Uniqueness among a partner's live tenants (CONTRACT §3); the names are what Conflict matches.
+-- Uniqueness among a partner's live tenants; the names are what Conflict matches.
 CREATE UNIQUE INDEX tenants_name_key ON tenants (partner_id, name_key) WHERE deleted_at IS NULL;
 CREATE UNIQUE INDEX tenants_external_id_key ON tenants (partner_id, external_id)
     WHERE deleted_at IS NULL AND external_id IS NOT NULL;

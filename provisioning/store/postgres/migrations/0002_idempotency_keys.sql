@@ -1,4 +1,4 @@
--- Answers to requests made with an Idempotency-Key, per partner, kept 24 hours (CONTRACT §5).
+-- Answers to requests made with an Idempotency-Key, per partner, kept 24 hours.
 CREATE TABLE idempotency_keys (
     partner_id  TEXT NOT NULL,
     idem_key    TEXT NOT NULL,

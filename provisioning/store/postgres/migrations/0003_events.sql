@@ -1,4 +1,4 @@
--- Lifecycle events, written in the transaction of their change (CONTRACT §8). seq orders a
+-- Lifecycle events, written in the transaction of their change. seq orders a
 -- partner's events in commit order: writers take a per-partner advisory lock before inserting.
 CREATE TABLE events (
     seq        BIGSERIAL PRIMARY KEY,

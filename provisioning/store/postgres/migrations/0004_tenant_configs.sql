@@ -1,4 +1,4 @@
--- Each tenant's configuration document (CONTRACT §4), created with the tenant.
+-- Each tenant's configuration document, created with the tenant.
 CREATE TABLE tenant_configs (
     tenant_id  UUID PRIMARY KEY REFERENCES tenants (id),
     partner_id TEXT NOT NULL,

@@ -1,4 +1,4 @@
--- Lifecycle events, written in the transaction of their change (CONTRACT §8). SQLite has one
+-- Lifecycle events, written in the transaction of their change. SQLite has one
 -- writer at a time, so seq is also the commit order.
 CREATE TABLE events (
     seq        INTEGER PRIMARY KEY AUTOINCREMENT,

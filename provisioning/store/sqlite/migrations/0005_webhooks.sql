@@ -1,4 +1,4 @@
--- Webhook endpoints and the deliveries queued for them with each event (CONTRACT §8).
+-- Webhook endpoints and the deliveries queued for them with each event.
 CREATE TABLE webhooks (
     id          TEXT PRIMARY KEY,
     partner_id  TEXT NOT NULL,

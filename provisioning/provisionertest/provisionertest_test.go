@@ -1,0 +1,62 @@
+package provisionertest_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"github.com/provisiond/provisiond/provisioning"
+	"github.com/provisiond/provisiond/provisioning/httpapi"
+	"github.com/provisiond/provisiond/provisioning/provisionertest"
+	"github.com/provisiond/provisiond/provisioning/store/memstore"
+)
+
+func newService() *provisioning.Service {
+	return provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.Policy{}))
+}
+
+// The in-process Service.
+func TestService(t *testing.T) {
+	provisionertest.Run(t, func(t *testing.T) provisionertest.Harness {
+		svc := newService()
+		return provisionertest.Harness{As: func(provisioning.Principal) provisioning.Provisioner { return svc }}
+	})
+}
+
+// The client, talking to a real server: httpapi over a Service, through net/http.
+func TestHTTPClient(t *testing.T) {
+	provisionertest.Run(t, func(t *testing.T) provisionertest.Harness {
+		tokens := &tokens{byToken: map[string]provisioning.Principal{}}
+		srv := httptest.NewServer(httpapi.New(newService(), tokens))
+		t.Cleanup(srv.Close)
+		return provisionertest.Harness{As: func(p provisioning.Principal) provisioning.Provisioner {
+			return httpapi.NewClient(srv.URL, httpapi.WithToken(tokens.issue(p)), httpapi.WithHTTPClient(srv.Client()))
+		}}
+	})
+}
+
+// tokens is an httpapi.Authenticator that knows the tokens it issued.
+type tokens struct {
+	mu      sync.Mutex
+	byToken map[string]provisioning.Principal
+}
+
+func (a *tokens) issue(p provisioning.Principal) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	token := fmt.Sprintf("token-%d", len(a.byToken))
+	a.byToken[token] = p
+	return token
+}
+
+func (a *tokens) Authenticate(_ context.Context, token string) (provisioning.Principal, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p, ok := a.byToken[token]
+	if !ok {
+		return p, provisioning.Errorf(provisioning.CodeUnauthenticated, "unknown token")
+	}
+	return p, nil
+}

@@ -1,0 +1,96 @@
+package sqlstore
+
+import (
+	"os/exec"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/provisiond/provisiond/provisioning"
+)
+
+func storedTenant() *provisioning.Tenant {
+	return &provisioning.Tenant{ID: "0190a0b0-0000-7000-8000-000000000001", PartnerID: "p", CompanyName: "Acme",
+		Email: "a@example.com", PhoneNumber: "+1234567890", ExternalID: "crm-1", Status: provisioning.StatusActive,
+		Metadata: map[string]string{"plan": "gold"}, Version: 3,
+		CreatedAt: time.Date(2025, 2, 10, 16, 30, 0, 123e6, time.UTC), UpdatedAt: time.Date(2025, 2, 11, 8, 0, 0, 0, time.UTC)}
+}
+
+// Stored bytes that must read back the same for as long as a store keeps them. A change to
+// the stored format adds a version; it never edits these.
+const (
+	// storedV1 is what appendEvent writes today.
+	storedV1 = `{"v":1,"id":"0190a0b0-0000-7000-8000-000000000001","partner_id":"p","company_name":"Acme",` +
+		`"email":"a@example.com","phone_number":"+1234567890","external_id":"crm-1","status":"active",` +
+		`"metadata":{"plan":"gold"},"version":3,"created_at":"2025-02-10T16:30:00.123Z","updated_at":"2025-02-11T08:00:00.000Z"}`
+	// storedV0 is a row written before the format had a version: the API's tenant JSON.
+	storedV0 = `{"tenant":"0190a0b0-0000-7000-8000-000000000001","company_name":"Acme","email":"a@example.com",` +
+		`"phone_number":"+1234567890","industry":null,"external_id":"crm-1","status":"active","metadata":{"plan":"gold"},` +
+		`"partner_id":"p","version":3,"created_at":"2025-02-10T16:30:00.123Z","updated_at":"2025-02-11T08:00:00.000Z"}`
+	// storedV0JSONB is the same row as PostgreSQL's JSONB gives it back: keys reordered, spaced.
+	storedV0JSONB = `{"email": "a@example.com", "status": "active", "tenant": "0190a0b0-0000-7000-8000-000000000001", ` +
+		`"version": 3, "industry": null, "metadata": {"plan": "gold"}, "created_at": "2025-02-10T16:30:00.123Z", ` +
+		`"partner_id": "p", "updated_at": "2025-02-11T08:00:00.000Z", "external_id": "crm-1", "company_name": "Acme", ` +
+		`"phone_number": "+1234567890"}`
+)
+
+func TestEventDataIsWrittenInItsOwnFormat(t *testing.T) {
+	b, err := encodeEventData(storedTenant())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != storedV1 {
+		t.Fatalf("stored bytes\n got: %s\nwant: %s", b, storedV1)
+	}
+}
+
+func TestEventDataReadsEveryVersion(t *testing.T) {
+	for name, stored := range map[string]string{"v1": storedV1, "v0": storedV0, "v0 from JSONB": storedV0JSONB} {
+		t.Run(name, func(t *testing.T) {
+			got, err := decodeEventData([]byte(stored))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := storedTenant(); !reflect.DeepEqual(got, want) {
+				t.Fatalf("read\n got: %+v\nwant: %+v", got, want)
+			}
+		})
+	}
+	minimal := &provisioning.Tenant{ID: "x", PartnerID: "p", CompanyName: "A", Email: "a@example.com",
+		Status: provisioning.StatusSuspended, Version: 1, CreatedAt: time.UnixMilli(1).UTC(), UpdatedAt: time.UnixMilli(2).UTC()}
+	b, _ := encodeEventData(minimal)
+	if got, err := decodeEventData(b); err != nil || !reflect.DeepEqual(got, minimal) {
+		t.Fatalf("round trip of %s: %+v, %v", b, got, err)
+	}
+	every := storedTenant()
+	every.Industry = "Retail"
+	b, _ = encodeEventData(every)
+	if got, err := decodeEventData(b); err != nil || !reflect.DeepEqual(got, every) {
+		t.Fatalf("round trip of %s: %+v, %v", b, got, err)
+	}
+	// storedTenant sets every field of a Tenant; a new field needs a place in the stored format.
+	if n := reflect.TypeFor[provisioning.Tenant]().NumField(); n != 12 {
+		t.Fatalf("provisioning.Tenant has %d fields, the stored format knows 12: store the new one (a new version) and update this test", n)
+	}
+	if got, err := decodeEventData([]byte("null")); got != nil || err != nil {
+		t.Fatalf("null: %v, %v", got, err)
+	}
+	if _, err := decodeEventData([]byte(`{"v":2,"id":"x"}`)); err == nil || !strings.Contains(err.Error(), "version 2") {
+		t.Fatalf("a newer version read without error: %v", err)
+	}
+}
+
+// The stored format cannot follow the API's JSON by accident: the SQL stores do not even
+// depend on the packages that define it.
+func TestStoredFormatIsIndependentOfTheAPI(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.HasSuffix(dep, "/provisioning/wire") || strings.HasSuffix(dep, "/provisioning/httpapi") {
+			t.Errorf("sqlstore depends on %s", dep)
+		}
+	}
+}

@@ -1,0 +1,232 @@
+package provisioning
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// The Worker is the library's background work: what must happen after a request has been
+// answered. A host that embeds the library runs one, as provisiond does; without it webhooks are
+// queued but never sent.
+
+// Worker runs the background work of a Store: it delivers queued webhook events through a
+// DeliverySender, and forgets expired idempotency records. Each kind of work is a job that the
+// Worker runs in rounds, in its own loop: a round that may have left work due starts the next
+// at once; otherwise the job waits its interval.
+//
+// Several Workers — one per replica — may share a store: a delivery is claimed in the store
+// under a lease, so replicas never attempt one at the same time, and one claimed by a worker
+// that died is claimed again when its lease ends; purging what another replica purged is
+// harmless.
+//
+// Start one with Run, in its own goroutine, and stop it by ending Run's context:
+//
+//	w := provisioning.NewWorker(store, provisioning.WorkerOptions{Sender: &webhook.Sender{}})
+//	done := make(chan error, 1)
+//	go func() { done <- w.Run(ctx) }()
+//	…
+//	cancel()
+//	err := <-done // every goroutine the worker started has ended
+type Worker struct {
+	store   Store
+	opts    WorkerOptions
+	jobs    []job
+	mu      sync.Mutex
+	running bool
+}
+
+// WorkerOptions configure a Worker. Zero values take the defaults.
+type WorkerOptions struct {
+	// Sender makes delivery attempts; provisioning/webhook.Sender sends them over HTTP. When it
+	// is nil, deliveries stay queued (and Run logs that once).
+	Sender DeliverySender
+	// DeliveryInterval is how often the store is asked for due deliveries when the last round
+	// found none waiting; default 1s.
+	DeliveryInterval time.Duration
+	// DeliveryConcurrency is how many deliveries are claimed and attempted at once; default 10.
+	DeliveryConcurrency int
+	// DeliveryLease is how long a claimed delivery is the worker's: should the worker die, it is
+	// claimed again after that. It must exceed the Sender's timeout; default 1m.
+	DeliveryLease time.Duration
+	// DeliveryBackoff is the wait after the nth failed attempt; default DeliveryBackoff.
+	DeliveryBackoff func(attempt int) time.Duration
+	// IdempotencyPurgeInterval is how often expired idempotency records are deleted; default 1h.
+	IdempotencyPurgeInterval time.Duration
+	// StopTimeout is how long the attempts under way when Run's context ends may go on, to
+	// record their outcome, before their own context is canceled; default 10s. An attempt cut
+	// short is made again when its lease ends.
+	StopTimeout time.Duration
+	// Clock is the worker's time; default time.Now.
+	Clock func() time.Time
+	// Logger receives a line per delivery attempt and per failed round; default: discarded.
+	Logger *slog.Logger
+}
+
+// NewWorker returns a Worker over store. It starts nothing: see Run.
+func NewWorker(store Store, opts WorkerOptions) *Worker {
+	opts.DeliveryInterval = orDefault(opts.DeliveryInterval, time.Second)
+	opts.DeliveryConcurrency = orDefault(opts.DeliveryConcurrency, 10)
+	opts.DeliveryLease = orDefault(opts.DeliveryLease, time.Minute)
+	opts.IdempotencyPurgeInterval = orDefault(opts.IdempotencyPurgeInterval, time.Hour)
+	opts.StopTimeout = orDefault(opts.StopTimeout, 10*time.Second)
+	if opts.DeliveryBackoff == nil {
+		opts.DeliveryBackoff = DeliveryBackoff
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	w := &Worker{store: store, opts: opts}
+	w.jobs = []job{w.deliveryJob(), w.idempotencyPurgeJob()}
+	return w
+}
+
+// orDefault is v, or def when v is not positive.
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// job is one kind of background work. Adding a kind — durable provisioning steps, the purge of
+// deleted tenants — is adding a job to NewWorker: its round claims due items in the store under
+// a lease (as deliveries do), so that replicas share them without doing one twice at once.
+type job struct {
+	name     string        // in logs
+	interval time.Duration // the wait after a round that left no work due
+	// round does one round of work and reports whether more may be due at once. Work it
+	// starts must end before it returns; ctx ends StopTimeout after Run's context.
+	round func(ctx context.Context) (more bool, err error)
+}
+
+// errRunning is Run's answer when the worker is already running.
+var errRunning = errors.New("provisioning: the worker is already running")
+
+// Run does the background work until ctx ends, then waits for the work under way to finish —
+// for up to StopTimeout, after which it is canceled — and returns nil: when Run returns, every
+// goroutine it started has ended. It fails at once if the worker is already running. A round
+// that fails is logged and tried again after the job's interval; Run never gives up on its own.
+func (w *Worker) Run(ctx context.Context) error {
+	if err := w.begin(); err != nil {
+		return err
+	}
+	defer w.end()
+	if w.opts.Sender == nil {
+		w.opts.Logger.Warn("webhook deliveries stay queued: the worker has no DeliverySender")
+	}
+	work, release := afterGrace(ctx, w.opts.StopTimeout)
+	defer release()
+	var wg sync.WaitGroup
+	for _, j := range w.jobs {
+		wg.Go(func() { w.loop(ctx, work, j) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// RunOnce does one round of every job, and more rounds of a job while it reports more work due,
+// then returns the rounds' errors. It is for hosts that drive the work from their own scheduler,
+// and for tests. It fails at once if the worker is already running.
+func (w *Worker) RunOnce(ctx context.Context) error {
+	if err := w.begin(); err != nil {
+		return err
+	}
+	defer w.end()
+	var errs []error
+	for _, j := range w.jobs {
+		for {
+			more, err := j.round(ctx)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			if !more || err != nil || ctx.Err() != nil {
+				break
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (w *Worker) begin() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.running {
+		return errRunning
+	}
+	w.running = true
+	return nil
+}
+
+func (w *Worker) end() {
+	w.mu.Lock()
+	w.running = false
+	w.mu.Unlock()
+}
+
+// loop runs a job's rounds while ctx lasts; the rounds themselves run with work.
+func (w *Worker) loop(ctx, work context.Context, j job) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		more, err := j.round(work)
+		if err != nil && ctx.Err() == nil {
+			w.opts.Logger.Warn("background work failed", "job", j.name, "error", err.Error())
+		}
+		if more && err == nil {
+			timer.Reset(0)
+		} else {
+			timer.Reset(j.interval)
+		}
+	}
+}
+
+// afterGrace returns a context that ends grace after parent ends, or when release is called,
+// and release, which also waits for the goroutine that counts the grace to end.
+func afterGrace(parent context.Context, grace time.Duration) (ctx context.Context, release func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
+	ended := make(chan struct{})
+	stop := context.AfterFunc(parent, func() {
+		defer close(ended)
+		timer := time.NewTimer(grace)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+			cancel()
+		case <-ctx.Done():
+		}
+	})
+	return ctx, func() {
+		cancel()
+		if !stop() { // the grace had begun
+			<-ended
+		}
+	}
+}
+
+// idempotencyPurgeJob deletes expired idempotency records. Every replica may run it: deleting
+// what another already deleted is harmless.
+func (w *Worker) idempotencyPurgeJob() job {
+	return job{name: "idempotency purge", interval: w.opts.IdempotencyPurgeInterval,
+		round: func(ctx context.Context) (bool, error) {
+			var n int64
+			err := w.store.Write(ctx, func(tx Tx) (err error) {
+				n, err = tx.PurgeIdempotencyKeys(ctx, w.opts.Clock().UTC())
+				return err
+			})
+			if n > 0 {
+				w.opts.Logger.Info("purged expired idempotency records", "count", n)
+			}
+			return false, err
+		}}
+}

@@ -1,0 +1,349 @@
+package provisioning_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/provisiond/provisiond/provisioning"
+	"github.com/provisiond/provisiond/provisioning/store/memstore"
+	"github.com/provisiond/provisiond/provisioning/webhook"
+)
+
+var workerAdmin = provisioning.Principal{PartnerID: "p", Subject: "s", Roles: []string{"partner-admin"}}
+
+// startWorker runs w in the background; stop ends it and returns Run's error, failing the test
+// if Run does not return.
+func startWorker(t *testing.T, w *provisioning.Worker) (stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	stopped := false
+	stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(30 * time.Second):
+			t.Fatal("Run did not return after its context ended")
+			return nil
+		}
+	}
+	t.Cleanup(func() { _ = stop() })
+	return stop
+}
+
+// eventually polls cond until it holds, failing the test after a generous deadline.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+	}
+}
+
+// await waits for a value from ch, failing the test after a generous deadline.
+func await[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(30 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+		panic("unreachable")
+	}
+}
+
+// libraryFrame matches a stack frame in the library's own packages (not in its tests).
+var libraryFrame = regexp.MustCompile(`github\.com/provisiond/provisiond/provisioning(/[a-z]+)*\.`)
+
+// libraryGoroutines returns the stacks of the goroutines that are running library code, or were
+// started by it.
+func libraryGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var found []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if libraryFrame.MatchString(g) {
+			found = append(found, g)
+		}
+	}
+	return found
+}
+
+// assertNoGoroutineLeft checks, after Run has returned, that no goroutine runs library code, and
+// that the goroutine count is back to what it was before the worker started, once the test's own
+// HTTP connections are closed.
+func assertNoGoroutineLeft(t *testing.T, before int, closeHTTP func()) {
+	t.Helper()
+	if left := libraryGoroutines(); len(left) > 0 {
+		t.Fatalf("%d goroutines run library code after Run returned:\n%s", len(left), strings.Join(left, "\n\n"))
+	}
+	closeHTTP()
+	var n int
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if n = runtime.NumGoroutine(); n <= before {
+			return
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines after Run returned, %d before it started:\n%s", n, before, buf[:runtime.Stack(buf, true)])
+		}
+	}
+}
+
+// The worker delivers a webhook end to end: registered through the Service, queued by a
+// tenant's creation, posted to a real HTTP endpoint that verifies the Standard Webhooks
+// signature; then it stops, leaving no goroutine behind.
+func TestWorkerDeliversWebhooks(t *testing.T) {
+	ctx := context.Background()
+	store := memstore.New()
+	svc := provisioning.New(store, provisioning.NewRBAC(provisioning.DefaultPolicy()),
+		provisioning.WithWebhookURLCheck(webhook.CheckURL(true, nil)))
+	var secret atomic.Value
+	type delivery struct {
+		body     []byte
+		verified error
+	}
+	got := make(chan delivery, 10)
+	endpoint := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got <- delivery{body, webhook.Verify(secret.Load().(string), r.Header, body, time.Now(), 5*time.Minute)}
+	}))
+	wh, err := svc.CreateWebhook(ctx, workerAdmin, provisioning.WebhookInput{URL: endpoint.URL + "/hooks"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret.Store(wh.Secret)
+
+	before := runtime.NumGoroutine()
+	client := webhook.NewClient(true)
+	stop := startWorker(t, provisioning.NewWorker(store, provisioning.WorkerOptions{
+		Sender: &webhook.Sender{Client: client}, DeliveryInterval: 10 * time.Millisecond}))
+	tn, err := svc.CreateTenant(ctx, workerAdmin, provisioning.TenantInput{CompanyName: "Hooked", Email: "h@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := await(t, got, "the delivery")
+	if d.verified != nil {
+		t.Fatalf("the signature does not verify: %v", d.verified)
+	}
+	var ev struct{ Type, Tenant string }
+	if err := json.Unmarshal(d.body, &ev); err != nil || ev.Type != "tenant.created" || ev.Tenant != tn.ID {
+		t.Fatalf("delivered %s", d.body)
+	}
+	eventually(t, "the delivery log says succeeded", func() bool {
+		log, err := svc.ListDeliveries(ctx, workerAdmin, wh.ID, 0)
+		return err == nil && len(log) == 1 && log[0].State == provisioning.DeliverySucceeded && log[0].LastStatus == 200
+	})
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	assertNoGoroutineLeft(t, before, func() { client.CloseIdleConnections(); endpoint.Close() })
+}
+
+// The worker forgets idempotency records once they expire, and keeps the live ones.
+func TestWorkerPurgesExpiredIdempotencyRecords(t *testing.T) {
+	ctx := context.Background()
+	store := memstore.New()
+	rbac := provisioning.NewRBAC(provisioning.DefaultPolicy())
+	yesterday := time.Now().Add(-provisioning.IdempotencyTTL - time.Hour).UTC().Truncate(time.Millisecond)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	keep := func(ctx context.Context) ([]byte, bool) { return []byte("answer"), true }
+	for at, key := range map[time.Time]string{yesterday: "expired", now: "live"} {
+		svc := provisioning.New(store, rbac, provisioning.WithClock(func() time.Time { return at }))
+		if _, _, err := svc.Idempotently(ctx, workerAdmin, provisioning.PermTenantCreate, key, "fp", keep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// held reports whether the record of key, as seen at its creation, is still stored.
+	held := func(key string, at time.Time) bool {
+		var rec *provisioning.IdempotencyRecord
+		if err := store.Write(ctx, func(tx provisioning.Tx) (err error) {
+			rec, _, err = tx.LockIdempotencyKey(ctx, workerAdmin.PartnerID, key, at)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return rec != nil
+	}
+	if !held("expired", yesterday) || !held("live", now) {
+		t.Fatal("the records were not stored")
+	}
+
+	before := runtime.NumGoroutine()
+	stop := startWorker(t, provisioning.NewWorker(store, provisioning.WorkerOptions{}))
+	eventually(t, "the expired record is purged", func() bool { return !held("expired", yesterday) })
+	if !held("live", now) {
+		t.Fatal("a live record was purged")
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	assertNoGoroutineLeft(t, before, func() {})
+}
+
+// blockingSender is an endpoint that takes its time: each attempt waits for release, or for its
+// context to end.
+type blockingSender struct {
+	started chan struct{}
+	release chan struct{}
+}
+
+func (s *blockingSender) Send(ctx context.Context, _ *provisioning.DeliveryJob) (int, error) {
+	s.started <- struct{}{}
+	select {
+	case <-s.release:
+		return 204, nil
+	case <-ctx.Done():
+		return 0, errors.New("canceled")
+	}
+}
+
+// queueDelivery registers an endpoint and creates a tenant, which queues one delivery.
+func queueDelivery(t *testing.T, store provisioning.Store) (*provisioning.Service, *provisioning.Webhook) {
+	t.Helper()
+	ctx := context.Background()
+	svc := provisioning.New(store, provisioning.NewRBAC(provisioning.DefaultPolicy()),
+		provisioning.WithWebhookURLCheck(webhook.CheckURL(true, nil)))
+	wh, err := svc.CreateWebhook(ctx, workerAdmin, provisioning.WebhookInput{URL: "https://hooks.example.com/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CreateTenant(ctx, workerAdmin, provisioning.TenantInput{CompanyName: "Slow", Email: "s@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	return svc, wh
+}
+
+// An attempt under way when the worker is stopped goes on to its end, and its outcome is
+// recorded, before Run returns.
+func TestWorkerFinishesAttemptsUnderWayAtStop(t *testing.T) {
+	store := memstore.New()
+	svc, wh := queueDelivery(t, store)
+	sender := &blockingSender{started: make(chan struct{}, 1), release: make(chan struct{})}
+	before := runtime.NumGoroutine()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- provisioning.NewWorker(store, provisioning.WorkerOptions{Sender: sender, StopTimeout: time.Hour}).Run(ctx)
+	}()
+	await(t, sender.started, "an attempt")
+	cancel()
+	select {
+	case err := <-done:
+		t.Fatalf("Run returned (%v) while an attempt was under way", err)
+	case <-time.After(50 * time.Millisecond): // a chance to return too early, not a timing assertion
+	}
+	close(sender.release)
+	if err := await(t, done, "Run to return"); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	log, err := svc.ListDeliveries(context.Background(), workerAdmin, wh.ID, 0)
+	if err != nil || len(log) != 1 || log[0].State != provisioning.DeliverySucceeded || log[0].LastStatus != 204 {
+		t.Fatalf("the attempt under way was not recorded: %+v %v", log, err)
+	}
+	assertNoGoroutineLeft(t, before, func() {})
+}
+
+// An attempt that outlasts StopTimeout is canceled, so Run returns; the delivery stays pending,
+// to be attempted again when its lease ends.
+func TestWorkerCancelsAttemptsAfterStopTimeout(t *testing.T) {
+	store := memstore.New()
+	svc, wh := queueDelivery(t, store)
+	sender := &blockingSender{started: make(chan struct{}, 1), release: make(chan struct{})}
+	before := runtime.NumGoroutine()
+	stop := startWorker(t, provisioning.NewWorker(store, provisioning.WorkerOptions{Sender: sender, StopTimeout: time.Millisecond}))
+	await(t, sender.started, "an attempt")
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	log, err := svc.ListDeliveries(context.Background(), workerAdmin, wh.ID, 0)
+	if err != nil || len(log) != 1 || log[0].State != provisioning.DeliveryPending || log[0].Attempts != 1 {
+		t.Fatalf("the canceled attempt: %+v %v", log, err)
+	}
+	assertNoGoroutineLeft(t, before, func() {})
+}
+
+// A worker runs once at a time: a second Run or RunOnce while it runs fails at once.
+func TestWorkerRunsOnceAtATime(t *testing.T) {
+	store := memstore.New()
+	queueDelivery(t, store)
+	sender := &blockingSender{started: make(chan struct{}, 1), release: make(chan struct{})}
+	w := provisioning.NewWorker(store, provisioning.WorkerOptions{Sender: sender})
+	stop := startWorker(t, w)
+	await(t, sender.started, "an attempt") // Run is running
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := w.Run(canceled); err == nil {
+		t.Error("a second Run while Run runs")
+	}
+	if err := w.RunOnce(canceled); err == nil {
+		t.Error("RunOnce while Run runs")
+	}
+	close(sender.release)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.RunOnce(context.Background()); err != nil {
+		t.Fatalf("RunOnce after Run returned: %v", err)
+	}
+}
+
+func TestDeliveryBackoff(t *testing.T) {
+	for attempt, want := range map[int]time.Duration{0: 5 * time.Second, 1: 5 * time.Second, 2: 10 * time.Second, 5: 80 * time.Second, 30: time.Hour} {
+		for range 20 {
+			if got := provisioning.DeliveryBackoff(attempt); got < want*8/10 || got > want*12/10 {
+				t.Fatalf("DeliveryBackoff(%d) = %v, want %v ± 20%%", attempt, got, want)
+			}
+		}
+	}
+}
+
+// senderFunc adapts a function to a DeliverySender.
+type senderFunc func(ctx context.Context, job *provisioning.DeliveryJob) (int, error)
+
+func (f senderFunc) Send(ctx context.Context, job *provisioning.DeliveryJob) (int, error) {
+	return f(ctx, job)
+}
+
+// The partner's delivery log says what a DeliveryFailure's Reason says, and nothing of any other
+// error a sender returns, whose text may hold internal details.
+func TestWorkerRecordsOnlyTheFailureReason(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"DeliveryFailure", &provisioning.DeliveryFailure{Reason: "the endpoint answered HTTP 503", Err: errors.New("internal detail")}, "the endpoint answered HTTP 503"},
+		{"other error", errors.New("dial tcp 10.0.0.7:443: connection refused"), provisioning.FailureUnknown},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			store := memstore.New()
+			svc, wh := queueDelivery(t, store)
+			send := senderFunc(func(context.Context, *provisioning.DeliveryJob) (int, error) { return 503, c.err })
+			if err := provisioning.NewWorker(store, provisioning.WorkerOptions{Sender: send}).RunOnce(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			log, err := svc.ListDeliveries(context.Background(), workerAdmin, wh.ID, 0)
+			if err != nil || len(log) != 1 || log[0].LastError != c.want || log[0].State != provisioning.DeliveryPending {
+				t.Fatalf("delivery log: %+v %v; want last error %q", log, err, c.want)
+			}
+		})
+	}
+}
