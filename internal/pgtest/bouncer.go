@@ -39,21 +39,21 @@ var (
 	allDBs  []string
 )
 
-// DB is a new, empty database of one test, reachable both ways.
+// DB is the empty database of one test, reachable both ways.
 type DB struct {
 	Direct  string // the URL straight to PostgreSQL
 	Bouncer string // the URL through PgBouncer in transaction pooling mode
 }
 
-// BouncerURL returns the URL, through PgBouncer, of a new, empty database for one test.
+// BouncerURL returns the URL, through PgBouncer, of an empty database for one test.
 func BouncerURL(t testing.TB) string {
 	t.Helper()
 	return BouncerDB(t).Bouncer
 }
 
 // BouncerDB gives one test an empty database of its own until it ends, and returns its URLs
-// straight to PostgreSQL and through PgBouncer. It starts the PgBouncer on
-// first use, from the installed pgbouncer (as the postgres user when the tests run as root).
+// straight to PostgreSQL and through PgBouncer. It starts the PgBouncer on first use, from the
+// installed pgbouncer (as the postgres user when the tests run as root).
 //
 // Without a pgbouncer the test skips, except under CI=true, where it fails.
 func BouncerDB(t testing.TB) DB {

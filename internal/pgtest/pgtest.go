@@ -1,8 +1,9 @@
 // Package pgtest gives tests a real PostgreSQL: the server at PROVISIOND_TEST_DATABASE_URL, or
 // else a throwaway cluster started from the installed PostgreSQL binaries in a temporary
 // directory (as the postgres user when the tests run as root), listening on a Unix socket only
-// and removed when the tests end. Each test gets its own schema (URL), or its own database
-// reached through a throwaway PgBouncer in transaction pooling mode (BouncerURL, BouncerDB).
+// and removed when the tests end. Each test gets its own schema (URL), or an empty database
+// of its own reached through a throwaway PgBouncer in transaction pooling mode (BouncerURL,
+// BouncerDB).
 //
 // Without a PostgreSQL (or a PgBouncer, for the tests that want one) the tests skip, except
 // under CI=true, where they fail.
@@ -38,8 +39,7 @@ var (
 )
 
 // Main runs the package's tests and then stops the PgBouncer and the cluster, if they were
-// started. Call it from
-// TestMain: os.Exit(pgtest.Main(m)).
+// started. Call it from TestMain: os.Exit(pgtest.Main(m)).
 func Main(m *testing.M) int {
 	code := m.Run()
 	if bouncerStop != nil {
