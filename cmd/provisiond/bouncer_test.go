@@ -26,7 +26,8 @@ func TestThreeReplicasThroughPgBouncer(t *testing.T) {
 	dir := t.TempDir() // one dev key for the three
 	var replicas []*proc
 	for range 3 {
-		replicas = append(replicas, startProc(t, dir, "--database-url", db.Bouncer, "--no-migrate", "--rate-limit", "0"))
+		replicas = append(replicas, startProc(t, dir, "--database-url", db.Bouncer, "--no-migrate",
+			"--rate-limit", "0", "--failed-auth-limit", "0")) // many requests from one address at once
 	}
 
 	t.Run("SameCompanyName", func(t *testing.T) {
