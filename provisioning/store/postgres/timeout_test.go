@@ -38,18 +38,21 @@ func testStatementTimeout(t *testing.T, url, direct string) {
 		t.Fatal(err)
 	}
 	defer waiter.Close()
-	event := func() *provisioning.Event {
-		return &provisioning.Event{ID: uuid.NewString(), PartnerID: "p", Type: provisioning.EventTenantCreated,
-			TenantID: uuid.NewString(), CreatedAt: time.Now(), Data: &provisioning.Tenant{}}
+	// Registering a webhook takes the partner's limit lock until the transaction ends.
+	register := func(ctx context.Context, tx provisioning.Tx) error {
+		_, err := tx.InsertWebhook(ctx, &provisioning.InsertWebhookParams{Limit: 10, Webhook: &provisioning.Webhook{
+			ID: uuid.NewString(), PartnerID: "p", URL: "https://hooks.example/" + uuid.NewString(),
+			Secret: "whsec_c2VjcmV0", CreatedAt: time.Now()}})
+		return err
 	}
 
-	// The holder's transaction appends an event, which takes the partner's ordering lock until
-	// it ends; it ends once the waiter's attempt to append one too has given up.
+	// The holder's transaction registers a webhook and so holds the partner's limit lock; it
+	// ends once the waiter's attempt to register one too has given up.
 	held, gaveUp := make(chan struct{}), make(chan struct{})
 	holderDone := make(chan error, 1)
 	go func() {
 		holderDone <- holder.Write(ctx, func(tx provisioning.Tx) error {
-			if err := tx.AppendEvent(ctx, event()); err != nil {
+			if err := register(ctx, tx); err != nil {
 				return err
 			}
 			close(held)
@@ -61,10 +64,10 @@ func testStatementTimeout(t *testing.T, url, direct string) {
 		})
 	}()
 	<-held
-	err = waiter.Write(ctx, func(tx provisioning.Tx) error { return tx.AppendEvent(ctx, event()) })
+	err = waiter.Write(ctx, func(tx provisioning.Tx) error { return register(ctx, tx) })
 	if err == nil || !strings.Contains(err.Error(), "statement timeout") {
 		close(gaveUp)
-		t.Fatalf("append behind a held lock: %v, want a statement timeout", err)
+		t.Fatalf("registration behind a held lock: %v, want a statement timeout", err)
 	}
 
 	// PostgreSQL stopped the statement: while the lock is still held, no backend waits for it.
@@ -92,18 +95,18 @@ func testStatementTimeout(t *testing.T, url, direct string) {
 		t.Fatal(err)
 	}
 
-	// The waiter's event was not written, and the waiter works on.
-	if err := waiter.Write(ctx, func(tx provisioning.Tx) error { return tx.AppendEvent(ctx, event()) }); err != nil {
-		t.Fatalf("append after the timeout: %v", err)
+	// The waiter's webhook was not registered, and the waiter works on.
+	if err := waiter.Write(ctx, func(tx provisioning.Tx) error { return register(ctx, tx) }); err != nil {
+		t.Fatalf("registration after the timeout: %v", err)
 	}
-	var events []*provisioning.Event
+	var hooks []*provisioning.Webhook
 	if err := waiter.Read(ctx, func(tx provisioning.Tx) (err error) {
-		events, err = tx.ListEvents(ctx, provisioning.EventQuery{PartnerID: "p", Limit: 10})
+		hooks, err = tx.ListWebhooks(ctx, "p")
 		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if len(events) != 2 {
-		t.Fatalf("%d events, want the holder's and the one after the timeout", len(events))
+	if len(hooks) != 2 {
+		t.Fatalf("%d webhooks, want the holder's and the one after the timeout", len(hooks))
 	}
 }
