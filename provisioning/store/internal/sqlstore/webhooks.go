@@ -126,12 +126,8 @@ func (x *tx) GetWebhook(ctx context.Context, params *provisioning.GetWebhookPara
 
 // ListWebhooks implements provisioning.Tx.
 func (x *tx) ListWebhooks(ctx context.Context, partnerID string) ([]*provisioning.Webhook, error) {
-	st, err := x.stmt(ctx, qWebhookList)
-	if err != nil {
-		return nil, err
-	}
 	var rows []webhookRow
-	if err := st.SelectContext(ctx, &rows, partnerID); err != nil {
+	if err := x.sel(ctx, &rows, qWebhookList, partnerID); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Webhook, len(rows))
@@ -161,12 +157,8 @@ func (x *tx) DeleteWebhook(ctx context.Context, params *provisioning.DeleteWebho
 
 // ListDeliveries implements provisioning.Tx.
 func (x *tx) ListDeliveries(ctx context.Context, params *provisioning.ListDeliveriesParams) ([]*provisioning.Delivery, error) {
-	st, err := x.stmt(ctx, qDeliveryList)
-	if err != nil {
-		return nil, err
-	}
 	var rows []deliveryRow
-	if err := st.SelectContext(ctx, &rows, params.PartnerID, params.WebhookID, params.Limit); err != nil {
+	if err := x.sel(ctx, &rows, qDeliveryList, params.PartnerID, params.WebhookID, params.Limit); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Delivery, len(rows))
@@ -185,12 +177,8 @@ func (x *tx) fanOut(ctx context.Context, e *provisioning.Event) error {
 
 // ClaimDeliveries implements provisioning.Tx.
 func (x *tx) ClaimDeliveries(ctx context.Context, params *provisioning.ClaimDeliveriesParams) ([]*provisioning.DeliveryJob, error) {
-	st, err := x.stmt(ctx, x.s.d.claimQuery())
-	if err != nil {
-		return nil, err
-	}
 	var rows []deliveryRow
-	if err := st.SelectContext(ctx, &rows, x.s.d.Time(params.LeaseUntil), x.s.d.Time(params.Now), params.Limit); err != nil {
+	if err := x.sel(ctx, &rows, x.s.d.claimQuery(), x.s.d.Time(params.LeaseUntil), x.s.d.Time(params.Now), params.Limit); err != nil {
 		return nil, x.internal(err)
 	}
 	if len(rows) == 0 {
@@ -208,7 +196,7 @@ func (x *tx) ClaimDeliveries(ctx context.Context, params *provisioning.ClaimDeli
 		return nil, x.internal(err)
 	}
 	var ws []webhookRow
-	if err := x.q.SelectContext(ctx, &ws, x.db.Rebind(q), args...); err != nil {
+	if err := x.sel(ctx, &ws, q, args...); err != nil {
 		return nil, x.internal(err)
 	}
 	q, args, err = sqlx.In(`SELECT seq, id, partner_id, type, tenant_id, COALESCE(actor, '') AS actor,
@@ -217,7 +205,7 @@ func (x *tx) ClaimDeliveries(ctx context.Context, params *provisioning.ClaimDeli
 		return nil, x.internal(err)
 	}
 	var es []eventRow
-	if err := x.q.SelectContext(ctx, &es, x.db.Rebind(q), args...); err != nil {
+	if err := x.sel(ctx, &es, q, args...); err != nil {
 		return nil, x.internal(err)
 	}
 	webhooks, events := map[string]*provisioning.Webhook{}, map[string]*provisioning.Event{}
