@@ -67,6 +67,9 @@ type Tx interface {
 	// again. Returns CodeNotFound or CodePrecondition.
 	DeleteTenant(ctx context.Context, params *DeleteTenantParams) error
 
+	// GetIdempotencyRecord returns the live record of a partner's idempotency key (one that
+	// expires after params.Now), or nil, without taking the key: in Read as in Write.
+	GetIdempotencyRecord(ctx context.Context, params *GetIdempotencyRecordParams) (*IdempotencyRecord, error)
 	// LockIdempotencyKey takes a partner's idempotency key until the transaction ends and
 	// returns its record when one is live (ExpiresAt after params.Now), else nil. While another
 	// transaction holds the key it returns at once with locked false; stores whose Write

@@ -49,6 +49,14 @@ type UpdateTenantConfigParams struct {
 	PrevVersion int64
 }
 
+// GetIdempotencyRecordParams names the key whose record GetIdempotencyRecord reads.
+type GetIdempotencyRecordParams struct {
+	PartnerID string
+	Key       string
+	// Now decides which records are live: those that expire after it.
+	Now time.Time
+}
+
 // LockIdempotencyKeyParams names the key LockIdempotencyKey takes.
 type LockIdempotencyKeyParams struct {
 	PartnerID string

@@ -321,14 +321,21 @@ func (x *tx) DeleteTenant(_ context.Context, params *provisioning.DeleteTenantPa
 }
 
 // LockIdempotencyKey implements provisioning.Tx; Write already holds the store's lock.
-func (x *tx) LockIdempotencyKey(_ context.Context, params *provisioning.LockIdempotencyKeyParams) (*provisioning.IdempotencyRecord, bool, error) {
+func (x *tx) LockIdempotencyKey(ctx context.Context, params *provisioning.LockIdempotencyKeyParams) (*provisioning.IdempotencyRecord, bool, error) {
 	x.mustWrite()
+	rec, err := x.GetIdempotencyRecord(ctx, &provisioning.GetIdempotencyRecordParams{PartnerID: params.PartnerID, Key: params.Key, Now: params.Now})
+	return rec, true, err
+}
+
+// GetIdempotencyRecord implements provisioning.Tx.
+func (x *tx) GetIdempotencyRecord(_ context.Context, params *provisioning.GetIdempotencyRecordParams) (*provisioning.IdempotencyRecord, error) {
 	rec := x.s.idem[[2]string{params.PartnerID, params.Key}]
 	if rec == nil || !rec.ExpiresAt.After(params.Now) {
-		return nil, true, nil
+		return nil, nil
 	}
 	c := *rec
-	return &c, true, nil
+	c.Response = slices.Clone(rec.Response)
+	return &c, nil
 }
 
 // PutIdempotencyRecord implements provisioning.Tx.

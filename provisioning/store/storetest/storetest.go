@@ -69,6 +69,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("CanceledContext", func(t *testing.T) { testCanceled(t, h) })
 	t.Run("Idempotency", func(t *testing.T) { testIdempotency(t, h) })
 	t.Run("IdempotencyExpiry", func(t *testing.T) { testIdempotencyExpiry(t, h) })
+	t.Run("IdempotentWorkBeforeTheStoreHoldsNoLock", func(t *testing.T) { testIdempotentWorkHoldsNoLock(t, h) })
 	t.Run("IdempotencyRace", func(t *testing.T) { testIdempotencyRace(t, h, false) })
 	t.Run("Events", func(t *testing.T) { testEvents(t, h) })
 	t.Run("Config", func(t *testing.T) { testConfig(t, h) })

@@ -149,12 +149,8 @@ func (x *tx) GetWebhook(ctx context.Context, params *provisioning.GetWebhookPara
 
 // ListWebhooks implements provisioning.Tx.
 func (x *tx) ListWebhooks(ctx context.Context, partnerID string) ([]*provisioning.Webhook, error) {
-	st, err := x.stmt(ctx, qWebhookList)
-	if err != nil {
-		return nil, err
-	}
 	var rows []webhookRow
-	if err := st.SelectContext(ctx, &rows, partnerID); err != nil {
+	if err := x.sel(ctx, &rows, qWebhookList, partnerID); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Webhook, len(rows))
@@ -184,12 +180,8 @@ func (x *tx) DeleteWebhook(ctx context.Context, params *provisioning.DeleteWebho
 
 // ListDeliveries implements provisioning.Tx.
 func (x *tx) ListDeliveries(ctx context.Context, params *provisioning.ListDeliveriesParams) ([]*provisioning.Delivery, error) {
-	st, err := x.stmt(ctx, qDeliveryList)
-	if err != nil {
-		return nil, err
-	}
 	var rows []deliveryRow
-	if err := st.SelectContext(ctx, &rows, params.PartnerID, params.WebhookID, params.Limit); err != nil {
+	if err := x.sel(ctx, &rows, qDeliveryList, params.PartnerID, params.WebhookID, params.Limit); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Delivery, len(rows))
@@ -211,13 +203,9 @@ func (x *tx) fanOut(ctx context.Context, e *provisioning.Event) error {
 // long as its oldest due delivery is the same for both, which a delivery committed meanwhile
 // with an older due time could change — at worst one attempt more to that endpoint at once.
 func (x *tx) ClaimDeliveries(ctx context.Context, p *provisioning.ClaimDeliveriesParams) ([]*provisioning.DeliveryJob, error) {
-	st, err := x.stmt(ctx, x.s.d.claimQuery())
-	if err != nil {
-		return nil, err
-	}
 	now, lease := x.s.d.Time(p.Now), x.s.d.Time(p.LeaseUntil)
 	var rows []deliveryRow
-	if err := st.SelectContext(ctx, &rows, lease, lease, now, now, now, bound(p.PerEndpoint), bound(p.PerPartner),
+	if err := x.sel(ctx, &rows, x.s.d.claimQuery(), lease, lease, now, now, now, bound(p.PerEndpoint), bound(p.PerPartner),
 		p.Limit, now); err != nil {
 		return nil, x.internal(err)
 	}
@@ -236,7 +224,7 @@ func (x *tx) ClaimDeliveries(ctx context.Context, p *provisioning.ClaimDeliverie
 		return nil, x.internal(err)
 	}
 	var ws []webhookRow
-	if err := x.q.SelectContext(ctx, &ws, x.db.Rebind(q), args...); err != nil {
+	if err := x.sel(ctx, &ws, q, args...); err != nil {
 		return nil, x.internal(err)
 	}
 	q, args, err = sqlx.In(`SELECT seq, id, partner_id, type, tenant_id, COALESCE(actor, '') AS actor,
@@ -245,7 +233,7 @@ func (x *tx) ClaimDeliveries(ctx context.Context, p *provisioning.ClaimDeliverie
 		return nil, x.internal(err)
 	}
 	var es []eventRow
-	if err := x.q.SelectContext(ctx, &es, x.db.Rebind(q), args...); err != nil {
+	if err := x.sel(ctx, &es, q, args...); err != nil {
 		return nil, x.internal(err)
 	}
 	webhooks, events := map[string]*provisioning.Webhook{}, map[string]*provisioning.Event{}
