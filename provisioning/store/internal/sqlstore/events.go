@@ -60,12 +60,8 @@ func (x *tx) ListEvents(ctx context.Context, q provisioning.EventQuery) ([]*prov
 	if err != nil {
 		return nil, err
 	}
-	st, err := x.stmt(ctx, qListEvents)
-	if err != nil {
-		return nil, err
-	}
 	var rows []eventRow
-	if err := st.SelectContext(ctx, &rows, q.PartnerID, after, string(q.Type), string(q.Type), q.Limit); err != nil {
+	if err := x.sel(ctx, &rows, qListEvents, q.PartnerID, after, string(q.Type), string(q.Type), q.Limit); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Event, len(rows))

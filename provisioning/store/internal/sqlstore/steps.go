@@ -103,12 +103,8 @@ func (x *tx) insertSteps(ctx context.Context, t *provisioning.Tenant) error {
 
 // provisioningOf returns the progress of one tenant's steps.
 func (x *tx) provisioningOf(ctx context.Context, tenantID string) (provisioning.Provisioning, error) {
-	st, err := x.stmt(ctx, qStepsOf)
-	if err != nil {
-		return provisioning.Provisioning{}, err
-	}
 	var rows []stepRow
-	if err := st.SelectContext(ctx, &rows, tenantID); err != nil {
+	if err := x.sel(ctx, &rows, qStepsOf, tenantID); err != nil {
 		return provisioning.Provisioning{}, x.internal(err)
 	}
 	steps := make([]provisioning.ProvisioningStep, len(rows))
@@ -133,7 +129,7 @@ func (x *tx) withProvisioning(ctx context.Context, ts []*provisioning.Tenant) er
 		return x.internal(err)
 	}
 	var rows []stepRow
-	if err := x.q.SelectContext(ctx, &rows, x.db.Rebind(q), args...); err != nil {
+	if err := x.sel(ctx, &rows, q, args...); err != nil {
 		return x.internal(err)
 	}
 	steps := map[string][]provisioning.ProvisioningStep{}
@@ -158,13 +154,9 @@ func (x *tx) ClaimSteps(ctx context.Context, p *provisioning.ClaimStepsParams) (
 	if len(p.Names) == 0 {
 		return nil, nil
 	}
-	st, err := x.stmt(ctx, x.s.d.stepClaimQuery())
-	if err != nil {
-		return nil, err
-	}
 	var rows []claimedStepRow
 	lease, now := x.s.d.Time(p.LeaseUntil), x.s.d.Time(p.Now)
-	if err := st.SelectContext(ctx, &rows, lease, now, now, now, strings.Join(p.Names, " "), p.Limit); err != nil {
+	if err := x.sel(ctx, &rows, x.s.d.stepClaimQuery(), lease, now, now, now, strings.Join(p.Names, " "), p.Limit); err != nil {
 		return nil, x.internal(err)
 	}
 	if len(rows) == 0 {
@@ -179,7 +171,7 @@ func (x *tx) ClaimSteps(ctx context.Context, p *provisioning.ClaimStepsParams) (
 		return nil, x.internal(err)
 	}
 	var trows []tenantRow
-	if err := x.q.SelectContext(ctx, &trows, x.db.Rebind(q), args...); err != nil {
+	if err := x.sel(ctx, &trows, q, args...); err != nil {
 		return nil, x.internal(err)
 	}
 	tenants := make([]*provisioning.Tenant, len(trows))

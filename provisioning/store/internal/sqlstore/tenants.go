@@ -241,7 +241,7 @@ func (x *tx) ListTenants(ctx context.Context, q provisioning.TenantQuery) ([]*pr
 		` ORDER BY created_at DESC, id DESC LIMIT ?`
 	args = append(args, q.Limit)
 	var rows []tenantRow
-	if err := x.q.SelectContext(ctx, &rows, x.db.Rebind(query), args...); err != nil {
+	if err := x.sel(ctx, &rows, query, args...); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Tenant, 0, len(rows))
