@@ -94,8 +94,11 @@ func (s *Service) createAll(ctx context.Context, p Principal, news []*newTenant,
 func (s *Service) insertAll(ctx context.Context, p Principal, news []*newTenant) (failed int, err error) {
 	failed = -1
 	err = s.write(ctx, func(tx Tx) error {
+		if err := tx.ReserveTenants(ctx, ReserveTenantsParams{PartnerID: p.PartnerID, Count: len(news)}); err != nil {
+			return err // no item is to blame: together they exceed the quota
+		}
 		for i, n := range news {
-			if err := insertRows(ctx, tx, n); err != nil {
+			if err := insertRowsReserved(ctx, tx, n); err != nil {
 				failed = i
 				return err
 			}

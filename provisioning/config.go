@@ -136,7 +136,14 @@ func (s *Service) GetTenantConfig(ctx context.Context, p Principal, id string) (
 		return nil, notFound()
 	}
 	var c *TenantConfig
-	err := s.read(ctx, func(tx Tx) (err error) { c, err = tx.GetTenantConfig(ctx, p.PartnerID, id, false); return err })
+	err := s.read(ctx, func(tx Tx) error {
+		partner, err := tenantScope(ctx, tx, p, id)
+		if err != nil {
+			return err
+		}
+		c, err = tx.GetTenantConfig(ctx, partner, id, false)
+		return err
+	})
 	return c, err
 }
 
@@ -179,11 +186,15 @@ func (s *Service) changeConfig(ctx context.Context, p Principal, id string, pre 
 	}
 	var c *TenantConfig
 	err := s.write(ctx, func(tx Tx) error {
-		t, err := tx.GetTenant(ctx, p.PartnerID, id, true)
+		partner, err := tenantScope(ctx, tx, p, id)
 		if err != nil {
 			return err
 		}
-		cur, err := tx.GetTenantConfig(ctx, p.PartnerID, id, true)
+		t, err := tx.GetTenant(ctx, partner, id, true)
+		if err != nil {
+			return err
+		}
+		cur, err := tx.GetTenantConfig(ctx, partner, id, true)
 		if err != nil {
 			return err
 		}
@@ -203,7 +214,7 @@ func (s *Service) changeConfig(ctx context.Context, p Principal, id string, pre 
 			return nil // nothing changes: no new version, no event
 		}
 		c = &TenantConfig{TenantID: id, Config: next, Version: cur.Version + 1, UpdatedAt: s.timestamp()}
-		if err := tx.PutTenantConfig(ctx, p.PartnerID, c, cur.Version); err != nil {
+		if err := tx.PutTenantConfig(ctx, partner, c, cur.Version); err != nil {
 			return err
 		}
 		e := s.event(ctx, p, EventTenantConfigUpdated, t)

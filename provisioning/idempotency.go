@@ -77,6 +77,12 @@ func (s *Service) Idempotently(ctx context.Context, p Principal, perm Permission
 	if key == "" || len(key) > MaxIdempotencyKey || strings.IndexFunc(key, func(r rune) bool { return !unicode.IsPrint(r) || r > unicode.MaxASCII }) >= 0 {
 		return nil, false, Errorf(CodeBadRequest, "an idempotency key must be 1 to %d printable ASCII characters", MaxIdempotencyKey)
 	}
+	if p.Operator {
+		// An operator's answer may be about another partner (an API key it issued one): a
+		// principal of its partner that is not an operator never gets it back, only
+		// CodeIdempotencyKeyReused.
+		fingerprint += "\x00operator"
+	}
 	if s.joined(ctx) != nil {
 		return nil, false, Internal(errors.New("provisioning: Idempotently called inside Idempotently"))
 	}

@@ -16,20 +16,24 @@ import (
 
 // Provisioner is what partners do with their tenants. Every method acts as the Principal: it
 // checks the permission, then sees and changes only that partner's tenants, so another
-// partner's tenant is reported exactly like a missing one (CodeNotFound).
+// partner's tenant is reported exactly like a missing one (CodeNotFound). An operator
+// principal sees and changes every partner's tenants (see Principal).
 //
 // Every method may return CodeUnauthenticated (no partner in the principal), CodeForbidden
-// (permission missing) and CodeInternal.
+// (permission missing), CodePartnerDisabled (the principal's partner is disabled) and
+// CodeInternal.
 type Provisioner interface {
-	// CreateTenant validates in and stores a new active tenant (or suspended, if in says so).
-	// Returns CodeInvalid or CodeTenantExists.
+	// CreateTenant validates in and stores a new active tenant (or suspended, if in says so)
+	// of the principal's partner. Returns CodeInvalid, CodeTenantExists, or CodeQuotaExceeded
+	// when the partner has MaxTenants live tenants already.
 	CreateTenant(ctx context.Context, p Principal, in TenantInput) (*Tenant, error)
 	// CreateTenants creates several tenants, each on its own or all or nothing (atomic), and
-	// reports each item's outcome in input order.
+	// reports each item's outcome in input order (CodeQuotaExceeded for those beyond the quota).
 	CreateTenants(ctx context.Context, p Principal, ins []TenantInput, atomic bool) ([]BulkResult, error)
 	// GetTenant returns a tenant. Returns CodeNotFound.
 	GetTenant(ctx context.Context, p Principal, id string) (*Tenant, error)
-	// ListTenants returns one page of tenants, newest first. Returns CodeInvalid for a bad filter.
+	// ListTenants returns one page of tenants, newest first. Returns CodeInvalid for a bad
+	// filter, CodeForbidden when a principal that is not an operator names a partner.
 	ListTenants(ctx context.Context, p Principal, f TenantFilter) (*TenantPage, error)
 	// UpdateTenant applies a merge patch. A patch that changes nothing returns the tenant as it
 	// is, version unchanged. Returns CodeNotFound, CodeInvalid, CodeTenantExists, CodePrecondition.
@@ -40,7 +44,10 @@ type Provisioner interface {
 	// DeleteTenant soft-deletes a tenant. Returns CodeNotFound, CodePrecondition.
 	DeleteTenant(ctx context.Context, p Principal, id string, pre Precondition) error
 	// ListEvents returns a page of the partner's lifecycle events, oldest first (needs
-	// tenant:read). Returns CodeInvalid for a bad filter.
+	// tenant:read): its tenants', its own (partner.*) and its API keys' (api_key.*). An
+	// operator's feed holds every partner's events unless the filter names one. Returns
+	// CodeInvalid for a bad filter, CodeForbidden when a principal that is not an operator names
+	// a partner.
 	ListEvents(ctx context.Context, p Principal, f EventFilter) (*EventPage, error)
 
 	// GetTenantConfig returns a tenant's configuration document. Returns CodeNotFound.
@@ -89,21 +96,28 @@ type Service struct {
 	newID    func() string
 	checkURL func(context.Context, *url.URL) error
 	inFlight sync.Map // [2]string{partner, idempotency key} of the requests Idempotently runs
+	statuses statusCache
 }
 
 var _ Provisioner = (*Service)(nil)
 
 // New returns a Provisioner that keeps tenants in store and asks authz for permissions.
 func New(store Store, authz Authorizer, opts ...Option) *Service {
-	s := &Service{store: store, authz: authz, now: time.Now, newID: newUUIDv7, checkURL: httpsOnly}
+	s := &Service{store: store, authz: authz, now: time.Now, newID: newUUIDv7, checkURL: httpsOnly,
+		statuses: statusCache{ttl: PartnerStatusTTL}}
 	for _, o := range opts {
 		o(s)
 	}
 	return s
 }
 
+// authorize refuses a principal that is malformed, whose partner is disabled, or that lacks the
+// permission.
 func (s *Service) authorize(ctx context.Context, p Principal, perm Permission) error {
 	if err := p.check(); err != nil {
+		return err
+	}
+	if err := s.checkPartner(ctx, p); err != nil {
 		return err
 	}
 	return s.authz.Authorize(ctx, p, perm)
@@ -167,8 +181,17 @@ func (s *Service) insert(ctx context.Context, tx Tx, p Principal, n *newTenant) 
 	return s.appendEvent(ctx, tx, s.event(ctx, p, EventTenantCreated, n.tenant))
 }
 
-// insertRows stores a new tenant and its configuration, without the event.
+// insertRows stores a new tenant and its configuration, without the event, within its
+// partner's quota.
 func insertRows(ctx context.Context, tx Tx, n *newTenant) error {
+	if err := tx.ReserveTenants(ctx, ReserveTenantsParams{PartnerID: n.tenant.PartnerID, Count: 1}); err != nil {
+		return err
+	}
+	return insertRowsReserved(ctx, tx, n)
+}
+
+// insertRowsReserved is insertRows once the quota is reserved.
+func insertRowsReserved(ctx context.Context, tx Tx, n *newTenant) error {
 	if err := tx.InsertTenant(ctx, n.tenant); err != nil {
 		return err
 	}
@@ -199,8 +222,12 @@ func (s *Service) GetTenant(ctx context.Context, p Principal, id string) (*Tenan
 		return nil, notFound()
 	}
 	var t *Tenant
-	err := s.read(ctx, func(tx Tx) (err error) {
-		t, err = tx.GetTenant(ctx, p.PartnerID, id, false)
+	err := s.read(ctx, func(tx Tx) error {
+		partner, err := tenantScope(ctx, tx, p, id)
+		if err != nil {
+			return err
+		}
+		t, err = tx.GetTenant(ctx, partner, id, false)
 		return err
 	})
 	return t, err
@@ -215,8 +242,12 @@ func (s *Service) ListTenants(ctx context.Context, p Principal, f TenantFilter) 
 	if err != nil {
 		return nil, err
 	}
+	partner, err := listScope(p, f.PartnerID)
+	if err != nil {
+		return nil, err
+	}
 	q := TenantQuery{
-		PartnerID: p.PartnerID, Status: f.Status, ExternalID: f.ExternalID, Email: f.Email,
+		PartnerID: partner, AllPartners: partner == "", Status: f.Status, ExternalID: f.ExternalID, Email: f.Email,
 		NameLike: NameKey(f.Query), Metadata: f.Metadata, CreatedAfter: f.CreatedAfter,
 		CreatedBefore: f.CreatedBefore, After: after, Limit: f.Limit + 1,
 	}
@@ -271,7 +302,11 @@ func (s *Service) change(ctx context.Context, p Principal, id string, pre Precon
 	}
 	var t *Tenant
 	err := s.write(ctx, func(tx Tx) error {
-		cur, err := tx.GetTenant(ctx, p.PartnerID, id, true)
+		partner, err := tenantScope(ctx, tx, p, id)
+		if err != nil {
+			return err
+		}
+		cur, err := tx.GetTenant(ctx, partner, id, true)
 		if err != nil {
 			return err
 		}
@@ -312,7 +347,11 @@ func (s *Service) DeleteTenant(ctx context.Context, p Principal, id string, pre 
 		return notFound()
 	}
 	return s.write(ctx, func(tx Tx) error {
-		cur, err := tx.GetTenant(ctx, p.PartnerID, id, true)
+		partner, err := tenantScope(ctx, tx, p, id)
+		if err != nil {
+			return err
+		}
+		cur, err := tx.GetTenant(ctx, partner, id, true)
 		if err != nil {
 			return err
 		}
@@ -321,7 +360,7 @@ func (s *Service) DeleteTenant(ctx context.Context, p Principal, id string, pre 
 		}
 		gone := cur.Clone()
 		gone.Version, gone.UpdatedAt = cur.Version+1, s.timestamp()
-		if err := tx.DeleteTenant(ctx, p.PartnerID, cur.ID, cur.Version, gone.UpdatedAt); err != nil {
+		if err := tx.DeleteTenant(ctx, partner, cur.ID, cur.Version, gone.UpdatedAt); err != nil {
 			return err
 		}
 		return s.appendEvent(ctx, tx, s.event(ctx, p, EventTenantDeleted, gone))
