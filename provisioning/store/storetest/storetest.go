@@ -76,6 +76,14 @@ func Run(t *testing.T, h Harness) {
 	t.Run("PatchLimitsRace", func(t *testing.T) { testPatchLimitsRace(t, h, false) })
 	t.Run("DeliveryClaimRace", func(t *testing.T) { testDeliveryClaimRace(t, h, false) })
 	t.Run("EventsUnderConcurrentWrites", func(t *testing.T) { testEventsUnderConcurrentWrites(t, h, false) })
+	t.Run("PartnerRegistry", func(t *testing.T) { testPartnerRegistry(t, h) })
+	t.Run("Quota", func(t *testing.T) { testQuota(t, h) })
+	t.Run("QuotaRace", func(t *testing.T) { testQuotaRace(t, h, false) })
+	t.Run("PartnerDisabled", func(t *testing.T) { testPartnerDisabled(t, h, false) })
+	t.Run("APIKeys", func(t *testing.T) { testAPIKeys(t, h) })
+	t.Run("APIKeyLimitRace", func(t *testing.T) { testAPIKeyLimitRace(t, h, false) })
+	t.Run("OperatorScope", func(t *testing.T) { testOperatorScope(t, h) })
+	t.Run("AllPartnersFeedUnderConcurrentWrites", func(t *testing.T) { testAllPartnersFeedUnderConcurrentWrites(t, h, false) })
 	if h.HostTransactions {
 		t.Run("WithinHostTransaction", func(t *testing.T) { testWithinHostTransaction(t, h) })
 		t.Run("BulkWithinHostTransaction", func(t *testing.T) { testBulkWithinHostTransaction(t, h) })
@@ -88,6 +96,10 @@ func Run(t *testing.T, h Harness) {
 		t.Run("WebhookLimitRaceTwoStores", func(t *testing.T) { testWebhookLimitRace(t, h, true) })
 		t.Run("WebhookLimitOpenRegistrationTwoStores", func(t *testing.T) { testWebhookLimitOpenRegistration(t, h, true) })
 		t.Run("PatchLimitsRaceTwoStores", func(t *testing.T) { testPatchLimitsRace(t, h, true) })
+		t.Run("QuotaRaceTwoStores", func(t *testing.T) { testQuotaRace(t, h, true) })
+		t.Run("PartnerDisabledTwoStores", func(t *testing.T) { testPartnerDisabled(t, h, true) })
+		t.Run("APIKeyLimitRaceTwoStores", func(t *testing.T) { testAPIKeyLimitRace(t, h, true) })
+		t.Run("AllPartnersFeedUnderConcurrentWritesTwoStores", func(t *testing.T) { testAllPartnersFeedUnderConcurrentWrites(t, h, true) })
 		t.Run("PersistsAcrossReopen", func(t *testing.T) { testReopen(t, h) })
 	}
 }
