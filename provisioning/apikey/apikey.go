@@ -70,7 +70,9 @@ func New(store provisioning.Store, opts Options) *Authenticator {
 	return &Authenticator{store: store, opts: opts, entries: map[string]*entry{}}
 }
 
-func unauthenticated(msg string) error { return provisioning.Errorf(provisioning.CodeUnauthenticated, "%s", msg) }
+func unauthenticated(msg string) error {
+	return provisioning.Errorf(provisioning.CodeUnauthenticated, "%s", msg)
+}
 
 // Authenticate implements httpapi.Authenticator. It refuses (CodeUnauthenticated) anything
 // that is not the form of a key without looking it up, an unknown or revoked key, and an

@@ -72,7 +72,7 @@ func (d *Dialect) fanOutQuery() string { return fmt.Sprintf(qDeliveryFanOut, d.N
 func (d *Dialect) feedQuery() string {
 	return `SELECT ` + eventColumns + ` FROM events WHERE ` + d.FeedOrder + ` LIMIT ?`
 }
-func (d *Dialect) claimQuery() string  { return fmt.Sprintf(qDeliveryClaim, d.SkipLocked) }
+func (d *Dialect) claimQuery() string { return fmt.Sprintf(qDeliveryClaim, d.SkipLocked) }
 
 // Store is a provisioning.Store over a SQL database.
 type Store struct {
