@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -116,8 +117,8 @@ type Platform interface {
 var _ Platform = (*Service)(nil)
 
 // validPartnerID says what is wrong with a partner id, or "": it must be what a Principal may
-// carry (MaxPartnerID bytes of text without control characters) and have no surrounding space,
-// since a credential names it exactly.
+// carry (MaxPartnerID bytes of text without control or invisible characters) and have no
+// surrounding space, since a credential names it exactly.
 func validPartnerID(id string) string {
 	switch {
 	case id == "":
@@ -126,6 +127,8 @@ func validPartnerID(id string) string {
 		return fmt.Sprintf("must be at most %d bytes", MaxPartnerID)
 	case textProblem(id) != "":
 		return textProblem(id)
+	case strings.IndexFunc(id, func(r rune) bool { return unicode.Is(defaultIgnorable, r) }) >= 0:
+		return "must not contain invisible characters"
 	case strings.TrimSpace(id) != id:
 		return "must not begin or end with white space"
 	}
