@@ -563,3 +563,53 @@ func testPartnerDisabled(t *testing.T, h Harness, twoStores bool) {
 		t.Fatalf("events: %s", got)
 	}
 }
+
+// A partner's webhooks may subscribe to the events of its registry entry and of its API keys:
+// each such event is queued for them in its own transaction, like a tenant's.
+func testPartnerEventsReachWebhooks(t *testing.T, h Harness) {
+	s, svc := open(t, h)
+	ctx := context.Background()
+	w, err := svc.CreateWebhook(ctx, alice, provisioning.WebhookInput{URL: "https://hooks.example/partner",
+		Events: []provisioning.EventType{provisioning.EventPartnerDisabled, provisioning.EventAPIKeyCreated}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.UpdatePartner(ctx, ops, alice.PartnerID, provisioning.PartnerPatch{Status: provisioning.Value(provisioning.PartnerDisabled)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.UpdatePartner(ctx, ops, alice.PartnerID, provisioning.PartnerPatch{Status: provisioning.Value(provisioning.PartnerActive)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CreateAPIKey(ctx, ops, alice.PartnerID, provisioning.APIKeyInput{Name: "k", Permissions: []provisioning.Permission{provisioning.PermTenantRead}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CreateAPIKey(ctx, ops, bob.PartnerID, provisioning.APIKeyInput{Name: "k", Permissions: []provisioning.Permission{provisioning.PermTenantRead}}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := svc.ListDeliveries(ctx, alice, w.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []provisioning.EventType
+	for _, d := range ds {
+		got = append(got, d.EventType)
+	}
+	slices.Sort(got)
+	if want := []provisioning.EventType{provisioning.EventAPIKeyCreated, provisioning.EventPartnerDisabled}; !slices.Equal(got, want) {
+		t.Fatalf("deliveries queued: %v, want %v", got, want)
+	}
+	// The worker's claim reads each event back with its partner or its key.
+	var jobs []*provisioning.DeliveryJob
+	far := time.Date(2999, 1, 1, 0, 0, 0, 0, time.UTC)
+	err = s.Write(ctx, func(tx provisioning.Tx) (err error) { jobs, err = tx.ClaimDeliveries(ctx, far, far.Add(time.Minute), 10); return err })
+	if err != nil || len(jobs) != 2 {
+		t.Fatalf("claimed %d deliveries: %v", len(jobs), err)
+	}
+	for _, j := range jobs {
+		e := j.Event
+		if e == nil || e.TenantID != "" || e.Data != nil || (e.Type == provisioning.EventPartnerDisabled) != (e.Partner != nil) ||
+			(e.Type == provisioning.EventAPIKeyCreated) != (e.APIKey != nil) || (e.APIKey != nil && e.APIKey.Key != "") {
+			t.Fatalf("claimed event: %+v", e)
+		}
+	}
+}

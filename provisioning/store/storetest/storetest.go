@@ -83,6 +83,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("APIKeys", func(t *testing.T) { testAPIKeys(t, h) })
 	t.Run("APIKeyLimitRace", func(t *testing.T) { testAPIKeyLimitRace(t, h, false) })
 	t.Run("OperatorScope", func(t *testing.T) { testOperatorScope(t, h) })
+	t.Run("PartnerEventsReachWebhooks", func(t *testing.T) { testPartnerEventsReachWebhooks(t, h) })
 	t.Run("AllPartnersFeedUnderConcurrentWrites", func(t *testing.T) { testAllPartnersFeedUnderConcurrentWrites(t, h, false) })
 	if h.HostTransactions {
 		t.Run("WithinHostTransaction", func(t *testing.T) { testWithinHostTransaction(t, h) })
