@@ -601,7 +601,10 @@ func testPartnerEventsReachWebhooks(t *testing.T, h Harness) {
 	// The worker's claim reads each event back with its partner or its key.
 	var jobs []*provisioning.DeliveryJob
 	far := time.Date(2999, 1, 1, 0, 0, 0, 0, time.UTC)
-	err = s.Write(ctx, func(tx provisioning.Tx) (err error) { jobs, err = tx.ClaimDeliveries(ctx, far, far.Add(time.Minute), 10); return err })
+	err = s.Write(ctx, func(tx provisioning.Tx) (err error) {
+		jobs, err = tx.ClaimDeliveries(ctx, far, far.Add(time.Minute), 10)
+		return err
+	})
 	if err != nil || len(jobs) != 2 {
 		t.Fatalf("claimed %d deliveries: %v", len(jobs), err)
 	}
