@@ -118,6 +118,10 @@ func (a *Authenticator) lookup(ctx context.Context, hash string, now time.Time) 
 	}
 	if a.opts.CacheTTL > 0 {
 		a.mu.Lock()
+		defer a.mu.Unlock()
+		if e, ok := a.entries[hash]; ok && now.Before(e.expires) {
+			return e.key.Clone(), nil // a concurrent request of the key filled it: one entry, one touch
+		}
 		for h := range a.entries {
 			if len(a.entries) < maxCached {
 				break
@@ -125,7 +129,6 @@ func (a *Authenticator) lookup(ctx context.Context, hash string, now time.Time) 
 			delete(a.entries, h) // map iteration order is random enough for eviction
 		}
 		a.entries[hash] = &entry{key: k.Clone(), expires: now.Add(a.opts.CacheTTL)}
-		a.mu.Unlock()
 	}
 	return k, nil
 }

@@ -3,6 +3,7 @@ package apikey_test
 import (
 	"context"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -69,7 +70,7 @@ func TestAuthenticate(t *testing.T) {
 	if p, err := a.Authenticate(context.Background(), op.Key); err != nil || !p.Operator || p.PartnerID != "ops" {
 		t.Fatalf("operator key: %+v, %v", p, err)
 	}
-	for _, bad := range []string{"", "pk_", k.Key + "A", k.Key[:len(k.Key)-1] + "*", "sk_" + k.Key[3:], k.Key[:len(k.Key)-1] + "A"} {
+	for _, bad := range []string{"", "pk_", k.Key + "A", k.Key[:len(k.Key)-1] + "*", "sk_" + k.Key[3:], otherKey(k.Key)} {
 		_, err := a.Authenticate(context.Background(), bad)
 		wantUnauthenticated(t, err)
 	}
@@ -199,4 +200,13 @@ func (s *countingStore) writes() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.n
+}
+
+// otherKey returns a well-formed key that differs from key in its last character.
+func otherKey(key string) string {
+	last := "A"
+	if strings.HasSuffix(key, last) {
+		last = "B"
+	}
+	return key[:len(key)-1] + last
 }
