@@ -49,6 +49,20 @@ func feed(t *testing.T, svc *provisioning.Service, p provisioning.Principal, f p
 	return nil
 }
 
+// awaitFeed is feed once it holds at least n events: the feed of every partner may trail the
+// commits while other transactions on the database run. It gives up after a generous deadline.
+func awaitFeed(t *testing.T, svc *provisioning.Service, p provisioning.Principal, f provisioning.EventFilter, n int) []*provisioning.Event {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		evs := feed(t, svc, p, f)
+		if len(evs) >= n || time.Now().After(deadline) {
+			return evs
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func types(evs []*provisioning.Event) []provisioning.EventType {
 	out := make([]provisioning.EventType, len(evs))
 	for i, e := range evs {
@@ -436,7 +450,7 @@ func testOperatorScope(t *testing.T, h Harness) {
 	if len(bobs) != 3 || bobs[1].Type != provisioning.EventTenantUpdated || bobs[1].Actor != ops.Subject || bobs[1].PartnerID != bob.PartnerID {
 		t.Fatalf("partner-b's events: %v", types(bobs))
 	}
-	all := feed(t, svc, ops, provisioning.EventFilter{Limit: 1})
+	all := awaitFeed(t, svc, ops, provisioning.EventFilter{Limit: 1}, 4)
 	if len(all) != 4 {
 		t.Fatalf("an operator's feed has %d events, want 4", len(all))
 	}
@@ -517,7 +531,13 @@ func testAllPartnersFeedUnderConcurrentWrites(t *testing.T, h Harness, twoStores
 	})
 	done.Store(true)
 	consumer.Wait()
-	poll()
+	// The feed may trail the commits while transactions elsewhere on the database run (it shows
+	// an event once nothing can commit before it): poll until every event is there, as a
+	// consumer would, within a generous deadline. What is checked is that none was skipped.
+	for deadline := time.Now().Add(30 * time.Second); len(seen) < len(created) && time.Now().Before(deadline); {
+		poll()
+		time.Sleep(10 * time.Millisecond)
+	}
 	for id := range created {
 		if seen[id] != 1 {
 			t.Fatalf("tenant %s: its created event was seen %d times, want 1", id, seen[id])
