@@ -108,7 +108,7 @@ func apiKeyNotFound() error { return Errorf(CodeNotFound, "API key not found") }
 
 // validateAPIKey checks an input and returns it normalized: name trimmed, permissions
 // deduplicated in the order of Permissions.
-func (s *Service) validateAPIKey(in APIKeyInput) (APIKeyInput, error) {
+func (s *engine) validateAPIKey(in APIKeyInput) (APIKeyInput, error) {
 	fields := map[string]string{}
 	in.Name = strings.TrimSpace(in.Name)
 	switch {
@@ -146,7 +146,7 @@ func (s *Service) validateAPIKey(in APIKeyInput) (APIKeyInput, error) {
 
 // mayGrant refuses a key that would give more than p holds: a permission p lacks, or operator
 // rights p does not have.
-func (s *Service) mayGrant(ctx context.Context, p Principal, in APIKeyInput) error {
+func (s *engine) mayGrant(ctx context.Context, p Principal, in APIKeyInput) error {
 	if p.Operator {
 		return nil
 	}
@@ -163,7 +163,7 @@ func (s *Service) mayGrant(ctx context.Context, p Principal, in APIKeyInput) err
 
 // CreateAPIKey implements Platform. Returns CodeInvalid also when the partner has MaxAPIKeys
 // keys already.
-func (s *Service) CreateAPIKey(ctx context.Context, p Principal, partnerID string, in APIKeyInput) (*APIKey, error) {
+func (s *engine) CreateAPIKey(ctx context.Context, p Principal, partnerID string, in APIKeyInput) (*APIKey, error) {
 	if err := s.authorize(ctx, p, PermAPIKeyManage); err != nil {
 		return nil, err
 	}
@@ -189,7 +189,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, p Principal, partnerID strin
 		if err != nil || !inserted {
 			return err
 		}
-		return s.appendEvent(ctx, tx, s.apiKeyEvent(ctx, p, EventAPIKeyCreated, k, k.CreatedAt))
+		return tx.AppendEvent(ctx, s.apiKeyEvent(ctx, p, EventAPIKeyCreated, k, k.CreatedAt))
 	})
 	switch {
 	case err != nil:
@@ -203,7 +203,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, p Principal, partnerID strin
 }
 
 // ListAPIKeys implements Platform.
-func (s *Service) ListAPIKeys(ctx context.Context, p Principal, partnerID string) ([]*APIKey, error) {
+func (s *engine) ListAPIKeys(ctx context.Context, p Principal, partnerID string) ([]*APIKey, error) {
 	if err := s.authorize(ctx, p, PermAPIKeyManage); err != nil {
 		return nil, err
 	}
@@ -219,7 +219,7 @@ func (s *Service) ListAPIKeys(ctx context.Context, p Principal, partnerID string
 }
 
 // RevokeAPIKey implements Platform.
-func (s *Service) RevokeAPIKey(ctx context.Context, p Principal, partnerID, id string) error {
+func (s *engine) RevokeAPIKey(ctx context.Context, p Principal, partnerID, id string) error {
 	if err := s.authorize(ctx, p, PermAPIKeyManage); err != nil {
 		return err
 	}
@@ -238,13 +238,13 @@ func (s *Service) RevokeAPIKey(ctx context.Context, p Principal, partnerID, id s
 		if err := tx.DeleteAPIKey(ctx, DeleteAPIKeyParams{PartnerID: partnerID, ID: id}); err != nil {
 			return err
 		}
-		return s.appendEvent(ctx, tx, s.apiKeyEvent(ctx, p, EventAPIKeyRevoked, k, s.timestamp()))
+		return tx.AppendEvent(ctx, s.apiKeyEvent(ctx, p, EventAPIKeyRevoked, k, s.timestamp()))
 	})
 }
 
 // apiKeyEvent builds the event of a change to a key; it belongs to the key's partner and
 // carries the key as listings show it, never the key itself.
-func (s *Service) apiKeyEvent(ctx context.Context, p Principal, typ EventType, k *APIKey, at time.Time) *Event {
+func (s *engine) apiKeyEvent(ctx context.Context, p Principal, typ EventType, k *APIKey, at time.Time) *Event {
 	c := k.Clone()
 	c.Key = ""
 	return &Event{ID: s.newID(), Type: typ, PartnerID: k.PartnerID, Actor: p.Subject, RequestID: requestID(ctx),

@@ -14,10 +14,16 @@
 // partner. A partner an operator disabled is refused; its quota of live tenants holds under
 // concurrent creates.
 //
-// Every change runs in one Store transaction with its lifecycle event. To make a request safe to
-// retry, run it inside Service.Idempotently with a key: the calls made with the context it
-// hands over join one transaction that also keeps the request's answer, so a retry gets that
-// answer instead of acting twice, even after a crash.
+// Every change runs in one Store transaction with its lifecycle event. Several calls share one
+// transaction when they go through a Service bound to it: svc.WithTx(tx), with tx from
+// Store.Write or from the host's own database transaction (the SQL stores' WriteTx), so that
+// they commit or roll back together, with the host's own work. To make a request safe to retry, run it inside
+// Service.Idempotently with a key: it hands its function such a bound Provisioner, in a
+// transaction that also keeps the request's answer, so a retry gets that answer instead of
+// acting twice, even after a crash.
+//
+// A host decorates the Service — metrics, tracing, its own rules — with WithMiddleware; the
+// Service applies the decoration to itself and to every bound copy, so it is never bypassed.
 //
 // What happens after a request has been answered — webhook deliveries, the purge of expired
 // idempotency records — is the Worker's: a host runs one beside its server (provisiond does),

@@ -11,9 +11,9 @@ var PlainLength = plainLength
 
 // StatusCacheLen says how many partner statuses the Service caches.
 func (s *Service) StatusCacheLen() int {
-	s.statuses.mu.Lock()
-	defer s.statuses.mu.Unlock()
-	return len(s.statuses.entries)
+	s.e.statuses.mu.Lock()
+	defer s.e.statuses.mu.Unlock()
+	return len(s.e.statuses.entries)
 }
 
 // MaxStatuses exposes the bound of the partner-status cache.

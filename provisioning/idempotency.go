@@ -56,26 +56,36 @@ var errDiscard = errors.New("provisioning: answer not kept")
 // Idempotently answers a request made with an idempotency key. perm is the permission the
 // request needs: p must hold it before anything else happens, on a replay as on the first
 // request, so a principal without it is refused (CodeForbidden) and never given the kept answer
-// of another principal of its partner. The first time, it runs do with a context in which every
-// call to this Service joins one transaction; do returns the encoded answer and whether to keep
-// it. A kept answer commits together with the changes do made; one not kept (an internal error,
-// a refusal) rolls them back, so that a retry runs afresh. Later calls with the key get the kept
-// answer back, with replayed set, and do is not run.
+// of another principal of its partner.
+//
+// The first time, it runs do in one transaction of the store, handing it prov, the Service
+// bound to that transaction (as WithTx binds it, its middleware included). The transaction
+// begins when do first reaches the store, so what do does before — decoding, validation,
+// resolving a webhook's host — holds no lock and no connection of the store. do makes the
+// request's changes through prov and returns the encoded answer and whether to keep it. A kept
+// answer commits together with those changes; one not kept (an internal error, a refusal) rolls
+// them back, so that a retry runs afresh. Later calls with the key get the kept answer back, with
+// replayed set, and do is not run. do must reach the store only through prov: on stores that run
+// one write at a time (memory, SQLite) a write begun otherwise would wait for this transaction,
+// which waits for do.
 //
 // It fails with CodeUnauthenticated or CodeForbidden as every method does, then
 // CodeIdempotencyKeyReused when the key was used for another request (another fingerprint),
 // CodeIdempotencyKeyInUse while the first request is still running (here, or on another replica
-// where the store can tell), and CodeBadRequest for a malformed key. A panic in do rolls back
-// and is re-raised. do must reach the store only through this Service with the context it is
-// given: on stores that run one write at a time (memory, SQLite) a transaction begun in do by
-// other means would wait for this one forever.
+// where the store can tell), CodeBadRequest for a malformed key, and CodeInternal on a Service
+// from WithTx, whose transaction cannot keep an answer apart from its caller's work. A panic in
+// do rolls back and is re-raised.
 func (s *Service) Idempotently(ctx context.Context, p Principal, perm Permission, key, fingerprint string,
-	do func(ctx context.Context) (answer []byte, keep bool)) (answer []byte, replayed bool, err error) {
-	if err := s.authorize(ctx, p, perm); err != nil {
+	do func(prov Provisioner) (answer []byte, keep bool)) (answer []byte, replayed bool, err error) {
+	e := s.e
+	if err := e.authorize(ctx, p, perm); err != nil {
 		return nil, false, err
 	}
 	if key == "" || len(key) > MaxIdempotencyKey || strings.IndexFunc(key, func(r rune) bool { return !unicode.IsPrint(r) || r > unicode.MaxASCII }) >= 0 {
 		return nil, false, Errorf(CodeBadRequest, "an idempotency key must be 1 to %d printable ASCII characters", MaxIdempotencyKey)
+	}
+	if e.tx != nil {
+		return nil, false, Internal(errors.New("provisioning: Idempotently on a Service bound to a transaction"))
 	}
 	if p.Operator {
 		// An operator's answer may be about another partner (an API key it issued one): a
@@ -83,55 +93,82 @@ func (s *Service) Idempotently(ctx context.Context, p Principal, perm Permission
 		// CodeIdempotencyKeyReused.
 		fingerprint += "\x00operator"
 	}
-	if s.joined(ctx) != nil {
-		return nil, false, Internal(errors.New("provisioning: Idempotently called inside Idempotently"))
-	}
 	// In flight here: answered at once. In flight on another replica: LockIdempotencyKey tells.
 	slot := [2]string{p.PartnerID, key}
-	if _, busy := s.inFlight.LoadOrStore(slot, struct{}{}); busy {
+	if _, busy := e.inFlight.LoadOrStore(slot, struct{}{}); busy {
 		return nil, false, errInUse()
 	}
-	defer s.inFlight.Delete(slot)
-	var panicked any
-	err = s.store.Write(ctx, func(tx Tx) error {
-		now := s.timestamp()
-		rec, locked, err := tx.LockIdempotencyKey(ctx, p.PartnerID, key, now)
+	defer e.inFlight.Delete(slot)
+	now := e.timestamp()
+	// A retry of an answered request is answered from a read: do does not run again.
+	var kept *IdempotencyRecord
+	if err := e.store.Read(ctx, func(tx Tx) (err error) {
+		kept, err = tx.GetIdempotencyRecord(ctx, &GetIdempotencyRecordParams{PartnerID: p.PartnerID, Key: key, Now: now})
+		return err
+	}); err != nil {
+		return nil, false, err
+	}
+	if kept != nil {
+		return replay(kept, fingerprint)
+	}
+	// The transaction begins when do first reaches the store (or after do, if it never does),
+	// and takes the key first thing.
+	l := &lazyTx{ctx: ctx, store: e.store, first: func(tx Tx) error {
+		rec, locked, err := tx.LockIdempotencyKey(ctx, &LockIdempotencyKeyParams{PartnerID: p.PartnerID, Key: key, Now: now})
 		switch {
 		case err != nil:
 			return err
 		case !locked:
 			return errInUse()
-		case rec != nil && rec.Fingerprint != fingerprint:
-			return Errorf(CodeIdempotencyKeyReused, "this idempotency key was used for a different request")
 		case rec != nil:
-			answer, replayed = rec.Response, true
-			return nil
+			kept = rec
+			return errAnsweredBefore
 		}
-		var keep bool
-		j := &joinedTx{s: s, tx: tx}
-		func() {
-			defer func() { panicked = recover() }()
-			answer, keep = do(context.WithValue(ctx, joinKey{}, j))
+		return nil
+	}}
+	var keep, panicked = false, any(nil)
+	func() {
+		defer func() {
+			if panicked = recover(); panicked != nil {
+				_ = l.end(errDiscard)
+			}
 		}()
-		if panicked != nil || !keep {
-			return errDiscard
-		}
-		if answer == nil {
-			answer = []byte{}
-		}
-		if err := tx.PutIdempotencyRecord(ctx, &IdempotencyRecord{PartnerID: p.PartnerID, Key: key,
-			Fingerprint: fingerprint, Response: answer, CreatedAt: now, ExpiresAt: now.Add(IdempotencyTTL)}); err != nil {
-			return err
-		}
-		return j.flushEvents(ctx)
-	})
-	switch {
-	case panicked != nil:
+		answer, keep = do(e.service(l.get))
+	}()
+	if panicked != nil {
 		panic(panicked)
-	case errors.Is(err, errDiscard):
-		return answer, false, nil
-	case err != nil:
+	}
+	if _, err := l.get(); err != nil { // do never reached the store, or the key was taken meanwhile
+		if kept != nil {
+			return replay(kept, fingerprint)
+		}
 		return nil, false, err
 	}
-	return answer, replayed, nil
+	if !keep {
+		if err := l.end(errDiscard); err != nil && !errors.Is(err, errDiscard) {
+			return nil, false, err
+		}
+		return answer, false, nil
+	}
+	if answer == nil {
+		answer = []byte{}
+	}
+	put := l.tx.PutIdempotencyRecord(ctx, &IdempotencyRecord{PartnerID: p.PartnerID, Key: key,
+		Fingerprint: fingerprint, Response: answer, CreatedAt: now, ExpiresAt: now.Add(IdempotencyTTL)})
+	if err := l.end(put); err != nil {
+		return nil, false, err
+	}
+	return answer, false, nil
 }
+
+// replay gives the kept answer of a key to a request with the same fingerprint.
+func replay(kept *IdempotencyRecord, fingerprint string) ([]byte, bool, error) {
+	if kept.Fingerprint != fingerprint {
+		return nil, false, Errorf(CodeIdempotencyKeyReused, "this idempotency key was used for a different request")
+	}
+	return kept.Response, true, nil
+}
+
+// errAnsweredBefore ends the transaction of a request whose key turned out to hold a kept
+// answer: Idempotently gives that answer instead of the one do made.
+var errAnsweredBefore = Errorf(CodeIdempotencyKeyInUse, "this idempotency key was answered meanwhile")

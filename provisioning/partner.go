@@ -114,7 +114,50 @@ type Platform interface {
 	RevokeAPIKey(ctx context.Context, p Principal, partnerID, id string) error
 }
 
-var _ Platform = (*Service)(nil)
+var (
+	_ Platform = (*Service)(nil)
+	_ Platform = (*engine)(nil)
+)
+
+// The Service's Platform: its calls run as the Service's others do — in its transaction when it
+// is bound to one (WithTx, and the Service that Idempotently hands over) — but the Middleware of
+// New, which decorates Provisioners, does not see them; their events are their audit trail.
+
+// CreatePartner implements Platform.
+func (s *Service) CreatePartner(ctx context.Context, p Principal, in PartnerInput) (*Partner, error) {
+	return s.e.CreatePartner(ctx, p, in)
+}
+
+// ListPartners implements Platform.
+func (s *Service) ListPartners(ctx context.Context, p Principal, f PartnerFilter) (*PartnerPage, error) {
+	return s.e.ListPartners(ctx, p, f)
+}
+
+// GetPartner implements Platform.
+func (s *Service) GetPartner(ctx context.Context, p Principal, id string) (*Partner, error) {
+	return s.e.GetPartner(ctx, p, id)
+}
+
+// UpdatePartner implements Platform.
+func (s *Service) UpdatePartner(ctx context.Context, p Principal, id string, patch PartnerPatch) (*Partner, error) {
+	return s.e.UpdatePartner(ctx, p, id, patch)
+}
+
+// CreateAPIKey implements Platform. It returns CodeInvalid also when the partner has MaxAPIKeys
+// keys already; the store holds that limit under concurrent issues.
+func (s *Service) CreateAPIKey(ctx context.Context, p Principal, partnerID string, in APIKeyInput) (*APIKey, error) {
+	return s.e.CreateAPIKey(ctx, p, partnerID, in)
+}
+
+// ListAPIKeys implements Platform.
+func (s *Service) ListAPIKeys(ctx context.Context, p Principal, partnerID string) ([]*APIKey, error) {
+	return s.e.ListAPIKeys(ctx, p, partnerID)
+}
+
+// RevokeAPIKey implements Platform.
+func (s *Service) RevokeAPIKey(ctx context.Context, p Principal, partnerID, id string) error {
+	return s.e.RevokeAPIKey(ctx, p, partnerID, id)
+}
 
 // validPartnerID says what is wrong with a partner id, or "": it must be what a Principal may
 // carry (MaxPartnerID bytes of text without control or invisible characters) and have no
@@ -177,7 +220,7 @@ func partnerNotFound() error { return Errorf(CodeNotFound, "partner not register
 
 // operator refuses a principal that is not an operator, or whose Authorizer does not grant it
 // partner:manage.
-func (s *Service) operator(ctx context.Context, p Principal) error {
+func (s *engine) operator(ctx context.Context, p Principal) error {
 	if err := s.authorize(ctx, p, PermPartnerManage); err != nil {
 		return err
 	}
@@ -188,7 +231,7 @@ func (s *Service) operator(ctx context.Context, p Principal) error {
 }
 
 // CreatePartner implements Platform.
-func (s *Service) CreatePartner(ctx context.Context, p Principal, in PartnerInput) (*Partner, error) {
+func (s *engine) CreatePartner(ctx context.Context, p Principal, in PartnerInput) (*Partner, error) {
 	if err := s.operator(ctx, p); err != nil {
 		return nil, err
 	}
@@ -203,7 +246,7 @@ func (s *Service) CreatePartner(ctx context.Context, p Principal, in PartnerInpu
 		if err := tx.InsertPartner(ctx, InsertPartnerParams{Partner: pt}); err != nil {
 			return err
 		}
-		return s.appendEvent(ctx, tx, s.partnerEvent(ctx, p, EventPartnerCreated, pt))
+		return tx.AppendEvent(ctx, s.partnerEvent(ctx, p, EventPartnerCreated, pt))
 	})
 	if err != nil {
 		return nil, err
@@ -216,7 +259,7 @@ func (s *Service) CreatePartner(ctx context.Context, p Principal, in PartnerInpu
 func partnerCursor(id string) string { return base64.RawURLEncoding.EncodeToString([]byte(id)) }
 
 // ListPartners implements Platform.
-func (s *Service) ListPartners(ctx context.Context, p Principal, f PartnerFilter) (*PartnerPage, error) {
+func (s *engine) ListPartners(ctx context.Context, p Principal, f PartnerFilter) (*PartnerPage, error) {
 	if err := s.operator(ctx, p); err != nil {
 		return nil, err
 	}
@@ -251,7 +294,7 @@ func (s *Service) ListPartners(ctx context.Context, p Principal, f PartnerFilter
 }
 
 // GetPartner implements Platform.
-func (s *Service) GetPartner(ctx context.Context, p Principal, id string) (*Partner, error) {
+func (s *engine) GetPartner(ctx context.Context, p Principal, id string) (*Partner, error) {
 	if err := s.operator(ctx, p); err != nil {
 		return nil, err
 	}
@@ -266,7 +309,7 @@ func (s *Service) GetPartner(ctx context.Context, p Principal, id string) (*Part
 // UpdatePartner implements Platform. Changing the status emits partner.disabled or
 // partner.enabled, any other change partner.updated; registering an implicit partner emits
 // partner.created first.
-func (s *Service) UpdatePartner(ctx context.Context, p Principal, id string, patch PartnerPatch) (*Partner, error) {
+func (s *engine) UpdatePartner(ctx context.Context, p Principal, id string, patch PartnerPatch) (*Partner, error) {
 	if err := s.operator(ctx, p); err != nil {
 		return nil, err
 	}
@@ -337,7 +380,7 @@ func samePartner(a, b *Partner) bool {
 }
 
 // updatePartner is one try of UpdatePartner, in one transaction with the partner locked.
-func (s *Service) updatePartner(ctx context.Context, p Principal, id string, patch PartnerPatch) (*Partner, error) {
+func (s *engine) updatePartner(ctx context.Context, p Principal, id string, patch PartnerPatch) (*Partner, error) {
 	var pt *Partner
 	err := s.write(ctx, func(tx Tx) error {
 		cur, err := tx.GetPartner(ctx, GetPartnerParams{ID: id, ForUpdate: true})
@@ -374,7 +417,7 @@ func (s *Service) updatePartner(ctx context.Context, p Principal, id string, pat
 			events = append(events, EventPartnerUpdated)
 		}
 		for _, typ := range events {
-			if err := s.appendEvent(ctx, tx, s.partnerEvent(ctx, p, typ, pt)); err != nil {
+			if err := tx.AppendEvent(ctx, s.partnerEvent(ctx, p, typ, pt)); err != nil {
 				return err
 			}
 		}
@@ -384,7 +427,7 @@ func (s *Service) updatePartner(ctx context.Context, p Principal, id string, pat
 }
 
 // partnerEvent builds the event of a change to a partner; it belongs to that partner.
-func (s *Service) partnerEvent(ctx context.Context, p Principal, typ EventType, pt *Partner) *Event {
+func (s *engine) partnerEvent(ctx context.Context, p Principal, typ EventType, pt *Partner) *Event {
 	return &Event{ID: s.newID(), Type: typ, PartnerID: pt.ID, Actor: p.Subject, RequestID: requestID(ctx),
 		CreatedAt: pt.UpdatedAt, Partner: pt.Clone()}
 }

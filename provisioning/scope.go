@@ -51,7 +51,7 @@ func partnerScope(p Principal, partner string) error {
 // from the store through a cache whose entries live PartnerStatusTTL, so a partner disabled on
 // one replica is refused by every replica within that time (at once by the one that disabled
 // it).
-func (s *Service) checkPartner(ctx context.Context, p Principal) error {
+func (s *engine) checkPartner(ctx context.Context, p Principal) error {
 	if p.Operator {
 		return nil
 	}
@@ -84,7 +84,7 @@ const maxStatuses = 10_000
 // WithPartnerStatusTTL sets how long a partner's status is cached (0: not at all), which is
 // how long another replica may go on serving a partner that was just disabled.
 func WithPartnerStatusTTL(ttl time.Duration) Option {
-	return func(s *Service) { s.statuses.ttl = ttl }
+	return func(s *settings) { s.statuses.ttl = ttl }
 }
 
 // statusCache remembers whether partners are disabled, for ttl, at most maxStatuses of them.

@@ -1,8 +1,9 @@
 // Command embed shows a host application embedding provisiond: it keeps tenants in its own
-// SQLite file, authenticates partners with its own keys instead of JWTs — chained with the
-// library's stored API keys (pk_…), which its partners issue themselves — authorizes with its
-// own rule, mounts the provisioning API inside its own mux next to its own routes, and runs the
-// library's background work (webhook deliveries, purges) beside its server.
+// SQLite file, provisions inside its own database transaction, authenticates partners with its
+// own keys instead of JWTs — chained with the library's stored API keys (pk_…), which its
+// partners issue themselves — authorizes with its own rule, decorates the Provisioner with its
+// own logging, mounts the provisioning API inside its own mux next to its own routes, and runs
+// the library's background work (webhook deliveries, purges) beside its server.
 //
 //	go run ./examples/embed
 //	curl -s -H 'Authorization: Bearer key-acme' http://127.0.0.1:8090/api/provisioning/tenants
@@ -79,31 +80,53 @@ func (a billingHold) Authorize(ctx context.Context, p provisioning.Principal, pe
 	return a.rbac.Authorize(ctx, p, perm)
 }
 
-// newService builds the provisioning Service the host serves. allowPrivateWebhooks lets webhook
-// URLs point at loopback and private addresses, for local receivers.
-func newService(store provisioning.Store, allowPrivateWebhooks bool) *provisioning.Service {
-	authz := billingHold{rbac: provisioning.NewRBAC(provisioning.DefaultPolicy()), onHold: []string{"globex-reseller"}}
-	return provisioning.New(store, authz,
-		provisioning.WithWebhookURLCheck(webhook.CheckURL(allowPrivateWebhooks, net.DefaultResolver)))
+// loggedCreates is the host's decorator of the Provisioner: it logs every tenant creation and
+// its outcome. Given to the Service as middleware, it sees every call — plain, in the host's
+// transaction, or made with an Idempotency-Key — and a replayed answer calls nothing.
+func loggedCreates(log *slog.Logger) provisioning.Middleware {
+	return func(next provisioning.Provisioner) provisioning.Provisioner { return logged{next, log} }
 }
 
-// newHandler builds the host's whole HTTP surface around a provisioning Service over store.
-// Bearer tokens "pk_…" are the partners' stored API keys (the library's authenticator); any other
-// is one of the host's own keys. The host's partners may issue stored keys themselves
-// (apikey:manage): the Service is also the Platform of the /partners routes.
+// logged is the Provisioner of loggedCreates; every method but CreateTenant is next's.
+type logged struct {
+	provisioning.Provisioner
+	log *slog.Logger
+}
+
+// CreateTenant implements provisioning.Provisioner.
+func (l logged) CreateTenant(ctx context.Context, p provisioning.Principal, in provisioning.TenantInput) (*provisioning.Tenant, error) {
+	t, err := l.Provisioner.CreateTenant(ctx, p, in)
+	l.log.Info("create tenant", "partner", p.PartnerID, "outcome", string(provisioning.ErrorCode(err)))
+	return t, err
+}
+
+// newService builds the provisioning Service the host serves. allowPrivateWebhooks lets webhook
+// URLs point at loopback and private addresses, for local receivers.
+func newService(store provisioning.Store, allowPrivateWebhooks bool, log *slog.Logger) *provisioning.Service {
+	authz := billingHold{rbac: provisioning.NewRBAC(provisioning.DefaultPolicy()), onHold: []string{"globex-reseller"}}
+	return provisioning.New(store, authz,
+		provisioning.WithWebhookURLCheck(webhook.CheckURL(allowPrivateWebhooks, net.DefaultResolver)),
+		provisioning.WithMiddleware(loggedCreates(log)))
+}
+
+// newHandler builds the host's whole HTTP surface around a provisioning Service over store,
+// which also keeps the answers of requests made with an Idempotency-Key. Bearer tokens "pk_…"
+// are the partners' stored API keys (the library's authenticator); any other is one of the
+// host's own keys. The host's partners may issue stored keys themselves (apikey:manage): the
+// Service is also the Platform of the /partners routes.
 func newHandler(svc *provisioning.Service, store provisioning.Store) http.Handler {
 	hostKeys := newAPIKeys(map[string]provisioning.Principal{
 		"key-acme": {PartnerID: "acme-reseller", Subject: "acme-integration", Roles: []string{"partner-admin"},
 			Permissions: []provisioning.Permission{provisioning.PermAPIKeyManage}},
 		"key-globex": {PartnerID: "globex-reseller", Subject: "globex-integration", Roles: []string{"partner-admin"}},
 	})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /host/hello", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "the host's own route") })
 	authn := httpapi.Chain(
 		httpapi.Route{Prefix: provisioning.APIKeyPrefix, Authenticator: apikey.New(store, apikey.Options{})},
 		httpapi.Route{Authenticator: hostKeys},
 	)
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /host/hello", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "the host's own route") })
-	mux.Handle(httpapi.BasePath+"/", httpapi.New(svc, authn, httpapi.WithPlatform(svc)))
+	mux.Handle(httpapi.BasePath+"/", httpapi.New(svc, authn, httpapi.WithIdempotency(svc), httpapi.WithPlatform(svc)))
 	return mux
 }
 
@@ -124,16 +147,20 @@ func startWorker(store provisioning.Store, allowPrivateWebhooks bool, log *slog.
 	}
 }
 
-// seed provisions a tenant and records it in the host's own table, in one transaction.
-func seed(ctx context.Context, store *sqlite.Store) error {
+// seed provisions a tenant and records it in the host's own table, in one transaction of the
+// host's: the Service bound to it (WithTx) does its work there, with the tenant's event.
+func seed(ctx context.Context, store *sqlite.Store, svc *provisioning.Service) error {
 	tx, err := store.BeginTx(ctx)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = tx.Rollback() }() // a no-op after Commit
-	svc := provisioning.New(store.Within(tx), provisioning.NewRBAC(provisioning.DefaultPolicy()))
-	admin := provisioning.Principal{PartnerID: "acme-reseller", Roles: []string{"partner-admin"}}
-	t, err := svc.CreateTenant(ctx, admin, provisioning.TenantInput{CompanyName: "Seeded Corp", Email: "ops@seeded.example"})
+	admin := provisioning.Principal{PartnerID: "acme-reseller", Subject: "seed", Roles: []string{"partner-admin"}}
+	var t *provisioning.Tenant
+	err = store.WriteTx(ctx, tx, func(ptx provisioning.Tx) (err error) {
+		t, err = svc.WithTx(ptx).CreateTenant(ctx, admin, provisioning.TenantInput{CompanyName: "Seeded Corp", Email: "ops@seeded.example"})
+		return err
+	})
 	if provisioning.ErrorCode(err) == provisioning.CodeTenantExists {
 		return nil // seeded on an earlier run
 	}
@@ -170,16 +197,17 @@ func run(ctx context.Context, addr, path string, allowPrivateWebhooks bool) erro
 	}
 	defer store.Close()
 
+	svc := newService(store, allowPrivateWebhooks, slog.Default())
 	// The host may also call the domain directly, with no HTTP at all — here inside its own
 	// transaction, so that its own record and the tenant commit together or not at all.
-	if err := seed(ctx, store); err != nil {
+	if err := seed(ctx, store, svc); err != nil {
 		return err
 	}
 
 	// The background work goes on until the server has stopped, then finishes what it started.
 	stopWorker := startWorker(store, allowPrivateWebhooks, slog.Default())
 	defer stopWorker()
-	srv := &http.Server{Addr: addr, Handler: newHandler(newService(store, allowPrivateWebhooks), store),
+	srv := &http.Server{Addr: addr, Handler: newHandler(svc, store),
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 	shutDown := make(chan struct{})
 	go func() {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -11,16 +12,40 @@ import (
 
 // The partner registry and partners' API keys (WithPlatform).
 
+// platformChange is the handler of a route that changes the platform. It acts through
+// platform: the server's Platform, or, for a request with an Idempotency-Key, the one bound to
+// the transaction that keeps the answer.
+type platformChange func(w http.ResponseWriter, r *http.Request, platform provisioning.Platform)
+
+// onPlatform makes a platformChange a change for idempotent. A keyed request acts through the
+// Provisioner that Idempotently hands over, which must also be the Platform bound to the same
+// transaction — the Service that provisioning.Service.Idempotently hands over is. Were it not,
+// the request fails (500, not kept) rather than act outside the transaction of its answer.
+func (s *server) onPlatform(next platformChange) change {
+	return func(w http.ResponseWriter, r *http.Request, prov provisioning.Provisioner) {
+		if r.Header.Get("Idempotency-Key") == "" {
+			next(w, r, s.platform)
+			return
+		}
+		bound, ok := prov.(provisioning.Platform)
+		if !ok {
+			s.writeError(w, r, provisioning.Internal(errors.New("httpapi: the Provisioner of a keyed request is no Platform")))
+			return
+		}
+		next(w, r, bound)
+	}
+}
+
 func partnerLocation(id string) string { return BasePath + "/partners/" + url.PathEscape(id) }
 
-func (s *server) createPartner() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *server) createPartner() change {
+	return s.onPlatform(func(w http.ResponseWriter, r *http.Request, platform provisioning.Platform) {
 		var in wire.PartnerInput
 		if err := s.decode(w, r, &in, "application/json"); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		pt, err := s.platform.CreatePartner(r.Context(), principal(r), in.Domain())
+		pt, err := platform.CreatePartner(r.Context(), principal(r), in.Domain())
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -85,14 +110,14 @@ func (s *server) getPartner() http.Handler {
 	})
 }
 
-func (s *server) updatePartner() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *server) updatePartner() change {
+	return s.onPlatform(func(w http.ResponseWriter, r *http.Request, platform provisioning.Platform) {
 		var patch wire.PartnerPatch
 		if err := s.decode(w, r, &patch, "application/merge-patch+json", "application/json"); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		pt, err := s.platform.UpdatePartner(r.Context(), principal(r), r.PathValue("id"), patch.Domain())
+		pt, err := platform.UpdatePartner(r.Context(), principal(r), r.PathValue("id"), patch.Domain())
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -101,14 +126,14 @@ func (s *server) updatePartner() http.Handler {
 	})
 }
 
-func (s *server) createAPIKey() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *server) createAPIKey() change {
+	return s.onPlatform(func(w http.ResponseWriter, r *http.Request, platform provisioning.Platform) {
 		var in wire.APIKeyInput
 		if err := s.decode(w, r, &in, "application/json"); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		k, err := s.platform.CreateAPIKey(r.Context(), principal(r), r.PathValue("id"), in.Domain())
+		k, err := platform.CreateAPIKey(r.Context(), principal(r), r.PathValue("id"), in.Domain())
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -132,9 +157,9 @@ func (s *server) listAPIKeys() http.Handler {
 	})
 }
 
-func (s *server) revokeAPIKey() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.platform.RevokeAPIKey(r.Context(), principal(r), r.PathValue("id"), r.PathValue("key")); err != nil {
+func (s *server) revokeAPIKey() change {
+	return s.onPlatform(func(w http.ResponseWriter, r *http.Request, platform provisioning.Platform) {
+		if err := platform.RevokeAPIKey(r.Context(), principal(r), r.PathValue("id"), r.PathValue("key")); err != nil {
 			s.writeError(w, r, err)
 			return
 		}

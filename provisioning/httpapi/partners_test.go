@@ -65,7 +65,8 @@ func newPlatformEnv(t *testing.T) *platformEnv {
 	h := httpapi.New(svc, httpapi.Chain(
 		httpapi.Route{Prefix: provisioning.APIKeyPrefix, Authenticator: keys},
 		httpapi.Route{Authenticator: jwt},
-	), httpapi.WithPlatform(svc), httpapi.WithLogger(slog.New(slog.NewJSONHandler(logs, nil))), httpapi.WithFailedAuthLimit(0, 0))
+	), httpapi.WithIdempotency(svc), httpapi.WithPlatform(svc), httpapi.WithLogger(slog.New(slog.NewJSONHandler(logs, nil))),
+		httpapi.WithFailedAuthLimit(0, 0))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &platformEnv{

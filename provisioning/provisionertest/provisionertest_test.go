@@ -31,7 +31,7 @@ func TestHTTPClient(t *testing.T) {
 	provisionertest.Run(t, func(t *testing.T) provisionertest.Harness {
 		tokens := &tokens{byToken: map[string]provisioning.Principal{}}
 		svc := newService()
-		srv := httptest.NewServer(httpapi.New(svc, tokens, httpapi.WithPlatform(svc)))
+		srv := httptest.NewServer(httpapi.New(svc, tokens, httpapi.WithIdempotency(svc), httpapi.WithPlatform(svc)))
 		t.Cleanup(srv.Close)
 		client := func(p provisioning.Principal) *httpapi.Client {
 			return httpapi.NewClient(srv.URL, httpapi.WithToken(tokens.issue(p)), httpapi.WithHTTPClient(srv.Client()))

@@ -77,7 +77,8 @@ func (s *Store) Read(ctx context.Context, fn func(provisioning.Tx) error) error 
 	return fn(&tx{s: s})
 }
 
-// Write implements provisioning.Store: fn's changes are undone if it fails.
+// Write implements provisioning.Store: fn's changes are undone if it fails; otherwise the
+// events it appended are stored.
 func (s *Store) Write(ctx context.Context, fn func(provisioning.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -90,11 +91,13 @@ func (s *Store) Write(ctx context.Context, fn func(provisioning.Tx) error) error
 		err = ctx.Err() // a transaction whose context ended does not commit
 	}
 	if err != nil {
-		for i := len(t.undo) - 1; i >= 0; i-- {
-			t.undo[i]()
-		}
+		t.rollbackTo(0)
+		return err
 	}
-	return err
+	for _, e := range t.events {
+		t.storeEvent(e)
+	}
+	return nil
 }
 
 // Ping implements provisioning.Store.
@@ -103,25 +106,21 @@ func (s *Store) Ping(ctx context.Context) error { return ctx.Err() }
 // Close implements provisioning.Store.
 func (s *Store) Close() error { return nil }
 
-// tx is a Store's view inside Read or Write; undo reverts a Write's changes.
+// tx is a Store's view inside Read or Write; undo reverts a Write's changes, and events waits
+// for its end.
 type tx struct {
 	s        *Store
 	writable bool
 	undo     []func()
+	events   []*provisioning.Event
 }
 
-// Savepoint implements provisioning.Tx: a failing fn's undo entries are run and dropped.
-func (x *tx) Savepoint(_ context.Context, fn func() error) error {
-	x.mustWrite()
-	mark := len(x.undo)
-	err := fn()
-	if err != nil {
-		for i := len(x.undo) - 1; i >= mark; i-- {
-			x.undo[i]()
-		}
-		x.undo = x.undo[:mark]
+// rollbackTo reverts the changes made since the undo log had mark entries.
+func (x *tx) rollbackTo(mark int) {
+	for i := len(x.undo) - 1; i >= mark; i-- {
+		x.undo[i]()
 	}
-	return err
+	x.undo = x.undo[:mark]
 }
 
 func nameKey(t *provisioning.Tenant) [2]string {
@@ -189,14 +188,16 @@ func (x *tx) unindex(r *row) {
 }
 
 // InsertTenant implements provisioning.Tx.
-func (x *tx) InsertTenant(_ context.Context, t *provisioning.Tenant) error {
+func (x *tx) InsertTenant(_ context.Context, params *provisioning.InsertTenantParams) error {
 	x.mustWrite()
+	t := params.Tenant
 	if c := x.conflict(t); c != nil {
 		return exists(c)
 	}
 	if _, dup := x.s.tenants[t.ID]; dup {
 		return provisioning.Errorf(provisioning.CodeInternal, "duplicate tenant id")
 	}
+	x.putConfig(params.Config)
 	r := &row{t: t.Clone()}
 	x.s.tenants[t.ID] = r
 	x.index(r)
@@ -208,6 +209,19 @@ func (x *tx) InsertTenant(_ context.Context, t *provisioning.Tenant) error {
 		x.removeFromPartner(r)
 	})
 	return nil
+}
+
+// InsertTenants implements provisioning.Tx.
+func (x *tx) InsertTenants(ctx context.Context, params []*provisioning.InsertTenantParams) (int, error) {
+	x.mustWrite()
+	mark := len(x.undo)
+	for i, p := range params {
+		if err := x.InsertTenant(ctx, p); err != nil {
+			x.rollbackTo(mark)
+			return i, err
+		}
+	}
+	return -1, nil
 }
 
 func (x *tx) removeFromPartner(r *row) {
@@ -225,10 +239,10 @@ func (x *tx) live(partnerID, id string) (*row, error) {
 	return r, nil
 }
 
-// GetTenant implements provisioning.Tx. Write already excludes other writers, so forUpdate
+// GetTenant implements provisioning.Tx. Write already excludes other writers, so ForUpdate
 // needs no lock of its own.
-func (x *tx) GetTenant(_ context.Context, partnerID, id string, _ bool) (*provisioning.Tenant, error) {
-	r, err := x.live(partnerID, id)
+func (x *tx) GetTenant(_ context.Context, params *provisioning.GetTenantParams) (*provisioning.Tenant, error) {
+	r, err := x.live(params.PartnerID, params.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -273,13 +287,14 @@ func matches(t *provisioning.Tenant, q provisioning.TenantQuery) bool {
 }
 
 // UpdateTenant implements provisioning.Tx.
-func (x *tx) UpdateTenant(_ context.Context, t *provisioning.Tenant, prevVersion int64) error {
+func (x *tx) UpdateTenant(_ context.Context, params *provisioning.UpdateTenantParams) error {
 	x.mustWrite()
+	t := params.Tenant
 	r, err := x.live(t.PartnerID, t.ID)
 	if err != nil {
 		return err
 	}
-	if r.t.Version != prevVersion {
+	if r.t.Version != params.PrevVersion {
 		return provisioning.Errorf(provisioning.CodePrecondition, "the tenant changed meanwhile")
 	}
 	if c := x.conflict(t); c != nil {
@@ -294,20 +309,20 @@ func (x *tx) UpdateTenant(_ context.Context, t *provisioning.Tenant, prevVersion
 }
 
 // DeleteTenant implements provisioning.Tx.
-func (x *tx) DeleteTenant(_ context.Context, partnerID, id string, prevVersion int64, at time.Time) error {
+func (x *tx) DeleteTenant(_ context.Context, params *provisioning.DeleteTenantParams) error {
 	x.mustWrite()
-	r, err := x.live(partnerID, id)
+	r, err := x.live(params.PartnerID, params.ID)
 	if err != nil {
 		return err
 	}
-	if r.t.Version != prevVersion {
+	if r.t.Version != params.PrevVersion {
 		return provisioning.Errorf(provisioning.CodePrecondition, "the tenant changed meanwhile")
 	}
 	old := r.t
 	x.unindex(r)
 	x.removeFromPartner(r)
 	r.t = old.Clone()
-	r.t.Version, r.t.UpdatedAt, r.deleted = old.Version+1, at, true
+	r.t.Version, r.t.UpdatedAt, r.deleted = old.Version+1, params.DeletedAt, true
 	x.undo = append(x.undo, func() {
 		r.t, r.deleted = old, false
 		list := x.s.byPartner[old.PartnerID]
@@ -317,23 +332,22 @@ func (x *tx) DeleteTenant(_ context.Context, partnerID, id string, prevVersion i
 	return nil
 }
 
-// ConflictingTenant implements provisioning.Tx.
-func (x *tx) ConflictingTenant(_ context.Context, t *provisioning.Tenant) (string, error) {
-	if c := x.conflict(t); c != nil {
-		return c.t.ID, nil
-	}
-	return "", nil
+// LockIdempotencyKey implements provisioning.Tx; Write already holds the store's lock.
+func (x *tx) LockIdempotencyKey(ctx context.Context, params *provisioning.LockIdempotencyKeyParams) (*provisioning.IdempotencyRecord, bool, error) {
+	x.mustWrite()
+	rec, err := x.GetIdempotencyRecord(ctx, &provisioning.GetIdempotencyRecordParams{PartnerID: params.PartnerID, Key: params.Key, Now: params.Now})
+	return rec, true, err
 }
 
-// LockIdempotencyKey implements provisioning.Tx; Write already holds the store's lock.
-func (x *tx) LockIdempotencyKey(_ context.Context, partnerID, key string, now time.Time) (*provisioning.IdempotencyRecord, bool, error) {
-	x.mustWrite()
-	rec := x.s.idem[[2]string{partnerID, key}]
-	if rec == nil || !rec.ExpiresAt.After(now) {
-		return nil, true, nil
+// GetIdempotencyRecord implements provisioning.Tx.
+func (x *tx) GetIdempotencyRecord(_ context.Context, params *provisioning.GetIdempotencyRecordParams) (*provisioning.IdempotencyRecord, error) {
+	rec := x.s.idem[[2]string{params.PartnerID, params.Key}]
+	if rec == nil || !rec.ExpiresAt.After(params.Now) {
+		return nil, nil
 	}
 	c := *rec
-	return &c, true, nil
+	c.Response = slices.Clone(rec.Response)
+	return &c, nil
 }
 
 // PutIdempotencyRecord implements provisioning.Tx.
@@ -368,21 +382,21 @@ func (x *tx) PurgeIdempotencyKeys(_ context.Context, now time.Time) (int64, erro
 	return n, nil
 }
 
-// AppendEvent implements provisioning.Tx.
+// AppendEvent implements provisioning.Tx: the event waits for the end of the Write.
 func (x *tx) AppendEvent(_ context.Context, e *provisioning.Event) error {
 	x.mustWrite()
+	x.events = append(x.events, e)
+	return nil
+}
+
+// storeEvent stores an appended event, and its deliveries, as its Write commits.
+func (x *tx) storeEvent(e *provisioning.Event) {
 	x.s.seq++
 	e.Seq = x.s.seq
 	c := e.Clone()
 	x.s.events[e.PartnerID] = append(x.s.events[e.PartnerID], c)
 	x.s.eventByID[e.ID] = c
 	x.s.log = append(x.s.log, c)
-	x.undo = append(x.undo, func() {
-		list := x.s.events[e.PartnerID]
-		x.s.events[e.PartnerID] = list[:len(list)-1]
-		x.s.log = x.s.log[:len(x.s.log)-1]
-		delete(x.s.eventByID, e.ID)
-	})
 	for _, w := range x.s.webhooks {
 		if w.PartnerID != e.PartnerID || !w.Wants(e.Type) {
 			continue
@@ -391,9 +405,7 @@ func (x *tx) AppendEvent(_ context.Context, e *provisioning.Event) error {
 			EventType: e.Type, State: provisioning.DeliveryPending, NextAttemptAt: e.CreatedAt,
 			CreatedAt: e.CreatedAt, UpdatedAt: e.CreatedAt}
 		x.s.delivs[d.ID] = d
-		x.undo = append(x.undo, func() { delete(x.s.delivs, d.ID) })
 	}
-	return nil
 }
 
 // ListEvents implements provisioning.Tx.
@@ -430,11 +442,11 @@ func (x *tx) eventSeq(q provisioning.EventQuery, id string) (int64, error) {
 }
 
 // GetTenantConfig implements provisioning.Tx.
-func (x *tx) GetTenantConfig(_ context.Context, partnerID, tenantID string, _ bool) (*provisioning.TenantConfig, error) {
-	if _, err := x.live(partnerID, tenantID); err != nil {
+func (x *tx) GetTenantConfig(_ context.Context, params *provisioning.GetTenantParams) (*provisioning.TenantConfig, error) {
+	if _, err := x.live(params.PartnerID, params.ID); err != nil {
 		return nil, err
 	}
-	c, ok := x.s.configs[tenantID]
+	c, ok := x.s.configs[params.ID]
 	if !ok {
 		return nil, provisioning.Errorf(provisioning.CodeNotFound, "tenant not found")
 	}
@@ -443,16 +455,23 @@ func (x *tx) GetTenantConfig(_ context.Context, partnerID, tenantID string, _ bo
 	return &cp, nil
 }
 
-// PutTenantConfig implements provisioning.Tx.
-func (x *tx) PutTenantConfig(_ context.Context, partnerID string, c *provisioning.TenantConfig, prevVersion int64) error {
+// UpdateTenantConfig implements provisioning.Tx.
+func (x *tx) UpdateTenantConfig(_ context.Context, params *provisioning.UpdateTenantConfigParams) error {
 	x.mustWrite()
-	if _, err := x.live(partnerID, c.TenantID); err != nil {
+	c := params.Config
+	if _, err := x.live(params.PartnerID, c.TenantID); err != nil {
 		return err
 	}
-	old := x.s.configs[c.TenantID]
-	if (old == nil) != (prevVersion == 0) || (old != nil && old.Version != prevVersion) {
+	if old := x.s.configs[c.TenantID]; old == nil || old.Version != params.PrevVersion {
 		return provisioning.Errorf(provisioning.CodePrecondition, "the configuration changed meanwhile")
 	}
+	x.putConfig(c)
+	return nil
+}
+
+// putConfig stores a configuration, new or in place of the stored one.
+func (x *tx) putConfig(c *provisioning.TenantConfig) {
+	old := x.s.configs[c.TenantID]
 	cp := *c
 	cp.Config = slices.Clone(c.Config)
 	x.s.configs[c.TenantID] = &cp
@@ -463,7 +482,6 @@ func (x *tx) PutTenantConfig(_ context.Context, partnerID string, c *provisionin
 			x.s.configs[c.TenantID] = old
 		}
 	})
-	return nil
 }
 
 func cloneWebhook(w *provisioning.Webhook) *provisioning.Webhook {
@@ -474,9 +492,10 @@ func cloneWebhook(w *provisioning.Webhook) *provisioning.Webhook {
 
 // InsertWebhook implements provisioning.Tx; Write excludes other writers between the count
 // and the insert.
-func (x *tx) InsertWebhook(ctx context.Context, w *provisioning.Webhook, limit int) (bool, error) {
+func (x *tx) InsertWebhook(ctx context.Context, params *provisioning.InsertWebhookParams) (bool, error) {
 	x.mustWrite()
-	if have, _ := x.ListWebhooks(ctx, w.PartnerID); len(have) >= limit {
+	w := params.Webhook
+	if have, _ := x.ListWebhooks(ctx, w.PartnerID); len(have) >= params.Limit {
 		return false, nil
 	}
 	x.s.webhooks[w.ID] = cloneWebhook(w)
@@ -485,9 +504,9 @@ func (x *tx) InsertWebhook(ctx context.Context, w *provisioning.Webhook, limit i
 }
 
 // GetWebhook implements provisioning.Tx.
-func (x *tx) GetWebhook(_ context.Context, partnerID, id string) (*provisioning.Webhook, error) {
-	w, ok := x.s.webhooks[id]
-	if !ok || w.PartnerID != partnerID {
+func (x *tx) GetWebhook(_ context.Context, params *provisioning.GetWebhookParams) (*provisioning.Webhook, error) {
+	w, ok := x.s.webhooks[params.ID]
+	if !ok || w.PartnerID != params.PartnerID {
 		return nil, provisioning.Errorf(provisioning.CodeNotFound, "webhook not found")
 	}
 	return cloneWebhook(w), nil
@@ -521,9 +540,10 @@ func (x *tx) UpdateWebhookSecrets(_ context.Context, w *provisioning.Webhook) er
 }
 
 // DeleteWebhook implements provisioning.Tx.
-func (x *tx) DeleteWebhook(ctx context.Context, partnerID, id string) error {
+func (x *tx) DeleteWebhook(ctx context.Context, params *provisioning.DeleteWebhookParams) error {
 	x.mustWrite()
-	w, err := x.GetWebhook(ctx, partnerID, id)
+	id := params.ID
+	w, err := x.GetWebhook(ctx, &provisioning.GetWebhookParams{PartnerID: params.PartnerID, ID: id})
 	if err != nil {
 		return err
 	}
@@ -539,10 +559,10 @@ func (x *tx) DeleteWebhook(ctx context.Context, partnerID, id string) error {
 }
 
 // ListDeliveries implements provisioning.Tx.
-func (x *tx) ListDeliveries(_ context.Context, partnerID, webhookID string, limit int) ([]*provisioning.Delivery, error) {
+func (x *tx) ListDeliveries(_ context.Context, params *provisioning.ListDeliveriesParams) ([]*provisioning.Delivery, error) {
 	var out []*provisioning.Delivery
 	for _, d := range x.s.delivs {
-		if d.PartnerID == partnerID && d.WebhookID == webhookID {
+		if d.PartnerID == params.PartnerID && d.WebhookID == params.WebhookID {
 			c := *d
 			out = append(out, &c)
 		}
@@ -550,15 +570,15 @@ func (x *tx) ListDeliveries(_ context.Context, partnerID, webhookID string, limi
 	slices.SortFunc(out, func(a, b *provisioning.Delivery) int {
 		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), strings.Compare(b.ID, a.ID))
 	})
-	return out[:min(limit, len(out))], nil
+	return out[:min(params.Limit, len(out))], nil
 }
 
 // ClaimDeliveries implements provisioning.Tx.
-func (x *tx) ClaimDeliveries(_ context.Context, now, leaseUntil time.Time, limit int) ([]*provisioning.DeliveryJob, error) {
+func (x *tx) ClaimDeliveries(_ context.Context, params *provisioning.ClaimDeliveriesParams) ([]*provisioning.DeliveryJob, error) {
 	x.mustWrite()
 	var due []*provisioning.Delivery
 	for _, d := range x.s.delivs {
-		if d.State == provisioning.DeliveryPending && !d.NextAttemptAt.After(now) {
+		if d.State == provisioning.DeliveryPending && !d.NextAttemptAt.After(params.Now) {
 			due = append(due, d)
 		}
 	}
@@ -566,9 +586,9 @@ func (x *tx) ClaimDeliveries(_ context.Context, now, leaseUntil time.Time, limit
 		return cmp.Or(a.NextAttemptAt.Compare(b.NextAttemptAt), strings.Compare(a.ID, b.ID))
 	})
 	var jobs []*provisioning.DeliveryJob
-	for _, d := range due[:min(limit, len(due))] {
+	for _, d := range due[:min(params.Limit, len(due))] {
 		old := *d
-		d.NextAttemptAt, d.Attempts = leaseUntil, d.Attempts+1
+		d.NextAttemptAt, d.Attempts = params.LeaseUntil, d.Attempts+1
 		x.undo = append(x.undo, func() { *d = old })
 		c := *d
 		e := x.s.eventByID[d.EventID].Clone()

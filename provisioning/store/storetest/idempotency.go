@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -19,17 +20,17 @@ func testIdempotency(t *testing.T, h Harness) {
 	ctx := context.Background()
 	runs := 0
 	// create makes a tenant inside the request and answers with its name.
-	create := func(name string, keep bool) func(context.Context) ([]byte, bool) {
-		return func(ctx context.Context) ([]byte, bool) {
+	create := func(name string, keep bool) func(provisioning.Provisioner) ([]byte, bool) {
+		return func(prov provisioning.Provisioner) ([]byte, bool) {
 			runs++
-			tn, err := svc.CreateTenant(ctx, alice, input(name))
+			tn, err := prov.CreateTenant(ctx, alice, input(name))
 			if err != nil {
 				return []byte(err.Error()), keep
 			}
 			return []byte(tn.CompanyName), keep
 		}
 	}
-	idem := func(p provisioning.Principal, key, fp string, do func(context.Context) ([]byte, bool)) (string, bool, error) {
+	idem := func(p provisioning.Principal, key, fp string, do func(provisioning.Provisioner) ([]byte, bool)) (string, bool, error) {
 		answer, replayed, err := svc.Idempotently(ctx, p, provisioning.PermTenantCreate, key, fp, do)
 		return string(answer), replayed, err
 	}
@@ -50,13 +51,13 @@ func testIdempotency(t *testing.T, h Harness) {
 	}
 	_, _, err := idem(alice, "k1", "fp-b", create("Other Corp", true))
 	wantCode(t, err, provisioning.CodeIdempotencyKeyReused)
-	if a, replayed, err := idem(bob, "k1", "fp-b", func(context.Context) ([]byte, bool) { return []byte("bob's"), true }); a != "bob's" || replayed || err != nil {
+	if a, replayed, err := idem(bob, "k1", "fp-b", func(provisioning.Provisioner) ([]byte, bool) { return []byte("bob's"), true }); a != "bob's" || replayed || err != nil {
 		t.Fatalf("another partner's key of the same name: %q %v %v", a, replayed, err)
 	}
 
 	// While the first request runs, a retry is told at once that the key is in use.
-	if a, _, err := idem(alice, "k-busy", "fp", func(context.Context) ([]byte, bool) {
-		_, _, err := svc.Idempotently(context.Background(), alice, provisioning.PermTenantCreate, "k-busy", "fp", create("Never Corp", true))
+	if a, _, err := idem(alice, "k-busy", "fp", func(provisioning.Provisioner) ([]byte, bool) {
+		_, _, err := svc.Idempotently(ctx, alice, provisioning.PermTenantCreate, "k-busy", "fp", create("Never Corp", true))
 		wantCode(t, err, provisioning.CodeIdempotencyKeyInUse)
 		return []byte("first"), true
 	}); a != "first" || err != nil {
@@ -75,10 +76,10 @@ func testIdempotency(t *testing.T, h Harness) {
 	}
 
 	// A change that fails inside the request is undone alone; the request goes on.
-	a, _, err := idem(alice, "k3", "fp", func(ctx context.Context) ([]byte, bool) {
-		_, err := svc.CreateTenant(ctx, alice, input("KEPT corp"))
+	a, _, err := idem(alice, "k3", "fp", func(prov provisioning.Provisioner) ([]byte, bool) {
+		_, err := prov.CreateTenant(ctx, alice, input("KEPT corp"))
 		wantCode(t, err, provisioning.CodeTenantExists)
-		tn, err := svc.CreateTenant(ctx, alice, input("After Conflict Corp"))
+		tn, err := prov.CreateTenant(ctx, alice, input("After Conflict Corp"))
 		if err != nil {
 			return []byte(err.Error()), false
 		}
@@ -95,8 +96,8 @@ func testIdempotency(t *testing.T, h Harness) {
 				t.Fatalf("recovered %v, want the panic of do", v)
 			}
 		}()
-		_, _, _ = idem(alice, "k4", "fp", func(ctx context.Context) ([]byte, bool) {
-			if _, err := svc.CreateTenant(ctx, alice, input("Panic Corp")); err != nil {
+		_, _, _ = idem(alice, "k4", "fp", func(prov provisioning.Provisioner) ([]byte, bool) {
+			if _, err := prov.CreateTenant(ctx, alice, input("Panic Corp")); err != nil {
 				t.Error(err)
 			}
 			panic("boom")
@@ -105,7 +106,7 @@ func testIdempotency(t *testing.T, h Harness) {
 	if exists("Panic Corp") {
 		t.Fatal("a panic did not roll back the request's changes")
 	}
-	if a, replayed, err := idem(alice, "k4", "fp", func(context.Context) ([]byte, bool) { return []byte("again"), true }); a != "again" || replayed || err != nil {
+	if a, replayed, err := idem(alice, "k4", "fp", func(provisioning.Provisioner) ([]byte, bool) { return []byte("again"), true }); a != "again" || replayed || err != nil {
 		t.Fatalf("retry after a panic: %q %v %v", a, replayed, err)
 	}
 
@@ -126,8 +127,8 @@ func testIdempotency(t *testing.T, h Harness) {
 		_, _, err := idem(alice, key, "fp", create("Never Corp", true))
 		wantCode(t, err, provisioning.CodeBadRequest)
 	}
-	_, _, err = idem(alice, "k5", "fp", func(ctx context.Context) ([]byte, bool) {
-		_, _, err := svc.Idempotently(ctx, alice, provisioning.PermTenantCreate, "k6", "fp", create("Nested Corp", true))
+	_, _, err = idem(alice, "k5", "fp", func(prov provisioning.Provisioner) ([]byte, bool) {
+		_, _, err := prov.(*provisioning.Service).Idempotently(ctx, alice, provisioning.PermTenantCreate, "k6", "fp", create("Nested Corp", true))
 		wantCode(t, err, provisioning.CodeInternal)
 		return nil, true
 	})
@@ -153,9 +154,19 @@ func testIdempotencyExpiry(t *testing.T, h Harness) {
 		t.Helper()
 		if err := s.Write(ctx, func(tx provisioning.Tx) (err error) {
 			var locked bool
-			rec, locked, err = tx.LockIdempotencyKey(ctx, "p", key, now)
+			rec, locked, err = tx.LockIdempotencyKey(ctx, &provisioning.LockIdempotencyKeyParams{PartnerID: "p", Key: key, Now: now})
 			if !locked && err == nil {
 				t.Error("an idle key was not locked")
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		// GetIdempotencyRecord reads the same record, in a Read, without taking the key.
+		if err := s.Read(ctx, func(tx provisioning.Tx) error {
+			got, err := tx.GetIdempotencyRecord(ctx, &provisioning.GetIdempotencyRecordParams{PartnerID: "p", Key: key, Now: now})
+			if err == nil && !reflect.DeepEqual(got, rec) {
+				t.Errorf("GetIdempotencyRecord = %+v, LockIdempotencyKey gave %+v", got, rec)
 			}
 			return err
 		}); err != nil {
@@ -203,14 +214,16 @@ func testIdempotencyRace(t *testing.T, h Harness, twoStores bool) {
 	)
 	barrier.Run(n, func(i int) {
 		svc := svcs[i%len(svcs)]
-		answer, replayed, err := svc.Idempotently(context.Background(), alice, provisioning.PermTenantCreate, "race", "fp", func(ctx context.Context) ([]byte, bool) {
-			mu.Lock()
-			runs++
-			mu.Unlock()
-			tn, err := svc.CreateTenant(ctx, alice, input("Race Once Corp"))
+		answer, replayed, err := svc.Idempotently(context.Background(), alice, provisioning.PermTenantCreate, "race", "fp", func(prov provisioning.Provisioner) ([]byte, bool) {
+			// A run counts when it changes something: one that finds, on reaching the store,
+			// that another run answered meanwhile changes nothing and gives that answer.
+			tn, err := prov.CreateTenant(context.Background(), alice, input("Race Once Corp"))
 			if err != nil {
 				return []byte(err.Error()), true
 			}
+			mu.Lock()
+			runs++
+			mu.Unlock()
 			return []byte(tn.ID), true
 		})
 		mu.Lock()
@@ -234,5 +247,51 @@ func testIdempotencyRace(t *testing.T, h Harness, twoStores bool) {
 	page, err := svcs[0].ListTenants(context.Background(), alice, provisioning.TenantFilter{Query: "race once"})
 	if err != nil || len(page.Tenants) != 1 || answers[page.Tenants[0].ID] == 0 {
 		t.Fatalf("tenants after the race: %v %v; answers %v", page, err, answers)
+	}
+}
+
+// A keyed request holds no transaction while it works before reaching the store (decoding,
+// validation, resolving a webhook's host): meanwhile another partner's writes go through, on
+// stores that run one write at a time too. Then it reaches the store and its answer is kept
+// with its change.
+func testIdempotentWorkHoldsNoLock(t *testing.T, h Harness) {
+	_, svc := open(t, h)
+	ctx := context.Background()
+	working, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := svc.Idempotently(ctx, alice, provisioning.PermTenantCreate, "slow", "fp", func(prov provisioning.Provisioner) ([]byte, bool) {
+			close(working)
+			<-release // the slow part, before the store
+			tn, err := prov.CreateTenant(ctx, alice, input("Slow Corp"))
+			if err != nil {
+				return []byte(err.Error()), false
+			}
+			return []byte(tn.ID), true
+		})
+		done <- err
+	}()
+	<-working
+	wrote := make(chan error, 1)
+	go func() { _, err := svc.CreateTenant(ctx, bob, input("Meanwhile Corp")); wrote <- err }()
+	select {
+	case err := <-wrote:
+		if err != nil {
+			t.Fatalf("another partner's write: %v", err)
+		}
+	case <-time.After(30 * time.Second): // a generous bound: with the lock held it never comes
+		close(release)
+		t.Fatal("another partner's write waited for a keyed request that had not reached the store")
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	answer, replayed, err := svc.Idempotently(ctx, alice, provisioning.PermTenantCreate, "slow", "fp", func(provisioning.Provisioner) ([]byte, bool) {
+		t.Error("the retry ran again")
+		return nil, false
+	})
+	if err != nil || !replayed || len(answer) == 0 {
+		t.Fatalf("retry: %q %v %v", answer, replayed, err)
 	}
 }

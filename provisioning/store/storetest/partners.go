@@ -622,7 +622,7 @@ func testPartnerEventsReachWebhooks(t *testing.T, h Harness) {
 	var jobs []*provisioning.DeliveryJob
 	far := time.Date(2999, 1, 1, 0, 0, 0, 0, time.UTC)
 	err = s.Write(ctx, func(tx provisioning.Tx) (err error) {
-		jobs, err = tx.ClaimDeliveries(ctx, far, far.Add(time.Minute), 10)
+		jobs, err = tx.ClaimDeliveries(ctx, &provisioning.ClaimDeliveriesParams{Now: far, LeaseUntil: far.Add(time.Minute), Limit: 10})
 		return err
 	})
 	if err != nil || len(jobs) != 2 {

@@ -1,5 +1,8 @@
 // Package storetest is the conformance suite of provisioning.Store: every store (memory, SQLite,
-// PostgreSQL) runs it from one test function, and a store is done when the suite is green.
+// PostgreSQL) runs it from one test function, and a store is done when the suite is green. It
+// checks the contract of provisioning.Tx by calling its methods themselves (the Tx/... tests),
+// and the store under the Service and its transactions, replicas and crashes (the others); each
+// subtest runs on a fresh store.
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, storetest.Harness{New: func(t *testing.T) provisioning.Store { … }})
@@ -26,7 +29,8 @@ type Harness struct {
 	// Reopen returns a second Store on the same data as s: another replica, or the same
 	// database after a restart. Nil for stores whose data lives only in the value itself.
 	Reopen func(t *testing.T, s provisioning.Store) provisioning.Store
-	// HostTransactions says the stores implement HostTransactions.
+	// HostTransactions says the stores implement HostTransactions: a host application can
+	// provision inside its own database transaction.
 	HostTransactions bool
 	// RefuseTenant makes s fail — with an error that is not a conflict, as a database refuses a
 	// value it cannot hold — to insert a tenant named companyName, and returns the Store to use:
@@ -45,6 +49,7 @@ func (allowAll) Authorize(context.Context, provisioning.Principal, provisioning.
 
 // Run runs the whole suite against h's stores.
 func Run(t *testing.T, h Harness) {
+	t.Run("Tx", func(t *testing.T) { runTx(t, h) })
 	t.Run("CreateAndGet", func(t *testing.T) { testCreateAndGet(t, h) })
 	t.Run("UniqueCompanyName", func(t *testing.T) { testUniqueCompanyName(t, h) })
 	t.Run("UniqueExternalID", func(t *testing.T) { testUniqueExternalID(t, h) })
@@ -64,6 +69,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("CanceledContext", func(t *testing.T) { testCanceled(t, h) })
 	t.Run("Idempotency", func(t *testing.T) { testIdempotency(t, h) })
 	t.Run("IdempotencyExpiry", func(t *testing.T) { testIdempotencyExpiry(t, h) })
+	t.Run("IdempotentWorkBeforeTheStoreHoldsNoLock", func(t *testing.T) { testIdempotentWorkHoldsNoLock(t, h) })
 	t.Run("IdempotencyRace", func(t *testing.T) { testIdempotencyRace(t, h, false) })
 	t.Run("Events", func(t *testing.T) { testEvents(t, h) })
 	t.Run("Config", func(t *testing.T) { testConfig(t, h) })
@@ -86,8 +92,8 @@ func Run(t *testing.T, h Harness) {
 	t.Run("PartnerEventsReachWebhooks", func(t *testing.T) { testPartnerEventsReachWebhooks(t, h) })
 	t.Run("AllPartnersFeedUnderConcurrentWrites", func(t *testing.T) { testAllPartnersFeedUnderConcurrentWrites(t, h, false) })
 	if h.HostTransactions {
-		t.Run("WithinHostTransaction", func(t *testing.T) { testWithinHostTransaction(t, h) })
-		t.Run("BulkWithinHostTransaction", func(t *testing.T) { testBulkWithinHostTransaction(t, h) })
+		t.Run("InHostTransaction", func(t *testing.T) { testInHostTransaction(t, h) })
+		t.Run("BulkInHostTransaction", func(t *testing.T) { testBulkInHostTransaction(t, h) })
 	}
 	if h.Reopen != nil {
 		t.Run("RaceSameNameTwoStores", func(t *testing.T) { testRaceSameName(t, h, true) })
@@ -551,19 +557,22 @@ func testRollback(t *testing.T, h Harness) {
 	ctx := context.Background()
 	kept := mustCreate(t, svc, alice, input("Kept"))
 	boom := errors.New("boom")
-	ghost := &provisioning.Tenant{ID: "0190a0b0-0000-7000-8000-000000000001", PartnerID: alice.PartnerID,
-		CompanyName: "Ghost", Email: "g@example.com", Status: provisioning.StatusActive, Version: 1,
-		CreatedAt: kept.CreatedAt.Add(time.Second), UpdatedAt: kept.CreatedAt.Add(time.Second)}
+	ghost := newTenant(alice.PartnerID, "Ghost", kept.CreatedAt.Add(time.Second))
 	err := s.Write(ctx, func(tx provisioning.Tx) error {
 		if err := tx.InsertTenant(ctx, ghost); err != nil {
 			return err
 		}
 		changed := kept.Clone()
 		changed.CompanyName, changed.Version = "Changed", 2
-		if err := tx.UpdateTenant(ctx, changed, 1); err != nil {
+		if err := tx.UpdateTenant(ctx, &provisioning.UpdateTenantParams{Tenant: changed, PrevVersion: 1}); err != nil {
 			return err
 		}
-		if err := tx.DeleteTenant(ctx, alice.PartnerID, kept.ID, 2, kept.UpdatedAt); err != nil {
+		err := tx.DeleteTenant(ctx, &provisioning.DeleteTenantParams{PartnerID: alice.PartnerID, ID: kept.ID,
+			PrevVersion: 2, DeletedAt: kept.UpdatedAt})
+		if err != nil {
+			return err
+		}
+		if err := tx.AppendEvent(ctx, event(ghost.Tenant, provisioning.EventTenantCreated)); err != nil {
 			return err
 		}
 		return boom
@@ -576,6 +585,9 @@ func testRollback(t *testing.T, h Harness) {
 		t.Fatalf("after rollback %d tenants listed (%v), want only Kept", len(got), names(got))
 	}
 	equal(t, got[0], kept)
+	if evs, _ := allEvents(t, svc, alice, provisioning.EventFilter{}); len(evs) != 1 {
+		t.Fatalf("after rollback %d events, want Kept's only", len(evs))
+	}
 	// The rolled-back name is free, the kept one still taken.
 	mustCreate(t, svc, alice, input("Ghost"))
 	mustCreate(t, svc, alice, input("Changed"))
@@ -592,9 +604,7 @@ func testCanceled(t *testing.T, h Harness) {
 	}
 	// Canceled after the work, before the commit: nothing may be committed.
 	ctx, cancel = context.WithCancel(context.Background())
-	tn := &provisioning.Tenant{ID: "0190a0b0-0000-7000-8000-000000000002", PartnerID: alice.PartnerID,
-		CompanyName: "Midway", Email: "m@example.com", Status: provisioning.StatusActive, Version: 1,
-		CreatedAt: time.Now().UTC().Truncate(time.Millisecond), UpdatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	tn := newTenant(alice.PartnerID, "Midway", time.Now())
 	err := s.Write(ctx, func(tx provisioning.Tx) error {
 		if err := tx.InsertTenant(ctx, tn); err != nil {
 			return err

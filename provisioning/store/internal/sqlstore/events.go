@@ -33,16 +33,21 @@ type eventRow struct {
 	Data      []byte `db:"data"`
 }
 
-// AppendEvent implements provisioning.Tx.
-func (x *tx) AppendEvent(ctx context.Context, e *provisioning.Event) error {
+// AppendEvent implements provisioning.Tx: the event waits for the end of the work (see run).
+func (x *tx) AppendEvent(_ context.Context, e *provisioning.Event) error {
+	if x.t == nil {
+		return x.internal(errors.New("an event outside a Write"))
+	}
+	x.events = append(x.events, e)
+	return nil
+}
+
+// insertEvent writes an appended event and sets its Seq. Where writers run concurrently, it
+// takes the partner's ordering lock, held until the commit.
+func (x *tx) insertEvent(ctx context.Context, e *provisioning.Event) error {
 	data, err := encodeEventPayload(e)
 	if err != nil {
 		return x.internal(err)
-	}
-	// Deliveries first: the event insert takes the per-partner ordering lock, held until
-	// commit, so the less that follows it the better.
-	if err := x.fanOut(ctx, e); err != nil {
-		return err
 	}
 	err = x.get(ctx, &e.Seq, x.s.d.AppendEvent, e.ID, e.PartnerID, string(e.Type), x.s.d.EventTenant(e.TenantID),
 		null(e.Actor), null(e.RequestID), x.s.d.Time(e.CreatedAt), string(data))
@@ -61,12 +66,8 @@ func (x *tx) ListEvents(ctx context.Context, q provisioning.EventQuery) ([]*prov
 	if err != nil {
 		return nil, err
 	}
-	st, err := x.stmt(ctx, qListEvents)
-	if err != nil {
-		return nil, err
-	}
 	var rows []eventRow
-	if err := st.SelectContext(ctx, &rows, q.PartnerID, after, string(q.Type), string(q.Type), q.Limit); err != nil {
+	if err := x.sel(ctx, &rows, qListEvents, q.PartnerID, after, string(q.Type), string(q.Type), q.Limit); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Event, len(rows))
@@ -120,16 +121,13 @@ func (x *tx) listAllEvents(ctx context.Context, q provisioning.EventQuery) ([]*p
 			return nil, x.internal(err)
 		}
 	}
-	st, err := x.stmt(ctx, x.s.d.feedQuery())
-	if err != nil {
-		return nil, err
-	}
 	var rows []eventRow
-	if err := st.SelectContext(ctx, &rows, pos.Xact, pos.Seq, string(q.Type), string(q.Type), q.Limit); err != nil {
+	if err := x.sel(ctx, &rows, x.s.d.feedQuery(), pos.Xact, pos.Seq, string(q.Type), string(q.Type), q.Limit); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Event, len(rows))
 	for i := range rows {
+		var err error
 		if out[i], err = rows[i].event(); err != nil {
 			return nil, x.internal(err)
 		}

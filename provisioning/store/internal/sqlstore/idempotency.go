@@ -29,7 +29,8 @@ type idempotencyRow struct {
 }
 
 // LockIdempotencyKey implements provisioning.Tx.
-func (x *tx) LockIdempotencyKey(ctx context.Context, partnerID, key string, now time.Time) (*provisioning.IdempotencyRecord, bool, error) {
+func (x *tx) LockIdempotencyKey(ctx context.Context, params *provisioning.LockIdempotencyKeyParams) (*provisioning.IdempotencyRecord, bool, error) {
+	partnerID, key := params.PartnerID, params.Key
 	if x.s.d.IdempotencyLock != "" {
 		var locked bool
 		if err := x.get(ctx, &locked, x.s.d.IdempotencyLock, partnerID, key); err != nil {
@@ -39,15 +40,24 @@ func (x *tx) LockIdempotencyKey(ctx context.Context, partnerID, key string, now 
 			return nil, false, nil
 		}
 	}
+	rec, err := x.GetIdempotencyRecord(ctx, &provisioning.GetIdempotencyRecordParams{PartnerID: partnerID, Key: key, Now: params.Now})
+	if err != nil {
+		return nil, false, err
+	}
+	return rec, true, nil
+}
+
+// GetIdempotencyRecord implements provisioning.Tx.
+func (x *tx) GetIdempotencyRecord(ctx context.Context, params *provisioning.GetIdempotencyRecordParams) (*provisioning.IdempotencyRecord, error) {
 	var r idempotencyRow
-	switch err := x.get(ctx, &r, qIdemGet, partnerID, key, x.s.d.Time(now)); {
+	switch err := x.get(ctx, &r, qIdemGet, params.PartnerID, params.Key, x.s.d.Time(params.Now)); {
 	case errors.Is(err, sql.ErrNoRows):
-		return nil, true, nil
+		return nil, nil
 	case err != nil:
-		return nil, false, x.internal(err)
+		return nil, x.internal(err)
 	}
 	return &provisioning.IdempotencyRecord{PartnerID: r.PartnerID, Key: r.Key, Fingerprint: r.Fingerprint,
-		Response: r.Response, CreatedAt: time.Time(r.CreatedAt), ExpiresAt: time.Time(r.ExpiresAt)}, true, nil
+		Response: r.Response, CreatedAt: time.Time(r.CreatedAt), ExpiresAt: time.Time(r.ExpiresAt)}, nil
 }
 
 // PutIdempotencyRecord implements provisioning.Tx.

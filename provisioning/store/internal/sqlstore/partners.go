@@ -174,12 +174,8 @@ func (x *tx) GetPartner(ctx context.Context, params provisioning.GetPartnerParam
 
 // ListPartners implements provisioning.Tx.
 func (x *tx) ListPartners(ctx context.Context, params provisioning.ListPartnersParams) ([]*provisioning.Partner, error) {
-	st, err := x.stmt(ctx, qPartnerList)
-	if err != nil {
-		return nil, err
-	}
 	var rows []partnerRow
-	if err := st.SelectContext(ctx, &rows, params.AfterID, params.Limit); err != nil {
+	if err := x.sel(ctx, &rows, qPartnerList, params.AfterID, params.Limit); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Partner, len(rows))
@@ -251,12 +247,8 @@ func (x *tx) FindAPIKey(ctx context.Context, params provisioning.FindAPIKeyParam
 
 // ListAPIKeys implements provisioning.Tx.
 func (x *tx) ListAPIKeys(ctx context.Context, params provisioning.ListAPIKeysParams) ([]*provisioning.APIKey, error) {
-	st, err := x.stmt(ctx, qKeyList)
-	if err != nil {
-		return nil, err
-	}
 	var rows []keyRow
-	if err := st.SelectContext(ctx, &rows, params.PartnerID); err != nil {
+	if err := x.sel(ctx, &rows, qKeyList, params.PartnerID); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.APIKey, len(rows))

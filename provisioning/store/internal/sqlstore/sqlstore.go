@@ -79,12 +79,8 @@ type Store struct {
 	db      *sqlx.DB // reads
 	writeDB *sqlx.DB // transactions; the same as db unless the database wants one writer
 	d       Dialect
-	stmts   map[stmtKey]*sqlx.Stmt // filled by Prepare, read-only after
-}
-
-type stmtKey struct {
-	db    *sqlx.DB
-	query string
+	timeout time.Duration          // of one statement; 0 for none
+	stmts   map[stmtKey]*sqlx.Stmt // filled by Prepare, read-only after; nil without
 }
 
 var _ provisioning.Store = (*Store)(nil)
@@ -108,7 +104,7 @@ func (s *Store) Write(ctx context.Context, fn func(provisioning.Tx) error) error
 	if err != nil {
 		return s.internal(err)
 	}
-	if err := fn(&tx{s: s, db: s.writeDB, t: t, q: t}); err != nil {
+	if err := (&tx{s: s, db: s.writeDB, t: t, q: t}).run(ctx, fn); err != nil {
 		_ = t.Rollback()
 		return err
 	}
@@ -148,58 +144,21 @@ func (s *Store) internal(err error) error {
 	return provisioning.Internal(fmt.Errorf("%s: %w", s.d.Name, err))
 }
 
-// querier runs the queries whose text varies (listings): the database or the transaction.
+// querier runs statements: the database (Read) or the transaction (Write).
 type querier interface {
+	GetContext(ctx context.Context, dest any, query string, args ...any) error
 	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
-
-// BeginTx starts a transaction on the store's database for a host application that wants to
-// provision inside its own transaction: pass it to Within, do its own work on it, and commit or
-// roll back. On SQLite it holds the store's one writer connection until it ends.
-func (s *Store) BeginTx(ctx context.Context) (*sql.Tx, error) {
-	return s.writeDB.BeginTx(ctx, nil)
-}
-
-// Within returns a Store whose Read and Write run on tx, a transaction from BeginTx, without
-// committing: provisioning's changes — tenants, events, idempotency records — commit or roll
-// back with the host's own. Each change runs in a savepoint: one that fails undoes itself alone
-// and tx goes on (PostgreSQL would otherwise refuse any further statement in it). On PostgreSQL
-// a change's event holds its partner's ordering lock until tx ends, and so does a webhook
-// registration its partner's limit lock: commit soon after the provisioning calls.
-func (s *Store) Within(tx *sql.Tx) provisioning.Store {
-	return &within{s: s, tx: &sqlx.Tx{Tx: tx, Mapper: s.writeDB.Mapper}}
-}
-
-// within is the Store of Within.
-type within struct {
-	s  *Store
-	tx *sqlx.Tx
-}
-
-// view is the provisioning.Tx over the host's transaction.
-func (w *within) view() *tx { return &tx{s: w.s, db: w.s.writeDB, t: w.tx, q: w.tx} }
-
-// Read implements provisioning.Store.
-func (w *within) Read(_ context.Context, fn func(provisioning.Tx) error) error { return fn(w.view()) }
-
-// Write implements provisioning.Store in a savepoint of the host's transaction; the host commits.
-func (w *within) Write(ctx context.Context, fn func(provisioning.Tx) error) error {
-	x := w.view()
-	return x.Savepoint(ctx, func() error { return fn(x) })
-}
-
-// Ping implements provisioning.Store.
-func (w *within) Ping(ctx context.Context) error { return w.s.Ping(ctx) }
-
-// Close implements provisioning.Store; the transaction and the store stay the caller's.
-func (w *within) Close() error { return nil }
 
 // tx implements provisioning.Tx: on the database itself (Read) or in a transaction (Write).
 type tx struct {
-	s  *Store
-	db *sqlx.DB // the database the statements run on
-	t  *sqlx.Tx // the transaction, in Write
-	q  querier  // t, or db in Read
+	s      *Store
+	db     *sqlx.DB              // the database the statements run on
+	t      *sqlx.Tx              // the transaction, in Write
+	q      querier               // t, or db in Read
+	events []*provisioning.Event // appended, written when the work ends (see run)
+	depth  int                   // how many savepoints are open
 }
 
 func (x *tx) internal(err error) error { return x.s.internal(err) }
@@ -213,79 +172,62 @@ func (x *tx) lockLimit(ctx context.Context, partnerID string) error {
 	return err
 }
 
-// Savepoint implements provisioning.Tx.
-func (x *tx) Savepoint(ctx context.Context, fn func() error) error {
-	if x.t == nil {
-		panic("sqlstore: savepoint in a Read")
+// SetStatementTimeout bounds each statement of the store's Reads and Writes, savepoints
+// included, to d, through the context the statement runs under: the driver cancels a statement
+// that outlives it, and drops its connection, with the transaction on it. It is the client's
+// side of PostgreSQL's statement_timeout, which needs no session state on the server. BEGIN,
+// COMMIT and migrations are bounded by the caller's context only. Zero, the default, sets no
+// bound. Call it before the store is used.
+func (s *Store) SetStatementTimeout(d time.Duration) { s.timeout = d }
+
+// bounded runs one statement under the statement timeout.
+func (x *tx) bounded(ctx context.Context, run func(context.Context) error) error {
+	if x.s.timeout <= 0 {
+		return run(ctx)
 	}
-	if _, err := x.t.ExecContext(ctx, "SAVEPOINT provisioning"); err != nil {
-		return x.internal(err)
+	sctx, cancel := context.WithTimeout(ctx, x.s.timeout)
+	defer cancel()
+	err := run(sctx)
+	if err != nil && ctx.Err() == nil && errors.Is(sctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("statement timeout (%s) reached: %w", x.s.timeout, err)
 	}
-	if err := fn(); err != nil {
-		// The undo must succeed for the transaction to go on (PostgreSQL refuses any statement
-		// after a failed one until then); if it does not, the transaction is lost.
-		if _, uerr := x.t.ExecContext(ctx, "ROLLBACK TO SAVEPOINT provisioning"); uerr != nil {
-			return x.internal(uerr)
-		}
-		_, _ = x.t.ExecContext(ctx, "RELEASE SAVEPOINT provisioning")
-		return err
-	}
-	if _, err := x.t.ExecContext(ctx, "RELEASE SAVEPOINT provisioning"); err != nil {
-		return x.internal(err)
-	}
-	return nil
+	return err
 }
 
-// Prepare prepares the queries of fixed text on the store's databases, so that each is
-// planned once per connection rather than on every call. The stores call it once the schema
-// exists; statements are prepared before any transaction holds a connection, which a
-// one-writer pool could not otherwise spare.
-func (s *Store) Prepare(ctx context.Context) error {
-	s.stmts = map[stmtKey]*sqlx.Stmt{}
-	for _, db := range []*sqlx.DB{s.db, s.writeDB} {
-		for _, q := range fixedQueries(&s.d) {
-			if _, done := s.stmts[stmtKey{db, q}]; done {
-				continue
-			}
-			st, err := db.PreparexContext(ctx, db.Rebind(q))
-			if err != nil {
-				return s.internal(fmt.Errorf("preparing statements: %w", err))
-			}
-			s.stmts[stmtKey{db, q}] = st
-		}
-	}
-	return nil
-}
-
-// stmt returns the prepared statement for query, bound to the transaction if there is one.
-func (x *tx) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
-	st, ok := x.s.stmts[stmtKey{x.db, query}]
-	if !ok {
-		return nil, x.internal(fmt.Errorf("statement not prepared: %.40s", query))
-	}
-	if x.t != nil {
-		return x.t.StmtxContext(ctx, st), nil
-	}
-	return st, nil
-}
-
-// get runs a prepared query expected to return one row into dest.
+// get runs a query expected to return one row into dest: the statement Prepare prepared for
+// it, or else one that carries its arguments with it (an unnamed statement, which outlives
+// neither its call nor, through a connection pooler, its server connection).
 func (x *tx) get(ctx context.Context, dest any, query string, args ...any) error {
-	st, err := x.stmt(ctx, query)
-	if err != nil {
-		return err
-	}
-	return st.GetContext(ctx, dest, args...)
+	return x.bounded(ctx, func(ctx context.Context) error {
+		if st := x.prepared(ctx, query); st != nil {
+			return st.GetContext(ctx, dest, args...)
+		}
+		return x.q.GetContext(ctx, dest, x.db.Rebind(query), args...)
+	})
 }
 
-// exec runs a prepared statement, mapping a unique violation of the tenants' names to
+// sel runs a query into the slice dest, as get does.
+func (x *tx) sel(ctx context.Context, dest any, query string, args ...any) error {
+	return x.bounded(ctx, func(ctx context.Context) error {
+		if st := x.prepared(ctx, query); st != nil {
+			return st.SelectContext(ctx, dest, args...)
+		}
+		return x.q.SelectContext(ctx, dest, x.db.Rebind(query), args...)
+	})
+}
+
+// exec runs a statement as get does, mapping a unique violation of the tenants' names to
 // CodeTenantExists, and returns the number of rows it changed.
 func (x *tx) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	st, err := x.stmt(ctx, query)
-	if err != nil {
-		return 0, err
-	}
-	res, err := st.ExecContext(ctx, args...)
+	var res sql.Result
+	err := x.bounded(ctx, func(ctx context.Context) (err error) {
+		if st := x.prepared(ctx, query); st != nil {
+			res, err = st.ExecContext(ctx, args...)
+		} else {
+			res, err = x.q.ExecContext(ctx, x.db.Rebind(query), args...)
+		}
+		return err
+	})
 	if err != nil {
 		if x.s.d.Conflict(err) {
 			return 0, &provisioning.Error{Code: provisioning.CodeTenantExists,

@@ -118,8 +118,35 @@ func metadataArg(m map[string]string) (any, error) {
 	return string(b), err
 }
 
-// InsertTenant implements provisioning.Tx.
-func (x *tx) InsertTenant(ctx context.Context, t *provisioning.Tenant) error {
+// InsertTenant implements provisioning.Tx: in a savepoint, so that a failure — a conflict, a
+// value the database refuses — undoes the tenant and its configuration and leaves the
+// transaction usable; a conflict's holder is then read in the same transaction.
+func (x *tx) InsertTenant(ctx context.Context, params *provisioning.InsertTenantParams) error {
+	err := x.atomically(ctx, func() error { return x.insertTenant(ctx, params) })
+	return x.nameHolder(ctx, params.Tenant, err)
+}
+
+// InsertTenants implements provisioning.Tx: every tenant in one savepoint.
+func (x *tx) InsertTenants(ctx context.Context, params []*provisioning.InsertTenantParams) (int, error) {
+	failed := -1
+	err := x.atomically(ctx, func() error {
+		for i, p := range params {
+			if err := x.insertTenant(ctx, p); err != nil {
+				failed = i
+				return err
+			}
+		}
+		return nil
+	})
+	if failed >= 0 {
+		err = x.nameHolder(ctx, params[failed].Tenant, err)
+	}
+	return failed, err
+}
+
+// insertTenant inserts a tenant and its configuration.
+func (x *tx) insertTenant(ctx context.Context, params *provisioning.InsertTenantParams) error {
+	t, c := params.Tenant, params.Config
 	md, err := metadataArg(t.Metadata)
 	if err != nil {
 		return x.internal(err)
@@ -127,17 +154,36 @@ func (x *tx) InsertTenant(ctx context.Context, t *provisioning.Tenant) error {
 	_, err = x.exec(ctx, qInsert,
 		t.ID, t.PartnerID, t.CompanyName, provisioning.NameKey(t.CompanyName), provisioning.NameKeyVersion, t.Email, null(t.PhoneNumber),
 		null(t.Industry), null(t.ExternalID), string(t.Status), md, t.Version, x.s.d.Time(t.CreatedAt), x.s.d.Time(t.UpdatedAt))
+	if err != nil {
+		return err
+	}
+	_, err = x.exec(ctx, qConfigInsert, c.TenantID, t.PartnerID, string(c.Config), c.Version, x.s.d.Time(c.UpdatedAt))
 	return err
 }
 
+// nameHolder completes a CodeTenantExists error of a write of t with the id of the live tenant
+// that holds t's name key or external id, read in the transaction once the failed statement
+// has been undone. Any other error is returned as it is.
+func (x *tx) nameHolder(ctx context.Context, t *provisioning.Tenant, err error) error {
+	var e *provisioning.Error
+	if !errors.As(err, &e) || e.Code != provisioning.CodeTenantExists || e.TenantID != "" {
+		return err
+	}
+	var id string
+	if x.get(ctx, &id, qConflict, t.PartnerID, t.ID, provisioning.NameKey(t.CompanyName), null(t.ExternalID)) == nil {
+		e.TenantID = id
+	}
+	return e
+}
+
 // GetTenant implements provisioning.Tx.
-func (x *tx) GetTenant(ctx context.Context, partnerID, id string, forUpdate bool) (*provisioning.Tenant, error) {
+func (x *tx) GetTenant(ctx context.Context, params *provisioning.GetTenantParams) (*provisioning.Tenant, error) {
 	q := qGet
-	if forUpdate {
+	if params.ForUpdate {
 		q += x.s.d.ForUpdate
 	}
 	var r tenantRow
-	err := x.get(ctx, &r, q, partnerID, id)
+	err := x.get(ctx, &r, q, params.PartnerID, params.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, provisioning.Errorf(provisioning.CodeNotFound, "tenant not found")
 	}
@@ -194,7 +240,7 @@ func (x *tx) ListTenants(ctx context.Context, q provisioning.TenantQuery) ([]*pr
 		` ORDER BY created_at DESC, id DESC LIMIT ?`
 	args = append(args, q.Limit)
 	var rows []tenantRow
-	if err := x.q.SelectContext(ctx, &rows, x.db.Rebind(query), args...); err != nil {
+	if err := x.sel(ctx, &rows, query, args...); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Tenant, 0, len(rows))
@@ -208,31 +254,36 @@ func (x *tx) ListTenants(ctx context.Context, q provisioning.TenantQuery) ([]*pr
 	return out, nil
 }
 
-// UpdateTenant implements provisioning.Tx. A tenant grandfathered by the name-key migration
-// (see rekey) stays so while its name keeps its key; a rename to another key ends that.
-func (x *tx) UpdateTenant(ctx context.Context, t *provisioning.Tenant, prevVersion int64) error {
+// UpdateTenant implements provisioning.Tx, in a savepoint as InsertTenant. A tenant
+// grandfathered by the name-key migration (see rekey) stays so while its name keeps its key; a
+// rename to another key ends that.
+func (x *tx) UpdateTenant(ctx context.Context, params *provisioning.UpdateTenantParams) error {
+	t := params.Tenant
 	md, err := metadataArg(t.Metadata)
 	if err != nil {
 		return x.internal(err)
 	}
 	key := provisioning.NameKey(t.CompanyName)
-	n, err := x.exec(ctx, qUpdate,
-		t.CompanyName, key, provisioning.NameKeyVersion, key, t.Email, null(t.PhoneNumber), null(t.Industry),
-		null(t.ExternalID), string(t.Status), md, t.Version, x.s.d.Time(t.UpdatedAt), t.PartnerID, t.ID, prevVersion)
-	if err != nil {
-		return err
-	}
-	return x.changed(ctx, n, t.PartnerID, t.ID)
+	err = x.atomically(ctx, func() error {
+		n, err := x.exec(ctx, qUpdate,
+			t.CompanyName, key, provisioning.NameKeyVersion, key, t.Email, null(t.PhoneNumber), null(t.Industry),
+			null(t.ExternalID), string(t.Status), md, t.Version, x.s.d.Time(t.UpdatedAt), t.PartnerID, t.ID, params.PrevVersion)
+		if err != nil {
+			return err
+		}
+		return x.changed(ctx, n, t.PartnerID, t.ID)
+	})
+	return x.nameHolder(ctx, t, err)
 }
 
 // DeleteTenant implements provisioning.Tx.
-func (x *tx) DeleteTenant(ctx context.Context, partnerID, id string, prevVersion int64, at time.Time) error {
-	n, err := x.exec(ctx, qDelete,
-		x.s.d.Time(at), x.s.d.Time(at), partnerID, id, prevVersion)
+func (x *tx) DeleteTenant(ctx context.Context, params *provisioning.DeleteTenantParams) error {
+	at := x.s.d.Time(params.DeletedAt)
+	n, err := x.exec(ctx, qDelete, at, at, params.PartnerID, params.ID, params.PrevVersion)
 	if err != nil {
 		return err
 	}
-	return x.changed(ctx, n, partnerID, id)
+	return x.changed(ctx, n, params.PartnerID, params.ID)
 }
 
 // changed explains an UPDATE that matched no row: the tenant is gone, or its version moved.
@@ -240,22 +291,8 @@ func (x *tx) changed(ctx context.Context, n int64, partnerID, id string) error {
 	if n == 1 {
 		return nil
 	}
-	if _, err := x.GetTenant(ctx, partnerID, id, false); err != nil {
+	if _, err := x.GetTenant(ctx, &provisioning.GetTenantParams{PartnerID: partnerID, ID: id}); err != nil {
 		return err
 	}
 	return provisioning.Errorf(provisioning.CodePrecondition, "the tenant changed meanwhile")
-}
-
-// ConflictingTenant implements provisioning.Tx.
-func (x *tx) ConflictingTenant(ctx context.Context, t *provisioning.Tenant) (string, error) {
-	var id string
-	err := x.get(ctx, &id, qConflict,
-		t.PartnerID, t.ID, provisioning.NameKey(t.CompanyName), null(t.ExternalID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	if err != nil {
-		return "", x.internal(err)
-	}
-	return id, nil
 }
