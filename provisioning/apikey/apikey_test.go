@@ -210,3 +210,34 @@ func otherKey(key string) string {
 	}
 	return key[:len(key)-1] + last
 }
+
+// AuthenticateCached accepts only a key the cache holds, live and unexpired, with the
+// Principal Authenticate gives; it looks nothing up.
+func TestAuthenticateCached(t *testing.T) {
+	c := &clock{t: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	store := &countingStore{Store: memstore.New()}
+	svc := provisioning.New(store, provisioning.NewRBAC(provisioning.Policy{}), provisioning.WithClock(c.now))
+	k := issue(t, svc, "partner-a", provisioning.APIKeyInput{Name: "crm", Permissions: []provisioning.Permission{provisioning.PermTenantRead},
+		ExpiresAt: c.now().Add(time.Second)})
+	a := apikey.New(store, apikey.Options{Clock: c.now})
+	ctx := context.Background()
+	if _, ok := a.AuthenticateCached(ctx, k.Key); ok {
+		t.Fatal("a key never looked up is accepted")
+	}
+	want, err := a.Authenticate(ctx, k.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := a.AuthenticateCached(ctx, k.Key); !ok || got.Subject != want.Subject || got.PartnerID != want.PartnerID {
+		t.Fatalf("a cached key: %+v, %v", got, ok)
+	}
+	for _, bad := range []string{"pk_short", otherKey(k.Key), "eyJhbGciOiJub25lIn0.e30."} {
+		if _, ok := a.AuthenticateCached(ctx, bad); ok {
+			t.Fatalf("%q is accepted", bad)
+		}
+	}
+	c.add(time.Second)
+	if _, ok := a.AuthenticateCached(ctx, k.Key); ok {
+		t.Fatal("an expired key is accepted")
+	}
+}

@@ -26,16 +26,42 @@ type Route struct {
 //	))
 //
 // A host's own authenticator joins with a route of its own.
+//
+// The chain is a CachedAuthenticator: it forwards AuthenticateCached to the chosen route's
+// authenticator when that is one (provisioning/jwtauth and provisioning/apikey are), and
+// accepts nothing from one that is not.
 func Chain(routes ...Route) Authenticator { return chain(routes) }
 
 type chain []Route
 
-// Authenticate implements Authenticator.
-func (c chain) Authenticate(ctx context.Context, token string) (provisioning.Principal, error) {
+var _ CachedAuthenticator = chain(nil)
+
+// route returns the route that takes token, or false.
+func (c chain) route(token string) (Route, bool) {
 	for _, r := range c {
 		if strings.HasPrefix(token, r.Prefix) {
-			return r.Authenticator.Authenticate(ctx, token)
+			return r, true
 		}
+	}
+	return Route{}, false
+}
+
+// AuthenticateCached implements CachedAuthenticator.
+func (c chain) AuthenticateCached(ctx context.Context, token string) (provisioning.Principal, bool) {
+	r, ok := c.route(token)
+	if !ok {
+		return provisioning.Principal{}, false
+	}
+	if cached, ok := r.Authenticator.(CachedAuthenticator); ok {
+		return cached.AuthenticateCached(ctx, token)
+	}
+	return provisioning.Principal{}, false
+}
+
+// Authenticate implements Authenticator.
+func (c chain) Authenticate(ctx context.Context, token string) (provisioning.Principal, error) {
+	if r, ok := c.route(token); ok {
+		return r.Authenticator.Authenticate(ctx, token)
 	}
 	return provisioning.Principal{}, provisioning.Errorf(provisioning.CodeUnauthenticated, "the bearer token is of no kind this server accepts")
 }

@@ -195,6 +195,24 @@ func TestAuthenticatorChain(t *testing.T) {
 	if _, err := host.Authenticate(context.Background(), "other"); provisioning.ErrorCode(err) != provisioning.CodeUnauthenticated {
 		t.Fatalf("a token no route takes: %v", err)
 	}
+	// The chain forwards AuthenticateCached to the route's authenticator when it caches, and
+	// accepts nothing from one that does not.
+	cached := httpapi.Chain(
+		httpapi.Route{Prefix: provisioning.APIKeyPrefix, Authenticator: apikey.New(e.store, apikey.Options{})},
+		httpapi.Route{Prefix: "host_", Authenticator: staticAuth{"host_1": admin}},
+	).(httpapi.CachedAuthenticator)
+	if _, ok := cached.AuthenticateCached(context.Background(), key); ok {
+		t.Fatal("a key that authenticator never looked up is accepted from its cache")
+	}
+	if _, err := cached.Authenticate(context.Background(), key); err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := cached.AuthenticateCached(context.Background(), key); !ok || p.PartnerID != "partner-a" {
+		t.Fatalf("the key after a lookup: %+v, %v", p, ok)
+	}
+	if _, ok := cached.AuthenticateCached(context.Background(), "host_1"); ok {
+		t.Fatal("a route that does not cache accepts from a cache")
+	}
 }
 
 // A key acts as its partner with exactly its permissions; it expires at its time (an injected
