@@ -235,7 +235,11 @@ func (s *engine) RetryProvisioning(ctx context.Context, p Principal, id string) 
 	}
 	var t *Tenant
 	err := s.write(ctx, func(tx Tx) error {
-		cur, err := tx.GetTenant(ctx, &GetTenantParams{PartnerID: p.PartnerID, ID: id, ForUpdate: true})
+		partner, err := tenantScope(ctx, tx, p, id) // an operator's: the tenant's partner
+		if err != nil {
+			return err
+		}
+		cur, err := tx.GetTenant(ctx, &GetTenantParams{PartnerID: partner, ID: id, ForUpdate: true})
 		if err != nil {
 			return err
 		}
@@ -245,7 +249,7 @@ func (s *engine) RetryProvisioning(ctx context.Context, p Principal, id string) 
 		if err := tx.RequeueSteps(ctx, &RequeueStepsParams{TenantID: id, At: s.timestamp()}); err != nil {
 			return err
 		}
-		t, err = tx.GetTenant(ctx, &GetTenantParams{PartnerID: p.PartnerID, ID: id})
+		t, err = tx.GetTenant(ctx, &GetTenantParams{PartnerID: partner, ID: id})
 		return err
 	})
 	if err != nil {

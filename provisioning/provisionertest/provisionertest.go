@@ -10,7 +10,8 @@
 //	}
 //
 // The suite's principals carry their permissions directly (not through roles), so any RBAC
-// policy serves. It reads no clock and asserts no timing.
+// policy serves; its operators are principals with Operator set, which RBAC grants every
+// permission. It reads no clock and asserts no timing.
 package provisionertest
 
 import (
@@ -33,6 +34,9 @@ type Harness struct {
 	// Steps, when not nil, returns another fresh Provisioner whose tenants get steps, with the
 	// work that runs them. Nil skips the tests that need it.
 	Steps func(t *testing.T, steps []provisioning.Step) StepsHarness
+	// Platform, when not nil, returns the Platform to call as p, as As does: the partner
+	// registry and API keys are then tested too. Operators are principals with Operator set.
+	Platform func(p provisioning.Principal) provisioning.Platform
 }
 
 // Run runs the whole suite; newHarness gives every subtest its own fresh Provisioner.
@@ -67,6 +71,11 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"WebhookOperations", testWebhookOperations},
 		{"ProvisioningWithoutSteps", testProvisioningWithoutSteps},
 		{"ProvisioningSteps", testProvisioningSteps},
+		{"PartnerRegistry", testPartnerRegistry},
+		{"PartnerQuota", testPartnerQuota},
+		{"PartnerDisabled", testPartnerDisabled},
+		{"OperatorScope", testOperatorScope},
+		{"APIKeys", testAPIKeys},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.test(t, &suite{h: newHarness(t), ctx: context.Background()})

@@ -23,14 +23,12 @@ func newService(steps ...provisioning.Step) (*provisioning.Service, func() error
 // The in-process Service.
 func TestService(t *testing.T) {
 	provisionertest.Run(t, func(t *testing.T) provisionertest.Harness {
-		as := func(svc *provisioning.Service) func(provisioning.Principal) provisioning.Provisioner {
-			return func(provisioning.Principal) provisioning.Provisioner { return svc }
-		}
 		svc, _ := newService()
-		return provisionertest.Harness{As: as(svc),
+		return provisionertest.Harness{As: func(provisioning.Principal) provisioning.Provisioner { return svc },
+			Platform: func(provisioning.Principal) provisioning.Platform { return svc },
 			Steps: func(t *testing.T, steps []provisioning.Step) provisionertest.StepsHarness {
 				svc, work := newService(steps...)
-				return provisionertest.StepsHarness{As: as(svc), Work: work}
+				return provisionertest.StepsHarness{As: func(provisioning.Principal) provisioning.Provisioner { return svc }, Work: work}
 			}}
 	})
 }
@@ -38,20 +36,25 @@ func TestService(t *testing.T) {
 // The client, talking to a real server: httpapi over a Service, through net/http.
 func TestHTTPClient(t *testing.T) {
 	provisionertest.Run(t, func(t *testing.T) provisionertest.Harness {
-		serve := func(t *testing.T, svc *provisioning.Service) func(provisioning.Principal) provisioning.Provisioner {
+		serve := func(t *testing.T, svc *provisioning.Service) func(p provisioning.Principal) *httpapi.Client {
 			tokens := &tokens{byToken: map[string]provisioning.Principal{}}
-			srv := httptest.NewServer(httpapi.New(svc, tokens, httpapi.WithIdempotency(svc)))
+			srv := httptest.NewServer(httpapi.New(svc, tokens, httpapi.WithIdempotency(svc), httpapi.WithPlatform(svc)))
 			t.Cleanup(srv.Close)
-			return func(p provisioning.Principal) provisioning.Provisioner {
+			return func(p provisioning.Principal) *httpapi.Client {
 				return httpapi.NewClient(srv.URL, httpapi.WithToken(tokens.issue(p)), httpapi.WithHTTPClient(srv.Client()))
 			}
 		}
 		svc, _ := newService()
-		return provisionertest.Harness{As: serve(t, svc),
+		client := serve(t, svc)
+		return provisionertest.Harness{
+			As:       func(p provisioning.Principal) provisioning.Provisioner { return client(p) },
+			Platform: func(p provisioning.Principal) provisioning.Platform { return client(p) },
 			Steps: func(t *testing.T, steps []provisioning.Step) provisionertest.StepsHarness {
 				svc, work := newService(steps...)
-				return provisionertest.StepsHarness{As: serve(t, svc), Work: work}
-			}}
+				client := serve(t, svc)
+				return provisionertest.StepsHarness{As: func(p provisioning.Principal) provisioning.Provisioner { return client(p) }, Work: work}
+			},
+		}
 	})
 }
 
