@@ -234,14 +234,29 @@ INSERT INTO events (id, partner_id, type, tenant_id, actor, request_id, created_
   FROM (SELECT pg_advisory_xact_lock(42, hashtext('pgbench-' || :p))) AS serialize RETURNING seq;
 COMMIT;
 SQL
+# The issue's baseline: the tenant and its event in one transaction, without the ordering lock.
+cat >"$work/tenant_event.sql" <<SQL
+\\set n random(1, 1000000000000)
+\\set p random(1, $partners)
+BEGIN;
+INSERT INTO tenants (id, partner_id, company_name, name_key, key_version, email, status, version, created_at, updated_at)
+VALUES (('00000000-0000-4000-9000-' || lpad(to_hex(:n::bigint), 12, '0'))::uuid, 'pgbench-te-' || :p, 'Bench ' || :n, 'bench ' || :n, 2,
+        'bench@example.com', 'active', 1, now(), now());
+INSERT INTO events (id, partner_id, type, tenant_id, actor, request_id, created_at, data)
+VALUES (gen_random_uuid(), 'pgbench-te-' || :p, 'tenant.created', ('00000000-0000-4000-9000-' || lpad(to_hex(:n::bigint), 12, '0'))::uuid,
+        'bench', 'bench', now(), '{"tenant":{}}'::jsonb);
+COMMIT;
+SQL
 pgb() { "$bin/pgbench" -n -h 127.0.0.1 -p "$port" -U app -c "$conns" -j 2 -T "$secs" -M prepared -f "$1" postgres >"$1.out" 2>&1 || { cat "$1.out" >&2; exit 1; }
   awk '/^tps/ {printf "%.0f", $3; exit}' "$1.out"; }
 echo "bench.sh: pgbench, ${secs}s each" >&2
 ins=$(pgb "$work/insert.sql")
 ctx=$(pgb "$work/create_tx.sql")
+te=$(pgb "$work/tenant_event.sql")
 
 row "PostgreSQL creates/s vs pgbench INSERT" "$pgc" "$ins" "$conns clients, $partners partner(s)"
-row "PostgreSQL creates/s vs pgbench create tx" "$pgc" "$ctx" "tenant+config+fan-out+event, one tx"
+row "PostgreSQL creates/s vs pgbench create tx" "$pgc" "$ctx" "tenant+config+fan-out+event+ordering lock, one tx"
+row "PostgreSQL creates/s vs pgbench tenant+event" "$pgc" "$te" "one tx, no ordering lock (the issue's baseline)"
 row "PgBouncer creates/s vs direct" "$bc" "$pgc" "transaction pooling, pool 20"
 row "PostgreSQL bulk-1000 tenants/s vs single" "$pgbulk" "$pgc" "not atomic, $bulks requests"
 row "PostgreSQL bulk-1000 atomic tenants/s vs single" "$pgbulka" "$pgc" "atomic, $bulks requests"
