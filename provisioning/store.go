@@ -105,11 +105,14 @@ type Tx interface {
 	ListDeliveries(ctx context.Context, params *ListDeliveriesParams) ([]*Delivery, error)
 	// ClaimDeliveries leases up to params.Limit pending deliveries, of every partner, that are
 	// due at params.Now to the caller until params.LeaseUntil (their NextAttemptAt), counting
-	// an attempt, and returns them with their endpoint and event. Concurrent claimers — other
-	// replicas — get disjoint sets.
+	// an attempt, and returns them with their endpoint and event. A claimed delivery is in
+	// flight until FinishDelivery records its outcome or its lease ends. The claim is fair
+	// between endpoints and partners as ClaimDeliveriesParams says. Concurrent claimers —
+	// other replicas — get disjoint sets.
 	ClaimDeliveries(ctx context.Context, params *ClaimDeliveriesParams) ([]*DeliveryJob, error)
 	// FinishDelivery records the outcome of an attempt: d's State, NextAttemptAt, LastStatus,
-	// LastError and UpdatedAt. A delivery that is gone (its endpoint deleted) is no error.
+	// LastError and UpdatedAt; the delivery is no longer in flight. A delivery that is gone
+	// (its endpoint deleted) is no error.
 	FinishDelivery(ctx context.Context, d *Delivery) error
 
 	// AppendEvent appends an event of the transaction's changes, with a pending delivery, due

@@ -25,6 +25,7 @@ type config struct {
 	rolesClaim      string
 	partnerClaim    string
 	shutdownTimeout time.Duration
+	webhookTimeout  time.Duration
 	rateLimit       float64
 	failedAuthLimit float64
 }
@@ -78,12 +79,17 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	fs.Float64Var(&c.failedAuthLimit, "failed-auth-limit", httpapi.DefaultFailedAuthRate,
 		"requests failing authentication a second each client address may make on average, in bursts of twice that; 0 turns the limit off (do so behind a proxy that hides client addresses)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may finish at shutdown")
+	fs.DurationVar(&c.webhookTimeout, "webhook-timeout", 10*time.Second,
+		"how long a webhook delivery attempt may take before it counts as failed and is retried later")
 }
 
 // check refuses configurations that would start an insecure or useless server.
 func (c *config) check() error {
 	if !(c.rateLimit >= 0) || !(c.failedAuthLimit >= 0) {
 		return errors.New("--rate-limit and --failed-auth-limit must be 0 (off) or more")
+	}
+	if c.webhookTimeout <= 0 {
+		return errors.New("--webhook-timeout must be more than 0")
 	}
 	if c.dev {
 		return nil

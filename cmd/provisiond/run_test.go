@@ -206,6 +206,7 @@ func TestRunRefusesInsecureConfig(t *testing.T) {
 		"bad flag":        {"--nope"},
 		"bad policy file": {"--dev", "--database-url", "memory:", "--policy-file", "/nonexistent/policy.json"},
 		"negative limit":  {"--dev", "--database-url", "memory:", "--failed-auth-limit", "-1"},
+		"no webhook time": {"--dev", "--database-url", "memory:", "--webhook-timeout", "0s"},
 	}
 	for name, args := range cases {
 		t.Run(name, func(t *testing.T) {

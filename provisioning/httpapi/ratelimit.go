@@ -18,9 +18,11 @@ import (
 //   - per partner (WithRateLimit), taken by every authenticated request, announced in the
 //     RateLimit-Policy and RateLimit headers (draft-ietf-httpapi-ratelimit-headers) of every
 //     authenticated answer;
-//   - per client address (WithFailedAuthLimit), taken by every request that fails
+//   - per client address (WithFailedAuthLimit), taken by every token that fails
 //     authentication; an address whose bucket is empty is answered 429 before its token is
-//     checked, so a flood of bad tokens cannot spend the CPU on signature checks.
+//     checked, so a flood of bad tokens cannot spend the CPU on signature checks — except a
+//     token the Authenticator knows to be good without a check (CachedAuthenticator). A
+//     request without a token costs nothing to refuse and never meets this limit.
 
 // codeRateLimited is the problem code of a request over a rate limit.
 const codeRateLimited provisioning.Code = "rate_limited"
@@ -50,13 +52,16 @@ func WithRateLimit(perSecond float64, burst int) Option {
 	return func(s *server) { s.limits = newBuckets(perSecond, burst, maxPartnerBuckets) }
 }
 
-// WithFailedAuthLimit limits the requests from each client address that fail authentication
-// (no bearer token, or a refused one) to perSecond a second on average, in bursts of up to
-// burst. Once an address is over it, its every request gets 429 rate_limited with Retry-After
-// without its token being checked, until its budget refills. The address is the host of the
-// connection's remote address (X-Forwarded-For is not trusted), an IPv6 address counted by its
-// /64. By default the limit is DefaultFailedAuthRate, DefaultFailedAuthBurst; perSecond 0 turns it
-// off — do so behind a proxy that hides client addresses, which would all count as one.
+// WithFailedAuthLimit limits the bearer tokens from each client address that fail
+// authentication to perSecond a second on average, in bursts of up to burst. Once an address
+// is over it, its requests get 429 rate_limited with Retry-After without their token being
+// checked, until its budget refills — but for a token that the Authenticator, being a
+// CachedAuthenticator, accepts without a check (one verified before), which is served. A
+// request without a bearer token gets 401 and is neither counted nor refused. The address is
+// the host of the connection's remote address (X-Forwarded-For is not trusted), an IPv6
+// address counted by its /64. By default the limit is DefaultFailedAuthRate,
+// DefaultFailedAuthBurst; perSecond 0 turns it off — do so behind a proxy that hides client
+// addresses, which would all count as one.
 func WithFailedAuthLimit(perSecond float64, burst int) Option {
 	return func(s *server) { s.badAuth = newBuckets(perSecond, burst, maxAddressBuckets) }
 }
@@ -121,14 +126,23 @@ func (b *buckets) take(key string, now time.Time) taking {
 	return t
 }
 
-// giveBack returns the token t took: the request turned out not to count.
-func (b *buckets) giveBack(t taking) {
-	if !t.ok {
-		return
-	}
+// peek reports whether key's bucket holds a token at now, without taking it, and if not how
+// long until it does. A key without a bucket has a full one, and gets none from peeking —
+// unless the keys are at their bound, when it would share the overflow bucket.
+func (b *buckets) peek(key string, now time.Time) (ok bool, retry time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	t.bucket.tokens = math.Min(t.bucket.tokens+1, b.burst)
+	bk, found := b.byKey[key]
+	switch {
+	case !found && len(b.byKey) >= b.max: // as find would: the keys past the bound share one
+		bk = b.overflow
+	case !found:
+		return true, 0
+	}
+	if b.fill(bk, now); bk.tokens >= 1 {
+		return true, 0
+	}
+	return false, b.until(1 - bk.tokens)
 }
 
 // find returns key's bucket, making one when there is room. Call it with mu held.
