@@ -45,6 +45,7 @@ type settings struct {
 	checkURL   func(context.Context, *url.URL) error
 	middleware []Middleware
 	inFlight   sync.Map // [2]string{partner, idempotency key} of the requests Idempotently runs
+	statuses   statusCache
 }
 
 // engine carries out the calls of a Service: in the transaction tx gives when it is set, else
@@ -56,7 +57,8 @@ type engine struct {
 
 // New returns a Service that keeps tenants in store and asks authz for permissions.
 func New(store Store, authz Authorizer, opts ...Option) *Service {
-	s := &settings{store: store, authz: authz, now: time.Now, newID: newUUIDv7, checkURL: httpsOnly}
+	s := &settings{store: store, authz: authz, now: time.Now, newID: newUUIDv7, checkURL: httpsOnly,
+		statuses: statusCache{ttl: PartnerStatusTTL}}
 	for _, o := range opts {
 		o(s)
 	}

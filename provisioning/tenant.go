@@ -64,6 +64,9 @@ type TenantInput struct {
 
 // TenantFilter selects and pages the tenants that ListTenants returns. Zero fields do not filter.
 type TenantFilter struct {
+	// PartnerID, for operators only, selects one partner's tenants; an operator's listing
+	// without it holds every partner's.
+	PartnerID  string
 	Status     Status            // only tenants in this status
 	ExternalID string            // only the tenant with this external id
 	Email      string            // only tenants with this email (compared lower-cased)
