@@ -38,7 +38,9 @@ func (s *Service) CreateTenants(ctx context.Context, p Principal, ins []TenantIn
 	results := make([]BulkResult, len(ins))
 	news := make([]*newTenant, len(ins))
 	for i, in := range ins {
-		news[i], results[i].Err = s.newTenant(p, in)
+		if news[i], results[i].Err = s.newTenant(p, in); news[i] != nil {
+			s.involve(ctx, news[i].tenant.ID)
+		}
 	}
 	if atomic {
 		s.createAll(ctx, p, news, results)

@@ -135,13 +135,15 @@ func (s *Service) GetTenantConfig(ctx context.Context, p Principal, id string) (
 	if !ok {
 		return nil, notFound()
 	}
+	s.involve(ctx, id)
 	var c *TenantConfig
 	err := s.read(ctx, func(tx Tx) (err error) { c, err = tx.GetTenantConfig(ctx, p.PartnerID, id, false); return err })
 	return c, err
 }
 
 // ReplaceTenantConfig replaces a tenant's configuration with a JSON object (tenant:update).
-// Returns CodeNotFound, CodeInvalid, CodePrecondition (against the configuration's version).
+// Returns CodeNotFound, CodeInvalid, CodePrecondition (against the configuration's version),
+// CodeTenantPendingDeletion.
 func (s *Service) ReplaceTenantConfig(ctx context.Context, p Principal, id string, config json.RawMessage, pre Precondition) (*TenantConfig, error) {
 	m, err := decodeConfigInput(config)
 	if err != nil {
@@ -177,11 +179,15 @@ func (s *Service) changeConfig(ctx context.Context, p Principal, id string, pre 
 	if !ok {
 		return nil, notFound()
 	}
+	s.involve(ctx, id)
 	var c *TenantConfig
 	err := s.write(ctx, func(tx Tx) error {
 		t, err := tx.GetTenant(ctx, p.PartnerID, id, true)
 		if err != nil {
 			return err
+		}
+		if t.Status == StatusPendingDeletion {
+			return errPendingDeletion()
 		}
 		cur, err := tx.GetTenantConfig(ctx, p.PartnerID, id, true)
 		if err != nil {

@@ -18,12 +18,13 @@ const (
 	EventTenantUpdated   EventType = "tenant.updated"
 	EventTenantSuspended EventType = "tenant.suspended"
 	EventTenantResumed   EventType = "tenant.resumed"
-	EventTenantDeleted   EventType = "tenant.deleted"
+	// EventTenantDeleted is the purge of a tenant (see DeleteTenant): it carries no tenant data.
+	EventTenantDeleted EventType = "tenant.deleted"
 )
 
 // EventTypes lists every event type.
 var EventTypes = []EventType{EventTenantCreated, EventTenantUpdated, EventTenantSuspended, EventTenantResumed,
-	EventTenantDeleted, EventTenantConfigUpdated}
+	EventTenantDeleted, EventTenantConfigUpdated, EventTenantDeletionScheduled, EventTenantRestored}
 
 // Event records one change, written in the same transaction as the change (a transactional
 // outbox), so the event log is also the audit trail: who changed what, when, and the tenant as
@@ -37,7 +38,9 @@ type Event struct {
 	Actor     string // the subject of the principal that made the change
 	RequestID string // the request that made it, when known
 	CreatedAt time.Time
-	Data      *Tenant
+	// Data is the tenant as it stood after the change; nil for a purge (EventTenantDeleted),
+	// and for every event of a tenant once it is purged.
+	Data *Tenant
 }
 
 // EventFilter selects a page of a partner's events, oldest first.

@@ -43,6 +43,9 @@ type IdempotencyRecord struct {
 	Response    []byte    // the answer to replay
 	CreatedAt   time.Time // when the first request was answered
 	ExpiresAt   time.Time // when the record may be forgotten
+	// TenantIDs are the tenants whose data the answer may hold: every tenant the request named
+	// or created. Purging one of them deletes the record (Tx.PurgeTenant).
+	TenantIDs []string
 }
 
 // errInUse is the error of a key whose first request is still being answered.
@@ -114,7 +117,8 @@ func (s *Service) Idempotently(ctx context.Context, p Principal, perm Permission
 			answer = []byte{}
 		}
 		if err := tx.PutIdempotencyRecord(ctx, &IdempotencyRecord{PartnerID: p.PartnerID, Key: key,
-			Fingerprint: fingerprint, Response: answer, CreatedAt: now, ExpiresAt: now.Add(IdempotencyTTL)}); err != nil {
+			Fingerprint: fingerprint, Response: answer, CreatedAt: now, ExpiresAt: now.Add(IdempotencyTTL),
+			TenantIDs: j.tenants}); err != nil {
 			return err
 		}
 		return j.flushEvents(ctx)

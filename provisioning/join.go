@@ -10,9 +10,11 @@ type joinKey struct{}
 
 // joinedTx is the transaction that calls of s with the context join.
 type joinedTx struct {
-	s      *Service
-	tx     Tx
-	events []*Event // appended when the answer is kept, last, so that the ordering lock is short
+	s       *Service
+	tx      Tx
+	events  []*Event // appended when the answer is kept, last, so that the ordering lock is short
+	tenants []string // the tenants the calls named or created, whose data the answer may hold
+	named   map[string]bool
 }
 
 // joined returns the transaction ctx joins for s, or nil.
@@ -59,4 +61,23 @@ func (j *joinedTx) flushEvents(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// involve records, in a joined transaction, that the answer of the request may hold the
+// tenants' data, so that the kept answer goes when one of them is purged. Every call that names
+// or creates a tenant calls it, whatever its outcome.
+func (s *Service) involve(ctx context.Context, ids ...string) {
+	j := s.joined(ctx)
+	if j == nil {
+		return
+	}
+	for _, id := range ids {
+		if !j.named[id] {
+			if j.named == nil {
+				j.named = map[string]bool{}
+			}
+			j.named[id] = true
+			j.tenants = append(j.tenants, id)
+		}
+	}
 }

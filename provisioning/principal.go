@@ -10,6 +10,9 @@ const (
 	PermTenantUpdate  Permission = "tenant:update"
 	PermTenantDelete  Permission = "tenant:delete"
 	PermWebhookManage Permission = "webhook:manage"
+	// PermTenantPurge purges a tenant at once, past recovery. The default policy grants it to
+	// no role: a policy or a token must name it.
+	PermTenantPurge Permission = "tenant:purge"
 )
 
 // Principal is an authenticated caller: a partner acting through a subject (a user or a client).

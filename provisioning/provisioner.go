@@ -32,13 +32,36 @@ type Provisioner interface {
 	// ListTenants returns one page of tenants, newest first. Returns CodeInvalid for a bad filter.
 	ListTenants(ctx context.Context, p Principal, f TenantFilter) (*TenantPage, error)
 	// UpdateTenant applies a merge patch. A patch that changes nothing returns the tenant as it
-	// is, version unchanged. Returns CodeNotFound, CodeInvalid, CodeTenantExists, CodePrecondition.
+	// is, version unchanged. Returns CodeNotFound, CodeInvalid, CodeTenantExists, CodePrecondition,
+	// CodeTenantPendingDeletion (a tenant pending deletion does not change; restore it first).
 	UpdateTenant(ctx context.Context, p Principal, id string, patch TenantPatch, pre Precondition) (*Tenant, error)
 	// ReplaceTenant replaces every writable field with in: optional fields absent from in are
 	// cleared; an empty Status keeps the current one. Errors as UpdateTenant.
 	ReplaceTenant(ctx context.Context, p Principal, id string, in TenantInput, pre Precondition) (*Tenant, error)
-	// DeleteTenant soft-deletes a tenant. Returns CodeNotFound, CodePrecondition.
-	DeleteTenant(ctx context.Context, p Principal, id string, pre Precondition) error
+	// DeleteTenant schedules the deletion of a tenant (tenant:delete): it becomes
+	// StatusPendingDeletion until DeletionScheduledAt — now plus the Service's deletion grace,
+	// or opts.Grace when that is shorter — when the Worker purges it; meanwhile it can be read,
+	// exported and restored, and its names stay reserved. Deleting a tenant already pending
+	// deletion returns it unchanged (its schedule stands). Returns CodeNotFound,
+	// CodePrecondition, CodeInvalid (a Grace out of range).
+	DeleteTenant(ctx context.Context, p Principal, id string, opts DeleteOptions, pre Precondition) (*Tenant, error)
+	// RestoreTenant cancels the deletion of a tenant pending deletion (tenant:delete): it gets
+	// back the status it had when it was deleted. Returns CodeNotFound (also once it is purged),
+	// CodePrecondition, CodeTenantNotPendingDeletion.
+	RestoreTenant(ctx context.Context, p Principal, id string, pre Precondition) (*Tenant, error)
+	// PurgeTenant purges a tenant at once, whatever its status (tenant:purge): it is deleted
+	// with its configuration, its events lose its data, and its names are free again. It
+	// cannot be undone. Returns CodeNotFound, CodePrecondition.
+	PurgeTenant(ctx context.Context, p Principal, id string, pre Precondition) error
+	// ExportTenant returns everything held about a tenant, until it is purged (tenant:read):
+	// the tenant, its configuration and its events, oldest first, a page of at most
+	// MaxExportEvents at a time. Returns CodeNotFound, CodeInvalid (a bad filter).
+	ExportTenant(ctx context.Context, p Principal, id string, f ExportFilter) (*TenantExport, error)
+	// TenantAvailability says whether a create with q's company name and external id would
+	// conflict, and with which tenant (tenant:read). Tenants pending deletion hold their names.
+	// Returns CodeInvalid (a value that breaks the field's rules), CodeBadRequest (neither
+	// given).
+	TenantAvailability(ctx context.Context, p Principal, q AvailabilityQuery) (*Availability, error)
 	// ListEvents returns a page of the partner's lifecycle events, oldest first (needs
 	// tenant:read). Returns CodeInvalid for a bad filter.
 	ListEvents(ctx context.Context, p Principal, f EventFilter) (*EventPage, error)
@@ -88,6 +111,7 @@ type Service struct {
 	now      func() time.Time
 	newID    func() string
 	checkURL func(context.Context, *url.URL) error
+	grace    time.Duration // how long a deleted tenant stays restorable
 	inFlight sync.Map // [2]string{partner, idempotency key} of the requests Idempotently runs
 }
 
@@ -95,7 +119,8 @@ var _ Provisioner = (*Service)(nil)
 
 // New returns a Provisioner that keeps tenants in store and asks authz for permissions.
 func New(store Store, authz Authorizer, opts ...Option) *Service {
-	s := &Service{store: store, authz: authz, now: time.Now, newID: newUUIDv7, checkURL: httpsOnly}
+	s := &Service{store: store, authz: authz, now: time.Now, newID: newUUIDv7, checkURL: httpsOnly,
+		grace: DefaultDeletionGrace}
 	for _, o := range opts {
 		o(s)
 	}
@@ -131,6 +156,7 @@ func (s *Service) CreateTenant(ctx context.Context, p Principal, in TenantInput)
 	if err != nil {
 		return nil, err
 	}
+	s.involve(ctx, n.tenant.ID)
 	if err := s.write(ctx, func(tx Tx) error { return s.insert(ctx, tx, p, n) }); err != nil {
 		return nil, s.explainConflict(ctx, n.tenant, err)
 	}
@@ -198,6 +224,7 @@ func (s *Service) GetTenant(ctx context.Context, p Principal, id string) (*Tenan
 	if !ok {
 		return nil, notFound()
 	}
+	s.involve(ctx, id)
 	var t *Tenant
 	err := s.read(ctx, func(tx Tx) (err error) {
 		t, err = tx.GetTenant(ctx, p.PartnerID, id, false)
@@ -269,11 +296,15 @@ func (s *Service) change(ctx context.Context, p Principal, id string, pre Precon
 	if !ok {
 		return nil, notFound()
 	}
+	s.involve(ctx, id)
 	var t *Tenant
 	err := s.write(ctx, func(tx Tx) error {
 		cur, err := tx.GetTenant(ctx, p.PartnerID, id, true)
 		if err != nil {
 			return err
+		}
+		if cur.Status == StatusPendingDeletion {
+			return errPendingDeletion()
 		}
 		if err := pre.check(cur); err != nil {
 			return err
@@ -300,32 +331,6 @@ func (s *Service) change(ctx context.Context, p Principal, id string, pre Precon
 		return nil, err
 	}
 	return t, nil
-}
-
-// DeleteTenant implements Provisioner.
-func (s *Service) DeleteTenant(ctx context.Context, p Principal, id string, pre Precondition) error {
-	if err := s.authorize(ctx, p, PermTenantDelete); err != nil {
-		return err
-	}
-	id, ok := canonicalID(id)
-	if !ok {
-		return notFound()
-	}
-	return s.write(ctx, func(tx Tx) error {
-		cur, err := tx.GetTenant(ctx, p.PartnerID, id, true)
-		if err != nil {
-			return err
-		}
-		if err := pre.check(cur); err != nil {
-			return err
-		}
-		gone := cur.Clone()
-		gone.Version, gone.UpdatedAt = cur.Version+1, s.timestamp()
-		if err := tx.DeleteTenant(ctx, p.PartnerID, cur.ID, cur.Version, gone.UpdatedAt); err != nil {
-			return err
-		}
-		return s.appendEvent(ctx, tx, s.event(ctx, p, EventTenantDeleted, gone))
-	})
 }
 
 // mergeInvalid joins validation errors into one that names every field; the first error wins

@@ -30,20 +30,37 @@ type Tx interface {
 	// InsertTenant stores a new tenant. Returns CodeTenantExists when a live tenant of the same
 	// partner has the same NameKey(CompanyName), or the same non-empty ExternalID; TenantID names
 	// it when the store knows it within the transaction.
+	//
+	// A live tenant is one that is not purged: tenants pending deletion are live, and hold their
+	// names. A tenant's Status, DeletionScheduledAt and StatusBeforeDeletion are stored as they
+	// are (a StatusPendingDeletion tenant needs both others set).
 	InsertTenant(ctx context.Context, t *Tenant) error
 	// GetTenant returns the live tenant. With forUpdate the row stays locked against concurrent
 	// writers until the transaction ends (in Write only). Returns CodeNotFound.
 	GetTenant(ctx context.Context, partnerID, id string, forUpdate bool) (*Tenant, error)
 	// ListTenants returns up to q.Limit live tenants of q.PartnerID matching q, newest first,
-	// strictly after q.After when it is set.
+	// strictly after q.After when it is set. Tenants pending deletion are left out unless
+	// q.Status is StatusPendingDeletion.
 	ListTenants(ctx context.Context, q TenantQuery) ([]*Tenant, error)
 	// UpdateTenant overwrites the stored tenant with t if its version is still prevVersion.
 	// Returns CodeNotFound, CodePrecondition on a version mismatch, CodeTenantExists as InsertTenant.
 	UpdateTenant(ctx context.Context, t *Tenant, prevVersion int64) error
-	// DeleteTenant soft-deletes the tenant if its version is still prevVersion: it is kept but
-	// hidden, and its company name and external id are free again. Returns CodeNotFound or
-	// CodePrecondition.
-	DeleteTenant(ctx context.Context, partnerID, id string, prevVersion int64, at time.Time) error
+	// FindTenant returns the id of the partner's live tenant that holds p.NameKey or
+	// p.ExternalID (each when not ""), the oldest when several do, or "" when none does: the
+	// tenant a create with those names would conflict with.
+	FindTenant(ctx context.Context, p FindTenantParams) (string, error)
+	// ClaimTenantPurges returns up to p.Limit tenants, of any partner, whose purge is due: pending
+	// deletion with DeletionScheduledAt at or before p.Now, the longest due first. In Write they
+	// stay locked until the transaction ends, and concurrent claimers — other replicas — skip
+	// them, so each is claimed by one transaction at a time.
+	ClaimTenantPurges(ctx context.Context, p ClaimTenantPurgesParams) ([]*Tenant, error)
+	// PurgeTenant deletes a tenant for good, whatever its status: its row and configuration, the
+	// idempotency records that may hold it (IdempotencyRecord.TenantIDs), while its events
+	// lose their tenant data (Event.Data becomes nil; the rest stays). Its names are free again.
+	// No company name, email, phone number or metadata of the tenant remains that the store
+	// can read. Returns CodeNotFound when the tenant is not there (purged already), so that of
+	// two purges of one tenant one fails.
+	PurgeTenant(ctx context.Context, p PurgeTenantParams) error
 	// ConflictingTenant returns the id of a live tenant of t's partner, other than t, that has
 	// t's name key or external id, or "" when there is none.
 	ConflictingTenant(ctx context.Context, t *Tenant) (string, error)
@@ -98,13 +115,44 @@ type Tx interface {
 	// when q.AfterID is set those with Seq after that of the event q.AfterID. Returns
 	// CodeNotFound when q.AfterID is set and is not the id of an event of q.PartnerID.
 	ListEvents(ctx context.Context, q EventQuery) ([]*Event, error)
+	// ListTenantEvents returns up to p.Limit events of one tenant of p.PartnerID in Seq order,
+	// after the event p.AfterID when it is set. Returns CodeNotFound when p.AfterID is set and is
+	// not the id of an event of that tenant.
+	ListTenantEvents(ctx context.Context, p ListTenantEventsParams) ([]*Event, error)
+}
+
+// FindTenantParams names what FindTenant looks for.
+type FindTenantParams struct {
+	PartnerID  string
+	NameKey    string // NameKey of a company name; "" looks for none
+	ExternalID string // "" looks for none
+}
+
+// ClaimTenantPurgesParams says which due purges ClaimTenantPurges claims.
+type ClaimTenantPurgesParams struct {
+	Now   time.Time
+	Limit int
+}
+
+// PurgeTenantParams names the tenant PurgeTenant purges.
+type PurgeTenantParams struct {
+	PartnerID string
+	TenantID  string
+}
+
+// ListTenantEventsParams selects a page of one tenant's events.
+type ListTenantEventsParams struct {
+	PartnerID string
+	TenantID  string
+	AfterID   string // the id of the tenant's event the page follows; "" for the oldest
+	Limit     int
 }
 
 // TenantQuery is a TenantFilter as a Store receives it: validated, scoped to a partner, with
 // the cursor decoded.
 type TenantQuery struct {
 	PartnerID  string
-	Status     Status
+	Status     Status // "": every status but StatusPendingDeletion
 	ExternalID string
 	Email      string // lower-cased
 	NameLike   string // a substring of the name key: the NameKey of the filter's query

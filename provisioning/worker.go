@@ -13,14 +13,16 @@ import (
 // queued but never sent.
 
 // Worker runs the background work of a Store: it delivers queued webhook events through a
-// DeliverySender, and forgets expired idempotency records. Each kind of work is a job that the
+// DeliverySender, purges the deleted tenants whose grace has ended, and forgets expired
+// idempotency records. Each kind of work is a job that the
 // Worker runs in rounds, in its own loop: a round that may have left work due starts the next
 // at once; otherwise the job waits its interval.
 //
 // Several Workers — one per replica — may share a store: a delivery is claimed in the store
 // under a lease, so replicas never attempt one at the same time, and one claimed by a worker
-// that died is claimed again when its lease ends; purging what another replica purged is
-// harmless.
+// that died is claimed again when its lease ends; a tenant due for its purge is claimed by one
+// replica's transaction, which purges it or, failing, leaves it to the next round; purging
+// expired idempotency records that another replica purged is harmless.
 //
 // Start one with Run, in its own goroutine, and stop it by ending Run's context:
 //
@@ -55,6 +57,10 @@ type WorkerOptions struct {
 	DeliveryBackoff func(attempt int) time.Duration
 	// IdempotencyPurgeInterval is how often expired idempotency records are deleted; default 1h.
 	IdempotencyPurgeInterval time.Duration
+	// PurgeInterval is how often the store is asked for deleted tenants whose grace has ended
+	// when the last round found none; default 1m. A tenant is purged within about this long
+	// after its DeletionScheduledAt.
+	PurgeInterval time.Duration
 	// StopTimeout is how long the attempts under way when Run's context ends may go on, to
 	// record their outcome, before their own context is canceled; default 10s. An attempt cut
 	// short is made again when its lease ends.
@@ -71,6 +77,7 @@ func NewWorker(store Store, opts WorkerOptions) *Worker {
 	opts.DeliveryConcurrency = orDefault(opts.DeliveryConcurrency, 10)
 	opts.DeliveryLease = orDefault(opts.DeliveryLease, time.Minute)
 	opts.IdempotencyPurgeInterval = orDefault(opts.IdempotencyPurgeInterval, time.Hour)
+	opts.PurgeInterval = orDefault(opts.PurgeInterval, time.Minute)
 	opts.StopTimeout = orDefault(opts.StopTimeout, 10*time.Second)
 	if opts.DeliveryBackoff == nil {
 		opts.DeliveryBackoff = DeliveryBackoff
@@ -82,7 +89,7 @@ func NewWorker(store Store, opts WorkerOptions) *Worker {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	w := &Worker{store: store, opts: opts}
-	w.jobs = []job{w.deliveryJob(), w.idempotencyPurgeJob()}
+	w.jobs = []job{w.deliveryJob(), w.tenantPurgeJob(), w.idempotencyPurgeJob()}
 	return w
 }
 
@@ -94,9 +101,10 @@ func orDefault[T int | time.Duration](v, def T) T {
 	return v
 }
 
-// job is one kind of background work. Adding a kind — durable provisioning steps, the purge of
-// deleted tenants — is adding a job to NewWorker: its round claims due items in the store under
-// a lease (as deliveries do), so that replicas share them without doing one twice at once.
+// job is one kind of background work. Adding a kind — durable provisioning steps, say — is
+// adding a job to NewWorker: its round claims due items in the store under a lease (as
+// deliveries do) or a lock (as purges do), so that replicas share them without doing one twice
+// at once.
 type job struct {
 	name     string        // in logs
 	interval time.Duration // the wait after a round that left no work due

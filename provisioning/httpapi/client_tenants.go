@@ -171,9 +171,3 @@ func (c *Client) ReplaceTenant(ctx context.Context, _ provisioning.Principal, id
 	}
 	return t.Domain(), nil
 }
-
-// DeleteTenant implements provisioning.Provisioner (DELETE /tenants/{id}; pre becomes
-// If-Match). The principal is ignored.
-func (c *Client) DeleteTenant(ctx context.Context, _ provisioning.Principal, id string, pre provisioning.Precondition) error {
-	return c.do(ctx, request{method: http.MethodDelete, path: tenantPath(id), pre: pre}, nil)
-}

@@ -6,37 +6,44 @@ import (
 	"github.com/provisiond/provisiond/provisioning"
 )
 
-// routes lists every route of the API in one place. Each change names the permission it needs,
-// so that a replay of its kept answer is authorized like the first request.
+// routes lists every route of the API in one place. Each change names the permission it needs
+// (for DELETE /tenants/{id}, the one its query asks for), so that a replay of its kept answer is
+// authorized like the first request.
 func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
 	handle := func(pattern string, h http.Handler) { mux.Handle(pattern, withRoute(h)) }
 	const tenants = BasePath + "/tenants"
 
-	handle("POST "+tenants, s.authed(s.idempotent(provisioning.PermTenantCreate, s.createTenant())))
+	handle("POST "+tenants, s.authed(s.idempotent(needs(provisioning.PermTenantCreate), s.createTenant())))
 	handle("GET "+tenants, s.authed(s.listTenants()))
 	handle(tenants, s.methodNotAllowed("GET, HEAD, POST"))
-	handle("POST "+tenants+"/bulk", s.authed(s.idempotent(provisioning.PermTenantCreate, s.bulkCreate())))
+	handle("POST "+tenants+"/bulk", s.authed(s.idempotent(needs(provisioning.PermTenantCreate), s.bulkCreate())))
+	// Only GET: a catch-all for the path would clash with the methods of /tenants/{id}.
+	handle("GET "+tenants+"/availability", s.authed(s.availability()))
 
 	handle("GET "+tenants+"/{id}", s.authed(s.getTenant()))
-	handle("PATCH "+tenants+"/{id}", s.authed(s.idempotent(provisioning.PermTenantUpdate, s.updateTenant())))
-	handle("PUT "+tenants+"/{id}", s.authed(s.idempotent(provisioning.PermTenantUpdate, s.replaceTenant())))
-	handle("DELETE "+tenants+"/{id}", s.authed(s.idempotent(provisioning.PermTenantDelete, s.deleteTenant())))
+	handle("PATCH "+tenants+"/{id}", s.authed(s.idempotent(needs(provisioning.PermTenantUpdate), s.updateTenant())))
+	handle("PUT "+tenants+"/{id}", s.authed(s.idempotent(needs(provisioning.PermTenantUpdate), s.replaceTenant())))
+	handle("DELETE "+tenants+"/{id}", s.authed(s.idempotent(deletePermission, s.deleteTenant())))
 	handle(tenants+"/{id}", s.methodNotAllowed("GET, HEAD, PATCH, PUT, DELETE"))
+	handle("POST "+tenants+"/{id}/restore", s.authed(s.idempotent(needs(provisioning.PermTenantDelete), s.restoreTenant())))
+	handle(tenants+"/{id}/restore", s.methodNotAllowed("POST"))
+	handle("GET "+tenants+"/{id}/export", s.authed(s.exportTenant()))
+	handle(tenants+"/{id}/export", s.methodNotAllowed("GET, HEAD"))
 
 	handle("GET "+tenants+"/{id}/config", s.authed(s.getConfig()))
-	handle("PUT "+tenants+"/{id}/config", s.authed(s.idempotent(provisioning.PermTenantUpdate, s.replaceConfig())))
-	handle("PATCH "+tenants+"/{id}/config", s.authed(s.idempotent(provisioning.PermTenantUpdate, s.updateConfig())))
+	handle("PUT "+tenants+"/{id}/config", s.authed(s.idempotent(needs(provisioning.PermTenantUpdate), s.replaceConfig())))
+	handle("PATCH "+tenants+"/{id}/config", s.authed(s.idempotent(needs(provisioning.PermTenantUpdate), s.updateConfig())))
 	handle(tenants+"/{id}/config", s.methodNotAllowed("GET, HEAD, PUT, PATCH"))
 
 	const webhooks = BasePath + "/webhooks"
-	handle("POST "+webhooks, s.authed(s.idempotent(provisioning.PermWebhookManage, s.createWebhook())))
+	handle("POST "+webhooks, s.authed(s.idempotent(needs(provisioning.PermWebhookManage), s.createWebhook())))
 	handle("GET "+webhooks, s.authed(s.listWebhooks()))
 	handle(webhooks, s.methodNotAllowed("GET, HEAD, POST"))
 	handle("GET "+webhooks+"/{id}", s.authed(s.getWebhook()))
-	handle("DELETE "+webhooks+"/{id}", s.authed(s.idempotent(provisioning.PermWebhookManage, s.deleteWebhook())))
+	handle("DELETE "+webhooks+"/{id}", s.authed(s.idempotent(needs(provisioning.PermWebhookManage), s.deleteWebhook())))
 	handle(webhooks+"/{id}", s.methodNotAllowed("GET, HEAD, DELETE"))
-	handle("POST "+webhooks+"/{id}/rotate-secret", s.authed(s.idempotent(provisioning.PermWebhookManage, s.rotateWebhookSecret())))
+	handle("POST "+webhooks+"/{id}/rotate-secret", s.authed(s.idempotent(needs(provisioning.PermWebhookManage), s.rotateWebhookSecret())))
 	handle(webhooks+"/{id}/rotate-secret", s.methodNotAllowed("POST"))
 	handle("GET "+webhooks+"/{id}/deliveries", s.authed(s.listDeliveries()))
 	handle(webhooks+"/{id}/deliveries", s.methodNotAllowed("GET, HEAD"))

@@ -100,16 +100,3 @@ func (s *server) changeTenant(w http.ResponseWriter, r *http.Request, change fun
 	}
 	writeTenant(w, http.StatusOK, t)
 }
-
-func (s *server) deleteTenant() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, err := ifMatch(r, func(pre provisioning.Precondition) (struct{}, error) {
-			return struct{}{}, s.prov.DeleteTenant(r.Context(), principal(r), r.PathValue("id"), pre)
-		})
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
-}

@@ -22,15 +22,29 @@ func acme() *provisioning.Tenant {
 		Metadata: map[string]string{"plan": "gold"}, Version: 3, CreatedAt: created, UpdatedAt: updated}
 }
 
-// The API's bytes of each resource, as the server wrote them before the wire package existed.
+// The API's bytes of each resource, as the server wrote them before the wire package existed,
+// with deletion_scheduled_at, which deletion with a grace period added.
 const (
 	acmeJSON = `{"tenant":"0190a0b0-0000-7000-8000-000000000001","company_name":"Acme","email":"a@example.com",` +
 		`"phone_number":null,"industry":null,"external_id":"crm-1","status":"active","metadata":{"plan":"gold"},` +
-		`"partner_id":"p","version":3,"created_at":"2025-02-10T16:30:00.123Z","updated_at":"2025-02-11T08:00:00.000Z"}`
+		`"partner_id":"p","version":3,"created_at":"2025-02-10T16:30:00.123Z","updated_at":"2025-02-11T08:00:00.000Z",` +
+		`"deletion_scheduled_at":null}`
 	fullJSON = `{"tenant":"0190a0b0-0000-7000-8000-000000000002","company_name":"Beta","email":"b@example.com",` +
 		`"phone_number":"+1234567890","industry":"Retail","external_id":null,"status":"suspended","metadata":null,` +
-		`"partner_id":"p","version":1,"created_at":"2025-02-10T16:30:00.123Z","updated_at":"2025-02-10T16:30:00.123Z"}`
+		`"partner_id":"p","version":1,"created_at":"2025-02-10T16:30:00.123Z","updated_at":"2025-02-10T16:30:00.123Z",` +
+		`"deletion_scheduled_at":null}`
+	pendingJSON = `{"tenant":"0190a0b0-0000-7000-8000-000000000001","company_name":"Acme","email":"a@example.com",` +
+		`"phone_number":null,"industry":null,"external_id":"crm-1","status":"pending_deletion","metadata":{"plan":"gold"},` +
+		`"partner_id":"p","version":4,"created_at":"2025-02-10T16:30:00.123Z","updated_at":"2025-02-11T08:00:00.000Z",` +
+		`"deletion_scheduled_at":"2025-03-13T08:00:00.000Z"}`
 )
+
+// pending is acme, deleted: the status it had before is not shown.
+func pending() *provisioning.Tenant {
+	t := acme()
+	t.Status, t.Version, t.DeletionScheduledAt = provisioning.StatusPendingDeletion, 4, updated.Add(720*time.Hour)
+	return t
+}
 
 func beta() *provisioning.Tenant {
 	return &provisioning.Tenant{ID: "0190a0b0-0000-7000-8000-000000000002", PartnerID: "p", CompanyName: "Beta",
@@ -68,7 +82,7 @@ func TestTenant(t *testing.T) {
 		name   string
 		tenant *provisioning.Tenant
 		json   string
-	}{{"optional fields null", acme(), acmeJSON}, {"every field", beta(), fullJSON}} {
+	}{{"optional fields null", acme(), acmeJSON}, {"every field", beta(), fullJSON}, {"pending deletion", pending(), pendingJSON}} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := roundTrip(t, wire.FromTenant(tc.tenant), tc.json)
 			same(t, w.Domain(), tc.tenant)

@@ -48,7 +48,15 @@ func Run(t *testing.T, h Harness) {
 	t.Run("CreateAndGet", func(t *testing.T) { testCreateAndGet(t, h) })
 	t.Run("UniqueCompanyName", func(t *testing.T) { testUniqueCompanyName(t, h) })
 	t.Run("UniqueExternalID", func(t *testing.T) { testUniqueExternalID(t, h) })
-	t.Run("SoftDeleteFreesNames", func(t *testing.T) { testSoftDelete(t, h) })
+	t.Run("DeletionGrace", func(t *testing.T) { testDeletionGrace(t, h) })
+	t.Run("Restore", func(t *testing.T) { testRestore(t, h) })
+	t.Run("PurgeByTheWorker", func(t *testing.T) { testPurgeByTheWorker(t, h) })
+	t.Run("PurgeRedacts", func(t *testing.T) { testPurgeRedacts(t, h) })
+	t.Run("PurgeForgetsAnswers", func(t *testing.T) { testPurgeForgetsAnswers(t, h) })
+	t.Run("PurgeTx", func(t *testing.T) { testPurgeTx(t, h) })
+	t.Run("ExportEvents", func(t *testing.T) { testExportEvents(t, h) })
+	t.Run("FindTenant", func(t *testing.T) { testFindTenant(t, h) })
+	t.Run("PurgeRace", func(t *testing.T) { testPurgeRace(t, h, false) })
 	t.Run("Versions", func(t *testing.T) { testVersions(t, h) })
 	t.Run("PartnerIsolation", func(t *testing.T) { testPartnerIsolation(t, h) })
 	t.Run("Filters", func(t *testing.T) { testFilters(t, h) })
@@ -88,6 +96,7 @@ func Run(t *testing.T, h Harness) {
 		t.Run("WebhookLimitRaceTwoStores", func(t *testing.T) { testWebhookLimitRace(t, h, true) })
 		t.Run("WebhookLimitOpenRegistrationTwoStores", func(t *testing.T) { testWebhookLimitOpenRegistration(t, h, true) })
 		t.Run("PatchLimitsRaceTwoStores", func(t *testing.T) { testPatchLimitsRace(t, h, true) })
+		t.Run("PurgeRaceTwoStores", func(t *testing.T) { testPurgeRace(t, h, true) })
 		t.Run("PersistsAcrossReopen", func(t *testing.T) { testReopen(t, h) })
 	}
 }
@@ -281,29 +290,6 @@ func testUniqueExternalID(t *testing.T, h Harness) {
 	wantExists(t, err, first.ID)
 }
 
-func testSoftDelete(t *testing.T, h Harness) {
-	_, svc := open(t, h)
-	ctx := context.Background()
-	in := input("Phoenix")
-	in.ExternalID = "ext-1"
-	old := mustCreate(t, svc, alice, in)
-	if err := svc.DeleteTenant(ctx, alice, old.ID, provisioning.Precondition{}); err != nil {
-		t.Fatalf("DeleteTenant: %v", err)
-	}
-	_, err := svc.GetTenant(ctx, alice, old.ID)
-	wantCode(t, err, provisioning.CodeNotFound)
-	wantCode(t, svc.DeleteTenant(ctx, alice, old.ID, provisioning.Precondition{}), provisioning.CodeNotFound)
-	_, err = svc.UpdateTenant(ctx, alice, old.ID, provisioning.TenantPatch{Industry: provisioning.Value("x")}, provisioning.Precondition{})
-	wantCode(t, err, provisioning.CodeNotFound)
-	if got := listAll(t, svc, alice, provisioning.TenantFilter{}); len(got) != 0 {
-		t.Fatalf("deleted tenant listed: %v", names(got))
-	}
-	reborn := mustCreate(t, svc, alice, in) // name and external id are free again
-	if reborn.ID == old.ID {
-		t.Fatalf("new tenant reused the deleted id")
-	}
-}
-
 func testVersions(t *testing.T, h Harness) {
 	_, svc := open(t, h)
 	ctx := context.Background()
@@ -335,9 +321,16 @@ func testVersions(t *testing.T, h Harness) {
 	}
 	got, _ := svc.GetTenant(ctx, alice, tn.ID)
 	equal(t, got, replaced)
-	wantCode(t, svc.DeleteTenant(ctx, alice, tn.ID, provisioning.Precondition{IfVersion: 3}), provisioning.CodePrecondition)
-	if err := svc.DeleteTenant(ctx, alice, tn.ID, provisioning.Precondition{IfVersion: 4}); err != nil {
-		t.Fatalf("conditional delete: %v", err)
+	_, err = svc.DeleteTenant(ctx, alice, tn.ID, provisioning.DeleteOptions{}, provisioning.Precondition{IfVersion: 3})
+	wantCode(t, err, provisioning.CodePrecondition)
+	if deleted, err := svc.DeleteTenant(ctx, alice, tn.ID, provisioning.DeleteOptions{}, provisioning.Precondition{IfVersion: 4}); err != nil || deleted.Version != 5 {
+		t.Fatalf("conditional delete: %+v, %v", deleted, err)
+	}
+	_, err = svc.RestoreTenant(ctx, alice, tn.ID, provisioning.Precondition{IfVersion: 4})
+	wantCode(t, err, provisioning.CodePrecondition)
+	wantCode(t, svc.PurgeTenant(ctx, alice, tn.ID, provisioning.Precondition{IfVersion: 4}), provisioning.CodePrecondition)
+	if restored, err := svc.RestoreTenant(ctx, alice, tn.ID, provisioning.Precondition{IfVersion: 5}); err != nil || restored.Version != 6 {
+		t.Fatalf("conditional restore: %+v, %v", restored, err)
 	}
 }
 
@@ -351,7 +344,13 @@ func testPartnerIsolation(t *testing.T, h Harness) {
 	wantCode(t, err, provisioning.CodeNotFound)
 	_, err = svc.ReplaceTenant(ctx, bob, tn.ID, input("Mine now"), provisioning.Precondition{})
 	wantCode(t, err, provisioning.CodeNotFound)
-	wantCode(t, svc.DeleteTenant(ctx, bob, tn.ID, provisioning.Precondition{}), provisioning.CodeNotFound)
+	_, err = svc.DeleteTenant(ctx, bob, tn.ID, provisioning.DeleteOptions{}, provisioning.Precondition{})
+	wantCode(t, err, provisioning.CodeNotFound)
+	_, err = svc.RestoreTenant(ctx, bob, tn.ID, provisioning.Precondition{})
+	wantCode(t, err, provisioning.CodeNotFound)
+	wantCode(t, svc.PurgeTenant(ctx, bob, tn.ID, provisioning.Precondition{}), provisioning.CodeNotFound)
+	_, err = svc.ExportTenant(ctx, bob, tn.ID, provisioning.ExportFilter{})
+	wantCode(t, err, provisioning.CodeNotFound)
 	if got := listAll(t, svc, bob, provisioning.TenantFilter{}); len(got) != 0 {
 		t.Fatalf("bob lists alice's tenants: %v", names(got))
 	}
@@ -550,7 +549,7 @@ func testRollback(t *testing.T, h Harness) {
 		if err := tx.UpdateTenant(ctx, changed, 1); err != nil {
 			return err
 		}
-		if err := tx.DeleteTenant(ctx, alice.PartnerID, kept.ID, 2, kept.UpdatedAt); err != nil {
+		if err := tx.PurgeTenant(ctx, provisioning.PurgeTenantParams{PartnerID: alice.PartnerID, TenantID: kept.ID}); err != nil {
 			return err
 		}
 		return boom
@@ -563,6 +562,13 @@ func testRollback(t *testing.T, h Harness) {
 		t.Fatalf("after rollback %d tenants listed (%v), want only Kept", len(got), names(got))
 	}
 	equal(t, got[0], kept)
+	// The rolled-back purge took nothing: the configuration and the events are there.
+	if c, err := svc.GetTenantConfig(ctx, alice, kept.ID); err != nil || c.Version != 1 {
+		t.Fatalf("config after a rolled-back purge: %+v, %v", c, err)
+	}
+	if evs, _ := allEvents(t, svc, alice, provisioning.EventFilter{}); len(evs) != 1 || evs[0].Data == nil {
+		t.Fatalf("events after a rolled-back purge: %+v", evs)
+	}
 	// The rolled-back name is free, the kept one still taken.
 	mustCreate(t, svc, alice, input("Ghost"))
 	mustCreate(t, svc, alice, input("Changed"))

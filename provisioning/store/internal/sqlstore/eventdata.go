@@ -17,10 +17,13 @@ import (
 //
 // Version 0 is what the rows written before the format had a version hold: the tenant in the
 // API's JSON of that time (keys "tenant", "company_name", …, optional fields as null). Version
-// 1 is eventDataV1.
+// 1 is eventDataV1. Version 2 adds what deletion with a grace period keeps of a tenant pending
+// deletion: deletion_scheduled_at and status_before_deletion, both left out for other tenants.
+//
+// A purge redacts the tenant's events: their data becomes JSON null, read as no tenant.
 
 // eventDataVersion is the version that appendEvent writes.
-const eventDataVersion = 1
+const eventDataVersion = 2
 
 // eventTimeFormat is how stored event times are written: UTC RFC 3339 with milliseconds.
 const eventTimeFormat = "2006-01-02T15:04:05.000Z07:00"
@@ -41,6 +44,13 @@ type eventDataV1 struct {
 	Version     int64             `json:"version"`
 	CreatedAt   string            `json:"created_at"`
 	UpdatedAt   string            `json:"updated_at"`
+}
+
+// eventDataV2 is version 2 of the stored tenant: version 1 and the deletion's fields.
+type eventDataV2 struct {
+	eventDataV1
+	DeletionScheduledAt  string `json:"deletion_scheduled_at,omitempty"`
+	StatusBeforeDeletion string `json:"status_before_deletion,omitempty"`
 }
 
 // eventDataV0 is the API's tenant JSON as the rows written before versioning hold it, frozen
@@ -65,12 +75,16 @@ func encodeEventData(t *provisioning.Tenant) ([]byte, error) {
 	if t == nil {
 		return []byte("null"), nil
 	}
-	return json.Marshal(eventDataV1{
+	d := eventDataV2{eventDataV1: eventDataV1{
 		V: eventDataVersion, ID: t.ID, PartnerID: t.PartnerID, CompanyName: t.CompanyName, Email: t.Email,
 		PhoneNumber: t.PhoneNumber, Industry: t.Industry, ExternalID: t.ExternalID, Status: string(t.Status),
 		Metadata: t.Metadata, Version: t.Version,
 		CreatedAt: t.CreatedAt.UTC().Format(eventTimeFormat), UpdatedAt: t.UpdatedAt.UTC().Format(eventTimeFormat),
-	})
+	}, StatusBeforeDeletion: string(t.StatusBeforeDeletion)}
+	if !t.DeletionScheduledAt.IsZero() {
+		d.DeletionScheduledAt = t.DeletionScheduledAt.UTC().Format(eventTimeFormat)
+	}
+	return json.Marshal(d)
 }
 
 // decodeEventData reads the stored tenant of an event, in any version this build knows.
@@ -89,6 +103,8 @@ func decodeEventData(b []byte) (*provisioning.Tenant, error) {
 		return decodeEventDataV0(b)
 	case 1:
 		return decodeEventDataV1(b)
+	case 2:
+		return decodeEventDataV2(b)
 	}
 	return nil, fmt.Errorf("event data: version %d is newer than this build reads", probe.V)
 }
@@ -105,6 +121,26 @@ func decodeEventDataV1(b []byte) (*provisioning.Tenant, error) {
 	return &provisioning.Tenant{ID: d.ID, PartnerID: d.PartnerID, CompanyName: d.CompanyName, Email: d.Email,
 		PhoneNumber: d.PhoneNumber, Industry: d.Industry, ExternalID: d.ExternalID, Status: provisioning.Status(d.Status),
 		Metadata: nonEmpty(d.Metadata), Version: d.Version, CreatedAt: times[0], UpdatedAt: times[1]}, nil
+}
+
+func decodeEventDataV2(b []byte) (*provisioning.Tenant, error) {
+	var d eventDataV2
+	if err := json.Unmarshal(b, &d); err != nil {
+		return nil, fmt.Errorf("event data v2: %w", err)
+	}
+	t, err := decodeEventDataV1(b)
+	if err != nil {
+		return nil, err
+	}
+	t.StatusBeforeDeletion = provisioning.Status(d.StatusBeforeDeletion)
+	if d.DeletionScheduledAt != "" {
+		times, err := parseEventTime(d.DeletionScheduledAt)
+		if err != nil {
+			return nil, fmt.Errorf("event data v2: %w", err)
+		}
+		t.DeletionScheduledAt = times[0]
+	}
+	return t, nil
 }
 
 func decodeEventDataV0(b []byte) (*provisioning.Tenant, error) {

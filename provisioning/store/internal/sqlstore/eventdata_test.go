@@ -17,10 +17,26 @@ func storedTenant() *provisioning.Tenant {
 		CreatedAt: time.Date(2025, 2, 10, 16, 30, 0, 123e6, time.UTC), UpdatedAt: time.Date(2025, 2, 11, 8, 0, 0, 0, time.UTC)}
 }
 
+// pendingTenant is storedTenant deleted: every field of a Tenant set.
+func pendingTenant() *provisioning.Tenant {
+	t := storedTenant()
+	t.Status, t.StatusBeforeDeletion = provisioning.StatusPendingDeletion, provisioning.StatusSuspended
+	t.DeletionScheduledAt = time.Date(2025, 3, 13, 8, 0, 0, 0, time.UTC)
+	return t
+}
+
 // Stored bytes that must read back the same for as long as a store keeps them. A change to
 // the stored format adds a version; it never edits these.
 const (
-	// storedV1 is what appendEvent writes today.
+	// storedV2 is what appendEvent writes today; the deletion's fields only when set.
+	storedV2 = `{"v":2,"id":"0190a0b0-0000-7000-8000-000000000001","partner_id":"p","company_name":"Acme",` +
+		`"email":"a@example.com","phone_number":"+1234567890","external_id":"crm-1","status":"active",` +
+		`"metadata":{"plan":"gold"},"version":3,"created_at":"2025-02-10T16:30:00.123Z","updated_at":"2025-02-11T08:00:00.000Z"}`
+	storedV2Pending = `{"v":2,"id":"0190a0b0-0000-7000-8000-000000000001","partner_id":"p","company_name":"Acme",` +
+		`"email":"a@example.com","phone_number":"+1234567890","external_id":"crm-1","status":"pending_deletion",` +
+		`"metadata":{"plan":"gold"},"version":3,"created_at":"2025-02-10T16:30:00.123Z","updated_at":"2025-02-11T08:00:00.000Z",` +
+		`"deletion_scheduled_at":"2025-03-13T08:00:00.000Z","status_before_deletion":"suspended"}`
+	// storedV1 is what appendEvent wrote before deletion had a grace period.
 	storedV1 = `{"v":1,"id":"0190a0b0-0000-7000-8000-000000000001","partner_id":"p","company_name":"Acme",` +
 		`"email":"a@example.com","phone_number":"+1234567890","external_id":"crm-1","status":"active",` +
 		`"metadata":{"plan":"gold"},"version":3,"created_at":"2025-02-10T16:30:00.123Z","updated_at":"2025-02-11T08:00:00.000Z"}`
@@ -36,17 +52,19 @@ const (
 )
 
 func TestEventDataIsWrittenInItsOwnFormat(t *testing.T) {
-	b, err := encodeEventData(storedTenant())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(b) != storedV1 {
-		t.Fatalf("stored bytes\n got: %s\nwant: %s", b, storedV1)
+	for want, tn := range map[string]*provisioning.Tenant{storedV2: storedTenant(), storedV2Pending: pendingTenant()} {
+		b, err := encodeEventData(tn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != want {
+			t.Fatalf("stored bytes\n got: %s\nwant: %s", b, want)
+		}
 	}
 }
 
 func TestEventDataReadsEveryVersion(t *testing.T) {
-	for name, stored := range map[string]string{"v1": storedV1, "v0": storedV0, "v0 from JSONB": storedV0JSONB} {
+	for name, stored := range map[string]string{"v2": storedV2, "v1": storedV1, "v0": storedV0, "v0 from JSONB": storedV0JSONB} {
 		t.Run(name, func(t *testing.T) {
 			got, err := decodeEventData([]byte(stored))
 			if err != nil {
@@ -69,14 +87,17 @@ func TestEventDataReadsEveryVersion(t *testing.T) {
 	if got, err := decodeEventData(b); err != nil || !reflect.DeepEqual(got, every) {
 		t.Fatalf("round trip of %s: %+v, %v", b, got, err)
 	}
-	// storedTenant sets every field of a Tenant; a new field needs a place in the stored format.
-	if n := reflect.TypeFor[provisioning.Tenant]().NumField(); n != 12 {
-		t.Fatalf("provisioning.Tenant has %d fields, the stored format knows 12: store the new one (a new version) and update this test", n)
+	if got, err := decodeEventData([]byte(storedV2Pending)); err != nil || !reflect.DeepEqual(got, pendingTenant()) {
+		t.Fatalf("v2 pending read as %+v, %v", got, err)
+	}
+	// pendingTenant sets every field of a Tenant; a new field needs a place in the stored format.
+	if n := reflect.TypeFor[provisioning.Tenant]().NumField(); n != 14 {
+		t.Fatalf("provisioning.Tenant has %d fields, the stored format knows 14: store the new one (a new version) and update this test", n)
 	}
 	if got, err := decodeEventData([]byte("null")); got != nil || err != nil {
 		t.Fatalf("null: %v, %v", got, err)
 	}
-	if _, err := decodeEventData([]byte(`{"v":2,"id":"x"}`)); err == nil || !strings.Contains(err.Error(), "version 2") {
+	if _, err := decodeEventData([]byte(`{"v":3,"id":"x"}`)); err == nil || !strings.Contains(err.Error(), "version 3") {
 		t.Fatalf("a newer version read without error: %v", err)
 	}
 }

@@ -53,6 +53,10 @@ type Dialect struct {
 	// Conflict reports whether err is a violation of one of the tenants' unique indexes on
 	// company name or external id.
 	Conflict func(err error) bool
+	// AfterPurge, when not "", runs on the write database after a transaction that purged a
+	// tenant has committed, to remove what the database still keeps of it outside its tables
+	// (SQLite: the WAL file's frames). Its rows, if any, are read and ignored.
+	AfterPurge string
 }
 
 func (d *Dialect) fanOutQuery() string { return fmt.Sprintf(qDeliveryFanOut, d.NewUUID) }
@@ -92,14 +96,33 @@ func (s *Store) Write(ctx context.Context, fn func(provisioning.Tx) error) error
 	if err != nil {
 		return s.internal(err)
 	}
-	if err := fn(&tx{s: s, db: s.writeDB, t: t, q: t}); err != nil {
+	x := &tx{s: s, db: s.writeDB, t: t, q: t}
+	if err := fn(x); err != nil {
 		_ = t.Rollback()
 		return err
 	}
 	if err := t.Commit(); err != nil {
 		return s.internal(err)
 	}
+	if x.purged {
+		s.afterPurge(ctx)
+	}
 	return nil
+}
+
+// afterPurge runs the dialect's AfterPurge. It is best effort: what it could not remove now (a
+// reader held the WAL, say) goes with the next purge's, or when the database closes.
+func (s *Store) afterPurge(ctx context.Context) {
+	if s.d.AfterPurge == "" {
+		return
+	}
+	rows, err := s.writeDB.QueryContext(ctx, s.d.AfterPurge)
+	if err != nil {
+		return
+	}
+	for rows.Next() {
+	}
+	_ = rows.Close()
 }
 
 // Ping implements provisioning.Store.
@@ -180,10 +203,11 @@ func (w *within) Close() error { return nil }
 
 // tx implements provisioning.Tx: on the database itself (Read) or in a transaction (Write).
 type tx struct {
-	s  *Store
-	db *sqlx.DB // the database the statements run on
-	t  *sqlx.Tx // the transaction, in Write
-	q  querier  // t, or db in Read
+	s      *Store
+	db     *sqlx.DB // the database the statements run on
+	t      *sqlx.Tx // the transaction, in Write
+	q      querier  // t, or db in Read
+	purged bool     // PurgeTenant ran: AfterPurge is due after the commit
 }
 
 func (x *tx) internal(err error) error { return x.s.internal(err) }

@@ -15,28 +15,46 @@ import (
 // columns are the tenant columns every SELECT reads, in tenantRow's order.
 const columns = `id, partner_id, company_name, email, COALESCE(phone_number, '') AS phone_number,
 	COALESCE(industry, '') AS industry, COALESCE(external_id, '') AS external_id, status, metadata,
-	version, created_at, updated_at`
+	version, created_at, updated_at, deletion_scheduled_at`
+
+// A tenant pending deletion is a row whose deletion_scheduled_at is set; its status column keeps
+// the status it had before, which restoring gives back (provisioning.Tenant's
+// StatusBeforeDeletion). Rows soft-deleted before deletion had a grace period have deleted_at
+// set: hidden, their names free, and due for the purge.
 
 // The queries of fixed text, prepared by Store.Prepare. Listings vary with their filters and
 // are not prepared.
 const (
 	qInsert = `INSERT INTO tenants (id, partner_id, company_name, name_key, key_version, email, phone_number,
-		industry, external_id, status, metadata, version, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		industry, external_id, status, metadata, version, created_at, updated_at, deletion_scheduled_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	qGet    = `SELECT ` + columns + ` FROM tenants WHERE partner_id = ? AND id = ? AND deleted_at IS NULL`
 	qUpdate = `UPDATE tenants SET company_name = ?, name_key = ?, key_version = ?,
 		name_key_grandfathered = (name_key_grandfathered AND name_key = ?), email = ?, phone_number = ?,
-		industry = ?, external_id = ?, status = ?, metadata = ?, version = ?, updated_at = ?
-		WHERE partner_id = ? AND id = ? AND version = ? AND deleted_at IS NULL`
-	qDelete = `UPDATE tenants SET deleted_at = ?, updated_at = ?, version = version + 1
+		industry = ?, external_id = ?, status = ?, metadata = ?, version = ?, updated_at = ?,
+		deletion_scheduled_at = ?
 		WHERE partner_id = ? AND id = ? AND version = ? AND deleted_at IS NULL`
 	qConflict = `SELECT id FROM tenants
 		WHERE partner_id = ? AND deleted_at IS NULL AND id <> ? AND (name_key = ? OR external_id = ?)
 		ORDER BY created_at LIMIT 1`
+	qFind = `SELECT id FROM tenants
+		WHERE partner_id = ? AND deleted_at IS NULL AND ((? <> '' AND name_key = ?) OR (? <> '' AND external_id = ?))
+		ORDER BY created_at, id LIMIT 1`
+	// The due purges, legacy soft-deleted rows included; the dialect's SkipLocked follows.
+	qClaimPurges = `SELECT ` + columns + ` FROM tenants WHERE deletion_scheduled_at <= ?
+		ORDER BY deletion_scheduled_at, id LIMIT ?`
+	qPurgeConfig = `DELETE FROM tenant_configs WHERE partner_id = ? AND tenant_id = ?`
+	qPurgeTenant = `DELETE FROM tenants WHERE partner_id = ? AND id = ?`
+	// The answers that may hold the tenant: those naming it, and those kept before answers named
+	// their tenants ('*', set by the migration that added tenant_ids).
+	qPurgeAnswers = `DELETE FROM idempotency_keys WHERE partner_id = ?
+		AND (tenant_ids = '*' OR (' ' || tenant_ids || ' ') LIKE ?)`
+	qRedactEvents = `UPDATE events SET data = 'null' WHERE partner_id = ? AND tenant_id = ? AND data <> 'null'`
 )
 
 func fixedQueries(d *Dialect) []string {
-	qs := []string{qInsert, qGet, qGet + d.ForUpdate, qUpdate, qDelete, qConflict,
+	qs := []string{qInsert, qGet, qGet + d.ForUpdate, qUpdate, qConflict, qFind, qClaimPurges + d.SkipLocked,
+		qPurgeConfig, qPurgeTenant, qPurgeAnswers, qRedactEvents, qTenantEvents, qTenantEventSeq,
 		qIdemGet, qIdemPut, qIdemPurge, d.AppendEvent, qListEvents, qEventSeq,
 		qConfigGet, qConfigGet + d.ForUpdate, qConfigInsert, qConfigUpdate,
 		qWebhookInsert, qWebhookCount, qWebhookGet, qWebhookList, qWebhookDelete, qWebhookSecrets, qDeliveryList, qDeliveryFinish,
@@ -63,6 +81,7 @@ type tenantRow struct {
 	Version     int64  `db:"version"`
 	CreatedAt   dbTime `db:"created_at"`
 	UpdatedAt   dbTime `db:"updated_at"`
+	Deletion    *dbTime `db:"deletion_scheduled_at"`
 }
 
 func (r *tenantRow) tenant() (*provisioning.Tenant, error) {
@@ -71,6 +90,10 @@ func (r *tenantRow) tenant() (*provisioning.Tenant, error) {
 		PhoneNumber: r.PhoneNumber, Industry: r.Industry, ExternalID: r.ExternalID,
 		Status: provisioning.Status(r.Status), Version: r.Version,
 		CreatedAt: time.Time(r.CreatedAt), UpdatedAt: time.Time(r.UpdatedAt),
+	}
+	if r.Deletion != nil {
+		t.Status, t.StatusBeforeDeletion = provisioning.StatusPendingDeletion, t.Status
+		t.DeletionScheduledAt = time.Time(*r.Deletion)
 	}
 	if len(r.Metadata) > 0 {
 		if err := json.Unmarshal(r.Metadata, &t.Metadata); err != nil {
@@ -99,6 +122,23 @@ func (t *dbTime) Scan(v any) error {
 	return nil
 }
 
+// storedStatus is the status column of t: the status it had before its deletion while it is
+// pending deletion.
+func storedStatus(t *provisioning.Tenant) string {
+	if t.Status == provisioning.StatusPendingDeletion {
+		return string(t.StatusBeforeDeletion)
+	}
+	return string(t.Status)
+}
+
+// deletionArg is the deletion_scheduled_at of t: NULL unless it is pending deletion.
+func (x *tx) deletionArg(t *provisioning.Tenant) any {
+	if t.Status != provisioning.StatusPendingDeletion {
+		return nil
+	}
+	return x.s.d.Time(t.DeletionScheduledAt)
+}
+
 // null stores "" as NULL.
 func null(s string) any {
 	if s == "" {
@@ -123,7 +163,8 @@ func (x *tx) InsertTenant(ctx context.Context, t *provisioning.Tenant) error {
 	}
 	_, err = x.exec(ctx, qInsert,
 		t.ID, t.PartnerID, t.CompanyName, provisioning.NameKey(t.CompanyName), provisioning.NameKeyVersion, t.Email, null(t.PhoneNumber),
-		null(t.Industry), null(t.ExternalID), string(t.Status), md, t.Version, x.s.d.Time(t.CreatedAt), x.s.d.Time(t.UpdatedAt))
+		null(t.Industry), null(t.ExternalID), storedStatus(t), md, t.Version, x.s.d.Time(t.CreatedAt), x.s.d.Time(t.UpdatedAt),
+		x.deletionArg(t))
 	return err
 }
 
@@ -156,8 +197,13 @@ func (x *tx) ListTenants(ctx context.Context, q provisioning.TenantQuery) ([]*pr
 	where := []string{"partner_id = ?", "deleted_at IS NULL"}
 	args := []any{q.PartnerID}
 	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
-	if q.Status != "" {
-		add("status = ?", string(q.Status))
+	switch q.Status {
+	case provisioning.StatusPendingDeletion:
+		add("deletion_scheduled_at IS NOT NULL")
+	case "":
+		add("deletion_scheduled_at IS NULL")
+	default:
+		add("status = ? AND deletion_scheduled_at IS NULL", string(q.Status))
 	}
 	if q.ExternalID != "" {
 		add("external_id = ?", q.ExternalID)
@@ -212,21 +258,11 @@ func (x *tx) UpdateTenant(ctx context.Context, t *provisioning.Tenant, prevVersi
 	key := provisioning.NameKey(t.CompanyName)
 	n, err := x.exec(ctx, qUpdate,
 		t.CompanyName, key, provisioning.NameKeyVersion, key, t.Email, null(t.PhoneNumber), null(t.Industry),
-		null(t.ExternalID), string(t.Status), md, t.Version, x.s.d.Time(t.UpdatedAt), t.PartnerID, t.ID, prevVersion)
+		null(t.ExternalID), storedStatus(t), md, t.Version, x.s.d.Time(t.UpdatedAt), x.deletionArg(t), t.PartnerID, t.ID, prevVersion)
 	if err != nil {
 		return err
 	}
 	return x.changed(ctx, n, t.PartnerID, t.ID)
-}
-
-// DeleteTenant implements provisioning.Tx.
-func (x *tx) DeleteTenant(ctx context.Context, partnerID, id string, prevVersion int64, at time.Time) error {
-	n, err := x.exec(ctx, qDelete,
-		x.s.d.Time(at), x.s.d.Time(at), partnerID, id, prevVersion)
-	if err != nil {
-		return err
-	}
-	return x.changed(ctx, n, partnerID, id)
 }
 
 // changed explains an UPDATE that matched no row: the tenant is gone, or its version moved.
@@ -252,4 +288,60 @@ func (x *tx) ConflictingTenant(ctx context.Context, t *provisioning.Tenant) (str
 		return "", x.internal(err)
 	}
 	return id, nil
+}
+
+// FindTenant implements provisioning.Tx.
+func (x *tx) FindTenant(ctx context.Context, p provisioning.FindTenantParams) (string, error) {
+	var id string
+	err := x.get(ctx, &id, qFind, p.PartnerID, p.NameKey, p.NameKey, p.ExternalID, p.ExternalID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", x.internal(err)
+	}
+	return id, nil
+}
+
+// ClaimTenantPurges implements provisioning.Tx: the rows are locked, and skipped by concurrent
+// claimers, where the database has row locks; SQLite's one writer excludes other claimers.
+func (x *tx) ClaimTenantPurges(ctx context.Context, p provisioning.ClaimTenantPurgesParams) ([]*provisioning.Tenant, error) {
+	st, err := x.stmt(ctx, qClaimPurges+x.s.d.SkipLocked)
+	if err != nil {
+		return nil, err
+	}
+	var rows []tenantRow
+	if err := st.SelectContext(ctx, &rows, x.s.d.Time(p.Now), p.Limit); err != nil {
+		return nil, x.internal(err)
+	}
+	out := make([]*provisioning.Tenant, len(rows))
+	for i := range rows {
+		if out[i], err = rows[i].tenant(); err != nil {
+			return nil, x.internal(err)
+		}
+	}
+	return out, nil
+}
+
+// PurgeTenant implements provisioning.Tx. A tenant that is gone fails it with CodeNotFound
+// (the configuration's delete before it then rolls back with the caller's transaction).
+func (x *tx) PurgeTenant(ctx context.Context, p provisioning.PurgeTenantParams) error {
+	if _, err := x.exec(ctx, qPurgeConfig, p.PartnerID, p.TenantID); err != nil {
+		return err
+	}
+	n, err := x.exec(ctx, qPurgeTenant, p.PartnerID, p.TenantID)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return provisioning.Errorf(provisioning.CodeNotFound, "tenant not found")
+	}
+	if _, err := x.exec(ctx, qPurgeAnswers, p.PartnerID, "% "+p.TenantID+" %"); err != nil {
+		return err
+	}
+	if _, err := x.exec(ctx, qRedactEvents, p.PartnerID, p.TenantID); err != nil {
+		return err
+	}
+	x.purged = true
+	return nil
 }
