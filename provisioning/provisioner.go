@@ -112,7 +112,7 @@ type Service struct {
 	newID    func() string
 	checkURL func(context.Context, *url.URL) error
 	grace    time.Duration // how long a deleted tenant stays restorable
-	inFlight sync.Map // [2]string{partner, idempotency key} of the requests Idempotently runs
+	inFlight sync.Map      // [2]string{partner, idempotency key} of the requests Idempotently runs
 }
 
 var _ Provisioner = (*Service)(nil)

@@ -52,7 +52,10 @@ func testEvents(t *testing.T, s *suite) {
 		_, err := a.ReplaceTenantConfig(s.ctx, alice, tn.ID, []byte(`{"x":1}`), none)
 		return err
 	})
-	mustDo(t, func() error { _, err := a.DeleteTenant(s.ctx, alice, tn.ID, provisioning.DeleteOptions{}, none); return err })
+	mustDo(t, func() error {
+		_, err := a.DeleteTenant(s.ctx, alice, tn.ID, provisioning.DeleteOptions{}, none)
+		return err
+	})
 	mustDo(t, func() error { _, err := a.RestoreTenant(s.ctx, alice, tn.ID, none); return err })
 	s.create(t, bob, input("Bob's"))
 

@@ -69,18 +69,18 @@ func fixedQueries(d *Dialect) []string {
 
 // tenantRow is a tenant as the database returns it.
 type tenantRow struct {
-	ID          string `db:"id"`
-	PartnerID   string `db:"partner_id"`
-	CompanyName string `db:"company_name"`
-	Email       string `db:"email"`
-	PhoneNumber string `db:"phone_number"`
-	Industry    string `db:"industry"`
-	ExternalID  string `db:"external_id"`
-	Status      string `db:"status"`
-	Metadata    []byte `db:"metadata"`
-	Version     int64  `db:"version"`
-	CreatedAt   dbTime `db:"created_at"`
-	UpdatedAt   dbTime `db:"updated_at"`
+	ID          string  `db:"id"`
+	PartnerID   string  `db:"partner_id"`
+	CompanyName string  `db:"company_name"`
+	Email       string  `db:"email"`
+	PhoneNumber string  `db:"phone_number"`
+	Industry    string  `db:"industry"`
+	ExternalID  string  `db:"external_id"`
+	Status      string  `db:"status"`
+	Metadata    []byte  `db:"metadata"`
+	Version     int64   `db:"version"`
+	CreatedAt   dbTime  `db:"created_at"`
+	UpdatedAt   dbTime  `db:"updated_at"`
 	Deletion    *dbTime `db:"deletion_scheduled_at"`
 }
 
