@@ -52,21 +52,29 @@ func TestIdempotentRetries(t *testing.T) {
 		t.Fatalf("partner B with A's key: %d %v", r.status, r.header)
 	}
 
-	// Answers that are errors of the request are kept too; a retried delete answers 204 again.
+	// Answers that are errors of the request are kept too; a retried delete answers 202 again.
 	bad := e.req(t, "POST", base+"/tenants", e.admin, `{"company_name":""}`, "Idempotency-Key", "bad-1")
 	badAgain := e.req(t, "POST", base+"/tenants", e.admin, `{"company_name":""}`, "Idempotency-Key", "bad-1")
 	if bad.status != 400 || badAgain.status != 400 || string(bad.body) != string(badAgain.body) || badAgain.header.Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("replayed 400: %d %d", bad.status, badAgain.status)
 	}
 	loc := first.header.Get("Location")
+	var deleted response
 	for i := range 2 {
-		if r := e.req(t, "DELETE", loc, e.admin, "", "Idempotency-Key", "del-1"); r.status != 204 {
-			t.Fatalf("delete #%d: %d %s", i+1, r.status, r.body)
+		if deleted = e.req(t, "DELETE", loc, e.admin, "", "Idempotency-Key", "del-1"); deleted.status != 202 {
+			t.Fatalf("delete #%d: %d %s", i+1, deleted.status, deleted.body)
 		}
 	}
-	if r := e.req(t, "DELETE", loc, e.admin, "", "Idempotency-Key", "del-2"); r.status != 404 {
-		t.Fatalf("a delete with a new key: %d", r.status)
+	// A delete with a new key finds the tenant pending deletion already: the same tenant.
+	if r := e.req(t, "DELETE", loc, e.admin, "", "Idempotency-Key", "del-2"); r.status != 202 || string(r.body) != string(deleted.body) {
+		t.Fatalf("a delete with a new key: %d %s", r.status, r.body)
 	}
+	for i := range 2 {
+		if r := e.req(t, "DELETE", loc+"?purge=true", e.purger, "", "Idempotency-Key", "purge-1"); r.status != 204 || len(r.body) != 0 {
+			t.Fatalf("purge #%d: %d %s", i+1, r.status, r.body)
+		}
+	}
+	wantProblem(t, e.req(t, "DELETE", loc+"?purge=true", e.purger, "", "Idempotency-Key", "purge-2"), 404, "not_found")
 }
 
 func TestIdempotentConcurrentRetries(t *testing.T) {
@@ -182,7 +190,16 @@ type idempotentRoute struct {
 	target       func(t *testing.T, e *env) string // a path to a fresh resource where one is needed
 	body         string
 	perm         string // the permission the route needs
-	status       int    // a partner-admin's answer
+	status       int    // the answer of a partner-admin (of e.purger, for tenant:purge)
+}
+
+// performer is the token that makes the route's request: a partner-admin, who with tenant:purge
+// also purges.
+func (rt idempotentRoute) performer(e *env) string {
+	if rt.perm == "tenant:purge" {
+		return e.purger
+	}
+	return e.admin
 }
 
 // idempotentRoutes lists every route that honours Idempotency-Key.
@@ -192,6 +209,15 @@ func idempotentRoutes() []idempotentRoute {
 		return func(t *testing.T, e *env) string {
 			tn := e.create(t, e.admin, fmt.Sprintf(`{"company_name":"Target %d","email":"t@example.com"}`, targets.Add(1)))
 			return base + "/tenants/" + tn["tenant"].(string) + suffix
+		}
+	}
+	pending := func(suffix string) func(*testing.T, *env) string {
+		return func(t *testing.T, e *env) string {
+			path := tenant("")(t, e)
+			if r := e.req(t, "DELETE", path, e.admin, ""); r.status != 202 {
+				t.Fatalf("delete: %d %s", r.status, r.body)
+			}
+			return path + suffix
 		}
 	}
 	webhook := func(suffix string) func(*testing.T, *env) string {
@@ -208,7 +234,10 @@ func idempotentRoutes() []idempotentRoute {
 		{"bulk create", "POST", path("/tenants/bulk"), `{"tenants":[{"company_name":"Bulk","email":"b@example.com"}]}`, "tenant:create", 200},
 		{"patch tenant", "PATCH", tenant(""), `{"industry":"Retail"}`, "tenant:update", 200},
 		{"put tenant", "PUT", tenant(""), `{"company_name":"Acme Two","email":"new@acme.example"}`, "tenant:update", 200},
-		{"delete tenant", "DELETE", tenant(""), "", "tenant:delete", 204},
+		{"delete tenant", "DELETE", tenant(""), "", "tenant:delete", 202},
+		{"delete tenant with a grace", "DELETE", tenant("?grace=2h"), "", "tenant:delete", 202},
+		{"purge tenant", "DELETE", tenant("?purge=true"), "", "tenant:purge", 204},
+		{"restore tenant", "POST", pending("/restore"), "", "tenant:delete", 200},
 		{"put config", "PUT", tenant("/config"), `{"plan":"gold"}`, "tenant:update", 200},
 		{"patch config", "PATCH", tenant("/config"), `{"plan":"silver"}`, "tenant:update", 200},
 		{"create webhook", "POST", path("/webhooks"), `{"url":"https://hooks.example/provisioning"}`, "webhook:manage", 201},
@@ -221,7 +250,7 @@ func idempotentRoutes() []idempotentRoute {
 var targets atomic.Int64
 
 // allPermissions are the permissions the routes check.
-var allPermissions = []string{"tenant:create", "tenant:read", "tenant:update", "tenant:delete", "webhook:manage"}
+var allPermissions = []string{"tenant:create", "tenant:read", "tenant:update", "tenant:delete", "tenant:purge", "webhook:manage"}
 
 // withPermissions mints a token of partner-a, e.admin's partner, holding exactly perms.
 func (e *env) withPermissions(t *testing.T, perms ...string) string {
@@ -241,12 +270,16 @@ func TestIdempotentReplayIsAuthorized(t *testing.T) {
 		t.Run(rt.name, func(t *testing.T) {
 			target := rt.target(t, e)
 			tested[operation(t, rt.method, target)] = true
-			first := e.req(t, rt.method, target, e.admin, rt.body, "Idempotency-Key", rt.name)
+			first := e.req(t, rt.method, target, rt.performer(e), rt.body, "Idempotency-Key", rt.name)
 			if first.status != rt.status {
 				t.Fatalf("admin: %d %s", first.status, first.body)
 			}
 			allBut := slices.DeleteFunc(slices.Clone(allPermissions), func(p string) bool { return p == rt.perm })
-			for name, tok := range map[string]string{"reader": e.reader, "all but " + rt.perm: e.withPermissions(t, allBut...)} {
+			refused := map[string]string{"reader": e.reader, "all but " + rt.perm: e.withPermissions(t, allBut...)}
+			if rt.perm == "tenant:purge" {
+				refused["partner-admin"] = e.admin // the role grants every permission but this one
+			}
+			for name, tok := range refused {
 				r := e.req(t, rt.method, target, tok, rt.body, "Idempotency-Key", rt.name)
 				wantProblem(t, r, 403, "forbidden")
 				if r.header.Get("Idempotent-Replayed") != "" || strings.Contains(string(r.body), "whsec_") ||
@@ -254,7 +287,7 @@ func TestIdempotentReplayIsAuthorized(t *testing.T) {
 					t.Fatalf("%s was given the admin's answer: %v %s", name, r.header, r.body)
 				}
 			}
-			again := e.req(t, rt.method, target, e.admin, rt.body, "Idempotency-Key", rt.name)
+			again := e.req(t, rt.method, target, rt.performer(e), rt.body, "Idempotency-Key", rt.name)
 			if again.status != rt.status || again.header.Get("Idempotent-Replayed") != "true" || string(again.body) != string(first.body) {
 				t.Fatalf("the admin's retry after the refusals: %d %v %s", again.status, again.header, again.body)
 			}
@@ -308,11 +341,11 @@ func TestRefusalDoesNotSquatIdempotencyKey(t *testing.T) {
 		t.Run(rt.name, func(t *testing.T) {
 			target := rt.target(t, e)
 			wantProblem(t, e.req(t, rt.method, target, e.withPermissions(t), rt.body, "Idempotency-Key", rt.name), 403, "forbidden")
-			r := e.req(t, rt.method, target, e.admin, rt.body, "Idempotency-Key", rt.name)
+			r := e.req(t, rt.method, target, rt.performer(e), rt.body, "Idempotency-Key", rt.name)
 			if r.status != rt.status || r.header.Get("Idempotent-Replayed") != "" {
 				t.Fatalf("the admin after a refused request with its key: %d %v %s", r.status, r.header, r.body)
 			}
-			if again := e.req(t, rt.method, target, e.admin, rt.body, "Idempotency-Key", rt.name); again.header.Get("Idempotent-Replayed") != "true" {
+			if again := e.req(t, rt.method, target, rt.performer(e), rt.body, "Idempotency-Key", rt.name); again.header.Get("Idempotent-Replayed") != "true" {
 				t.Fatalf("the admin's own answer was not kept: %d %v", again.status, again.header)
 			}
 		})
