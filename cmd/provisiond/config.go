@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/provisiond/provisiond/provisioning"
 	"github.com/provisiond/provisiond/provisioning/httpapi"
 )
 
@@ -27,6 +28,7 @@ type config struct {
 	shutdownTimeout time.Duration
 	rateLimit       float64
 	failedAuthLimit float64
+	deletionGrace   time.Duration
 }
 
 // parse applies the environment twins, then the arguments.
@@ -78,12 +80,17 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	fs.Float64Var(&c.failedAuthLimit, "failed-auth-limit", httpapi.DefaultFailedAuthRate,
 		"requests failing authentication a second each client address may make on average, in bursts of twice that; 0 turns the limit off (do so behind a proxy that hides client addresses)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may finish at shutdown")
+	fs.DurationVar(&c.deletionGrace, "deletion-grace", provisioning.DefaultDeletionGrace,
+		"how long a deleted tenant stays restorable before it is purged (a Go duration; a DELETE may ask for less with ?grace=)")
 }
 
 // check refuses configurations that would start an insecure or useless server.
 func (c *config) check() error {
 	if !(c.rateLimit >= 0) || !(c.failedAuthLimit >= 0) {
 		return errors.New("--rate-limit and --failed-auth-limit must be 0 (off) or more")
+	}
+	if c.deletionGrace <= 0 {
+		return errors.New("--deletion-grace must be positive (purging at once is DELETE ?purge=true, with tenant:purge)")
 	}
 	if c.dev {
 		return nil

@@ -101,7 +101,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	prov := provisioning.New(store, provisioning.NewRBAC(policy),
-		provisioning.WithWebhookURLCheck(webhook.CheckURL(c.allowPrivateWH, net.DefaultResolver)))
+		provisioning.WithWebhookURLCheck(webhook.CheckURL(c.allowPrivateWH, net.DefaultResolver)),
+		provisioning.WithDeletionGrace(c.deletionGrace))
 	handler := newHandler(c, prov, store, authn, dev, log)
 
 	ln, err := net.Listen("tcp", c.addr)
@@ -170,11 +171,12 @@ func newHandler(c config, prov *provisioning.Service, store provisioning.Store, 
 // twice is the burst of a rate limit: twice the rate a second, rounded up.
 func twice(perSecond float64) int { return int(math.Min(math.Ceil(2*perSecond), math.MaxInt32)) }
 
-// startWorker runs the library's background work — webhook deliveries, the purge of expired
-// idempotency records — and returns the function that stops it and waits for its end.
+// startWorker runs the library's background work — webhook deliveries, the purge of deleted
+// tenants whose grace has ended and of expired idempotency records — and returns the function
+// that stops it and waits for its end.
 func startWorker(store provisioning.Store, c config, log *slog.Logger) (stop func()) {
 	w := provisioning.NewWorker(store, provisioning.WorkerOptions{
-		Sender: &webhook.Sender{AllowPrivate: c.allowPrivateWH}, Logger: log})
+		Sender: &webhook.Sender{AllowPrivate: c.allowPrivateWH}, Logger: log, PurgeInterval: purgeInterval(c.deletionGrace)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
@@ -184,4 +186,11 @@ func startWorker(store provisioning.Store, c config, log *slog.Logger) (stop fun
 			log.Error("background work", "error", err.Error())
 		}
 	}
+}
+
+// purgeInterval is how often the Worker looks for deleted tenants due for their purge: a tenth
+// of the grace, from a second to a minute, so that a short grace (in tests, say) is kept
+// closely and a long one costs a query a minute.
+func purgeInterval(grace time.Duration) time.Duration {
+	return min(max(grace/10, time.Second), time.Minute)
 }

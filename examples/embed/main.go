@@ -1,12 +1,14 @@
 // Command embed shows a host application embedding provisiond: it keeps tenants in its own
 // SQLite file, authenticates partners with its own API keys instead of JWTs, authorizes with
 // its own rule, mounts the provisioning API inside its own mux next to its own routes, and runs
-// the library's background work (webhook deliveries, purges) beside its server.
+// the library's background work (webhook deliveries, the purge of deleted tenants once their
+// grace period ends) beside its server.
 //
 //	go run ./examples/embed
 //	curl -s -H 'Authorization: Bearer key-acme' http://127.0.0.1:8090/api/provisioning/tenants
 //
-// With -allow-private-webhooks, webhooks may point at local receivers (for trying it out).
+// With -allow-private-webhooks, webhooks may point at local receivers (for trying it out);
+// -deletion-grace sets how long a deleted tenant stays restorable.
 package main
 
 import (
@@ -73,12 +75,18 @@ func (a billingHold) Authorize(ctx context.Context, p provisioning.Principal, pe
 	return a.rbac.Authorize(ctx, p, perm)
 }
 
-// newService builds the provisioning Service the host serves. allowPrivateWebhooks lets webhook
-// URLs point at loopback and private addresses, for local receivers.
-func newService(store provisioning.Store, allowPrivateWebhooks bool) *provisioning.Service {
+// options are the host's choices for the library.
+type options struct {
+	allowPrivateWebhooks bool          // webhook URLs may point at loopback and private addresses
+	deletionGrace        time.Duration // how long a deleted tenant stays restorable
+}
+
+// newService builds the provisioning Service the host serves.
+func newService(store provisioning.Store, o options) *provisioning.Service {
 	authz := billingHold{rbac: provisioning.NewRBAC(provisioning.DefaultPolicy()), onHold: []string{"globex-reseller"}}
 	return provisioning.New(store, authz,
-		provisioning.WithWebhookURLCheck(webhook.CheckURL(allowPrivateWebhooks, net.DefaultResolver)))
+		provisioning.WithWebhookURLCheck(webhook.CheckURL(o.allowPrivateWebhooks, net.DefaultResolver)),
+		provisioning.WithDeletionGrace(o.deletionGrace))
 }
 
 // newHandler builds the host's whole HTTP surface around a provisioning Service.
@@ -93,12 +101,14 @@ func newHandler(svc *provisioning.Service) http.Handler {
 	return mux
 }
 
-// startWorker runs the library's background work — webhook deliveries, the purge of expired
-// idempotency records — and returns the function that stops it and waits for its end, as
-// provisiond does.
-func startWorker(store provisioning.Store, allowPrivateWebhooks bool, log *slog.Logger) (stop func()) {
+// startWorker runs the library's background work — webhook deliveries, the purge of deleted
+// tenants and of expired idempotency records — and returns the function that stops it and waits
+// for its end, as provisiond does. It looks for due purges every tenth of the grace, at most a
+// minute apart.
+func startWorker(store provisioning.Store, o options, log *slog.Logger) (stop func()) {
 	w := provisioning.NewWorker(store, provisioning.WorkerOptions{
-		Sender: &webhook.Sender{AllowPrivate: allowPrivateWebhooks}, Logger: log})
+		Sender: &webhook.Sender{AllowPrivate: o.allowPrivateWebhooks}, Logger: log,
+		PurgeInterval: min(o.deletionGrace/10, time.Minute)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
@@ -139,17 +149,19 @@ func seed(ctx context.Context, store *sqlite.Store) error {
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8090", "listen address")
 	path := flag.String("db", "embed-example.db", "the host's SQLite file")
-	allowPrivate := flag.Bool("allow-private-webhooks", false, "let webhooks point at loopback and private addresses")
+	var o options
+	flag.BoolVar(&o.allowPrivateWebhooks, "allow-private-webhooks", false, "let webhooks point at loopback and private addresses")
+	flag.DurationVar(&o.deletionGrace, "deletion-grace", provisioning.DefaultDeletionGrace, "how long a deleted tenant stays restorable")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *addr, *path, *allowPrivate); err != nil {
+	if err := run(ctx, *addr, *path, o); err != nil {
 		log.Fatal(err)
 	}
 }
 
 // run serves the host until ctx ends.
-func run(ctx context.Context, addr, path string, allowPrivateWebhooks bool) error {
+func run(ctx context.Context, addr, path string, o options) error {
 	store, err := sqlite.Open(ctx, path)
 	if err != nil {
 		return err
@@ -163,9 +175,9 @@ func run(ctx context.Context, addr, path string, allowPrivateWebhooks bool) erro
 	}
 
 	// The background work goes on until the server has stopped, then finishes what it started.
-	stopWorker := startWorker(store, allowPrivateWebhooks, slog.Default())
+	stopWorker := startWorker(store, o, slog.Default())
 	defer stopWorker()
-	srv := &http.Server{Addr: addr, Handler: newHandler(newService(store, allowPrivateWebhooks)),
+	srv := &http.Server{Addr: addr, Handler: newHandler(newService(store, o)),
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 	shutDown := make(chan struct{})
 	go func() {

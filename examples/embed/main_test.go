@@ -53,7 +53,7 @@ func do(t *testing.T, base, method, path, key, body string) (int, string) {
 }
 
 func TestEmbeddedHost(t *testing.T) {
-	host := httptest.NewServer(newHandler(newService(memstore.New(), false)))
+	host := httptest.NewServer(newHandler(newService(memstore.New(), options{})))
 	defer host.Close()
 	if st, body := do(t, host.URL, "POST", "/api/provisioning/tenants", "key-acme", `{"company_name":"A","email":"a@example.com"}`); st != 201 || !strings.Contains(body, `"partner_id":"acme-reseller"`) {
 		t.Fatalf("create with the API key: %d %s", st, body)
@@ -87,9 +87,9 @@ func TestWebhooksAreDelivered(t *testing.T) {
 	}))
 	defer receiver.Close()
 	store := memstore.New()
-	host := httptest.NewServer(newHandler(newService(store, true)))
+	host := httptest.NewServer(newHandler(newService(store, options{allowPrivateWebhooks: true})))
 	defer host.Close()
-	stopWorker := startWorker(store, true, slog.New(slog.DiscardHandler))
+	stopWorker := startWorker(store, options{allowPrivateWebhooks: true}, slog.New(slog.DiscardHandler))
 	defer stopWorker()
 
 	st, body := do(t, host.URL, "POST", "/api/provisioning/webhooks", "key-acme", `{"url":"`+receiver.URL+`/hooks"}`)
@@ -114,5 +114,37 @@ func TestWebhooksAreDelivered(t *testing.T) {
 	var ev struct{ Type, Tenant string }
 	if err := json.Unmarshal(d.body, &ev); err != nil || ev.Type != "tenant.created" || ev.Tenant != tn.Tenant {
 		t.Fatalf("delivered %s", d.body)
+	}
+}
+
+// A tenant deleted through the host's mux is restorable, then purged by the worker the host
+// runs once its grace (here a second) has ended.
+func TestDeletedTenantsArePurged(t *testing.T) {
+	store := memstore.New()
+	o := options{deletionGrace: time.Second}
+	host := httptest.NewServer(newHandler(newService(store, o)))
+	defer host.Close()
+	stopWorker := startWorker(store, o, slog.New(slog.DiscardHandler))
+	defer stopWorker()
+	st, body := do(t, host.URL, "POST", "/api/provisioning/tenants", "key-acme", `{"company_name":"Brief","email":"b@example.com"}`)
+	var tn struct{ Tenant string }
+	if err := json.Unmarshal([]byte(body), &tn); st != 201 || err != nil {
+		t.Fatalf("create: %d %s", st, body)
+	}
+	path := "/api/provisioning/tenants/" + tn.Tenant
+	if st, body := do(t, host.URL, "DELETE", path, "key-acme", ""); st != 202 || !strings.Contains(body, `"status":"pending_deletion"`) {
+		t.Fatalf("delete: %d %s", st, body)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		st, body := do(t, host.URL, "GET", path, "key-acme", "")
+		if st == 404 {
+			break
+		}
+		if st != 200 || time.Now().After(deadline) {
+			t.Fatalf("not purged: %d %s", st, body)
+		}
+	}
+	if st, body := do(t, host.URL, "POST", "/api/provisioning/tenants", "key-acme", `{"company_name":"Brief","email":"b@example.com"}`); st != 201 {
+		t.Fatalf("the purged name is not free: %d %s", st, body)
 	}
 }
