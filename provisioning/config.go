@@ -35,6 +35,16 @@ func decodeConfigInput(raw json.RawMessage) (map[string]any, error) {
 	if JSONDepthExceeded(raw) >= 0 {
 		return nil, fmt.Errorf("must be nested at most %d levels deep", MaxJSONDepth)
 	}
+	// Size before decoding: a document too large to keep costs no more than a scan of its bytes.
+	if len(raw) > MaxConfigBytes {
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, raw); err != nil {
+			return nil, fmt.Errorf("must be a JSON object")
+		}
+		if compact.Len() > MaxConfigBytes {
+			return nil, fmt.Errorf("must be at most %d bytes", MaxConfigBytes)
+		}
+	}
 	return decodeConfigObject(raw)
 }
 
@@ -81,8 +91,8 @@ func canonicalConfig(m map[string]any) (json.RawMessage, error) {
 	if err != nil {
 		return nil, InvalidFields(map[string]string{"config": "must be a JSON object"})
 	}
-	if len(b) > MaxConfigBytes {
-		return nil, InvalidFields(map[string]string{"config": fmt.Sprintf("must be at most %d bytes", MaxConfigBytes)})
+	if len(b)+numberGrowth(m) > MaxConfigBytes {
+		return nil, InvalidFields(map[string]string{"config": fmt.Sprintf("must be at most %d bytes, numbers counted in plain decimal notation", MaxConfigBytes)})
 	}
 	return b, nil
 }

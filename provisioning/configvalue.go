@@ -30,42 +30,95 @@ const (
 // validateConfigValues checks every key and value of a decoded configuration document (or merge
 // patch) and returns a CodeInvalid error naming the first offending place by its JSON Pointer.
 func validateConfigValues(m map[string]any) error {
-	if problem := configValueProblem(m, ""); problem != "" {
-		return InvalidFields(map[string]string{"config": problem})
+	if problem, where := configValueProblem(m); problem != "" {
+		return InvalidFields(map[string]string{"config": fmt.Sprintf(problem, pointer(where))})
 	}
 	return nil
 }
 
-// configValueProblem describes what is wrong with v, found at the JSON Pointer path, or "".
-func configValueProblem(v any, path string) string {
+// configValueProblem describes what is wrong with v, as a format with one %s for the place, and
+// where: the path to it, innermost first. The path is built only for the problem reported, so
+// checking a document costs time linear in its size.
+func configValueProblem(v any) (problem string, where []string) {
 	switch v := v.(type) {
 	case map[string]any:
 		for _, k := range slices.Sorted(maps.Keys(v)) {
-			at := path + "/" + pointerEscaper.Replace(k)
-			if problem := configTextProblem(k); problem != "" {
-				return fmt.Sprintf("key at %s %s", at, problem)
+			if p := configTextProblem(k); p != "" {
+				return "key at %s " + p, []string{k}
 			}
-			if problem := configValueProblem(v[k], at); problem != "" {
-				return problem
+			if p, w := configValueProblem(v[k]); p != "" {
+				return p, append(w, k)
 			}
 		}
 	case []any:
 		for i, e := range v {
-			if problem := configValueProblem(e, path+"/"+strconv.Itoa(i)); problem != "" {
-				return problem
+			if p, w := configValueProblem(e); p != "" {
+				return p, append(w, strconv.Itoa(i))
 			}
 		}
 	case string:
-		if problem := configTextProblem(v); problem != "" {
-			return fmt.Sprintf("string at %s %s", path, problem)
+		if p := configTextProblem(v); p != "" {
+			return "string at %s " + p, nil
 		}
 	case json.Number:
 		if !storableNumber(string(v)) {
-			return fmt.Sprintf("number at %s must be a finite double-precision value written with an exponent of at most %d and at most %d decimal places",
-				path, MaxConfigExponent, MaxConfigDecimals)
+			return fmt.Sprintf("number at %%s must be a finite double-precision value written with an exponent of at most %d and at most %d decimal places",
+				MaxConfigExponent, MaxConfigDecimals), nil
 		}
 	}
-	return ""
+	return "", nil
+}
+
+// pointer turns a path, innermost first, into a JSON Pointer (RFC 6901).
+func pointer(where []string) string {
+	var b strings.Builder
+	for i := len(where) - 1; i >= 0; i-- {
+		b.WriteByte('/')
+		b.WriteString(pointerEscaper.Replace(where[i]))
+	}
+	return b.String()
+}
+
+// numberGrowth is how many bytes longer the numbers in v are when written out in plain decimal
+// notation, as PostgreSQL's jsonb keeps and returns them (0e-1000 comes back as "0." and a
+// thousand zeros), than in the canonical document. Counting it keeps the size limit of a
+// configuration the same on every store.
+func numberGrowth(v any) int {
+	grow := 0
+	switch v := v.(type) {
+	case map[string]any:
+		for _, e := range v {
+			grow += numberGrowth(e)
+		}
+	case []any:
+		for _, e := range v {
+			grow += numberGrowth(e)
+		}
+	case json.Number:
+		grow = max(0, plainLength(string(v))-len(v))
+	}
+	return grow
+}
+
+// plainLength is the length of a valid JSON number literal written without an exponent, its
+// scale (digits after the point) kept.
+func plainLength(lit string) int {
+	n := 0
+	if strings.HasPrefix(lit, "-") {
+		n, lit = 1, lit[1:]
+	}
+	mantissa, exponent, _ := strings.Cut(strings.ToLower(lit), "e")
+	e, _ := strconv.Atoi(exponent) // storableNumber has bounded it
+	whole, fraction, _ := strings.Cut(mantissa, ".")
+	wholeDigits := max(1, len(strings.TrimLeft(whole, "0"))+e)
+	if strings.TrimLeft(whole, "0") == "" { // 0.00123e2: the whole part comes from the fraction
+		wholeDigits = max(1, e-(len(fraction)-len(strings.TrimLeft(fraction, "0"))))
+	}
+	n += wholeDigits
+	if scale := len(fraction) - e; scale > 0 {
+		n += 1 + scale
+	}
+	return n
 }
 
 // pointerEscaper escapes a key as a JSON Pointer (RFC 6901) reference token.

@@ -48,3 +48,44 @@ func TestConfigValues(t *testing.T) {
 		}
 	}
 }
+
+// A number counts toward the size limit at the length PostgreSQL's jsonb writes it back: in
+// plain decimal notation with its scale kept.
+func TestPlainLength(t *testing.T) {
+	for lit, want := range map[string]int{
+		"0": 1, "123": 3, "-0.5": 4, "1e308": 309, "0e-1000": 1002, "1.25e-3": 7, "0.00123e2": 5,
+		"0.00123e1": 6, "12.5e1": 3, "-1E2": 4, "1.50": 4, "100e-2": 4,
+	} {
+		if got := provisioning.PlainLength(lit); got != want {
+			t.Errorf("PlainLength(%s) = %d, want %d", lit, got, want)
+		}
+	}
+}
+
+// A document small as written but huge as stored (numbers that expand when written out) is
+// refused on every store alike, as is one too large to keep, before it is decoded.
+func TestConfigSizeCountsNumbersAsStored(t *testing.T) {
+	svc := provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))
+	admin := provisioning.Principal{PartnerID: "p", Roles: []string{"partner-admin"}}
+	ctx := context.Background()
+	tn, err := svc.CreateTenant(ctx, admin, provisioning.TenantInput{CompanyName: "A", Email: "a@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expanding := `{"a":[` + strings.TrimSuffix(strings.Repeat("0e-1000,", 8000), ",") + `]}` // 64,007 bytes
+	tooLarge := `{"a":[` + strings.TrimSuffix(strings.Repeat("{},", 400000), ",") + `]}`     // 1.2 MB
+	for name, doc := range map[string]string{"expanding numbers": expanding, "too large": tooLarge} {
+		_, err := svc.ReplaceTenantConfig(ctx, admin, tn.ID, json.RawMessage(doc), provisioning.Precondition{})
+		if provisioning.ErrorCode(err) != provisioning.CodeInvalid || !strings.Contains(fieldsOf(t, err)["config"], "at most") {
+			t.Errorf("%s: %v", name, err)
+		}
+		_, err = svc.CreateTenant(ctx, admin, provisioning.TenantInput{CompanyName: "B " + name, Email: "b@example.com", Config: json.RawMessage(doc)})
+		if provisioning.ErrorCode(err) != provisioning.CodeInvalid {
+			t.Errorf("create with %s: %v", name, err)
+		}
+	}
+	fine := `{"a":[` + strings.TrimSuffix(strings.Repeat("1e3,", 1000), ",") + `]}`
+	if _, err := svc.ReplaceTenantConfig(ctx, admin, tn.ID, json.RawMessage(fine), provisioning.Precondition{}); err != nil {
+		t.Fatalf("a document within the limit as stored: %v", err)
+	}
+}

@@ -3,7 +3,9 @@ package provisioning
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"sync"
 	"time"
 )
@@ -120,6 +122,9 @@ func (w *Worker) deliver(ctx context.Context, j *DeliveryJob) error {
 		var f *DeliveryFailure
 		if errors.As(err, &f) && f.Err != nil {
 			err = f.Err
+		}
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
+			err = fmt.Errorf("%s: %w", ue.Op, ue.Err) // without the URL, whose query may hold a secret
 		}
 		attrs = append(attrs, "error", err.Error())
 	}

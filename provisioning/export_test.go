@@ -5,3 +5,6 @@ var DefaultIgnorable = defaultIgnorable
 
 // FoldCase exposes the case folding of NameKey.
 var FoldCase = foldCase
+
+// PlainLength exposes the length of a number in plain decimal notation.
+var PlainLength = plainLength

@@ -1,5 +1,10 @@
 package provisioning
 
+import (
+	"strings"
+	"unicode"
+)
+
 // Permission names an action a Principal may perform.
 type Permission string
 
@@ -27,13 +32,14 @@ type Principal struct {
 const MaxPartnerID = 255
 
 // check refuses a principal that names no partner, or whose partner id or subject could not be
-// stored as it is (too long, invalid UTF-8, control or bidirectional control characters): an
+// stored as it is (too long, invalid UTF-8, control bidirectional control or invisible characters): an
 // authenticator should never let one through, and the Service does not trust that it did.
 func (p Principal) check() error {
 	switch {
 	case p.PartnerID == "":
 		return Errorf(CodeUnauthenticated, "no partner identified")
-	case len(p.PartnerID) > MaxPartnerID || textProblem(p.PartnerID) != "":
+	case len(p.PartnerID) > MaxPartnerID || textProblem(p.PartnerID) != "" ||
+		strings.IndexFunc(p.PartnerID, func(r rune) bool { return unicode.Is(defaultIgnorable, r) }) >= 0:
 		return Errorf(CodeUnauthenticated, "the partner id must be at most %d bytes of text without control characters", MaxPartnerID)
 	case len(p.Subject) > MaxPartnerID || textProblem(p.Subject) != "":
 		return Errorf(CodeUnauthenticated, "the subject must be at most %d bytes of text without control characters", MaxPartnerID)

@@ -41,6 +41,8 @@ func TestServiceChecksThePrincipal(t *testing.T) {
 		{PartnerID: "p\u202e", Roles: []string{"partner-admin"}},
 		{PartnerID: strings.Repeat("p", provisioning.MaxPartnerID+1), Roles: []string{"partner-admin"}},
 		{PartnerID: "p", Subject: "s\x00", Roles: []string{"partner-admin"}},
+		{PartnerID: "p\ufe0f", Roles: []string{"partner-admin"}},
+		{PartnerID: "p\u3164", Roles: []string{"partner-admin"}},
 	} {
 		if _, err := svc.CreateTenant(ctx, p, in); provisioning.ErrorCode(err) != provisioning.CodeUnauthenticated {
 			t.Fatalf("principal %q/%q: %v", p.PartnerID, p.Subject, err)

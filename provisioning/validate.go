@@ -44,15 +44,18 @@ var (
 // textProblem says what makes s unfit as a text field — invalid UTF-8, a control character
 // (C0 or C1, NUL included, which PostgreSQL cannot store) or a bidirectional control character
 // (Unicode Bidi_Control: U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069, which can make
-// text display in another order than it is stored) — or "" when it is fit.
+// text display in another order than it is stored), a line or paragraph separator, or U+FFFD
+// (a lone surrogate escape decodes to it) — or "" when it is fit.
 func textProblem(s string) string {
 	if !utf8.ValidString(s) {
 		return "must be valid UTF-8"
 	}
 	for _, r := range s {
 		switch {
-		case unicode.IsControl(r):
+		case unicode.IsControl(r), r == '\u2028', r == '\u2029':
 			return "must not contain control characters"
+		case r == utf8.RuneError: // what a decoder makes of bytes or escapes that were not text
+			return "must not contain U+FFFD, the mark of text that was not valid Unicode"
 		case unicode.Is(unicode.Bidi_Control, r):
 			return "must not contain bidirectional control characters"
 		}
@@ -123,7 +126,7 @@ func (in TenantInput) Normalize() (TenantInput, error) {
 		"company_name": validation.Validate(out.CompanyName,
 			validation.Required, validation.RuneLength(1, MaxCompanyName), plainText, visibleName),
 		"email": validation.Validate(out.Email,
-			validation.Required, validation.RuneLength(1, MaxEmail), plainText, is.EmailFormat),
+			validation.Required, validation.RuneLength(1, MaxEmail), plainText, printable, is.EmailFormat),
 		"phone_number": validation.Validate(out.PhoneNumber,
 			validation.Match(phoneRE).Error("must be + followed by 7 to 15 digits (spaces and dashes allowed)")),
 		"industry":    validation.Validate(out.Industry, validation.RuneLength(0, MaxIndustry), plainText),
@@ -151,6 +154,8 @@ func validateMetadata(m map[string]string, maxKeys int) error {
 			return fmt.Errorf("key %q must not contain brackets", truncate(k))
 		case keyProblem != "":
 			return fmt.Errorf("key %q %s", truncate(k), keyProblem)
+		case strings.IndexFunc(k, func(r rune) bool { return !unicode.IsPrint(r) || unicode.Is(defaultIgnorable, r) }) >= 0:
+			return fmt.Errorf("key %q must contain only visible characters", truncate(k))
 		case utf8.RuneCountInString(v) > MaxMetadataValue:
 			return fmt.Errorf("value of %q must be at most %d characters", k, MaxMetadataValue)
 		case valueProblem != "":

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -119,6 +120,8 @@ func (s *Service) validateWebhook(ctx context.Context, in WebhookInput) (Webhook
 		problems["url"] = "must be an absolute https URL"
 	case u.User != nil:
 		problems["url"] = "must not carry credentials"
+	case !validPort(u.Port()):
+		problems["url"] = "must have a port from 1 to 65535, or none"
 	default:
 		if err := s.checkURL(ctx, u); err != nil {
 			problems["url"] = err.Error()
@@ -275,4 +278,13 @@ func (s *Service) ListDeliveries(ctx context.Context, p Principal, webhookID str
 		return err
 	})
 	return ds, err
+}
+
+// validPort reports whether a URL's port is absent or a number from 1 to 65535.
+func validPort(port string) bool {
+	if port == "" {
+		return true
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535 && port[0] != '0'
 }

@@ -1,12 +1,15 @@
 package provisioning_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"runtime"
 	"strings"
@@ -345,5 +348,38 @@ func TestWorkerRecordsOnlyTheFailureReason(t *testing.T) {
 				t.Fatalf("delivery log: %+v %v; want last error %q", log, err, c.want)
 			}
 		})
+	}
+}
+
+// The operator's log line of a failed attempt keeps the error but not the endpoint's URL, whose
+// query may carry a secret of the partner's.
+func TestWorkerLogsNoEndpointURL(t *testing.T) {
+	store := memstore.New()
+	_, _ = queueDelivery(t, store)
+	var logged bytes.Buffer
+	failure := &url.Error{Op: "Post", URL: "https://hooks.example/x?token=s3cret", Err: errors.New("connection refused")}
+	send := senderFunc(func(context.Context, *provisioning.DeliveryJob) (int, error) { return 0, failure })
+	w := provisioning.NewWorker(store, provisioning.WorkerOptions{Sender: send, Logger: slog.New(slog.NewJSONHandler(&logged, nil))})
+	if err := w.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if line := logged.String(); strings.Contains(line, "s3cret") || !strings.Contains(line, "connection refused") {
+		t.Fatalf("log: %s", line)
+	}
+}
+
+// A webhook URL's port, when it has one, is a port number.
+func TestWebhookURLPort(t *testing.T) {
+	svc := provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))
+	for _, port := range []string{":0", ":65536", ":99999999999", ":08443", ":-1", ":x"} {
+		_, err := svc.CreateWebhook(context.Background(), workerAdmin, provisioning.WebhookInput{URL: "https://hooks.example" + port + "/x"})
+		if provisioning.ErrorCode(err) != provisioning.CodeInvalid {
+			t.Errorf("port %s: %v", port, err)
+		}
+	}
+	for _, port := range []string{"", ":1", ":8443", ":65535"} {
+		if _, err := svc.CreateWebhook(context.Background(), workerAdmin, provisioning.WebhookInput{URL: "https://hooks.example" + port + "/x"}); err != nil {
+			t.Errorf("port %q: %v", port, err)
+		}
 	}
 }
