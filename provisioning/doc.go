@@ -12,9 +12,14 @@
 // hands over join one transaction that also keeps the request's answer, so a retry gets that
 // answer instead of acting twice, even after a crash.
 //
-// What happens after a request has been answered — webhook deliveries, the purge of expired
-// idempotency records — is the Worker's: a host runs one beside its server (provisiond does),
-// giving it a DeliverySender such as provisioning/webhook.Sender:
+// Deleting a tenant (DeleteTenant) makes it pending deletion for a grace period
+// (WithDeletionGrace, 30 days by default): it can be read, exported and restored, and keeps its
+// names. When the grace ends the Worker purges it — its data deleted, its events redacted — so
+// a host that deletes tenants must run one.
+//
+// What happens after a request has been answered — webhook deliveries, the purge of deleted
+// tenants and of expired idempotency records — is the Worker's: a host runs one beside its
+// server (provisiond does), giving it a DeliverySender such as provisioning/webhook.Sender:
 //
 //	w := provisioning.NewWorker(store, provisioning.WorkerOptions{Sender: &webhook.Sender{}})
 //	go func() { done <- w.Run(ctx) }() // returns once ctx ends and its work has finished
