@@ -27,9 +27,11 @@ type Provisioner interface {
 	// CreateTenants creates several tenants, each on its own or all or nothing (atomic), and
 	// reports each item's outcome in input order.
 	CreateTenants(ctx context.Context, p Principal, ins []TenantInput, atomic bool) ([]BulkResult, error)
-	// GetTenant returns a tenant. Returns CodeNotFound.
+	// GetTenant returns a tenant, one pending deletion included, until it is purged. Returns
+	// CodeNotFound.
 	GetTenant(ctx context.Context, p Principal, id string) (*Tenant, error)
-	// ListTenants returns one page of tenants, newest first. Returns CodeInvalid for a bad filter.
+	// ListTenants returns one page of tenants, newest first; tenants pending deletion only when
+	// the filter's Status asks for them. Returns CodeInvalid for a bad filter.
 	ListTenants(ctx context.Context, p Principal, f TenantFilter) (*TenantPage, error)
 	// UpdateTenant applies a merge patch. A patch that changes nothing returns the tenant as it
 	// is, version unchanged. Returns CodeNotFound, CodeInvalid, CodeTenantExists, CodePrecondition,
