@@ -288,3 +288,20 @@ func TestTimeReadsAnyRFC3339(t *testing.T) {
 		}
 	}
 }
+
+func TestAvailability(t *testing.T) {
+	taken := &provisioning.Availability{TenantID: "0190a0b0-0000-7000-8000-000000000001"}
+	w := roundTrip(t, wire.FromAvailability(taken), `{"available":false,"tenant":"0190a0b0-0000-7000-8000-000000000001"}`)
+	same(t, w.Domain(), taken)
+	free := &provisioning.Availability{Available: true}
+	w = roundTrip(t, wire.FromAvailability(free), `{"available":true,"tenant":null}`)
+	same(t, w.Domain(), free)
+}
+
+func TestTenantExport(t *testing.T) {
+	x := &provisioning.TenantExport{Tenant: acme(), Config: &provisioning.TenantConfig{TenantID: acme().ID,
+		Config: []byte(`{"seats":5}`), Version: 2, UpdatedAt: updated}, NextCursor: "abc"}
+	w := roundTrip(t, wire.FromTenantExport(x), `{"tenant":`+acmeJSON+`,"config":{"config":{"seats":5},"version":2,`+
+		`"updated_at":"2025-02-11T08:00:00.000Z"},"events":[],"has_more":false,"next_cursor":"abc"}`)
+	same(t, w.Domain(), x)
+}
