@@ -19,16 +19,8 @@ type BulkResult struct {
 	Err    error
 }
 
-// CreateTenants creates several tenants (tenant:create) and reports each item's outcome in
-// input order, whatever happened to it: the tenant, or why it was not created — CodeInternal
-// included, for an item the store failed to insert. Without atomic each item stands alone: its
-// failure, of any kind, leaves the others as they are. With atomic all are created in one
-// transaction or none is: when an item fails, it carries its error and every other item
-// CodeFailedDependency (a commit that fails, where no item is to blame, is every item's error).
-// Two items of one atomic request may not share a company name or external id. The returned
-// error is for the request as a whole, before any item is tried: CodeInvalid (no items, or
-// more than MaxBulk) besides the errors of every Provisioner method.
-func (s *Service) CreateTenants(ctx context.Context, p Principal, ins []TenantInput, atomic bool) ([]BulkResult, error) {
+// CreateTenants implements Provisioner; the Service's method says what it does.
+func (s *engine) CreateTenants(ctx context.Context, p Principal, ins []TenantInput, atomic bool) ([]BulkResult, error) {
 	if err := s.authorize(ctx, p, PermTenantCreate); err != nil {
 		return nil, err
 	}
@@ -36,10 +28,10 @@ func (s *Service) CreateTenants(ctx context.Context, p Principal, ins []TenantIn
 		return nil, InvalidFields(map[string]string{"tenants": fmt.Sprintf("must hold 1 to %d tenants", MaxBulk)})
 	}
 	results := make([]BulkResult, len(ins))
-	news := make([]*newTenant, len(ins))
+	news := make([]*InsertTenantParams, len(ins))
 	for i, in := range ins {
 		if news[i], results[i].Err = s.newTenant(p, in); news[i] != nil {
-			s.involve(ctx, news[i].tenant.ID)
+			s.involve(news[i].Tenant.ID)
 		}
 	}
 	if atomic {
@@ -50,22 +42,23 @@ func (s *Service) CreateTenants(ctx context.Context, p Principal, ins []TenantIn
 	return results, nil
 }
 
-// createEach creates each valid item as a change of its own and records its outcome.
-func (s *Service) createEach(ctx context.Context, p Principal, news []*newTenant, results []BulkResult) {
+// createEach creates each valid item as a change of its own and records its outcome. In the
+// Service's transaction an item that fails leaves nothing behind, and the others go on.
+func (s *engine) createEach(ctx context.Context, p Principal, news []*InsertTenantParams, results []BulkResult) {
 	for i, n := range news {
 		if n == nil {
 			continue
 		}
 		if err := s.write(ctx, func(tx Tx) error { return s.insert(ctx, tx, p, n) }); err != nil {
-			results[i].Err = s.explainConflict(ctx, n.tenant, err)
+			results[i].Err = err
 			continue
 		}
-		results[i].Tenant = n.tenant
+		results[i].Tenant = n.Tenant
 	}
 }
 
 // createAll creates every item in one change, or none, and records each item's outcome.
-func (s *Service) createAll(ctx context.Context, p Principal, news []*newTenant, results []BulkResult) {
+func (s *engine) createAll(ctx context.Context, p Principal, news []*InsertTenantParams, results []BulkResult) {
 	failed := firstFailure(news, results)
 	if failed < 0 {
 		var err error
@@ -73,7 +66,7 @@ func (s *Service) createAll(ctx context.Context, p Principal, news []*newTenant,
 		switch {
 		case err == nil:
 			for i, n := range news {
-				results[i].Tenant = n.tenant
+				results[i].Tenant = n.Tenant
 			}
 			return
 		case failed < 0:
@@ -82,7 +75,7 @@ func (s *Service) createAll(ctx context.Context, p Principal, news []*newTenant,
 			}
 			return
 		}
-		results[failed].Err = s.explainConflict(ctx, news[failed].tenant, err)
+		results[failed].Err = err
 	}
 	for i := range results {
 		if results[i].Err == nil {
@@ -93,20 +86,15 @@ func (s *Service) createAll(ctx context.Context, p Principal, news []*newTenant,
 
 // insertAll stores every item and its event in one change. When that fails it returns the
 // index of the item that failed, or -1 when none did (the commit failed).
-func (s *Service) insertAll(ctx context.Context, p Principal, news []*newTenant) (failed int, err error) {
+func (s *engine) insertAll(ctx context.Context, p Principal, news []*InsertTenantParams) (failed int, err error) {
 	failed = -1
 	err = s.write(ctx, func(tx Tx) error {
-		for i, n := range news {
-			if err := insertRows(ctx, tx, n); err != nil {
-				failed = i
-				return err
-			}
+		var err error
+		if failed, err = tx.InsertTenants(ctx, news); err != nil {
+			return err
 		}
-		// Events last: appending one takes the partner's ordering lock until commit, and
-		// holding it while inserting more rows could deadlock with a concurrent create.
-		for i, n := range news {
-			if err := s.appendEvent(ctx, tx, s.event(ctx, p, EventTenantCreated, n.tenant)); err != nil {
-				failed = i
+		for _, n := range news {
+			if err := tx.AppendEvent(ctx, s.event(ctx, p, EventTenantCreated, n.Tenant)); err != nil {
 				return err
 			}
 		}
@@ -117,7 +105,7 @@ func (s *Service) insertAll(ctx context.Context, p Principal, news []*newTenant)
 
 // firstFailure marks the items that repeat an earlier item's company name or external id, and
 // returns the index of the first item that is invalid or such a repeat, or -1.
-func firstFailure(news []*newTenant, results []BulkResult) int {
+func firstFailure(news []*InsertTenantParams, results []BulkResult) int {
 	first := -1
 	names, externals := map[string]int{}, map[string]int{}
 	for i, n := range news {
@@ -127,16 +115,16 @@ func firstFailure(news []*newTenant, results []BulkResult) int {
 			}
 			continue
 		}
-		key := NameKey(n.tenant.CompanyName)
+		key := NameKey(n.Tenant.CompanyName)
 		j, dupName := names[key]
-		k, dupExt := externals[n.tenant.ExternalID]
+		k, dupExt := externals[n.Tenant.ExternalID]
 		switch {
 		case dupName:
 			results[i].Err = Errorf(CodeTenantExists, "item %d has the same company name", j)
-		case dupExt && n.tenant.ExternalID != "":
+		case dupExt && n.Tenant.ExternalID != "":
 			results[i].Err = Errorf(CodeTenantExists, "item %d has the same external id", k)
 		default:
-			names[key], externals[n.tenant.ExternalID] = i, i
+			names[key], externals[n.Tenant.ExternalID] = i, i
 			continue
 		}
 		if first < 0 {

@@ -137,7 +137,7 @@ func MergePatch(target, patch any) any {
 }
 
 // GetTenantConfig returns a tenant's configuration (tenant:read). Returns CodeNotFound.
-func (s *Service) GetTenantConfig(ctx context.Context, p Principal, id string) (*TenantConfig, error) {
+func (s *engine) GetTenantConfig(ctx context.Context, p Principal, id string) (*TenantConfig, error) {
 	if err := s.authorize(ctx, p, PermTenantRead); err != nil {
 		return nil, err
 	}
@@ -145,16 +145,19 @@ func (s *Service) GetTenantConfig(ctx context.Context, p Principal, id string) (
 	if !ok {
 		return nil, notFound()
 	}
-	s.involve(ctx, id)
+	s.involve(id)
 	var c *TenantConfig
-	err := s.read(ctx, func(tx Tx) (err error) { c, err = tx.GetTenantConfig(ctx, p.PartnerID, id, false); return err })
+	err := s.read(ctx, func(tx Tx) (err error) {
+		c, err = tx.GetTenantConfig(ctx, &GetTenantParams{PartnerID: p.PartnerID, ID: id})
+		return err
+	})
 	return c, err
 }
 
 // ReplaceTenantConfig replaces a tenant's configuration with a JSON object (tenant:update).
 // Returns CodeNotFound, CodeInvalid, CodePrecondition (against the configuration's version),
 // CodeTenantPendingDeletion.
-func (s *Service) ReplaceTenantConfig(ctx context.Context, p Principal, id string, config json.RawMessage, pre Precondition) (*TenantConfig, error) {
+func (s *engine) ReplaceTenantConfig(ctx context.Context, p Principal, id string, config json.RawMessage, pre Precondition) (*TenantConfig, error) {
 	m, err := decodeConfigInput(config)
 	if err != nil {
 		return nil, InvalidFields(map[string]string{"config": err.Error()})
@@ -167,7 +170,7 @@ func (s *Service) ReplaceTenantConfig(ctx context.Context, p Principal, id strin
 
 // UpdateTenantConfig applies a JSON Merge Patch (an object) to a tenant's configuration
 // (tenant:update). Errors as ReplaceTenantConfig.
-func (s *Service) UpdateTenantConfig(ctx context.Context, p Principal, id string, patch json.RawMessage, pre Precondition) (*TenantConfig, error) {
+func (s *engine) UpdateTenantConfig(ctx context.Context, p Principal, id string, patch json.RawMessage, pre Precondition) (*TenantConfig, error) {
 	m, err := decodeConfigInput(patch)
 	if err != nil {
 		return nil, InvalidFields(map[string]string{"config": err.Error()})
@@ -181,7 +184,7 @@ func (s *Service) UpdateTenantConfig(ctx context.Context, p Principal, id string
 }
 
 // changeConfig is the read-modify-write of a configuration, with its event, in one transaction.
-func (s *Service) changeConfig(ctx context.Context, p Principal, id string, pre Precondition, edit func(map[string]any) map[string]any) (*TenantConfig, error) {
+func (s *engine) changeConfig(ctx context.Context, p Principal, id string, pre Precondition, edit func(map[string]any) map[string]any) (*TenantConfig, error) {
 	if err := s.authorize(ctx, p, PermTenantUpdate); err != nil {
 		return nil, err
 	}
@@ -189,17 +192,18 @@ func (s *Service) changeConfig(ctx context.Context, p Principal, id string, pre 
 	if !ok {
 		return nil, notFound()
 	}
-	s.involve(ctx, id)
+	s.involve(id)
 	var c *TenantConfig
 	err := s.write(ctx, func(tx Tx) error {
-		t, err := tx.GetTenant(ctx, p.PartnerID, id, true)
+		key := &GetTenantParams{PartnerID: p.PartnerID, ID: id, ForUpdate: true}
+		t, err := tx.GetTenant(ctx, key)
 		if err != nil {
 			return err
 		}
 		if t.Status == StatusPendingDeletion {
 			return errPendingDeletion()
 		}
-		cur, err := tx.GetTenantConfig(ctx, p.PartnerID, id, true)
+		cur, err := tx.GetTenantConfig(ctx, key)
 		if err != nil {
 			return err
 		}
@@ -219,12 +223,12 @@ func (s *Service) changeConfig(ctx context.Context, p Principal, id string, pre 
 			return nil // nothing changes: no new version, no event
 		}
 		c = &TenantConfig{TenantID: id, Config: next, Version: cur.Version + 1, UpdatedAt: s.timestamp()}
-		if err := tx.PutTenantConfig(ctx, p.PartnerID, c, cur.Version); err != nil {
+		if err := tx.UpdateTenantConfig(ctx, &UpdateTenantConfigParams{PartnerID: p.PartnerID, Config: c, PrevVersion: cur.Version}); err != nil {
 			return err
 		}
 		e := s.event(ctx, p, EventTenantConfigUpdated, t)
 		e.CreatedAt = c.UpdatedAt
-		return s.appendEvent(ctx, tx, e)
+		return tx.AppendEvent(ctx, e)
 	})
 	if err != nil {
 		return nil, err

@@ -44,7 +44,7 @@ const (
 // WithDeletionGrace sets how long a deleted tenant stays pending deletion — restorable — before
 // it is purged; the default is DefaultDeletionGrace. A grace of 0 or less keeps the default.
 func WithDeletionGrace(d time.Duration) Option {
-	return func(s *Service) {
+	return func(s *settings) {
 		if d > 0 {
 			s.grace = d
 		}
@@ -100,7 +100,7 @@ func errPendingDeletion() error {
 }
 
 // deletionGrace returns the grace a deletion asks for, or why it may not have it.
-func (s *Service) deletionGrace(asked time.Duration) (time.Duration, error) {
+func (s *engine) deletionGrace(asked time.Duration) (time.Duration, error) {
 	if asked == 0 {
 		return s.grace, nil
 	}
@@ -111,7 +111,7 @@ func (s *Service) deletionGrace(asked time.Duration) (time.Duration, error) {
 }
 
 // DeleteTenant implements Provisioner.
-func (s *Service) DeleteTenant(ctx context.Context, p Principal, id string, opts DeleteOptions, pre Precondition) (*Tenant, error) {
+func (s *engine) DeleteTenant(ctx context.Context, p Principal, id string, opts DeleteOptions, pre Precondition) (*Tenant, error) {
 	if err := s.authorize(ctx, p, PermTenantDelete); err != nil {
 		return nil, err
 	}
@@ -123,10 +123,10 @@ func (s *Service) DeleteTenant(ctx context.Context, p Principal, id string, opts
 	if !ok {
 		return nil, notFound()
 	}
-	s.involve(ctx, id)
+	s.involve(id)
 	var t *Tenant
 	err = s.write(ctx, func(tx Tx) error {
-		cur, err := tx.GetTenant(ctx, p.PartnerID, id, true)
+		cur, err := tx.GetTenant(ctx, &GetTenantParams{PartnerID: p.PartnerID, ID: id, ForUpdate: true})
 		if err != nil {
 			return err
 		}
@@ -141,10 +141,10 @@ func (s *Service) DeleteTenant(ctx context.Context, p Principal, id string, opts
 		t.Status, t.StatusBeforeDeletion = StatusPendingDeletion, cur.Status
 		t.DeletionScheduledAt = now.Add(grace).Truncate(time.Millisecond)
 		t.Version, t.UpdatedAt = cur.Version+1, now
-		if err := tx.UpdateTenant(ctx, t, cur.Version); err != nil {
+		if err := tx.UpdateTenant(ctx, &UpdateTenantParams{Tenant: t, PrevVersion: cur.Version}); err != nil {
 			return err
 		}
-		return s.appendEvent(ctx, tx, s.event(ctx, p, EventTenantDeletionScheduled, t))
+		return tx.AppendEvent(ctx, s.event(ctx, p, EventTenantDeletionScheduled, t))
 	})
 	if err != nil {
 		return nil, err
@@ -153,7 +153,7 @@ func (s *Service) DeleteTenant(ctx context.Context, p Principal, id string, opts
 }
 
 // RestoreTenant implements Provisioner.
-func (s *Service) RestoreTenant(ctx context.Context, p Principal, id string, pre Precondition) (*Tenant, error) {
+func (s *engine) RestoreTenant(ctx context.Context, p Principal, id string, pre Precondition) (*Tenant, error) {
 	if err := s.authorize(ctx, p, PermTenantDelete); err != nil {
 		return nil, err
 	}
@@ -161,10 +161,10 @@ func (s *Service) RestoreTenant(ctx context.Context, p Principal, id string, pre
 	if !ok {
 		return nil, notFound()
 	}
-	s.involve(ctx, id)
+	s.involve(id)
 	var t *Tenant
 	err := s.write(ctx, func(tx Tx) error {
-		cur, err := tx.GetTenant(ctx, p.PartnerID, id, true)
+		cur, err := tx.GetTenant(ctx, &GetTenantParams{PartnerID: p.PartnerID, ID: id, ForUpdate: true})
 		if err != nil {
 			return err
 		}
@@ -180,10 +180,10 @@ func (s *Service) RestoreTenant(ctx context.Context, p Principal, id string, pre
 			t.Status = StatusActive
 		}
 		t.Version, t.UpdatedAt = cur.Version+1, s.timestamp()
-		if err := tx.UpdateTenant(ctx, t, cur.Version); err != nil {
+		if err := tx.UpdateTenant(ctx, &UpdateTenantParams{Tenant: t, PrevVersion: cur.Version}); err != nil {
 			return err
 		}
-		return s.appendEvent(ctx, tx, s.event(ctx, p, EventTenantRestored, t))
+		return tx.AppendEvent(ctx, s.event(ctx, p, EventTenantRestored, t))
 	})
 	if err != nil {
 		return nil, err
@@ -192,7 +192,7 @@ func (s *Service) RestoreTenant(ctx context.Context, p Principal, id string, pre
 }
 
 // PurgeTenant implements Provisioner.
-func (s *Service) PurgeTenant(ctx context.Context, p Principal, id string, pre Precondition) error {
+func (s *engine) PurgeTenant(ctx context.Context, p Principal, id string, pre Precondition) error {
 	if err := s.authorize(ctx, p, PermTenantPurge); err != nil {
 		return err
 	}
@@ -200,19 +200,19 @@ func (s *Service) PurgeTenant(ctx context.Context, p Principal, id string, pre P
 	if !ok {
 		return notFound()
 	}
-	s.involve(ctx, id)
+	s.involve(id)
 	return s.write(ctx, func(tx Tx) error {
-		cur, err := tx.GetTenant(ctx, p.PartnerID, id, true)
+		cur, err := tx.GetTenant(ctx, &GetTenantParams{PartnerID: p.PartnerID, ID: id, ForUpdate: true})
 		if err != nil {
 			return err
 		}
 		if err := pre.check(cur); err != nil {
 			return err
 		}
-		if err := tx.PurgeTenant(ctx, PurgeTenantParams{PartnerID: cur.PartnerID, TenantID: cur.ID}); err != nil {
+		if err := tx.PurgeTenant(ctx, &PurgeTenantParams{PartnerID: cur.PartnerID, TenantID: cur.ID}); err != nil {
 			return err
 		}
-		return s.appendEvent(ctx, tx, purgedEvent(s.newID(), cur, p.Subject, requestID(ctx), s.timestamp()))
+		return tx.AppendEvent(ctx, purgedEvent(s.newID(), cur, p.Subject, requestID(ctx), s.timestamp()))
 	})
 }
 
@@ -223,7 +223,7 @@ func purgedEvent(eventID string, t *Tenant, actor, requestID string, at time.Tim
 }
 
 // ExportTenant implements Provisioner.
-func (s *Service) ExportTenant(ctx context.Context, p Principal, id string, f ExportFilter) (*TenantExport, error) {
+func (s *engine) ExportTenant(ctx context.Context, p Principal, id string, f ExportFilter) (*TenantExport, error) {
 	if err := s.authorize(ctx, p, PermTenantRead); err != nil {
 		return nil, err
 	}
@@ -245,17 +245,17 @@ func (s *Service) ExportTenant(ctx context.Context, p Principal, id string, f Ex
 	if !ok {
 		return nil, notFound()
 	}
-	s.involve(ctx, id)
+	s.involve(id)
 	out := &TenantExport{NextCursor: f.After}
 	var evs []*Event
 	err = s.read(ctx, func(tx Tx) (err error) {
-		if out.Tenant, err = tx.GetTenant(ctx, p.PartnerID, id, false); err != nil {
+		if out.Tenant, err = tx.GetTenant(ctx, &GetTenantParams{PartnerID: p.PartnerID, ID: id}); err != nil {
 			return err
 		}
-		if out.Config, err = tx.GetTenantConfig(ctx, p.PartnerID, id, false); err != nil {
+		if out.Config, err = tx.GetTenantConfig(ctx, &GetTenantParams{PartnerID: p.PartnerID, ID: id}); err != nil {
 			return err
 		}
-		q := ListTenantEventsParams{PartnerID: p.PartnerID, TenantID: id, AfterID: after, Limit: f.Limit + 1}
+		q := &ListTenantEventsParams{PartnerID: p.PartnerID, TenantID: id, AfterID: after, Limit: f.Limit + 1}
 		if evs, err = tx.ListTenantEvents(ctx, q); ErrorCode(err) == CodeNotFound {
 			return InvalidFields(map[string]string{"after": errEventCursor.Error()})
 		}
@@ -274,7 +274,7 @@ func (s *Service) ExportTenant(ctx context.Context, p Principal, id string, f Ex
 }
 
 // TenantAvailability implements Provisioner.
-func (s *Service) TenantAvailability(ctx context.Context, p Principal, q AvailabilityQuery) (*Availability, error) {
+func (s *engine) TenantAvailability(ctx context.Context, p Principal, q AvailabilityQuery) (*Availability, error) {
 	if err := s.authorize(ctx, p, PermTenantRead); err != nil {
 		return nil, err
 	}
@@ -290,7 +290,7 @@ func (s *Service) TenantAvailability(ctx context.Context, p Principal, q Availab
 	if err := fieldErrors(errs); err != nil {
 		return nil, err
 	}
-	find := FindTenantParams{PartnerID: p.PartnerID, ExternalID: external}
+	find := &FindTenantParams{PartnerID: p.PartnerID, ExternalID: external}
 	if name != "" {
 		find.NameKey = NameKey(name)
 	}

@@ -81,7 +81,8 @@ func (w *Worker) deliverDue(ctx context.Context) (int, error) {
 	now := w.opts.Clock()
 	var jobs []*DeliveryJob
 	err := w.store.Write(ctx, func(tx Tx) (err error) {
-		jobs, err = tx.ClaimDeliveries(ctx, now, now.Add(w.opts.DeliveryLease), w.opts.DeliveryConcurrency)
+		jobs, err = tx.ClaimDeliveries(ctx, &ClaimDeliveriesParams{Now: now, LeaseUntil: now.Add(w.opts.DeliveryLease),
+			Limit: w.opts.DeliveryConcurrency})
 		return err
 	})
 	if err != nil {

@@ -7,10 +7,16 @@
 //	svc := provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))
 //	t, err := svc.CreateTenant(ctx, principal, provisioning.TenantInput{CompanyName: "Acme", Email: "ops@acme.test"})
 //
-// Every change runs in one Store transaction with its lifecycle event. To make a request safe to
-// retry, run it inside Service.Idempotently with a key: the calls made with the context it
-// hands over join one transaction that also keeps the request's answer, so a retry gets that
-// answer instead of acting twice, even after a crash.
+// Every change runs in one Store transaction with its lifecycle event. Several calls share one
+// transaction when they go through a Service bound to it: svc.WithTx(tx), with tx from
+// Store.Write or from the host's own database transaction (the SQL stores' WriteTx), so that
+// they commit or roll back together, with the host's own work. To make a request safe to retry,
+// run it inside Service.Idempotently with a key: it hands its function such a bound Provisioner,
+// in a transaction that also keeps the request's answer, so a retry gets that answer instead of
+// acting twice, even after a crash.
+//
+// A host decorates the Service — metrics, tracing, its own rules — with WithMiddleware; the
+// Service applies the decoration to itself and to every bound copy, so it is never bypassed.
 //
 // Deleting a tenant (DeleteTenant) makes it pending deletion for a grace period
 // (WithDeletionGrace, 30 days by default): it can be read, exported and restored, and keeps its

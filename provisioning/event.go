@@ -88,7 +88,7 @@ func requestID(ctx context.Context) string {
 }
 
 // event builds the event of a change to t.
-func (s *Service) event(ctx context.Context, p Principal, typ EventType, t *Tenant) *Event {
+func (s *engine) event(ctx context.Context, p Principal, typ EventType, t *Tenant) *Event {
 	return &Event{ID: s.newID(), Type: typ, TenantID: t.ID, PartnerID: t.PartnerID, Actor: p.Subject,
 		RequestID: requestID(ctx), CreatedAt: t.UpdatedAt, Data: t.Clone()}
 }
@@ -131,7 +131,7 @@ func decodeEventCursor(s string) (string, error) {
 
 // ListEvents returns a page of the partner's events, oldest first. It needs tenant:read.
 // Returns CodeInvalid for a bad filter.
-func (s *Service) ListEvents(ctx context.Context, p Principal, f EventFilter) (*EventPage, error) {
+func (s *engine) ListEvents(ctx context.Context, p Principal, f EventFilter) (*EventPage, error) {
 	if err := s.authorize(ctx, p, PermTenantRead); err != nil {
 		return nil, err
 	}

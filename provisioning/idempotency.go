@@ -59,40 +59,46 @@ var errDiscard = errors.New("provisioning: answer not kept")
 // Idempotently answers a request made with an idempotency key. perm is the permission the
 // request needs: p must hold it before anything else happens, on a replay as on the first
 // request, so a principal without it is refused (CodeForbidden) and never given the kept answer
-// of another principal of its partner. The first time, it runs do with a context in which every
-// call to this Service joins one transaction; do returns the encoded answer and whether to keep
-// it. A kept answer commits together with the changes do made; one not kept (an internal error,
-// a refusal) rolls them back, so that a retry runs afresh. Later calls with the key get the kept
-// answer back, with replayed set, and do is not run.
+// of another principal of its partner.
+//
+// The first time, it runs do in one transaction of the store, handing it prov, the Service
+// bound to that transaction (as WithTx binds it, its middleware included); do makes the
+// request's changes through prov and returns the encoded answer and whether to keep it. A kept
+// answer commits together with those changes; one not kept (an internal error, a refusal) rolls
+// them back, so that a retry runs afresh. Later calls with the key get the kept answer back, with
+// replayed set, and do is not run. The kept answer lists the tenants that prov's calls named or
+// created (IdempotencyRecord.TenantIDs), so that purging one of them forgets it. do must reach
+// the store only through prov: on stores that run one write at a time (memory, SQLite) a write
+// begun otherwise would wait for this transaction, which waits for do.
 //
 // It fails with CodeUnauthenticated or CodeForbidden as every method does, then
 // CodeIdempotencyKeyReused when the key was used for another request (another fingerprint),
 // CodeIdempotencyKeyInUse while the first request is still running (here, or on another replica
-// where the store can tell), and CodeBadRequest for a malformed key. A panic in do rolls back
-// and is re-raised. do must reach the store only through this Service with the context it is
-// given: on stores that run one write at a time (memory, SQLite) a transaction begun in do by
-// other means would wait for this one forever.
+// where the store can tell), CodeBadRequest for a malformed key, and CodeInternal on a Service
+// from WithTx, whose transaction cannot keep an answer apart from its caller's work. A panic in
+// do rolls back and is re-raised.
 func (s *Service) Idempotently(ctx context.Context, p Principal, perm Permission, key, fingerprint string,
-	do func(ctx context.Context) (answer []byte, keep bool)) (answer []byte, replayed bool, err error) {
-	if err := s.authorize(ctx, p, perm); err != nil {
+	do func(prov Provisioner) (answer []byte, keep bool)) (answer []byte, replayed bool, err error) {
+	e := s.e
+	if err := e.authorize(ctx, p, perm); err != nil {
 		return nil, false, err
 	}
 	if key == "" || len(key) > MaxIdempotencyKey || strings.IndexFunc(key, func(r rune) bool { return !unicode.IsPrint(r) || r > unicode.MaxASCII }) >= 0 {
 		return nil, false, Errorf(CodeBadRequest, "an idempotency key must be 1 to %d printable ASCII characters", MaxIdempotencyKey)
 	}
-	if s.joined(ctx) != nil {
-		return nil, false, Internal(errors.New("provisioning: Idempotently called inside Idempotently"))
+	if e.tx != nil {
+		return nil, false, Internal(errors.New("provisioning: Idempotently on a Service bound to a transaction"))
 	}
 	// In flight here: answered at once. In flight on another replica: LockIdempotencyKey tells.
 	slot := [2]string{p.PartnerID, key}
-	if _, busy := s.inFlight.LoadOrStore(slot, struct{}{}); busy {
+	if _, busy := e.inFlight.LoadOrStore(slot, struct{}{}); busy {
 		return nil, false, errInUse()
 	}
-	defer s.inFlight.Delete(slot)
+	defer e.inFlight.Delete(slot)
 	var panicked any
-	err = s.store.Write(ctx, func(tx Tx) error {
-		now := s.timestamp()
-		rec, locked, err := tx.LockIdempotencyKey(ctx, p.PartnerID, key, now)
+	err = e.store.Write(ctx, func(tx Tx) error {
+		now := e.timestamp()
+		rec, locked, err := tx.LockIdempotencyKey(ctx, &LockIdempotencyKeyParams{PartnerID: p.PartnerID, Key: key, Now: now})
 		switch {
 		case err != nil:
 			return err
@@ -105,10 +111,10 @@ func (s *Service) Idempotently(ctx context.Context, p Principal, perm Permission
 			return nil
 		}
 		var keep bool
-		j := &joinedTx{s: s, tx: tx}
+		touched := &involvement{}
 		func() {
 			defer func() { panicked = recover() }()
-			answer, keep = do(context.WithValue(ctx, joinKey{}, j))
+			answer, keep = do(e.recording(tx, touched))
 		}()
 		if panicked != nil || !keep {
 			return errDiscard
@@ -116,12 +122,9 @@ func (s *Service) Idempotently(ctx context.Context, p Principal, perm Permission
 		if answer == nil {
 			answer = []byte{}
 		}
-		if err := tx.PutIdempotencyRecord(ctx, &IdempotencyRecord{PartnerID: p.PartnerID, Key: key,
+		return tx.PutIdempotencyRecord(ctx, &IdempotencyRecord{PartnerID: p.PartnerID, Key: key,
 			Fingerprint: fingerprint, Response: answer, CreatedAt: now, ExpiresAt: now.Add(IdempotencyTTL),
-			TenantIDs: j.tenants}); err != nil {
-			return err
-		}
-		return j.flushEvents(ctx)
+			TenantIDs: touched.ids})
 	})
 	switch {
 	case panicked != nil:

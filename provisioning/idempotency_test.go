@@ -16,7 +16,7 @@ func TestIdempotentlyAuthorizesFirst(t *testing.T) {
 	admin := provisioning.Principal{PartnerID: "p", Roles: []string{"partner-admin"}}
 	reader := provisioning.Principal{PartnerID: "p", Permissions: []provisioning.Permission{provisioning.PermTenantRead}}
 	runs := 0
-	do := func(context.Context) ([]byte, bool) { runs++; return []byte("secret answer"), true }
+	do := func(provisioning.Provisioner) ([]byte, bool) { runs++; return []byte("secret answer"), true }
 
 	for _, key := range []string{"fresh", "kept"} {
 		if key == "kept" {

@@ -3,12 +3,9 @@ package provisioning
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"maps"
-	"net/url"
 	"reflect"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -106,37 +103,14 @@ func (pre Precondition) check(t *Tenant) error {
 	return nil
 }
 
-// Service is the Provisioner over a Store and an Authorizer.
-type Service struct {
-	store    Store
-	authz    Authorizer
-	now      func() time.Time
-	newID    func() string
-	checkURL func(context.Context, *url.URL) error
-	grace    time.Duration // how long a deleted tenant stays restorable
-	inFlight sync.Map      // [2]string{partner, idempotency key} of the requests Idempotently runs
-}
-
-var _ Provisioner = (*Service)(nil)
-
-// New returns a Provisioner that keeps tenants in store and asks authz for permissions.
-func New(store Store, authz Authorizer, opts ...Option) *Service {
-	s := &Service{store: store, authz: authz, now: time.Now, newID: newUUIDv7, checkURL: httpsOnly,
-		grace: DefaultDeletionGrace}
-	for _, o := range opts {
-		o(s)
-	}
-	return s
-}
-
-func (s *Service) authorize(ctx context.Context, p Principal, perm Permission) error {
+func (s *engine) authorize(ctx context.Context, p Principal, perm Permission) error {
 	if err := p.check(); err != nil {
 		return err
 	}
 	return s.authz.Authorize(ctx, p, perm)
 }
 
-func (s *Service) timestamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+func (s *engine) timestamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
 
 func notFound() error { return Errorf(CodeNotFound, "tenant not found") }
 
@@ -150,7 +124,7 @@ func canonicalID(id string) (string, bool) {
 }
 
 // CreateTenant implements Provisioner.
-func (s *Service) CreateTenant(ctx context.Context, p Principal, in TenantInput) (*Tenant, error) {
+func (s *engine) CreateTenant(ctx context.Context, p Principal, in TenantInput) (*Tenant, error) {
 	if err := s.authorize(ctx, p, PermTenantCreate); err != nil {
 		return nil, err
 	}
@@ -158,21 +132,15 @@ func (s *Service) CreateTenant(ctx context.Context, p Principal, in TenantInput)
 	if err != nil {
 		return nil, err
 	}
-	s.involve(ctx, n.tenant.ID)
+	s.involve(n.Tenant.ID)
 	if err := s.write(ctx, func(tx Tx) error { return s.insert(ctx, tx, p, n) }); err != nil {
-		return nil, s.explainConflict(ctx, n.tenant, err)
+		return nil, err
 	}
-	return n.tenant, nil
+	return n.Tenant, nil
 }
 
-// newTenant is a validated tenant about to be created, with its configuration.
-type newTenant struct {
-	tenant *Tenant
-	config *TenantConfig
-}
-
-// newTenant validates a create input into the tenant to insert.
-func (s *Service) newTenant(p Principal, in TenantInput) (*newTenant, error) {
+// newTenant validates a create input into the tenant to insert, with its configuration.
+func (s *engine) newTenant(p Principal, in TenantInput) (*InsertTenantParams, error) {
 	config, cerr := normalizeConfig(in.Config)
 	in, err := in.Normalize()
 	if err = mergeInvalid(err, cerr); err != nil {
@@ -184,41 +152,19 @@ func (s *Service) newTenant(p Principal, in TenantInput) (*newTenant, error) {
 	now := s.timestamp()
 	t := &Tenant{ID: s.newID(), PartnerID: p.PartnerID, Version: 1, CreatedAt: now, UpdatedAt: now}
 	t.set(in)
-	return &newTenant{tenant: t, config: &TenantConfig{TenantID: t.ID, Config: config, Version: 1, UpdatedAt: now}}, nil
+	return &InsertTenantParams{Tenant: t, Config: &TenantConfig{TenantID: t.ID, Config: config, Version: 1, UpdatedAt: now}}, nil
 }
 
 // insert stores a new tenant, its configuration and its event in tx.
-func (s *Service) insert(ctx context.Context, tx Tx, p Principal, n *newTenant) error {
-	if err := insertRows(ctx, tx, n); err != nil {
+func (s *engine) insert(ctx context.Context, tx Tx, p Principal, n *InsertTenantParams) error {
+	if err := tx.InsertTenant(ctx, n); err != nil {
 		return err
 	}
-	return s.appendEvent(ctx, tx, s.event(ctx, p, EventTenantCreated, n.tenant))
-}
-
-// insertRows stores a new tenant and its configuration, without the event.
-func insertRows(ctx context.Context, tx Tx, n *newTenant) error {
-	if err := tx.InsertTenant(ctx, n.tenant); err != nil {
-		return err
-	}
-	return tx.PutTenantConfig(ctx, n.tenant.PartnerID, n.config, 0)
-}
-
-// explainConflict names the existing tenant in a CodeTenantExists error when the store could not
-// within the failed transaction (PostgreSQL aborts it on a unique violation).
-func (s *Service) explainConflict(ctx context.Context, t *Tenant, err error) error {
-	var e *Error
-	if !errors.As(err, &e) || e.Code != CodeTenantExists || e.TenantID != "" {
-		return err
-	}
-	var id string
-	if rerr := s.read(ctx, func(tx Tx) (err error) { id, err = tx.ConflictingTenant(ctx, t); return err }); rerr == nil {
-		e.TenantID = id
-	}
-	return e
+	return tx.AppendEvent(ctx, s.event(ctx, p, EventTenantCreated, n.Tenant))
 }
 
 // GetTenant implements Provisioner.
-func (s *Service) GetTenant(ctx context.Context, p Principal, id string) (*Tenant, error) {
+func (s *engine) GetTenant(ctx context.Context, p Principal, id string) (*Tenant, error) {
 	if err := s.authorize(ctx, p, PermTenantRead); err != nil {
 		return nil, err
 	}
@@ -226,17 +172,17 @@ func (s *Service) GetTenant(ctx context.Context, p Principal, id string) (*Tenan
 	if !ok {
 		return nil, notFound()
 	}
-	s.involve(ctx, id)
+	s.involve(id)
 	var t *Tenant
 	err := s.read(ctx, func(tx Tx) (err error) {
-		t, err = tx.GetTenant(ctx, p.PartnerID, id, false)
+		t, err = tx.GetTenant(ctx, &GetTenantParams{PartnerID: p.PartnerID, ID: id})
 		return err
 	})
 	return t, err
 }
 
 // ListTenants implements Provisioner.
-func (s *Service) ListTenants(ctx context.Context, p Principal, f TenantFilter) (*TenantPage, error) {
+func (s *engine) ListTenants(ctx context.Context, p Principal, f TenantFilter) (*TenantPage, error) {
 	if err := s.authorize(ctx, p, PermTenantRead); err != nil {
 		return nil, err
 	}
@@ -263,7 +209,7 @@ func (s *Service) ListTenants(ctx context.Context, p Principal, f TenantFilter) 
 }
 
 // UpdateTenant implements Provisioner.
-func (s *Service) UpdateTenant(ctx context.Context, p Principal, id string, patch TenantPatch, pre Precondition) (*Tenant, error) {
+func (s *engine) UpdateTenant(ctx context.Context, p Principal, id string, patch TenantPatch, pre Precondition) (*Tenant, error) {
 	return s.change(ctx, p, id, pre, func(cur TenantInput) (TenantInput, error) {
 		in, err := patch.Apply(cur).Normalize()
 		if problems := patch.check(); len(problems) > 0 {
@@ -274,7 +220,7 @@ func (s *Service) UpdateTenant(ctx context.Context, p Principal, id string, patc
 }
 
 // ReplaceTenant implements Provisioner.
-func (s *Service) ReplaceTenant(ctx context.Context, p Principal, id string, in TenantInput, pre Precondition) (*Tenant, error) {
+func (s *engine) ReplaceTenant(ctx context.Context, p Principal, id string, in TenantInput, pre Precondition) (*Tenant, error) {
 	return s.change(ctx, p, id, pre, func(cur TenantInput) (TenantInput, error) {
 		if in.Status == "" {
 			in.Status = cur.Status
@@ -289,7 +235,7 @@ func (s *Service) ReplaceTenant(ctx context.Context, p Principal, id string, in 
 
 // change is the read-modify-write of UpdateTenant and ReplaceTenant, in one transaction with the
 // tenant locked.
-func (s *Service) change(ctx context.Context, p Principal, id string, pre Precondition,
+func (s *engine) change(ctx context.Context, p Principal, id string, pre Precondition,
 	edit func(TenantInput) (TenantInput, error)) (*Tenant, error) {
 	if err := s.authorize(ctx, p, PermTenantUpdate); err != nil {
 		return nil, err
@@ -298,10 +244,10 @@ func (s *Service) change(ctx context.Context, p Principal, id string, pre Precon
 	if !ok {
 		return nil, notFound()
 	}
-	s.involve(ctx, id)
+	s.involve(id)
 	var t *Tenant
 	err := s.write(ctx, func(tx Tx) error {
-		cur, err := tx.GetTenant(ctx, p.PartnerID, id, true)
+		cur, err := tx.GetTenant(ctx, &GetTenantParams{PartnerID: p.PartnerID, ID: id, ForUpdate: true})
 		if err != nil {
 			return err
 		}
@@ -321,15 +267,12 @@ func (s *Service) change(ctx context.Context, p Principal, id string, pre Precon
 			return nil // nothing changes: no new version
 		}
 		t.Version, t.UpdatedAt = cur.Version+1, s.timestamp()
-		if err := tx.UpdateTenant(ctx, t, cur.Version); err != nil {
+		if err := tx.UpdateTenant(ctx, &UpdateTenantParams{Tenant: t, PrevVersion: cur.Version}); err != nil {
 			return err
 		}
-		return s.appendEvent(ctx, tx, s.event(ctx, p, changeEvent(cur, t), t))
+		return tx.AppendEvent(ctx, s.event(ctx, p, changeEvent(cur, t), t))
 	})
 	if err != nil {
-		if t != nil {
-			err = s.explainConflict(ctx, t, err)
-		}
 		return nil, err
 	}
 	return t, nil

@@ -32,12 +32,12 @@ func (w *Worker) purgeOne(ctx context.Context) (bool, error) {
 	now := w.opts.Clock().UTC().Truncate(time.Millisecond)
 	var t *Tenant
 	err := w.store.Write(ctx, func(tx Tx) error {
-		due, err := tx.ClaimTenantPurges(ctx, ClaimTenantPurgesParams{Now: now, Limit: 1})
+		due, err := tx.ClaimTenantPurges(ctx, &ClaimTenantPurgesParams{Now: now, Limit: 1})
 		if err != nil || len(due) == 0 {
 			return err
 		}
 		t = due[0]
-		if err := tx.PurgeTenant(ctx, PurgeTenantParams{PartnerID: t.PartnerID, TenantID: t.ID}); err != nil {
+		if err := tx.PurgeTenant(ctx, &PurgeTenantParams{PartnerID: t.PartnerID, TenantID: t.ID}); err != nil {
 			return err
 		}
 		return tx.AppendEvent(ctx, purgedEvent(newUUIDv7(), t, "", "", now))

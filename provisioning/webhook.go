@@ -93,7 +93,7 @@ type Delivery struct {
 // WithWebhookURLCheck sets the check that a webhook URL must pass beyond its syntax — such as
 // provisioning/webhook.CheckURL, which refuses private and loopback addresses.
 func WithWebhookURLCheck(check func(ctx context.Context, u *url.URL) error) Option {
-	return func(s *Service) { s.checkURL = check }
+	return func(s *settings) { s.checkURL = check }
 }
 
 // newSecret returns a Standard Webhooks signing secret.
@@ -105,7 +105,7 @@ func newSecret() (string, error) {
 	return "whsec_" + base64.StdEncoding.EncodeToString(b), nil
 }
 
-func (s *Service) validateWebhook(ctx context.Context, in WebhookInput) (WebhookInput, error) {
+func (s *engine) validateWebhook(ctx context.Context, in WebhookInput) (WebhookInput, error) {
 	problems := map[string]string{}
 	in.URL, in.Description = strings.TrimSpace(in.URL), strings.TrimSpace(in.Description)
 	u, err := url.Parse(in.URL)
@@ -162,7 +162,7 @@ func httpsOnly(_ context.Context, u *url.URL) error {
 // CreateWebhook registers an endpoint (webhook:manage). The returned Webhook holds the secret,
 // which is never shown again. Returns CodeInvalid, also when the partner has MaxWebhooks
 // endpoints already; the store holds that limit under concurrent registrations.
-func (s *Service) CreateWebhook(ctx context.Context, p Principal, in WebhookInput) (*Webhook, error) {
+func (s *engine) CreateWebhook(ctx context.Context, p Principal, in WebhookInput) (*Webhook, error) {
 	if err := s.authorize(ctx, p, PermWebhookManage); err != nil {
 		return nil, err
 	}
@@ -177,7 +177,10 @@ func (s *Service) CreateWebhook(ctx context.Context, p Principal, in WebhookInpu
 	w := &Webhook{ID: s.newID(), PartnerID: p.PartnerID, URL: in.URL, Events: in.Events,
 		Description: in.Description, Secret: secret, CreatedAt: s.timestamp()}
 	var inserted bool
-	err = s.write(ctx, func(tx Tx) (err error) { inserted, err = tx.InsertWebhook(ctx, w, MaxWebhooks); return err })
+	err = s.write(ctx, func(tx Tx) (err error) {
+		inserted, err = tx.InsertWebhook(ctx, &InsertWebhookParams{Webhook: w, Limit: MaxWebhooks})
+		return err
+	})
 	switch {
 	case err != nil:
 		return nil, err
@@ -188,7 +191,7 @@ func (s *Service) CreateWebhook(ctx context.Context, p Principal, in WebhookInpu
 }
 
 // ListWebhooks returns the partner's endpoints, oldest first (webhook:manage).
-func (s *Service) ListWebhooks(ctx context.Context, p Principal) ([]*Webhook, error) {
+func (s *engine) ListWebhooks(ctx context.Context, p Principal) ([]*Webhook, error) {
 	if err := s.authorize(ctx, p, PermWebhookManage); err != nil {
 		return nil, err
 	}
@@ -198,7 +201,7 @@ func (s *Service) ListWebhooks(ctx context.Context, p Principal) ([]*Webhook, er
 }
 
 // GetWebhook returns one endpoint (webhook:manage). Returns CodeNotFound.
-func (s *Service) GetWebhook(ctx context.Context, p Principal, id string) (*Webhook, error) {
+func (s *engine) GetWebhook(ctx context.Context, p Principal, id string) (*Webhook, error) {
 	if err := s.authorize(ctx, p, PermWebhookManage); err != nil {
 		return nil, err
 	}
@@ -207,14 +210,17 @@ func (s *Service) GetWebhook(ctx context.Context, p Principal, id string) (*Webh
 		return nil, Errorf(CodeNotFound, "webhook not found")
 	}
 	var w *Webhook
-	err := s.read(ctx, func(tx Tx) (err error) { w, err = tx.GetWebhook(ctx, p.PartnerID, id); return err })
+	err := s.read(ctx, func(tx Tx) (err error) {
+		w, err = tx.GetWebhook(ctx, &GetWebhookParams{PartnerID: p.PartnerID, ID: id})
+		return err
+	})
 	return w, err
 }
 
 // RotateWebhookSecret gives an endpoint a new signing secret (webhook:manage); the old one keeps
 // signing deliveries beside it for SecretOverlap. The returned Webhook holds the new secret, shown
 // this once. Returns CodeNotFound.
-func (s *Service) RotateWebhookSecret(ctx context.Context, p Principal, id string) (*Webhook, error) {
+func (s *engine) RotateWebhookSecret(ctx context.Context, p Principal, id string) (*Webhook, error) {
 	if err := s.authorize(ctx, p, PermWebhookManage); err != nil {
 		return nil, err
 	}
@@ -228,7 +234,7 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, p Principal, id strin
 	}
 	var w *Webhook
 	err = s.write(ctx, func(tx Tx) (err error) {
-		if w, err = tx.GetWebhook(ctx, p.PartnerID, id); err != nil {
+		if w, err = tx.GetWebhook(ctx, &GetWebhookParams{PartnerID: p.PartnerID, ID: id}); err != nil {
 			return err
 		}
 		w.PreviousSecret, w.PreviousUntil, w.Secret = w.Secret, s.timestamp().Add(SecretOverlap), secret
@@ -242,7 +248,7 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, p Principal, id strin
 
 // DeleteWebhook removes an endpoint and its pending deliveries (webhook:manage). Returns
 // CodeNotFound.
-func (s *Service) DeleteWebhook(ctx context.Context, p Principal, id string) error {
+func (s *engine) DeleteWebhook(ctx context.Context, p Principal, id string) error {
 	if err := s.authorize(ctx, p, PermWebhookManage); err != nil {
 		return err
 	}
@@ -250,12 +256,12 @@ func (s *Service) DeleteWebhook(ctx context.Context, p Principal, id string) err
 	if !ok {
 		return Errorf(CodeNotFound, "webhook not found")
 	}
-	return s.write(ctx, func(tx Tx) error { return tx.DeleteWebhook(ctx, p.PartnerID, id) })
+	return s.write(ctx, func(tx Tx) error { return tx.DeleteWebhook(ctx, &DeleteWebhookParams{PartnerID: p.PartnerID, ID: id}) })
 }
 
 // ListDeliveries returns the newest deliveries to one of the partner's endpoints, at most limit
 // (1–200, 0 means 50) (webhook:manage). Returns CodeNotFound.
-func (s *Service) ListDeliveries(ctx context.Context, p Principal, webhookID string, limit int) ([]*Delivery, error) {
+func (s *engine) ListDeliveries(ctx context.Context, p Principal, webhookID string, limit int) ([]*Delivery, error) {
 	if err := s.authorize(ctx, p, PermWebhookManage); err != nil {
 		return nil, err
 	}
@@ -271,10 +277,10 @@ func (s *Service) ListDeliveries(ctx context.Context, p Principal, webhookID str
 	}
 	var ds []*Delivery
 	err := s.read(ctx, func(tx Tx) (err error) {
-		if _, err = tx.GetWebhook(ctx, p.PartnerID, id); err != nil {
+		if _, err = tx.GetWebhook(ctx, &GetWebhookParams{PartnerID: p.PartnerID, ID: id}); err != nil {
 			return err
 		}
-		ds, err = tx.ListDeliveries(ctx, p.PartnerID, id, limit)
+		ds, err = tx.ListDeliveries(ctx, &ListDeliveriesParams{PartnerID: p.PartnerID, WebhookID: id, Limit: limit})
 		return err
 	})
 	return ds, err

@@ -167,7 +167,7 @@ func TestWorkerPurgesExpiredIdempotencyRecords(t *testing.T) {
 	rbac := provisioning.NewRBAC(provisioning.DefaultPolicy())
 	yesterday := time.Now().Add(-provisioning.IdempotencyTTL - time.Hour).UTC().Truncate(time.Millisecond)
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	keep := func(ctx context.Context) ([]byte, bool) { return []byte("answer"), true }
+	keep := func(provisioning.Provisioner) ([]byte, bool) { return []byte("answer"), true }
 	for at, key := range map[time.Time]string{yesterday: "expired", now: "live"} {
 		svc := provisioning.New(store, rbac, provisioning.WithClock(func() time.Time { return at }))
 		if _, _, err := svc.Idempotently(ctx, workerAdmin, provisioning.PermTenantCreate, key, "fp", keep); err != nil {
@@ -178,7 +178,7 @@ func TestWorkerPurgesExpiredIdempotencyRecords(t *testing.T) {
 	held := func(key string, at time.Time) bool {
 		var rec *provisioning.IdempotencyRecord
 		if err := store.Write(ctx, func(tx provisioning.Tx) (err error) {
-			rec, _, err = tx.LockIdempotencyKey(ctx, workerAdmin.PartnerID, key, at)
+			rec, _, err = tx.LockIdempotencyKey(ctx, &provisioning.LockIdempotencyKeyParams{PartnerID: workerAdmin.PartnerID, Key: key, Now: at})
 			return err
 		}); err != nil {
 			t.Fatal(err)

@@ -153,7 +153,7 @@ func newHandler(c config, prov *provisioning.Service, store provisioning.Store, 
 	dev *devMode, log *slog.Logger) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	opts := []httpapi.Option{httpapi.WithLogger(log), httpapi.WithMetrics(reg),
+	opts := []httpapi.Option{httpapi.WithIdempotency(prov), httpapi.WithLogger(log), httpapi.WithMetrics(reg),
 		httpapi.WithReadiness(store.Ping), httpapi.WithReadiness(authn.Ready),
 		httpapi.WithRateLimit(c.rateLimit, twice(c.rateLimit)), httpapi.WithFailedAuthLimit(c.failedAuthLimit, twice(c.failedAuthLimit))}
 	mux := http.NewServeMux()

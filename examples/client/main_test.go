@@ -24,7 +24,7 @@ func (tok oneToken) Authenticate(_ context.Context, token string) (provisioning.
 // The walk-through runs against a real server, start to end.
 func TestWalkthrough(t *testing.T) {
 	svc := provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))
-	srv := httptest.NewServer(httpapi.New(svc, oneToken("tok")))
+	srv := httptest.NewServer(httpapi.New(svc, oneToken("tok"), httpapi.WithIdempotency(svc)))
 	defer srv.Close()
 	var out strings.Builder
 	if err := run(context.Background(), httpapi.NewClient(srv.URL, httpapi.WithToken("tok")), &out); err != nil {

@@ -1,6 +1,7 @@
 // Command embed shows a host application embedding provisiond: it keeps tenants in its own
-// SQLite file, authenticates partners with its own API keys instead of JWTs, authorizes with
-// its own rule, mounts the provisioning API inside its own mux next to its own routes, and runs
+// SQLite file, provisions inside its own database transaction, authenticates partners with its
+// own API keys instead of JWTs, authorizes with its own rule, decorates the Provisioner with its
+// own logging, mounts the provisioning API inside its own mux next to its own routes, and runs
 // the library's background work (webhook deliveries, the purge of deleted tenants once their
 // grace period ends) beside its server.
 //
@@ -81,15 +82,37 @@ type options struct {
 	deletionGrace        time.Duration // how long a deleted tenant stays restorable
 }
 
+// loggedCreates is the host's decorator of the Provisioner: it logs every tenant creation and
+// its outcome. Given to the Service as middleware, it sees every call — plain, in the host's
+// transaction, or made with an Idempotency-Key — and a replayed answer calls nothing.
+func loggedCreates(log *slog.Logger) provisioning.Middleware {
+	return func(next provisioning.Provisioner) provisioning.Provisioner { return logged{next, log} }
+}
+
+// logged is the Provisioner of loggedCreates; every method but CreateTenant is next's.
+type logged struct {
+	provisioning.Provisioner
+	log *slog.Logger
+}
+
+// CreateTenant implements provisioning.Provisioner.
+func (l logged) CreateTenant(ctx context.Context, p provisioning.Principal, in provisioning.TenantInput) (*provisioning.Tenant, error) {
+	t, err := l.Provisioner.CreateTenant(ctx, p, in)
+	l.log.Info("create tenant", "partner", p.PartnerID, "outcome", string(provisioning.ErrorCode(err)))
+	return t, err
+}
+
 // newService builds the provisioning Service the host serves.
-func newService(store provisioning.Store, o options) *provisioning.Service {
+func newService(store provisioning.Store, o options, log *slog.Logger) *provisioning.Service {
 	authz := billingHold{rbac: provisioning.NewRBAC(provisioning.DefaultPolicy()), onHold: []string{"globex-reseller"}}
 	return provisioning.New(store, authz,
 		provisioning.WithWebhookURLCheck(webhook.CheckURL(o.allowPrivateWebhooks, net.DefaultResolver)),
-		provisioning.WithDeletionGrace(o.deletionGrace))
+		provisioning.WithDeletionGrace(o.deletionGrace),
+		provisioning.WithMiddleware(loggedCreates(log)))
 }
 
-// newHandler builds the host's whole HTTP surface around a provisioning Service.
+// newHandler builds the host's whole HTTP surface around a provisioning Service, which also keeps
+// the answers of requests made with an Idempotency-Key.
 func newHandler(svc *provisioning.Service) http.Handler {
 	keys := newAPIKeys(map[string]provisioning.Principal{
 		"key-acme":   {PartnerID: "acme-reseller", Subject: "acme-integration", Roles: []string{"partner-admin"}},
@@ -97,7 +120,7 @@ func newHandler(svc *provisioning.Service) http.Handler {
 	})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /host/hello", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "the host's own route") })
-	mux.Handle(httpapi.BasePath+"/", httpapi.New(svc, keys))
+	mux.Handle(httpapi.BasePath+"/", httpapi.New(svc, keys, httpapi.WithIdempotency(svc)))
 	return mux
 }
 
@@ -120,16 +143,20 @@ func startWorker(store provisioning.Store, o options, log *slog.Logger) (stop fu
 	}
 }
 
-// seed provisions a tenant and records it in the host's own table, in one transaction.
-func seed(ctx context.Context, store *sqlite.Store) error {
+// seed provisions a tenant and records it in the host's own table, in one transaction of the
+// host's: the Service bound to it (WithTx) does its work there, with the tenant's event.
+func seed(ctx context.Context, store *sqlite.Store, svc *provisioning.Service) error {
 	tx, err := store.BeginTx(ctx)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = tx.Rollback() }() // a no-op after Commit
-	svc := provisioning.New(store.Within(tx), provisioning.NewRBAC(provisioning.DefaultPolicy()))
-	admin := provisioning.Principal{PartnerID: "acme-reseller", Roles: []string{"partner-admin"}}
-	t, err := svc.CreateTenant(ctx, admin, provisioning.TenantInput{CompanyName: "Seeded Corp", Email: "ops@seeded.example"})
+	admin := provisioning.Principal{PartnerID: "acme-reseller", Subject: "seed", Roles: []string{"partner-admin"}}
+	var t *provisioning.Tenant
+	err = store.WriteTx(ctx, tx, func(ptx provisioning.Tx) (err error) {
+		t, err = svc.WithTx(ptx).CreateTenant(ctx, admin, provisioning.TenantInput{CompanyName: "Seeded Corp", Email: "ops@seeded.example"})
+		return err
+	})
 	if provisioning.ErrorCode(err) == provisioning.CodeTenantExists {
 		return nil // seeded on an earlier run
 	}
@@ -168,16 +195,17 @@ func run(ctx context.Context, addr, path string, o options) error {
 	}
 	defer store.Close()
 
+	svc := newService(store, o, slog.Default())
 	// The host may also call the domain directly, with no HTTP at all — here inside its own
 	// transaction, so that its own record and the tenant commit together or not at all.
-	if err := seed(ctx, store); err != nil {
+	if err := seed(ctx, store, svc); err != nil {
 		return err
 	}
 
 	// The background work goes on until the server has stopped, then finishes what it started.
 	stopWorker := startWorker(store, o, slog.Default())
 	defer stopWorker()
-	srv := &http.Server{Addr: addr, Handler: newHandler(newService(store, o)),
+	srv := &http.Server{Addr: addr, Handler: newHandler(svc),
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 	shutDown := make(chan struct{})
 	go func() {

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,14 +18,37 @@ import (
 	"github.com/provisiond/provisiond/provisioning/webhook"
 )
 
+// quiet is a logger for the tests that do not read the log.
+var quiet = slog.New(slog.DiscardHandler)
+
+// logBuffer keeps what a logger writes, for a test to read; the server's goroutines write it.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 func TestSeedInTheHostTransaction(t *testing.T) {
 	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "host.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close()
+	var log logBuffer
+	svc := newService(store, options{}, slog.New(slog.NewTextHandler(&log, nil)))
 	for range 2 { // the second run finds the tenant and changes nothing
-		if err := seed(context.Background(), store); err != nil {
+		if err := seed(context.Background(), store, svc); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -32,10 +56,25 @@ func TestSeedInTheHostTransaction(t *testing.T) {
 	if err := store.DB().Get(&n, `SELECT count(*) FROM host_accounts JOIN tenants ON tenants.id = host_accounts.tenant_id`); err != nil || n != 1 {
 		t.Fatalf("host rows joined to tenants: %d, %v", n, err)
 	}
+	// The tenant's event was written in the host's transaction, with the tenant.
+	if err := store.DB().Get(&n, `SELECT count(*) FROM events JOIN host_accounts ON host_accounts.tenant_id = events.tenant_id
+		WHERE events.type = 'tenant.created'`); err != nil || n != 1 {
+		t.Fatalf("events of the seeded tenant: %d, %v", n, err)
+	}
+	// The host's decorator saw both seeds, in the host's transaction: one created, one refused.
+	if got := log.String(); strings.Count(got, "msg=\"create tenant\"") != 2 || !strings.Contains(got, "outcome=tenant_exists") {
+		t.Fatalf("the decorator's log:\n%s", got)
+	}
 }
 
-// do sends one request to the host's server.
-func do(t *testing.T, base, method, path, key, body string) (int, string) {
+// do sends one request to the host's server, with the headers given as name, value pairs.
+func do(t *testing.T, base, method, path, key, body string, header ...string) (int, string) {
+	st, _, b := doHeader(t, base, method, path, key, body, header...)
+	return st, b
+}
+
+// doHeader is do, returning the answer's header too.
+func doHeader(t *testing.T, base, method, path, key, body string, header ...string) (int, http.Header, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 	if err != nil {
@@ -43,17 +82,41 @@ func do(t *testing.T, base, method, path, key, body string) (int, string) {
 	}
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+// A create sent twice with one Idempotency-Key through the host's mux creates one tenant and
+// replays the first answer; the host's decorator saw the first call, and only it.
+func TestIdempotentCreateThroughTheHostsDecorator(t *testing.T) {
+	var log logBuffer
+	svc := newService(memstore.New(), options{}, slog.New(slog.NewTextHandler(&log, nil)))
+	host := httptest.NewServer(newHandler(svc))
+	defer host.Close()
+	const body = `{"company_name":"Keyed","email":"k@example.com"}`
+	st1, h1, first := doHeader(t, host.URL, "POST", "/api/provisioning/tenants", "key-acme", body, "Idempotency-Key", "k-1")
+	st2, h2, again := doHeader(t, host.URL, "POST", "/api/provisioning/tenants", "key-acme", body, "Idempotency-Key", "k-1")
+	if st1 != 201 || st2 != 201 || again != first || h1.Get("Idempotent-Replayed") != "" || h2.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("the keyed create and its retry: %d %s / %d %s", st1, first, st2, again)
+	}
+	if st, list := do(t, host.URL, "GET", "/api/provisioning/tenants", "key-acme", ""); st != 200 || strings.Count(list, `"company_name":"Keyed"`) != 1 {
+		t.Fatalf("tenants after the retry: %d %s", st, list)
+	}
+	if n := strings.Count(log.String(), "msg=\"create tenant\""); n != 1 {
+		t.Fatalf("the decorator saw %d creates, want the first request's only:\n%s", n, log.String())
+	}
 }
 
 func TestEmbeddedHost(t *testing.T) {
-	host := httptest.NewServer(newHandler(newService(memstore.New(), options{})))
+	host := httptest.NewServer(newHandler(newService(memstore.New(), options{}, quiet)))
 	defer host.Close()
 	if st, body := do(t, host.URL, "POST", "/api/provisioning/tenants", "key-acme", `{"company_name":"A","email":"a@example.com"}`); st != 201 || !strings.Contains(body, `"partner_id":"acme-reseller"`) {
 		t.Fatalf("create with the API key: %d %s", st, body)
@@ -87,7 +150,7 @@ func TestWebhooksAreDelivered(t *testing.T) {
 	}))
 	defer receiver.Close()
 	store := memstore.New()
-	host := httptest.NewServer(newHandler(newService(store, options{allowPrivateWebhooks: true})))
+	host := httptest.NewServer(newHandler(newService(store, options{allowPrivateWebhooks: true}, quiet)))
 	defer host.Close()
 	stopWorker := startWorker(store, options{allowPrivateWebhooks: true}, slog.New(slog.DiscardHandler))
 	defer stopWorker()
@@ -122,7 +185,7 @@ func TestWebhooksAreDelivered(t *testing.T) {
 func TestDeletedTenantsArePurged(t *testing.T) {
 	store := memstore.New()
 	o := options{deletionGrace: time.Second}
-	host := httptest.NewServer(newHandler(newService(store, o)))
+	host := httptest.NewServer(newHandler(newService(store, o, quiet)))
 	defer host.Close()
 	stopWorker := startWorker(store, o, slog.New(slog.DiscardHandler))
 	defer stopWorker()

@@ -30,7 +30,7 @@ func benchStack(b *testing.B) (http.Handler, string) {
 	}
 	tok, _ := s.Mint(jwtauth.Claims{PartnerID: "bench", Roles: []string{"partner-admin"}})
 	svc := provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))
-	return httpapi.New(svc, authn), tok
+	return httpapi.New(svc, authn, httpapi.WithIdempotency(svc)), tok
 }
 
 func serve(b *testing.B, h http.Handler, method, path, token, body string, want int) *httptest.ResponseRecorder {

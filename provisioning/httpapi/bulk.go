@@ -11,8 +11,8 @@ import (
 // bulkCreate creates several tenants. Each item is decoded as strictly as a single create, and
 // the answer reports every item's fate, an internal failure included; bulkStatus says its
 // status.
-func (s *server) bulkCreate() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *server) bulkCreate() change {
+	return func(w http.ResponseWriter, r *http.Request, prov provisioning.Provisioner) {
 		var body wire.BulkRequest
 		if err := s.decode(w, r, &body, "application/json"); err != nil {
 			s.writeError(w, r, err)
@@ -40,7 +40,7 @@ func (s *server) bulkCreate() http.Handler {
 				}
 			}
 		case len(ins) > 0:
-			done, err := s.prov.CreateTenants(r.Context(), principal(r), ins, body.Atomic)
+			done, err := prov.CreateTenants(r.Context(), principal(r), ins, body.Atomic)
 			if err != nil {
 				s.writeError(w, r, err)
 				return
@@ -51,7 +51,7 @@ func (s *server) bulkCreate() http.Handler {
 		}
 		out := wire.FromBulkResults(results, func(err error) wire.Problem { return s.problem(r, err) })
 		writeJSON(w, bulkStatus(out.Results, body.Atomic), out)
-	})
+	}
 }
 
 // bulkStatus is the status of a bulk answer. Atomic, it is 200 when every item was created, else

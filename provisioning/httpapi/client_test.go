@@ -57,7 +57,7 @@ func (f *flaky) seen() []*http.Request {
 func newFlaky(t *testing.T, faults ...fault) (*flaky, *httptest.Server) {
 	t.Helper()
 	svc := provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))
-	f := &flaky{next: httpapi.New(svc, staticAuth{"tok": admin}), svc: svc, faults: faults}
+	f := &flaky{next: httpapi.New(svc, staticAuth{"tok": admin}, httpapi.WithIdempotency(svc)), svc: svc, faults: faults}
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	return f, srv

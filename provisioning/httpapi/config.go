@@ -42,38 +42,38 @@ func (s *server) configBody(w http.ResponseWriter, r *http.Request, mediaTypes .
 	return body, nil
 }
 
-func (s *server) replaceConfig() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *server) replaceConfig() change {
+	return func(w http.ResponseWriter, r *http.Request, prov provisioning.Provisioner) {
 		body, err := s.configBody(w, r, "application/json")
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		c, err := ifMatch(r, func(pre provisioning.Precondition) (*provisioning.TenantConfig, error) {
-			return s.prov.ReplaceTenantConfig(r.Context(), principal(r), r.PathValue("id"), body, pre)
+			return prov.ReplaceTenantConfig(r.Context(), principal(r), r.PathValue("id"), body, pre)
 		})
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		writeConfig(w, c)
-	})
+	}
 }
 
-func (s *server) updateConfig() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateConfig() change {
+	return func(w http.ResponseWriter, r *http.Request, prov provisioning.Provisioner) {
 		body, err := s.configBody(w, r, "application/merge-patch+json", "application/json")
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		c, err := ifMatch(r, func(pre provisioning.Precondition) (*provisioning.TenantConfig, error) {
-			return s.prov.UpdateTenantConfig(r.Context(), principal(r), r.PathValue("id"), body, pre)
+			return prov.UpdateTenantConfig(r.Context(), principal(r), r.PathValue("id"), body, pre)
 		})
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		writeConfig(w, c)
-	})
+	}
 }

@@ -62,8 +62,8 @@ func deletePermission(r *http.Request) provisioning.Permission {
 
 // deleteTenant schedules the deletion of a tenant (202 with the tenant), or purges it at once
 // with ?purge=true (204).
-func (s *server) deleteTenant() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *server) deleteTenant() change {
+	return func(w http.ResponseWriter, r *http.Request, prov provisioning.Provisioner) {
 		q, err := parseDeleteQuery(r.URL.Query())
 		if err != nil {
 			s.writeError(w, r, err)
@@ -72,7 +72,7 @@ func (s *server) deleteTenant() http.Handler {
 		id := r.PathValue("id")
 		if q.purge {
 			_, err := ifMatch(r, func(pre provisioning.Precondition) (struct{}, error) {
-				return struct{}{}, s.prov.PurgeTenant(r.Context(), principal(r), id, pre)
+				return struct{}{}, prov.PurgeTenant(r.Context(), principal(r), id, pre)
 			})
 			if err != nil {
 				s.writeError(w, r, err)
@@ -82,32 +82,32 @@ func (s *server) deleteTenant() http.Handler {
 			return
 		}
 		t, err := ifMatch(r, func(pre provisioning.Precondition) (*provisioning.Tenant, error) {
-			return s.prov.DeleteTenant(r.Context(), principal(r), id, provisioning.DeleteOptions{Grace: q.grace}, pre)
+			return prov.DeleteTenant(r.Context(), principal(r), id, provisioning.DeleteOptions{Grace: q.grace}, pre)
 		})
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		writeTenant(w, http.StatusAccepted, t)
-	})
+	}
 }
 
 // restoreTenant cancels a tenant's deletion. It takes no body; one sent is not read.
-func (s *server) restoreTenant() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *server) restoreTenant() change {
+	return func(w http.ResponseWriter, r *http.Request, prov provisioning.Provisioner) {
 		if len(r.URL.Query()) > 0 {
 			s.writeError(w, r, provisioning.InvalidFields(map[string]string{"query": "restore takes no parameters"}))
 			return
 		}
 		t, err := ifMatch(r, func(pre provisioning.Precondition) (*provisioning.Tenant, error) {
-			return s.prov.RestoreTenant(r.Context(), principal(r), r.PathValue("id"), pre)
+			return prov.RestoreTenant(r.Context(), principal(r), r.PathValue("id"), pre)
 		})
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		writeTenant(w, http.StatusOK, t)
-	})
+	}
 }
 
 // exportTenant answers with everything held about a tenant: a page of its events at a time.

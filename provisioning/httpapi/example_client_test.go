@@ -16,7 +16,7 @@ import (
 func ExampleNewClient() {
 	svc := provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))
 	tokens := staticAuth{"secret-token": {PartnerID: "partner-42", Subject: "crm-sync", Roles: []string{"partner-admin"}}}
-	srv := httptest.NewServer(httpapi.New(svc, tokens))
+	srv := httptest.NewServer(httpapi.New(svc, tokens, httpapi.WithIdempotency(svc)))
 	defer srv.Close()
 
 	client := httpapi.NewClient(srv.URL, httpapi.WithToken("secret-token"))
@@ -110,6 +110,6 @@ func (a staticAuth) Authenticate(_ context.Context, token string) (provisioning.
 func exampleServer() (url string, stop func()) {
 	svc := provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))
 	srv := httptest.NewServer(httpapi.New(svc, staticAuth{"secret-token": {PartnerID: "partner-42", Subject: "crm-sync",
-		Roles: []string{"partner-admin"}}}))
+		Roles: []string{"partner-admin"}}}, httpapi.WithIdempotency(svc)))
 	return srv.URL, srv.Close
 }

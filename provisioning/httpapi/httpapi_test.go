@@ -69,7 +69,8 @@ func newEnv(t *testing.T, wrap ...func(provisioning.Store) provisioning.Store) *
 		store = w(store)
 	}
 	logs := &syncBuffer{}
-	h := httpapi.New(provisioning.New(store, provisioning.NewRBAC(provisioning.DefaultPolicy())), authn,
+	svc := provisioning.New(store, provisioning.NewRBAC(provisioning.DefaultPolicy()))
+	h := httpapi.New(svc, authn, httpapi.WithIdempotency(svc),
 		httpapi.WithLogger(slog.New(slog.NewJSONHandler(logs, nil))), httpapi.WithReadiness(store.Ping),
 		httpapi.WithFailedAuthLimit(0, 0)) // tests send many bad tokens from one address; the limit has tests of its own
 	srv := httptest.NewServer(h)
@@ -651,7 +652,7 @@ func TestRateLimitPerPartner(t *testing.T) {
 	iss := jwttest.New(t)
 	authn, _ := jwtauth.New(context.Background(), iss.Config())
 	svc := provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))
-	srv := httptest.NewServer(httpapi.New(svc, authn, httpapi.WithRateLimit(0.5, 2)))
+	srv := httptest.NewServer(httpapi.New(svc, authn, httpapi.WithIdempotency(svc), httpapi.WithRateLimit(0.5, 2)))
 	defer srv.Close()
 	e := &env{url: srv.URL}
 	a, b := jwttest.Token(t, iss.RSA, "a", "partner-admin"), jwttest.Token(t, iss.RSA, "b", "partner-admin")

@@ -16,14 +16,27 @@ import (
 )
 
 // Idempotency keeps the answers to requests made with an Idempotency-Key header, each in the
-// transaction of its change. Idempotently must refuse a principal without perm before it looks
-// up or replays anything, since the partner's principals share its keys.
-// *provisioning.Service implements it (see its Idempotently); New uses it when the Provisioner
-// does.
+// transaction of its change: Idempotently runs do with the Provisioner bound to that
+// transaction, and keeps or rolls back what do did with it. Idempotently must refuse a principal
+// without perm before it looks up or replays anything, since the partner's principals share its
+// keys. *provisioning.Service implements it; give it to New with WithIdempotency.
 type Idempotency interface {
 	Idempotently(ctx context.Context, p provisioning.Principal, perm provisioning.Permission, key, fingerprint string,
-		do func(ctx context.Context) (answer []byte, keep bool)) (answer []byte, replayed bool, err error)
+		do func(prov provisioning.Provisioner) (answer []byte, keep bool)) (answer []byte, replayed bool, err error)
 }
+
+// WithIdempotency makes every change honour the Idempotency-Key header through idem, normally
+// the *provisioning.Service that New serves: a keyed change runs through the Provisioner idem
+// hands over, in the transaction that keeps its answer. Decorate that Service with
+// provisioning.WithMiddleware, not by wrapping it, so that the decoration holds on keyed
+// changes too. Without this option a request carrying the header is refused (400), never run
+// without the protection its client asked for.
+func WithIdempotency(idem Idempotency) Option { return func(s *server) { s.idem = idem } }
+
+// change is the handler of a route that changes something. It acts through prov: the server's
+// Provisioner, or, for a request with an Idempotency-Key, the one bound to the transaction that
+// keeps the answer.
+type change func(w http.ResponseWriter, r *http.Request, prov provisioning.Provisioner)
 
 // storedResponse is an answer as it is kept for replay.
 type storedResponse struct {
@@ -47,12 +60,18 @@ func needs(perm provisioning.Permission) permissionOf {
 // the first is in flight (here or, where the store can tell, on another replica) 409. perm says
 // the request's permission: a principal without it gets 403 on a replay as on a first request,
 // never the kept answer. Answers that keep says not to keep roll their changes back, so a retry
-// runs afresh.
-func (s *server) idempotent(perm permissionOf, next http.Handler) http.Handler {
+// runs afresh. A request without the header runs next over the server's Provisioner; with it, over
+// the one Idempotently binds to the answer's transaction.
+func (s *server) idempotent(perm permissionOf, next change) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
-		if key == "" || s.idem == nil {
-			next.ServeHTTP(w, r)
+		if key == "" {
+			next(w, r, s.prov)
+			return
+		}
+		if s.idem == nil {
+			s.writeError(w, r, httpError(provisioning.CodeBadRequest,
+				"this server keeps no idempotency keys; send the request without an Idempotency-Key"))
 			return
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
@@ -67,11 +86,11 @@ func (s *server) idempotent(perm permissionOf, next http.Handler) http.Handler {
 			return
 		}
 		answer, replayed, err := s.idem.Idempotently(r.Context(), principal(r), perm(r), key, fingerprint(r, body),
-			func(ctx context.Context) ([]byte, bool) {
+			func(prov provisioning.Provisioner) ([]byte, bool) {
 				rec := &recorder{header: http.Header{}}
-				req := r.WithContext(ctx)
+				req := r.WithContext(r.Context()) // a copy whose body can be replaced
 				req.Body = io.NopCloser(bytes.NewReader(body))
-				next.ServeHTTP(rec, req)
+				next(rec, req, prov)
 				if rec.status == 0 {
 					rec.status = http.StatusOK
 				}

@@ -113,36 +113,106 @@ func TestIdempotentConcurrentRetries(t *testing.T) {
 
 // failOnce fails its first create: with an internal error before or, as a request does when its
 // server breaks down after the change, after the change; or before it, with the code of a
-// refusal.
+// refusal. It is a decorator of the Service (see middleware), so keyed requests run through it.
 type failOnce struct {
-	*provisioning.Service
 	afterChange bool
 	code        provisioning.Code // the code of the first answer; CodeInternal when empty
 	failed      atomic.Bool
 }
 
-func (f *failOnce) CreateTenant(ctx context.Context, p provisioning.Principal, in provisioning.TenantInput) (*provisioning.Tenant, error) {
+// middleware decorates a Provisioner with f, shared by every copy the Service makes.
+func (f *failOnce) middleware(next provisioning.Provisioner) provisioning.Provisioner {
+	return failingOnce{next, f}
+}
+
+// failingOnce is a Provisioner decorated by a failOnce.
+type failingOnce struct {
+	provisioning.Provisioner
+	f *failOnce
+}
+
+func (d failingOnce) CreateTenant(ctx context.Context, p provisioning.Principal, in provisioning.TenantInput) (*provisioning.Tenant, error) {
+	f := d.f
 	if f.code != "" && f.code != provisioning.CodeInternal && f.failed.CompareAndSwap(false, true) {
 		return nil, provisioning.Errorf(f.code, "refused this once")
 	}
 	if !f.afterChange && f.failed.CompareAndSwap(false, true) {
 		return nil, provisioning.Internal(errors.New("database went away"))
 	}
-	t, err := f.Service.CreateTenant(ctx, p, in)
+	t, err := d.Provisioner.CreateTenant(ctx, p, in)
 	if err == nil && f.failed.CompareAndSwap(false, true) {
 		return nil, provisioning.Internal(errors.New("lost after the change"))
 	}
 	return t, err
 }
 
-// serveFailOnce serves f over a fresh Service and returns a partner-admin token for it.
+// serveFailOnce serves a fresh Service decorated with f and returns a partner-admin token for it.
 func serveFailOnce(t *testing.T, f *failOnce) (*env, string) {
+	return serveDecorated(t, f.middleware)
+}
+
+// serveDecorated serves a fresh Service decorated with mw, keeping idempotent answers, and
+// returns a partner-admin token for it.
+func serveDecorated(t *testing.T, mw provisioning.Middleware) (*env, string) {
 	iss := jwttest.New(t)
 	authn, _ := jwtauth.New(context.Background(), iss.Config())
-	f.Service = provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))
-	srv := httptest.NewServer(httpapi.New(f, authn, httpapi.WithLogger(slog.New(slog.DiscardHandler))))
+	svc := provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()), provisioning.WithMiddleware(mw))
+	srv := httptest.NewServer(httpapi.New(svc, authn, httpapi.WithIdempotency(svc), httpapi.WithLogger(slog.New(slog.DiscardHandler))))
 	t.Cleanup(srv.Close)
 	return &env{url: srv.URL}, jwttest.Token(t, iss.RSA, "p", "partner-admin")
+}
+
+// counting is a decorator that counts the creates it sees: metrics, as a host would add them.
+type counting struct {
+	provisioning.Provisioner
+	creates *atomic.Int32
+}
+
+func (c counting) CreateTenant(ctx context.Context, p provisioning.Principal, in provisioning.TenantInput) (*provisioning.Tenant, error) {
+	c.creates.Add(1)
+	return c.Provisioner.CreateTenant(ctx, p, in)
+}
+
+// A decorated Service keeps Idempotency-Key working: a keyed create sent twice makes one
+// tenant, the retry gets the first answer replayed, and the decorator saw the first call (and
+// nothing of the replay), as it sees a create without a key.
+func TestIdempotencyThroughADecorator(t *testing.T) {
+	var creates atomic.Int32
+	e, tok := serveDecorated(t, func(next provisioning.Provisioner) provisioning.Provisioner {
+		return counting{next, &creates}
+	})
+	first := e.req(t, "POST", base+"/tenants", tok, acme, "Idempotency-Key", "decorated")
+	again := e.req(t, "POST", base+"/tenants", tok, acme, "Idempotency-Key", "decorated")
+	if first.status != 201 || again.status != 201 || again.header.Get("Idempotent-Replayed") != "true" || string(again.body) != string(first.body) {
+		t.Fatalf("the keyed create and its retry: %d %s / %d %v %s", first.status, first.body, again.status, again.header, again.body)
+	}
+	if n := count(t, e, tok); n != 1 {
+		t.Fatalf("%d tenants after a retried create, want 1", n)
+	}
+	if n := creates.Load(); n != 1 {
+		t.Fatalf("the decorator saw %d creates, want the first request's one", n)
+	}
+	if r := e.req(t, "POST", base+"/tenants", tok, `{"company_name":"Unkeyed","email":"u@example.com"}`); r.status != 201 || creates.Load() != 2 {
+		t.Fatalf("a create without a key: %d, the decorator saw %d creates", r.status, creates.Load())
+	}
+}
+
+// A server built without WithIdempotency refuses a keyed change rather than run it without the
+// protection the client asked for; without a key the change goes through.
+func TestIdempotencyKeyWithoutIdempotencyIsRefused(t *testing.T) {
+	iss := jwttest.New(t)
+	authn, _ := jwtauth.New(context.Background(), iss.Config())
+	svc := provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))
+	srv := httptest.NewServer(httpapi.New(svc, authn, httpapi.WithLogger(slog.New(slog.DiscardHandler))))
+	t.Cleanup(srv.Close)
+	e, tok := &env{url: srv.URL}, jwttest.Token(t, iss.RSA, "p", "partner-admin")
+	wantProblem(t, e.req(t, "POST", base+"/tenants", tok, acme, "Idempotency-Key", "k"), 400, "bad_request")
+	if n := count(t, e, tok); n != 0 {
+		t.Fatalf("%d tenants after a refused keyed create, want 0", n)
+	}
+	if r := e.req(t, "POST", base+"/tenants", tok, acme); r.status != 201 {
+		t.Fatalf("a create without a key: %d %s", r.status, r.body)
+	}
 }
 
 // Answers that are not about the request itself are not kept: a retry runs afresh instead of

@@ -46,7 +46,8 @@ func newObserved(t *testing.T, opts ...httpapi.Option) *observed {
 	opts = append([]httpapi.Option{httpapi.WithMetrics(reg), httpapi.WithLogger(slog.New(slog.NewJSONHandler(logs, nil)))}, opts...)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle("/", httpapi.New(provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy())), authn, opts...))
+	svc := provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))
+	mux.Handle("/", httpapi.New(svc, authn, append(opts, httpapi.WithIdempotency(svc))...))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return &observed{url: srv.URL, logs: logs,

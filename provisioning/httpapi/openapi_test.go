@@ -23,7 +23,8 @@ var (
 	oapiErr    error
 )
 
-// openAPIRouter loads and validates the served OpenAPI document once.
+// openAPIRouter loads the served OpenAPI document once, closes its response schemas
+// (strictResponses) and validates it, its examples included.
 func openAPIRouter(t *testing.T) routers.Router {
 	t.Helper()
 	oapiOnce.Do(func() {
@@ -32,6 +33,7 @@ func openAPIRouter(t *testing.T) routers.Router {
 			oapiErr = err
 			return
 		}
+		strictResponses(doc)
 		if oapiErr = doc.Validate(context.Background()); oapiErr != nil {
 			return
 		}

@@ -42,7 +42,7 @@ func newLimitedEnv(t *testing.T, opts ...httpapi.Option) (*env, *countingAuthn) 
 	}
 	authn := &countingAuthn{Authenticator: jwt}
 	svc := provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))
-	srv := httptest.NewServer(httpapi.New(svc, authn, append([]httpapi.Option{httpapi.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...))
+	srv := httptest.NewServer(httpapi.New(svc, authn, append([]httpapi.Option{httpapi.WithIdempotency(svc), httpapi.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...))
 	t.Cleanup(srv.Close)
 	return &env{url: srv.URL, iss: iss,
 		admin:  jwttest.Token(t, iss.RSA, "partner-a", "partner-admin"),

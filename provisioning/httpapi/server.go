@@ -51,19 +51,20 @@ type server struct {
 	maxBody int64
 	ready   []func(context.Context) error
 	metrics *metrics    // nil without WithMetrics
-	idem    Idempotency // nil when the Provisioner keeps no idempotency records
+	idem    Idempotency // nil without WithIdempotency: keyed changes are refused
 	limits  *buckets    // per partner; nil without WithRateLimit
 	badAuth *buckets    // failed authentications per client address; nil when turned off
 }
 
-// New returns the http.Handler serving the API under BasePath, plus /healthz and /readyz.
-// When prov also implements Idempotency (as *provisioning.Service does), changes honour the
-// Idempotency-Key header.
+// New returns the http.Handler serving the API under BasePath, plus /healthz and /readyz, over
+// prov. Changes honour the Idempotency-Key header with WithIdempotency:
+//
+//	svc := provisioning.New(store, authz, provisioning.WithMiddleware(metrics))
+//	h := httpapi.New(svc, authn, httpapi.WithIdempotency(svc))
 func New(prov provisioning.Provisioner, authn Authenticator, opts ...Option) http.Handler {
 	s := &server{prov: prov, authn: authn, maxBody: DefaultMaxBodyBytes,
 		log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 	s.badAuth = newBuckets(DefaultFailedAuthRate, DefaultFailedAuthBurst, maxAddressBuckets)
-	s.idem, _ = prov.(Idempotency)
 	for _, o := range opts {
 		o(s)
 	}

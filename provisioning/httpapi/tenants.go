@@ -15,21 +15,21 @@ func writeTenant(w http.ResponseWriter, status int, t *provisioning.Tenant) {
 	writeJSON(w, status, wire.FromTenant(t))
 }
 
-func (s *server) createTenant() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *server) createTenant() change {
+	return func(w http.ResponseWriter, r *http.Request, prov provisioning.Provisioner) {
 		var in wire.TenantInput
 		if err := s.decode(w, r, &in, "application/json"); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		t, err := s.prov.CreateTenant(r.Context(), principal(r), in.Domain())
+		t, err := prov.CreateTenant(r.Context(), principal(r), in.Domain())
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		w.Header().Set("Location", tenantLocation(t.ID))
 		writeTenant(w, http.StatusCreated, t)
-	})
+	}
 }
 
 func (s *server) getTenant() http.Handler {
@@ -64,36 +64,36 @@ func (s *server) listTenants() http.Handler {
 	})
 }
 
-func (s *server) updateTenant() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *server) updateTenant() change {
+	return func(w http.ResponseWriter, r *http.Request, prov provisioning.Provisioner) {
 		var patch wire.TenantPatch
 		if err := s.decode(w, r, &patch, "application/merge-patch+json", "application/json"); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		s.changeTenant(w, r, func(pre provisioning.Precondition) (*provisioning.Tenant, error) {
-			return s.prov.UpdateTenant(r.Context(), principal(r), r.PathValue("id"), patch.Domain(), pre)
+			return prov.UpdateTenant(r.Context(), principal(r), r.PathValue("id"), patch.Domain(), pre)
 		})
-	})
+	}
 }
 
-func (s *server) replaceTenant() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *server) replaceTenant() change {
+	return func(w http.ResponseWriter, r *http.Request, prov provisioning.Provisioner) {
 		var in wire.TenantInput
 		if err := s.decode(w, r, &in, "application/json"); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		s.changeTenant(w, r, func(pre provisioning.Precondition) (*provisioning.Tenant, error) {
-			return s.prov.ReplaceTenant(r.Context(), principal(r), r.PathValue("id"), in.Domain(), pre)
+			return prov.ReplaceTenant(r.Context(), principal(r), r.PathValue("id"), in.Domain(), pre)
 		})
-	})
+	}
 }
 
 // changeTenant is the end of PATCH and PUT: make the change under If-Match, answer with the
 // tenant.
-func (s *server) changeTenant(w http.ResponseWriter, r *http.Request, change func(provisioning.Precondition) (*provisioning.Tenant, error)) {
-	t, err := ifMatch(r, change)
+func (s *server) changeTenant(w http.ResponseWriter, r *http.Request, edit func(provisioning.Precondition) (*provisioning.Tenant, error)) {
+	t, err := ifMatch(r, edit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -31,7 +31,7 @@ func newWebhookEnv(t *testing.T, check func(context.Context, *url.URL) error) *e
 	}
 	store := memstore.New()
 	prov := provisioning.New(store, provisioning.NewRBAC(provisioning.DefaultPolicy()), provisioning.WithWebhookURLCheck(check))
-	srv := httptest.NewServer(httpapi.New(prov, authn))
+	srv := httptest.NewServer(httpapi.New(prov, authn, httpapi.WithIdempotency(prov)))
 	t.Cleanup(srv.Close)
 	return &env{url: srv.URL, iss: iss, store: store, admin: jwttest.Token(t, iss.RSA, "partner-a", "partner-admin")}
 }

@@ -8,32 +8,32 @@ import (
 	"github.com/provisiond/provisiond/provisioning/wire"
 )
 
-func (s *server) createWebhook() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *server) createWebhook() change {
+	return func(w http.ResponseWriter, r *http.Request, prov provisioning.Provisioner) {
 		var in wire.WebhookInput
 		if err := s.decode(w, r, &in, "application/json"); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		wh, err := s.prov.CreateWebhook(r.Context(), principal(r), in.Domain())
+		wh, err := prov.CreateWebhook(r.Context(), principal(r), in.Domain())
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		w.Header().Set("Location", BasePath+"/webhooks/"+wh.ID)
 		writeJSON(w, http.StatusCreated, wire.FromWebhookWithSecret(wh))
-	})
+	}
 }
 
-func (s *server) rotateWebhookSecret() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		wh, err := s.prov.RotateWebhookSecret(r.Context(), principal(r), r.PathValue("id"))
+func (s *server) rotateWebhookSecret() change {
+	return func(w http.ResponseWriter, r *http.Request, prov provisioning.Provisioner) {
+		wh, err := prov.RotateWebhookSecret(r.Context(), principal(r), r.PathValue("id"))
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, wire.FromWebhookWithSecret(wh))
-	})
+	}
 }
 
 func (s *server) listWebhooks() http.Handler {
@@ -62,14 +62,14 @@ func (s *server) getWebhook() http.Handler {
 	})
 }
 
-func (s *server) deleteWebhook() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.prov.DeleteWebhook(r.Context(), principal(r), r.PathValue("id")); err != nil {
+func (s *server) deleteWebhook() change {
+	return func(w http.ResponseWriter, r *http.Request, prov provisioning.Provisioner) {
+		if err := prov.DeleteWebhook(r.Context(), principal(r), r.PathValue("id")); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
-	})
+	}
 }
 
 func (s *server) listDeliveries() http.Handler {

@@ -400,7 +400,7 @@ func testWrongPartnerTypeOverHTTP(t *testing.T, store provisioning.Store) {
 	iss := jwttest.New(t)
 	authn := newAuth(t, iss.Config())
 	svc := provisioning.New(store, provisioning.NewRBAC(provisioning.DefaultPolicy()))
-	srv := httptest.NewServer(httpapi.New(svc, authn))
+	srv := httptest.NewServer(httpapi.New(svc, authn, httpapi.WithIdempotency(svc)))
 	defer srv.Close()
 
 	victim := sign(t, iss, claims(map[string]any{"partner_id": "victim"}), nil)

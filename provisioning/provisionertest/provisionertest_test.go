@@ -29,7 +29,8 @@ func TestService(t *testing.T) {
 func TestHTTPClient(t *testing.T) {
 	provisionertest.Run(t, func(t *testing.T) provisionertest.Harness {
 		tokens := &tokens{byToken: map[string]provisioning.Principal{}}
-		srv := httptest.NewServer(httpapi.New(newService(), tokens))
+		svc := newService()
+		srv := httptest.NewServer(httpapi.New(svc, tokens, httpapi.WithIdempotency(svc)))
 		t.Cleanup(srv.Close)
 		return provisionertest.Harness{As: func(p provisioning.Principal) provisioning.Provisioner {
 			return httpapi.NewClient(srv.URL, httpapi.WithToken(tokens.issue(p)), httpapi.WithHTTPClient(srv.Client()))

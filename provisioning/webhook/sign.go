@@ -42,7 +42,9 @@ func Sign(secret, id string, timestamp time.Time, body []byte) (string, error) {
 
 // Verify checks a received message as a Standard Webhooks receiver does: the timestamp is
 // within tolerance of now and one of the space-separated v1 signatures matches (compared in
-// constant time).
+// constant time). secret is the endpoint's secret as the API showed it ("whsec_…"), h the
+// request's header (webhook-id, webhook-timestamp, webhook-signature) and body its raw bytes,
+// before any decoding. A tolerance of a few minutes (5 is usual) refuses old messages replayed.
 func Verify(secret string, h http.Header, body []byte, now time.Time, tolerance time.Duration) error {
 	id, ts := h.Get("webhook-id"), h.Get("webhook-timestamp")
 	sec, err := strconv.ParseInt(ts, 10, 64)

@@ -64,7 +64,8 @@ func (s *Store) Read(ctx context.Context, fn func(provisioning.Tx) error) error 
 	return fn(&tx{s: s})
 }
 
-// Write implements provisioning.Store: fn's changes are undone if it fails.
+// Write implements provisioning.Store: fn's changes are undone if it fails; otherwise the
+// events it appended are stored.
 func (s *Store) Write(ctx context.Context, fn func(provisioning.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -77,11 +78,13 @@ func (s *Store) Write(ctx context.Context, fn func(provisioning.Tx) error) error
 		err = ctx.Err() // a transaction whose context ended does not commit
 	}
 	if err != nil {
-		for i := len(t.undo) - 1; i >= 0; i-- {
-			t.undo[i]()
-		}
+		t.rollbackTo(0)
+		return err
 	}
-	return err
+	for _, e := range t.events {
+		t.storeEvent(e)
+	}
+	return nil
 }
 
 // Ping implements provisioning.Store.
@@ -90,25 +93,21 @@ func (s *Store) Ping(ctx context.Context) error { return ctx.Err() }
 // Close implements provisioning.Store.
 func (s *Store) Close() error { return nil }
 
-// tx is a Store's view inside Read or Write; undo reverts a Write's changes.
+// tx is a Store's view inside Read or Write; undo reverts a Write's changes, and events waits
+// for its end.
 type tx struct {
 	s        *Store
 	writable bool
 	undo     []func()
+	events   []*provisioning.Event
 }
 
-// Savepoint implements provisioning.Tx: a failing fn's undo entries are run and dropped.
-func (x *tx) Savepoint(_ context.Context, fn func() error) error {
-	x.mustWrite()
-	mark := len(x.undo)
-	err := fn()
-	if err != nil {
-		for i := len(x.undo) - 1; i >= mark; i-- {
-			x.undo[i]()
-		}
-		x.undo = x.undo[:mark]
+// rollbackTo reverts the changes made since the undo log had mark entries.
+func (x *tx) rollbackTo(mark int) {
+	for i := len(x.undo) - 1; i >= mark; i-- {
+		x.undo[i]()
 	}
-	return err
+	x.undo = x.undo[:mark]
 }
 
 func nameKey(t *provisioning.Tenant) [2]string {
@@ -176,14 +175,16 @@ func (x *tx) unindex(r *row) {
 }
 
 // InsertTenant implements provisioning.Tx.
-func (x *tx) InsertTenant(_ context.Context, t *provisioning.Tenant) error {
+func (x *tx) InsertTenant(_ context.Context, params *provisioning.InsertTenantParams) error {
 	x.mustWrite()
+	t := params.Tenant
 	if c := x.conflict(t); c != nil {
 		return exists(c)
 	}
 	if _, dup := x.s.tenants[t.ID]; dup {
 		return provisioning.Errorf(provisioning.CodeInternal, "duplicate tenant id")
 	}
+	x.putConfig(params.Config)
 	r := &row{t: t.Clone()}
 	x.s.tenants[t.ID] = r
 	x.index(r)
@@ -195,6 +196,19 @@ func (x *tx) InsertTenant(_ context.Context, t *provisioning.Tenant) error {
 		x.removeFromPartner(r)
 	})
 	return nil
+}
+
+// InsertTenants implements provisioning.Tx.
+func (x *tx) InsertTenants(ctx context.Context, params []*provisioning.InsertTenantParams) (int, error) {
+	x.mustWrite()
+	mark := len(x.undo)
+	for i, p := range params {
+		if err := x.InsertTenant(ctx, p); err != nil {
+			x.rollbackTo(mark)
+			return i, err
+		}
+	}
+	return -1, nil
 }
 
 func (x *tx) removeFromPartner(r *row) {
@@ -212,10 +226,10 @@ func (x *tx) live(partnerID, id string) (*row, error) {
 	return r, nil
 }
 
-// GetTenant implements provisioning.Tx. Write already excludes other writers, so forUpdate
+// GetTenant implements provisioning.Tx. Write already excludes other writers, so ForUpdate
 // needs no lock of its own.
-func (x *tx) GetTenant(_ context.Context, partnerID, id string, _ bool) (*provisioning.Tenant, error) {
-	r, err := x.live(partnerID, id)
+func (x *tx) GetTenant(_ context.Context, params *provisioning.GetTenantParams) (*provisioning.Tenant, error) {
+	r, err := x.live(params.PartnerID, params.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -257,13 +271,14 @@ func matches(t *provisioning.Tenant, q provisioning.TenantQuery) bool {
 }
 
 // UpdateTenant implements provisioning.Tx.
-func (x *tx) UpdateTenant(_ context.Context, t *provisioning.Tenant, prevVersion int64) error {
+func (x *tx) UpdateTenant(_ context.Context, params *provisioning.UpdateTenantParams) error {
 	x.mustWrite()
+	t := params.Tenant
 	r, err := x.live(t.PartnerID, t.ID)
 	if err != nil {
 		return err
 	}
-	if r.t.Version != prevVersion {
+	if r.t.Version != params.PrevVersion {
 		return provisioning.Errorf(provisioning.CodePrecondition, "the tenant changed meanwhile")
 	}
 	if c := x.conflict(t); c != nil {
@@ -278,12 +293,12 @@ func (x *tx) UpdateTenant(_ context.Context, t *provisioning.Tenant, prevVersion
 }
 
 // FindTenant implements provisioning.Tx.
-func (x *tx) FindTenant(_ context.Context, p provisioning.FindTenantParams) (string, error) {
+func (x *tx) FindTenant(_ context.Context, params *provisioning.FindTenantParams) (string, error) {
 	var found *row
-	if r := x.s.names[[2]string{p.PartnerID, p.NameKey}]; p.NameKey != "" && r != nil {
+	if r := x.s.names[[2]string{params.PartnerID, params.NameKey}]; params.NameKey != "" && r != nil {
 		found = r
 	}
-	if r := x.s.externals[[2]string{p.PartnerID, p.ExternalID}]; p.ExternalID != "" && r != nil &&
+	if r := x.s.externals[[2]string{params.PartnerID, params.ExternalID}]; params.ExternalID != "" && r != nil &&
 		(found == nil || less(r.t, found.t) < 0) {
 		found = r
 	}
@@ -294,27 +309,28 @@ func (x *tx) FindTenant(_ context.Context, p provisioning.FindTenantParams) (str
 }
 
 // ClaimTenantPurges implements provisioning.Tx; Write already excludes every other claimer.
-func (x *tx) ClaimTenantPurges(_ context.Context, p provisioning.ClaimTenantPurgesParams) ([]*provisioning.Tenant, error) {
+func (x *tx) ClaimTenantPurges(_ context.Context, params *provisioning.ClaimTenantPurgesParams) ([]*provisioning.Tenant, error) {
 	var due []*provisioning.Tenant
 	for _, r := range x.s.tenants {
-		if r.t.Status == provisioning.StatusPendingDeletion && !r.t.DeletionScheduledAt.After(p.Now) {
+		if r.t.Status == provisioning.StatusPendingDeletion && !r.t.DeletionScheduledAt.After(params.Now) {
 			due = append(due, r.t)
 		}
 	}
 	slices.SortFunc(due, func(a, b *provisioning.Tenant) int {
 		return cmp.Or(a.DeletionScheduledAt.Compare(b.DeletionScheduledAt), strings.Compare(a.ID, b.ID))
 	})
-	out := make([]*provisioning.Tenant, 0, min(p.Limit, len(due)))
-	for _, t := range due[:min(p.Limit, len(due))] {
+	out := make([]*provisioning.Tenant, 0, min(params.Limit, len(due)))
+	for _, t := range due[:min(params.Limit, len(due))] {
 		out = append(out, t.Clone())
 	}
 	return out, nil
 }
 
-// PurgeTenant implements provisioning.Tx.
-func (x *tx) PurgeTenant(_ context.Context, p provisioning.PurgeTenantParams) error {
+// PurgeTenant implements provisioning.Tx. The events the transaction appended for the tenant,
+// not stored yet, lose their data too.
+func (x *tx) PurgeTenant(_ context.Context, params *provisioning.PurgeTenantParams) error {
 	x.mustWrite()
-	r, err := x.live(p.PartnerID, p.TenantID)
+	r, err := x.live(params.PartnerID, params.TenantID)
 	if err != nil {
 		return err
 	}
@@ -333,34 +349,31 @@ func (x *tx) PurgeTenant(_ context.Context, p provisioning.PurgeTenantParams) er
 		x.undo = append(x.undo, func() { x.s.configs[id] = c })
 	}
 	for k, rec := range x.s.idem {
-		if k[0] == p.PartnerID && slices.Contains(rec.TenantIDs, id) {
+		if k[0] == params.PartnerID && slices.Contains(rec.TenantIDs, id) {
 			delete(x.s.idem, k)
 			x.undo = append(x.undo, func() { x.s.idem[k] = rec })
 		}
 	}
-	for _, e := range x.s.events[p.PartnerID] {
+	for _, e := range x.s.events[params.PartnerID] {
 		if e.TenantID == id && e.Data != nil {
 			data := e.Data
 			e.Data = nil
 			x.undo = append(x.undo, func() { e.Data = data })
 		}
 	}
+	for _, e := range x.events { // appended in this transaction, stored at its end
+		if e.PartnerID == params.PartnerID && e.TenantID == id {
+			e.Data = nil
+		}
+	}
 	return nil
 }
 
-// ConflictingTenant implements provisioning.Tx.
-func (x *tx) ConflictingTenant(_ context.Context, t *provisioning.Tenant) (string, error) {
-	if c := x.conflict(t); c != nil {
-		return c.t.ID, nil
-	}
-	return "", nil
-}
-
 // LockIdempotencyKey implements provisioning.Tx; Write already holds the store's lock.
-func (x *tx) LockIdempotencyKey(_ context.Context, partnerID, key string, now time.Time) (*provisioning.IdempotencyRecord, bool, error) {
+func (x *tx) LockIdempotencyKey(_ context.Context, params *provisioning.LockIdempotencyKeyParams) (*provisioning.IdempotencyRecord, bool, error) {
 	x.mustWrite()
-	rec := x.s.idem[[2]string{partnerID, key}]
-	if rec == nil || !rec.ExpiresAt.After(now) {
+	rec := x.s.idem[[2]string{params.PartnerID, params.Key}]
+	if rec == nil || !rec.ExpiresAt.After(params.Now) {
 		return nil, true, nil
 	}
 	c := *rec
@@ -400,20 +413,21 @@ func (x *tx) PurgeIdempotencyKeys(_ context.Context, now time.Time) (int64, erro
 	return n, nil
 }
 
-// AppendEvent implements provisioning.Tx.
+// AppendEvent implements provisioning.Tx: the event waits for the end of the Write.
 func (x *tx) AppendEvent(_ context.Context, e *provisioning.Event) error {
 	x.mustWrite()
+	x.events = append(x.events, e)
+	return nil
+}
+
+// storeEvent stores an appended event, and its deliveries, as its Write commits.
+func (x *tx) storeEvent(e *provisioning.Event) {
 	x.s.seq++
 	e.Seq = x.s.seq
 	c := *e
 	c.Data = e.Data.Clone()
 	x.s.events[e.PartnerID] = append(x.s.events[e.PartnerID], &c)
 	x.s.eventByID[e.ID] = &c
-	x.undo = append(x.undo, func() {
-		list := x.s.events[e.PartnerID]
-		x.s.events[e.PartnerID] = list[:len(list)-1]
-		delete(x.s.eventByID, e.ID)
-	})
 	for _, w := range x.s.webhooks {
 		if w.PartnerID != e.PartnerID || !w.Wants(e.Type) {
 			continue
@@ -422,9 +436,7 @@ func (x *tx) AppendEvent(_ context.Context, e *provisioning.Event) error {
 			EventType: e.Type, State: provisioning.DeliveryPending, NextAttemptAt: e.CreatedAt,
 			CreatedAt: e.CreatedAt, UpdatedAt: e.CreatedAt}
 		x.s.delivs[d.ID] = d
-		x.undo = append(x.undo, func() { delete(x.s.delivs, d.ID) })
 	}
-	return nil
 }
 
 // ListEvents implements provisioning.Tx.
@@ -447,20 +459,20 @@ func (x *tx) ListEvents(_ context.Context, q provisioning.EventQuery) ([]*provis
 }
 
 // ListTenantEvents implements provisioning.Tx.
-func (x *tx) ListTenantEvents(_ context.Context, p provisioning.ListTenantEventsParams) ([]*provisioning.Event, error) {
-	after, err := x.eventSeq(p.PartnerID, p.AfterID)
+func (x *tx) ListTenantEvents(_ context.Context, params *provisioning.ListTenantEventsParams) ([]*provisioning.Event, error) {
+	after, err := x.eventSeq(params.PartnerID, params.AfterID)
 	if err != nil {
 		return nil, err
 	}
-	if e := x.s.eventByID[p.AfterID]; p.AfterID != "" && e.TenantID != p.TenantID {
+	if e := x.s.eventByID[params.AfterID]; params.AfterID != "" && e.TenantID != params.TenantID {
 		return nil, provisioning.Errorf(provisioning.CodeNotFound, "event not found")
 	}
 	var out []*provisioning.Event
-	for _, e := range x.s.events[p.PartnerID] {
-		if len(out) == p.Limit {
+	for _, e := range x.s.events[params.PartnerID] {
+		if len(out) == params.Limit {
 			break
 		}
-		if e.Seq > after && e.TenantID == p.TenantID {
+		if e.Seq > after && e.TenantID == params.TenantID {
 			c := *e
 			c.Data = e.Data.Clone()
 			out = append(out, &c)
@@ -483,11 +495,11 @@ func (x *tx) eventSeq(partnerID, id string) (int64, error) {
 }
 
 // GetTenantConfig implements provisioning.Tx.
-func (x *tx) GetTenantConfig(_ context.Context, partnerID, tenantID string, _ bool) (*provisioning.TenantConfig, error) {
-	if _, err := x.live(partnerID, tenantID); err != nil {
+func (x *tx) GetTenantConfig(_ context.Context, params *provisioning.GetTenantParams) (*provisioning.TenantConfig, error) {
+	if _, err := x.live(params.PartnerID, params.ID); err != nil {
 		return nil, err
 	}
-	c, ok := x.s.configs[tenantID]
+	c, ok := x.s.configs[params.ID]
 	if !ok {
 		return nil, provisioning.Errorf(provisioning.CodeNotFound, "tenant not found")
 	}
@@ -496,16 +508,23 @@ func (x *tx) GetTenantConfig(_ context.Context, partnerID, tenantID string, _ bo
 	return &cp, nil
 }
 
-// PutTenantConfig implements provisioning.Tx.
-func (x *tx) PutTenantConfig(_ context.Context, partnerID string, c *provisioning.TenantConfig, prevVersion int64) error {
+// UpdateTenantConfig implements provisioning.Tx.
+func (x *tx) UpdateTenantConfig(_ context.Context, params *provisioning.UpdateTenantConfigParams) error {
 	x.mustWrite()
-	if _, err := x.live(partnerID, c.TenantID); err != nil {
+	c := params.Config
+	if _, err := x.live(params.PartnerID, c.TenantID); err != nil {
 		return err
 	}
-	old := x.s.configs[c.TenantID]
-	if (old == nil) != (prevVersion == 0) || (old != nil && old.Version != prevVersion) {
+	if old := x.s.configs[c.TenantID]; old == nil || old.Version != params.PrevVersion {
 		return provisioning.Errorf(provisioning.CodePrecondition, "the configuration changed meanwhile")
 	}
+	x.putConfig(c)
+	return nil
+}
+
+// putConfig stores a configuration, new or in place of the stored one.
+func (x *tx) putConfig(c *provisioning.TenantConfig) {
+	old := x.s.configs[c.TenantID]
 	cp := *c
 	cp.Config = slices.Clone(c.Config)
 	x.s.configs[c.TenantID] = &cp
@@ -516,7 +535,6 @@ func (x *tx) PutTenantConfig(_ context.Context, partnerID string, c *provisionin
 			x.s.configs[c.TenantID] = old
 		}
 	})
-	return nil
 }
 
 func cloneWebhook(w *provisioning.Webhook) *provisioning.Webhook {
@@ -527,9 +545,10 @@ func cloneWebhook(w *provisioning.Webhook) *provisioning.Webhook {
 
 // InsertWebhook implements provisioning.Tx; Write excludes other writers between the count
 // and the insert.
-func (x *tx) InsertWebhook(ctx context.Context, w *provisioning.Webhook, limit int) (bool, error) {
+func (x *tx) InsertWebhook(ctx context.Context, params *provisioning.InsertWebhookParams) (bool, error) {
 	x.mustWrite()
-	if have, _ := x.ListWebhooks(ctx, w.PartnerID); len(have) >= limit {
+	w := params.Webhook
+	if have, _ := x.ListWebhooks(ctx, w.PartnerID); len(have) >= params.Limit {
 		return false, nil
 	}
 	x.s.webhooks[w.ID] = cloneWebhook(w)
@@ -538,9 +557,9 @@ func (x *tx) InsertWebhook(ctx context.Context, w *provisioning.Webhook, limit i
 }
 
 // GetWebhook implements provisioning.Tx.
-func (x *tx) GetWebhook(_ context.Context, partnerID, id string) (*provisioning.Webhook, error) {
-	w, ok := x.s.webhooks[id]
-	if !ok || w.PartnerID != partnerID {
+func (x *tx) GetWebhook(_ context.Context, params *provisioning.GetWebhookParams) (*provisioning.Webhook, error) {
+	w, ok := x.s.webhooks[params.ID]
+	if !ok || w.PartnerID != params.PartnerID {
 		return nil, provisioning.Errorf(provisioning.CodeNotFound, "webhook not found")
 	}
 	return cloneWebhook(w), nil
@@ -574,9 +593,10 @@ func (x *tx) UpdateWebhookSecrets(_ context.Context, w *provisioning.Webhook) er
 }
 
 // DeleteWebhook implements provisioning.Tx.
-func (x *tx) DeleteWebhook(ctx context.Context, partnerID, id string) error {
+func (x *tx) DeleteWebhook(ctx context.Context, params *provisioning.DeleteWebhookParams) error {
 	x.mustWrite()
-	w, err := x.GetWebhook(ctx, partnerID, id)
+	id := params.ID
+	w, err := x.GetWebhook(ctx, &provisioning.GetWebhookParams{PartnerID: params.PartnerID, ID: id})
 	if err != nil {
 		return err
 	}
@@ -592,10 +612,10 @@ func (x *tx) DeleteWebhook(ctx context.Context, partnerID, id string) error {
 }
 
 // ListDeliveries implements provisioning.Tx.
-func (x *tx) ListDeliveries(_ context.Context, partnerID, webhookID string, limit int) ([]*provisioning.Delivery, error) {
+func (x *tx) ListDeliveries(_ context.Context, params *provisioning.ListDeliveriesParams) ([]*provisioning.Delivery, error) {
 	var out []*provisioning.Delivery
 	for _, d := range x.s.delivs {
-		if d.PartnerID == partnerID && d.WebhookID == webhookID {
+		if d.PartnerID == params.PartnerID && d.WebhookID == params.WebhookID {
 			c := *d
 			out = append(out, &c)
 		}
@@ -603,15 +623,15 @@ func (x *tx) ListDeliveries(_ context.Context, partnerID, webhookID string, limi
 	slices.SortFunc(out, func(a, b *provisioning.Delivery) int {
 		return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), strings.Compare(b.ID, a.ID))
 	})
-	return out[:min(limit, len(out))], nil
+	return out[:min(params.Limit, len(out))], nil
 }
 
 // ClaimDeliveries implements provisioning.Tx.
-func (x *tx) ClaimDeliveries(_ context.Context, now, leaseUntil time.Time, limit int) ([]*provisioning.DeliveryJob, error) {
+func (x *tx) ClaimDeliveries(_ context.Context, params *provisioning.ClaimDeliveriesParams) ([]*provisioning.DeliveryJob, error) {
 	x.mustWrite()
 	var due []*provisioning.Delivery
 	for _, d := range x.s.delivs {
-		if d.State == provisioning.DeliveryPending && !d.NextAttemptAt.After(now) {
+		if d.State == provisioning.DeliveryPending && !d.NextAttemptAt.After(params.Now) {
 			due = append(due, d)
 		}
 	}
@@ -619,9 +639,9 @@ func (x *tx) ClaimDeliveries(_ context.Context, now, leaseUntil time.Time, limit
 		return cmp.Or(a.NextAttemptAt.Compare(b.NextAttemptAt), strings.Compare(a.ID, b.ID))
 	})
 	var jobs []*provisioning.DeliveryJob
-	for _, d := range due[:min(limit, len(due))] {
+	for _, d := range due[:min(params.Limit, len(due))] {
 		old := *d
-		d.NextAttemptAt, d.Attempts = leaseUntil, d.Attempts+1
+		d.NextAttemptAt, d.Attempts = params.LeaseUntil, d.Attempts+1
 		x.undo = append(x.undo, func() { *d = old })
 		c := *d
 		e := *x.s.eventByID[d.EventID]

@@ -60,7 +60,7 @@ func TestIdempotencyKeyHeldByAnotherReplica(t *testing.T) {
 	lock := func(s *postgres.Store, partner, key string) (locked bool) {
 		t.Helper()
 		if err := s.Write(ctx, func(tx provisioning.Tx) (err error) {
-			_, locked, err = tx.LockIdempotencyKey(ctx, partner, key, now)
+			_, locked, err = tx.LockIdempotencyKey(ctx, &provisioning.LockIdempotencyKeyParams{PartnerID: partner, Key: key, Now: now})
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -68,7 +68,7 @@ func TestIdempotencyKeyHeldByAnotherReplica(t *testing.T) {
 		return locked
 	}
 	err := a.Write(ctx, func(tx provisioning.Tx) error {
-		if _, locked, err := tx.LockIdempotencyKey(ctx, "p", "k", now); !locked || err != nil {
+		if _, locked, err := tx.LockIdempotencyKey(ctx, &provisioning.LockIdempotencyKeyParams{PartnerID: "p", Key: "k", Now: now}); !locked || err != nil {
 			t.Fatalf("first lock: %v %v", locked, err)
 		}
 		if lock(b, "p", "k") {

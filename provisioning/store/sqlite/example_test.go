@@ -75,7 +75,7 @@ func ExampleOpenDB() {
 
 // A host provisions inside its own transaction: its own row and the tenant commit together, or
 // neither does.
-func ExampleStore_Within() {
+func ExampleStore_WriteTx() {
 	dir, err := os.MkdirTemp("", "provisiond-example")
 	if err != nil {
 		log.Fatal(err)
@@ -96,8 +96,12 @@ func ExampleStore_Within() {
 		log.Fatal(err)
 	}
 	defer func() { _ = tx.Rollback() }() // a no-op after Commit
-	svc := provisioning.New(store.Within(tx), provisioning.NewRBAC(provisioning.DefaultPolicy()))
-	t, err := svc.CreateTenant(ctx, admin, provisioning.TenantInput{CompanyName: "Joined Corp", Email: "ops@joined.example"})
+	svc := provisioning.New(store, provisioning.NewRBAC(provisioning.DefaultPolicy()))
+	var t *provisioning.Tenant
+	err = store.WriteTx(ctx, tx, func(ptx provisioning.Tx) (err error) {
+		t, err = svc.WithTx(ptx).CreateTenant(ctx, admin, provisioning.TenantInput{CompanyName: "Joined Corp", Email: "ops@joined.example"})
+		return err
+	})
 	if err != nil {
 		log.Fatal(err)
 	}

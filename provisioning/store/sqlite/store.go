@@ -11,7 +11,7 @@ import (
 )
 
 // Store is the SQLite provisioning.Store. Besides the Store methods it offers what a host
-// application needs: its own transactions (BeginTx, Within), the database (DB) and the
+// application needs: its own transactions (BeginTx, WriteTx), the database (DB) and the
 // migrations (Migrate, Migrations).
 type Store struct {
 	s     *sqlstore.Store
@@ -49,14 +49,24 @@ func (s *Store) Close() error {
 // is the store's Close's business (or, after OpenDB, the host's).
 func (s *Store) DB() *sqlx.DB { return s.s.DB() }
 
-// BeginTx starts a transaction on the store's database for a host application that wants to
-// provision inside its own transaction: pass it to Within, do its own work on it, and commit or
+// BeginTx starts a transaction on the store's database for a host application that provisions
+// inside its own transaction: pass it to WriteTx, do the host's own work on it, and commit or
 // roll back. On a store from Open it holds the store's one writer connection until it ends:
 // every other write waits for it.
 func (s *Store) BeginTx(ctx context.Context) (*sql.Tx, error) { return s.s.BeginTx(ctx) }
 
-// Within returns a Store whose Read and Write run on tx, a transaction from BeginTx, without
-// committing: provisioning's changes — tenants, events, idempotency records — commit or roll
-// back with the host's own. Each change runs in a savepoint: one that fails undoes itself alone
-// and tx goes on. Close on the returned Store does nothing.
-func (s *Store) Within(tx *sql.Tx) provisioning.Store { return s.s.Within(tx) }
+// WriteTx runs fn in tx, the host's own transaction on the store's database (from BeginTx, or,
+// on a store from OpenDB, from the host's database), as Write runs it in a transaction of its
+// own, and leaves tx open: when fn returns nil its work — tenants, events, idempotency records —
+// stays in tx, to commit or roll back with the host's own; when fn fails its work is undone (to a
+// savepoint) and tx goes on. Provision through a Service bound to the Tx fn is given:
+//
+//	err := store.WriteTx(ctx, tx, func(ptx provisioning.Tx) error {
+//		t, err := svc.WithTx(ptx).CreateTenant(ctx, principal, in)
+//		…
+//	})
+//
+// The events fn appended are written as it returns.
+func (s *Store) WriteTx(ctx context.Context, tx *sql.Tx, fn func(provisioning.Tx) error) error {
+	return s.s.WriteTx(ctx, tx, fn)
+}

@@ -110,8 +110,8 @@ func testBulkRefused(t *testing.T, h Harness) {
 		t.Fatalf("a failed atomic bulk left %v and %d events", got, created())
 	}
 
-	bulk := func(ctx context.Context) ([]byte, bool) {
-		rs, err := svc.CreateTenants(ctx, alice, []provisioning.TenantInput{input("K1"), input(refused), input("K2")}, false)
+	bulk := func(prov provisioning.Provisioner) ([]byte, bool) {
+		rs, err := prov.CreateTenants(ctx, alice, []provisioning.TenantInput{input("K1"), input(refused), input("K2")}, false)
 		if got := bulkCodes(t, rs); err != nil || !slices.Equal(got, []provisioning.Code{"", internal, ""}) {
 			t.Errorf("non-atomic in one transaction: %v %v", got, err)
 		}
@@ -124,7 +124,7 @@ func testBulkRefused(t *testing.T, h Harness) {
 	if got := stored(); len(got) != 4 || created() != 4 {
 		t.Fatalf("after the bulk in one transaction: %v with %d events, want 4 of each", got, created())
 	}
-	answer, replayed, err = svc.Idempotently(ctx, alice, provisioning.PermTenantCreate, "bulk-1", "fp", func(context.Context) ([]byte, bool) {
+	answer, replayed, err = svc.Idempotently(ctx, alice, provisioning.PermTenantCreate, "bulk-1", "fp", func(provisioning.Provisioner) ([]byte, bool) {
 		t.Error("the retry ran the bulk again")
 		return nil, false
 	})
@@ -133,10 +133,10 @@ func testBulkRefused(t *testing.T, h Harness) {
 	}
 }
 
-// testBulkWithinHostTransaction: in a host's own transaction, a non-atomic bulk whose items
-// fail — a conflict and, where the harness can make the store refuse one, a value the database
-// refuses — creates the other items; the host's transaction goes on and commits them.
-func testBulkWithinHostTransaction(t *testing.T, h Harness) {
+// testBulkInHostTransaction: in a host's own transaction, a non-atomic bulk whose items fail — a
+// conflict and, where the harness can make the store refuse one, a value the database refuses —
+// creates the other items; the host's transaction goes on and commits them.
+func testBulkInHostTransaction(t *testing.T, h Harness) {
 	const refused = "Refused Inc"
 	s, svc := open(t, h)
 	ctx := context.Background()
@@ -153,13 +153,22 @@ func testBulkWithinHostTransaction(t *testing.T, h Harness) {
 		t.Fatal(err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	inTx := service(ht.Within(tx))
-	rs, err := inTx.CreateTenants(ctx, alice, ins, false)
-	if got := bulkCodes(t, rs); err != nil || !slices.Equal(got, want) {
-		t.Fatalf("bulk in the host's transaction: %v %v, want %v", got, err, want)
+	err = ht.WriteTx(ctx, tx, func(ptx provisioning.Tx) error {
+		inTx := svc.WithTx(ptx)
+		rs, err := inTx.CreateTenants(ctx, alice, ins, false)
+		if got := bulkCodes(t, rs); err != nil || !slices.Equal(got, want) {
+			t.Fatalf("bulk in the host's transaction: %v %v, want %v", got, err, want)
+		}
+		wantExists(t, rs[1].Err, existing.ID)
+		mustCreate(t, inTx, alice, input("Host Three"))
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("WriteTx: %v", err)
 	}
-	wantExists(t, rs[1].Err, existing.ID)
-	mustCreate(t, inTx, alice, input("Host Three"))
+	if _, err := tx.ExecContext(ctx, "SELECT 1"); err != nil {
+		t.Fatalf("the host's transaction after WriteTx: %v", err)
+	}
 	if err := tx.Commit(); err != nil {
 		t.Fatalf("the host's commit: %v", err)
 	}

@@ -268,59 +268,66 @@ func testPurgeRedacts(t *testing.T, h Harness) {
 func testPurgeForgetsAnswers(t *testing.T, h Harness) {
 	_, svc := open(t, h)
 	ctx := context.Background()
-	idem := func(key string, do func(ctx context.Context) []byte) (string, bool) {
+	idem := func(key string, do func(prov provisioning.Provisioner) []byte) (string, bool) {
 		t.Helper()
 		answer, replayed, err := svc.Idempotently(ctx, alice, provisioning.PermTenantCreate, key, "fp",
-			func(ctx context.Context) ([]byte, bool) { return do(ctx), true })
+			func(prov provisioning.Provisioner) ([]byte, bool) { return do(prov), true })
 		if err != nil {
 			t.Fatalf("Idempotently(%s): %v", key, err)
 		}
 		return string(answer), replayed
 	}
 	var gone, other, bulkOther *provisioning.Tenant
-	idem("create", func(ctx context.Context) []byte {
-		tn, err := svc.CreateTenant(ctx, alice, input("Gone Corp"))
+	idem("create", func(prov provisioning.Provisioner) []byte {
+		tn, err := prov.CreateTenant(ctx, alice, input("Gone Corp"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		gone = tn
 		return []byte(tn.CompanyName)
 	})
-	idem("other", func(ctx context.Context) []byte {
-		tn, err := svc.CreateTenant(ctx, alice, input("Other Corp"))
+	idem("other", func(prov provisioning.Provisioner) []byte {
+		tn, err := prov.CreateTenant(ctx, alice, input("Other Corp"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		other = tn
 		return []byte(tn.CompanyName)
 	})
-	idem("update", func(ctx context.Context) []byte { // changes nothing, and answers with the tenant
-		tn, err := svc.UpdateTenant(ctx, alice, gone.ID, provisioning.TenantPatch{}, provisioning.Precondition{})
+	idem("update", func(prov provisioning.Provisioner) []byte { // changes nothing, and answers with the tenant
+		tn, err := prov.UpdateTenant(ctx, alice, gone.ID, provisioning.TenantPatch{}, provisioning.Precondition{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return []byte(tn.Email)
 	})
-	idem("config", func(ctx context.Context) []byte {
-		c, err := svc.ReplaceTenantConfig(ctx, alice, gone.ID, json.RawMessage(`{"owner":"Gone Person"}`), provisioning.Precondition{})
+	idem("config", func(prov provisioning.Provisioner) []byte {
+		c, err := prov.ReplaceTenantConfig(ctx, alice, gone.ID, json.RawMessage(`{"owner":"Gone Person"}`), provisioning.Precondition{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return c.Config
 	})
-	idem("refused", func(ctx context.Context) []byte { // a refusal kept for replay
-		_, err := svc.UpdateTenant(ctx, alice, gone.ID, provisioning.TenantPatch{Email: provisioning.Value("bad")}, provisioning.Precondition{})
+	idem("refused", func(prov provisioning.Provisioner) []byte { // a refusal kept for replay
+		_, err := prov.UpdateTenant(ctx, alice, gone.ID, provisioning.TenantPatch{Email: provisioning.Value("bad")}, provisioning.Precondition{})
 		return []byte(provisioning.ErrorMessage(err))
 	})
-	idem("bulk", func(ctx context.Context) []byte {
-		results, err := svc.CreateTenants(ctx, alice, []provisioning.TenantInput{input("Bulk One"), input("Bulk Two")}, false)
+	idem("delete", func(prov provisioning.Provisioner) []byte { // answers with the tenant pending deletion
+		tn, err := prov.DeleteTenant(ctx, alice, gone.ID, provisioning.DeleteOptions{}, provisioning.Precondition{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []byte(tn.CompanyName)
+	})
+	idem("bulk", func(prov provisioning.Provisioner) []byte {
+		results, err := prov.CreateTenants(ctx, alice, []provisioning.TenantInput{input("Bulk One"), input("Bulk Two")}, false)
 		if err != nil {
 			t.Fatal(err)
 		}
 		bulkOther = results[1].Tenant
 		return []byte(results[0].Tenant.CompanyName + results[1].Tenant.CompanyName)
 	})
-	idem("nothing", func(context.Context) []byte { return []byte("no tenant") })
+	idem("nothing", func(provisioning.Provisioner) []byte { return []byte("no tenant") })
 
 	if err := svc.PurgeTenant(ctx, alice, gone.ID, provisioning.Precondition{}); err != nil {
 		t.Fatal(err)
@@ -328,141 +335,14 @@ func testPurgeForgetsAnswers(t *testing.T, h Harness) {
 	if err := svc.PurgeTenant(ctx, alice, bulkOther.ID, provisioning.Precondition{}); err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{"create", "update", "config", "refused", "bulk"} {
-		if answer, replayed := idem(key, func(context.Context) []byte { return []byte("afresh") }); replayed || answer != "afresh" {
+	for _, key := range []string{"create", "update", "config", "refused", "delete", "bulk"} {
+		if answer, replayed := idem(key, func(provisioning.Provisioner) []byte { return []byte("afresh") }); replayed || answer != "afresh" {
 			t.Errorf("the answer of %q outlived the purge of its tenant: %q", key, answer)
 		}
 	}
 	for key, want := range map[string]string{"other": other.CompanyName, "nothing": "no tenant"} {
-		if answer, replayed := idem(key, func(context.Context) []byte { return []byte("afresh") }); !replayed || answer != want {
+		if answer, replayed := idem(key, func(provisioning.Provisioner) []byte { return []byte("afresh") }); !replayed || answer != want {
 			t.Errorf("the answer of %q went with another tenant's purge: %q, replayed %v", key, answer, replayed)
-		}
-	}
-}
-
-// testPurgeTx drives the purge's Tx methods directly.
-func testPurgeTx(t *testing.T, h Harness) {
-	s, svc := open(t, h)
-	ctx := context.Background()
-	var deleted []*provisioning.Tenant
-	for i, grace := range []time.Duration{3 * time.Hour, time.Hour, 2 * time.Hour} {
-		tn := mustCreate(t, svc, alice, input(fmt.Sprintf("Claimed %d", i)))
-		deleted = append(deleted, mustDelete(t, svc, alice, tn.ID, grace))
-	}
-	mustCreate(t, svc, alice, input("Live"))
-	claim := func(now time.Time, limit int) []string {
-		t.Helper()
-		var ids []string
-		if err := s.Write(ctx, func(tx provisioning.Tx) error {
-			ts, err := tx.ClaimTenantPurges(ctx, provisioning.ClaimTenantPurgesParams{Now: now, Limit: limit})
-			for _, tn := range ts {
-				if tn.Status != provisioning.StatusPendingDeletion || tn.StatusBeforeDeletion != provisioning.StatusActive {
-					t.Errorf("claimed %+v", tn)
-				}
-				ids = append(ids, tn.ID)
-			}
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return ids
-	}
-	at := deleted[0].DeletionScheduledAt // the last one due
-	if got := claim(at.Add(-time.Hour-time.Millisecond), 10); !slices.Equal(got, []string{deleted[1].ID}) {
-		t.Fatalf("due an hour before the last: %v", got)
-	}
-	if got := claim(at, 10); !slices.Equal(got, []string{deleted[1].ID, deleted[2].ID, deleted[0].ID}) {
-		t.Fatalf("claimed %v, want the longest due first", got)
-	}
-	if got := claim(at, 2); len(got) != 2 {
-		t.Fatalf("limit 2 claimed %v", got)
-	}
-	purge := func(p provisioning.Principal, id string) error {
-		return s.Write(ctx, func(tx provisioning.Tx) error {
-			return tx.PurgeTenant(ctx, provisioning.PurgeTenantParams{PartnerID: p.PartnerID, TenantID: id})
-		})
-	}
-	wantCode(t, purge(bob, deleted[0].ID), provisioning.CodeNotFound) // another partner's
-	if err := purge(alice, deleted[0].ID); err != nil {
-		t.Fatal(err)
-	}
-	wantCode(t, purge(alice, deleted[0].ID), provisioning.CodeNotFound) // purged already
-	if got := claim(at, 10); len(got) != 2 || slices.Contains(got, deleted[0].ID) {
-		t.Fatalf("claimed after a purge: %v", got)
-	}
-}
-
-// testExportEvents drives ListTenantEvents directly.
-func testExportEvents(t *testing.T, h Harness) {
-	s, svc := open(t, h)
-	ctx := context.Background()
-	a := mustCreate(t, svc, alice, input("A"))
-	b := mustCreate(t, svc, alice, input("B"))
-	for i := range 3 {
-		for _, id := range []string{a.ID, b.ID} {
-			if _, err := svc.UpdateTenant(ctx, alice, id, provisioning.TenantPatch{Industry: provisioning.Value(fmt.Sprint(i))}, provisioning.Precondition{}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	list := func(p provisioning.ListTenantEventsParams) ([]*provisioning.Event, error) {
-		var evs []*provisioning.Event
-		err := s.Read(ctx, func(tx provisioning.Tx) (err error) { evs, err = tx.ListTenantEvents(ctx, p); return err })
-		return evs, err
-	}
-	all, err := list(provisioning.ListTenantEventsParams{PartnerID: alice.PartnerID, TenantID: a.ID, Limit: 100})
-	if err != nil || len(all) != 4 {
-		t.Fatalf("a's events: %d, %v", len(all), err)
-	}
-	for i, e := range all {
-		if e.TenantID != a.ID || e.Data == nil || e.Data.Version != int64(i+1) || (i > 0 && e.Seq <= all[i-1].Seq) {
-			t.Fatalf("event %d: %+v", i, e)
-		}
-	}
-	page, err := list(provisioning.ListTenantEventsParams{PartnerID: alice.PartnerID, TenantID: a.ID, AfterID: all[1].ID, Limit: 1})
-	if err != nil || len(page) != 1 || page[0].ID != all[2].ID {
-		t.Fatalf("after the second: %+v, %v", page, err)
-	}
-	bs, _ := list(provisioning.ListTenantEventsParams{PartnerID: alice.PartnerID, TenantID: b.ID, Limit: 1})
-	_, err = list(provisioning.ListTenantEventsParams{PartnerID: alice.PartnerID, TenantID: a.ID, AfterID: bs[0].ID, Limit: 10})
-	wantCode(t, err, provisioning.CodeNotFound)
-	_, err = list(provisioning.ListTenantEventsParams{PartnerID: bob.PartnerID, TenantID: a.ID, AfterID: all[0].ID, Limit: 10})
-	wantCode(t, err, provisioning.CodeNotFound)
-	if evs, err := list(provisioning.ListTenantEventsParams{PartnerID: bob.PartnerID, TenantID: a.ID, Limit: 10}); err != nil || len(evs) != 0 {
-		t.Fatalf("partner-b reads a's events: %d, %v", len(evs), err)
-	}
-}
-
-// testFindTenant drives FindTenant directly: the name key and the external id, tenants pending
-// deletion included, the oldest holder first.
-func testFindTenant(t *testing.T, h Harness) {
-	s, svc := open(t, h)
-	ctx := context.Background()
-	older := mustCreate(t, svc, alice, provisioning.TenantInput{CompanyName: "Older", Email: "o@example.com", ExternalID: "ext-old"})
-	newer := mustCreate(t, svc, alice, provisioning.TenantInput{CompanyName: "Ｎｅｗｅｒ", Email: "n@example.com", ExternalID: "ext-new"})
-	mustDelete(t, svc, alice, newer.ID, 0)
-	find := func(p provisioning.FindTenantParams) string {
-		t.Helper()
-		var id string
-		if err := s.Read(ctx, func(tx provisioning.Tx) (err error) { id, err = tx.FindTenant(ctx, p); return err }); err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
-	for _, c := range []struct {
-		p    provisioning.FindTenantParams
-		want string
-	}{
-		{provisioning.FindTenantParams{PartnerID: alice.PartnerID, NameKey: provisioning.NameKey("NEWER")}, newer.ID},
-		{provisioning.FindTenantParams{PartnerID: alice.PartnerID, ExternalID: "ext-old"}, older.ID},
-		{provisioning.FindTenantParams{PartnerID: alice.PartnerID, NameKey: provisioning.NameKey("newer"), ExternalID: "ext-old"}, older.ID},
-		{provisioning.FindTenantParams{PartnerID: alice.PartnerID, NameKey: provisioning.NameKey("older"), ExternalID: "ext-new"}, older.ID},
-		{provisioning.FindTenantParams{PartnerID: alice.PartnerID, NameKey: "nobody", ExternalID: "ext-none"}, ""},
-		{provisioning.FindTenantParams{PartnerID: alice.PartnerID}, ""},
-		{provisioning.FindTenantParams{PartnerID: bob.PartnerID, NameKey: provisioning.NameKey("Older"), ExternalID: "ext-old"}, ""},
-	} {
-		if got := find(c.p); got != c.want {
-			t.Errorf("FindTenant(%+v) = %q, want %q", c.p, got, c.want)
 		}
 	}
 }

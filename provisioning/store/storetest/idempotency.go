@@ -19,17 +19,17 @@ func testIdempotency(t *testing.T, h Harness) {
 	ctx := context.Background()
 	runs := 0
 	// create makes a tenant inside the request and answers with its name.
-	create := func(name string, keep bool) func(context.Context) ([]byte, bool) {
-		return func(ctx context.Context) ([]byte, bool) {
+	create := func(name string, keep bool) func(provisioning.Provisioner) ([]byte, bool) {
+		return func(prov provisioning.Provisioner) ([]byte, bool) {
 			runs++
-			tn, err := svc.CreateTenant(ctx, alice, input(name))
+			tn, err := prov.CreateTenant(ctx, alice, input(name))
 			if err != nil {
 				return []byte(err.Error()), keep
 			}
 			return []byte(tn.CompanyName), keep
 		}
 	}
-	idem := func(p provisioning.Principal, key, fp string, do func(context.Context) ([]byte, bool)) (string, bool, error) {
+	idem := func(p provisioning.Principal, key, fp string, do func(provisioning.Provisioner) ([]byte, bool)) (string, bool, error) {
 		answer, replayed, err := svc.Idempotently(ctx, p, provisioning.PermTenantCreate, key, fp, do)
 		return string(answer), replayed, err
 	}
@@ -50,13 +50,13 @@ func testIdempotency(t *testing.T, h Harness) {
 	}
 	_, _, err := idem(alice, "k1", "fp-b", create("Other Corp", true))
 	wantCode(t, err, provisioning.CodeIdempotencyKeyReused)
-	if a, replayed, err := idem(bob, "k1", "fp-b", func(context.Context) ([]byte, bool) { return []byte("bob's"), true }); a != "bob's" || replayed || err != nil {
+	if a, replayed, err := idem(bob, "k1", "fp-b", func(provisioning.Provisioner) ([]byte, bool) { return []byte("bob's"), true }); a != "bob's" || replayed || err != nil {
 		t.Fatalf("another partner's key of the same name: %q %v %v", a, replayed, err)
 	}
 
 	// While the first request runs, a retry is told at once that the key is in use.
-	if a, _, err := idem(alice, "k-busy", "fp", func(context.Context) ([]byte, bool) {
-		_, _, err := svc.Idempotently(context.Background(), alice, provisioning.PermTenantCreate, "k-busy", "fp", create("Never Corp", true))
+	if a, _, err := idem(alice, "k-busy", "fp", func(provisioning.Provisioner) ([]byte, bool) {
+		_, _, err := svc.Idempotently(ctx, alice, provisioning.PermTenantCreate, "k-busy", "fp", create("Never Corp", true))
 		wantCode(t, err, provisioning.CodeIdempotencyKeyInUse)
 		return []byte("first"), true
 	}); a != "first" || err != nil {
@@ -75,10 +75,10 @@ func testIdempotency(t *testing.T, h Harness) {
 	}
 
 	// A change that fails inside the request is undone alone; the request goes on.
-	a, _, err := idem(alice, "k3", "fp", func(ctx context.Context) ([]byte, bool) {
-		_, err := svc.CreateTenant(ctx, alice, input("KEPT corp"))
+	a, _, err := idem(alice, "k3", "fp", func(prov provisioning.Provisioner) ([]byte, bool) {
+		_, err := prov.CreateTenant(ctx, alice, input("KEPT corp"))
 		wantCode(t, err, provisioning.CodeTenantExists)
-		tn, err := svc.CreateTenant(ctx, alice, input("After Conflict Corp"))
+		tn, err := prov.CreateTenant(ctx, alice, input("After Conflict Corp"))
 		if err != nil {
 			return []byte(err.Error()), false
 		}
@@ -95,8 +95,8 @@ func testIdempotency(t *testing.T, h Harness) {
 				t.Fatalf("recovered %v, want the panic of do", v)
 			}
 		}()
-		_, _, _ = idem(alice, "k4", "fp", func(ctx context.Context) ([]byte, bool) {
-			if _, err := svc.CreateTenant(ctx, alice, input("Panic Corp")); err != nil {
+		_, _, _ = idem(alice, "k4", "fp", func(prov provisioning.Provisioner) ([]byte, bool) {
+			if _, err := prov.CreateTenant(ctx, alice, input("Panic Corp")); err != nil {
 				t.Error(err)
 			}
 			panic("boom")
@@ -105,7 +105,7 @@ func testIdempotency(t *testing.T, h Harness) {
 	if exists("Panic Corp") {
 		t.Fatal("a panic did not roll back the request's changes")
 	}
-	if a, replayed, err := idem(alice, "k4", "fp", func(context.Context) ([]byte, bool) { return []byte("again"), true }); a != "again" || replayed || err != nil {
+	if a, replayed, err := idem(alice, "k4", "fp", func(provisioning.Provisioner) ([]byte, bool) { return []byte("again"), true }); a != "again" || replayed || err != nil {
 		t.Fatalf("retry after a panic: %q %v %v", a, replayed, err)
 	}
 
@@ -126,8 +126,8 @@ func testIdempotency(t *testing.T, h Harness) {
 		_, _, err := idem(alice, key, "fp", create("Never Corp", true))
 		wantCode(t, err, provisioning.CodeBadRequest)
 	}
-	_, _, err = idem(alice, "k5", "fp", func(ctx context.Context) ([]byte, bool) {
-		_, _, err := svc.Idempotently(ctx, alice, provisioning.PermTenantCreate, "k6", "fp", create("Nested Corp", true))
+	_, _, err = idem(alice, "k5", "fp", func(prov provisioning.Provisioner) ([]byte, bool) {
+		_, _, err := prov.(*provisioning.Service).Idempotently(ctx, alice, provisioning.PermTenantCreate, "k6", "fp", create("Nested Corp", true))
 		wantCode(t, err, provisioning.CodeInternal)
 		return nil, true
 	})
@@ -153,7 +153,7 @@ func testIdempotencyExpiry(t *testing.T, h Harness) {
 		t.Helper()
 		if err := s.Write(ctx, func(tx provisioning.Tx) (err error) {
 			var locked bool
-			rec, locked, err = tx.LockIdempotencyKey(ctx, "p", key, now)
+			rec, locked, err = tx.LockIdempotencyKey(ctx, &provisioning.LockIdempotencyKeyParams{PartnerID: "p", Key: key, Now: now})
 			if !locked && err == nil {
 				t.Error("an idle key was not locked")
 			}
@@ -203,11 +203,11 @@ func testIdempotencyRace(t *testing.T, h Harness, twoStores bool) {
 	)
 	barrier.Run(n, func(i int) {
 		svc := svcs[i%len(svcs)]
-		answer, replayed, err := svc.Idempotently(context.Background(), alice, provisioning.PermTenantCreate, "race", "fp", func(ctx context.Context) ([]byte, bool) {
+		answer, replayed, err := svc.Idempotently(context.Background(), alice, provisioning.PermTenantCreate, "race", "fp", func(prov provisioning.Provisioner) ([]byte, bool) {
 			mu.Lock()
 			runs++
 			mu.Unlock()
-			tn, err := svc.CreateTenant(ctx, alice, input("Race Once Corp"))
+			tn, err := prov.CreateTenant(context.Background(), alice, input("Race Once Corp"))
 			if err != nil {
 				return []byte(err.Error()), true
 			}

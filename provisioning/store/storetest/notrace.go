@@ -67,10 +67,10 @@ func CheckPurgeLeavesNoTrace(t *testing.T, s provisioning.Store, dump func(t *te
 		}{200, body})
 		return b
 	}
-	idem := func(key string, do func(ctx context.Context) any) {
+	idem := func(key string, do func(prov provisioning.Provisioner) any) {
 		t.Helper()
-		_, _, err := svc.Idempotently(ctx, alice, provisioning.PermTenantCreate, key, "fp", func(ctx context.Context) ([]byte, bool) {
-			return answer(do(ctx)), true
+		_, _, err := svc.Idempotently(ctx, alice, provisioning.PermTenantCreate, key, "fp", func(prov provisioning.Provisioner) ([]byte, bool) {
+			return answer(do(prov)), true
 		})
 		if err != nil {
 			t.Fatalf("%s: %v", key, err)
@@ -84,22 +84,22 @@ func CheckPurgeLeavesNoTrace(t *testing.T, s provisioning.Store, dump func(t *te
 		}
 		return v
 	}
-	idem("create", func(ctx context.Context) any {
-		tn := must(svc.CreateTenant(ctx, alice, provisioning.TenantInput{CompanyName: secretCompany, Email: secretEmail,
+	idem("create", func(prov provisioning.Provisioner) any {
+		tn := must(prov.CreateTenant(ctx, alice, provisioning.TenantInput{CompanyName: secretCompany, Email: secretEmail,
 			PhoneNumber: secretPhone, ExternalID: secretExternal, Metadata: map[string]string{"owner": secretMetadata},
 			Config: json.RawMessage(`{"note":"` + secretConfig + `"}`)})).(*provisioning.Tenant)
 		id = tn.ID
 		return tn
 	})
-	idem("update", func(ctx context.Context) any {
-		return must(svc.UpdateTenant(ctx, alice, id, provisioning.TenantPatch{Industry: provisioning.Value("Retail")}, provisioning.Precondition{}))
+	idem("update", func(prov provisioning.Provisioner) any {
+		return must(prov.UpdateTenant(ctx, alice, id, provisioning.TenantPatch{Industry: provisioning.Value("Retail")}, provisioning.Precondition{}))
 	})
-	idem("config", func(ctx context.Context) any {
-		return must(svc.UpdateTenantConfig(ctx, alice, id, json.RawMessage(`{"seats":3}`), provisioning.Precondition{}))
+	idem("config", func(prov provisioning.Provisioner) any {
+		return must(prov.UpdateTenantConfig(ctx, alice, id, json.RawMessage(`{"seats":3}`), provisioning.Precondition{}))
 	})
 	var deleted *provisioning.Tenant
-	idem("delete", func(ctx context.Context) any {
-		deleted = must(svc.DeleteTenant(ctx, alice, id, provisioning.DeleteOptions{Grace: time.Hour}, provisioning.Precondition{})).(*provisioning.Tenant)
+	idem("delete", func(prov provisioning.Provisioner) any {
+		deleted = must(prov.DeleteTenant(ctx, alice, id, provisioning.DeleteOptions{Grace: time.Hour}, provisioning.Precondition{})).(*provisioning.Tenant)
 		return deleted
 	})
 	kept := mustCreate(t, svc, alice, input("Kept Corp")) // someone else's data stays

@@ -32,9 +32,23 @@ type refusingTx struct {
 }
 
 // InsertTenant implements provisioning.Tx.
-func (x *refusingTx) InsertTenant(ctx context.Context, t *provisioning.Tenant) error {
-	if t.CompanyName == x.name {
-		return provisioning.Internal(errors.New("storetest: the store refuses this tenant"))
+func (x *refusingTx) InsertTenant(ctx context.Context, params *provisioning.InsertTenantParams) error {
+	if params.Tenant.CompanyName == x.name {
+		return errRefused()
 	}
-	return x.Tx.InsertTenant(ctx, t)
+	return x.Tx.InsertTenant(ctx, params)
+}
+
+// InsertTenants implements provisioning.Tx.
+func (x *refusingTx) InsertTenants(ctx context.Context, params []*provisioning.InsertTenantParams) (int, error) {
+	for i, p := range params {
+		if p.Tenant.CompanyName == x.name {
+			return i, errRefused()
+		}
+	}
+	return x.Tx.InsertTenants(ctx, params)
+}
+
+func errRefused() error {
+	return provisioning.Internal(errors.New("storetest: the store refuses this tenant"))
 }

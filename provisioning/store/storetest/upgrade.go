@@ -151,7 +151,7 @@ func CheckSoftDeleteUpgrade(t *testing.T, s provisioning.Store, r SoftDeleteRows
 		t.Fatalf("the soft-deleted tenant's events after the purge: %v %+v", got, evs)
 	}
 	answer, replayed, err := svc.Idempotently(ctx, a, provisioning.PermTenantCreate, r.Key, "fp",
-		func(context.Context) ([]byte, bool) { return []byte("afresh"), true })
+		func(provisioning.Provisioner) ([]byte, bool) { return []byte("afresh"), true })
 	if err != nil || replayed || string(answer) != "afresh" {
 		t.Fatalf("the legacy answer outlived the purge: %q, replayed %v, %v", answer, replayed, err)
 	}

@@ -19,7 +19,8 @@ func claim(t *testing.T, s provisioning.Store, now time.Time, limit int) []*prov
 	t.Helper()
 	var jobs []*provisioning.DeliveryJob
 	if err := s.Write(context.Background(), func(tx provisioning.Tx) (err error) {
-		jobs, err = tx.ClaimDeliveries(context.Background(), now, now.Add(time.Minute), limit)
+		jobs, err = tx.ClaimDeliveries(context.Background(), &provisioning.ClaimDeliveriesParams{Now: now,
+			LeaseUntil: now.Add(time.Minute), Limit: limit})
 		return err
 	}); err != nil {
 		t.Fatalf("ClaimDeliveries: %v", err)
@@ -247,7 +248,10 @@ func insertWebhook(s provisioning.Store, partnerID string, limit int) (inserted 
 	ctx := context.Background()
 	w := &provisioning.Webhook{ID: uuid.NewString(), PartnerID: partnerID, URL: "https://hooks.example/direct",
 		Secret: "whsec_c2VjcmV0", CreatedAt: time.Now()}
-	err = s.Write(ctx, func(tx provisioning.Tx) (err error) { inserted, err = tx.InsertWebhook(ctx, w, limit); return err })
+	err = s.Write(ctx, func(tx provisioning.Tx) (err error) {
+		inserted, err = tx.InsertWebhook(ctx, &provisioning.InsertWebhookParams{Webhook: w, Limit: limit})
+		return err
+	})
 	return inserted, err
 }
 
@@ -271,7 +275,7 @@ func testWebhookLimitOpenRegistration(t *testing.T, h Harness, twoStores bool) {
 	w := &provisioning.Webhook{ID: uuid.NewString(), PartnerID: alice.PartnerID, URL: "https://hooks.example/open",
 		Secret: "whsec_c2VjcmV0", CreatedAt: time.Now()}
 	err := stores[0].Write(ctx, func(tx provisioning.Tx) error {
-		if inserted, err := tx.InsertWebhook(ctx, w, limit); !inserted || err != nil {
+		if inserted, err := tx.InsertWebhook(ctx, &provisioning.InsertWebhookParams{Webhook: w, Limit: limit}); !inserted || err != nil {
 			return fmt.Errorf("the open registration: %v %v", inserted, err)
 		}
 		go func() {

@@ -29,13 +29,13 @@ type configRow struct {
 }
 
 // GetTenantConfig implements provisioning.Tx.
-func (x *tx) GetTenantConfig(ctx context.Context, partnerID, tenantID string, forUpdate bool) (*provisioning.TenantConfig, error) {
+func (x *tx) GetTenantConfig(ctx context.Context, params *provisioning.GetTenantParams) (*provisioning.TenantConfig, error) {
 	q := qConfigGet
-	if forUpdate {
+	if params.ForUpdate {
 		q += x.s.d.ForUpdate
 	}
 	var r configRow
-	err := x.get(ctx, &r, q, partnerID, tenantID)
+	err := x.get(ctx, &r, q, params.PartnerID, params.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, provisioning.Errorf(provisioning.CodeNotFound, "tenant not found")
 	}
@@ -57,15 +57,16 @@ func (x *tx) GetTenantConfig(ctx context.Context, partnerID, tenantID string, fo
 		UpdatedAt: time.Time(r.UpdatedAt)}, nil
 }
 
-// PutTenantConfig implements provisioning.Tx.
-func (x *tx) PutTenantConfig(ctx context.Context, partnerID string, c *provisioning.TenantConfig, prevVersion int64) error {
-	if prevVersion == 0 {
-		_, err := x.exec(ctx, qConfigInsert, c.TenantID, partnerID, string(c.Config), c.Version, x.s.d.Time(c.UpdatedAt))
+// UpdateTenantConfig implements provisioning.Tx.
+func (x *tx) UpdateTenantConfig(ctx context.Context, params *provisioning.UpdateTenantConfigParams) error {
+	c := params.Config
+	n, err := x.exec(ctx, qConfigUpdate, string(c.Config), c.Version, x.s.d.Time(c.UpdatedAt), params.PartnerID, c.TenantID,
+		params.PrevVersion)
+	if err != nil || n == 1 {
 		return err
 	}
-	n, err := x.exec(ctx, qConfigUpdate, string(c.Config), c.Version, x.s.d.Time(c.UpdatedAt), partnerID, c.TenantID, prevVersion)
-	if err == nil && n != 1 {
-		return provisioning.Errorf(provisioning.CodePrecondition, "the configuration changed meanwhile")
+	if _, err := x.GetTenantConfig(ctx, &provisioning.GetTenantParams{PartnerID: params.PartnerID, ID: c.TenantID}); err != nil {
+		return err
 	}
-	return err
+	return provisioning.Errorf(provisioning.CodePrecondition, "the configuration changed meanwhile")
 }

@@ -22,7 +22,7 @@ import (
 //
 // A purge redacts the tenant's events: their data becomes JSON null, read as no tenant.
 
-// eventDataVersion is the version that appendEvent writes.
+// eventDataVersion is the version that insertEvent writes.
 const eventDataVersion = 2
 
 // eventTimeFormat is how stored event times are written: UTC RFC 3339 with milliseconds.

@@ -35,16 +35,21 @@ type eventRow struct {
 	Data      []byte `db:"data"`
 }
 
-// AppendEvent implements provisioning.Tx.
-func (x *tx) AppendEvent(ctx context.Context, e *provisioning.Event) error {
+// AppendEvent implements provisioning.Tx: the event waits for the end of the work (see run).
+func (x *tx) AppendEvent(_ context.Context, e *provisioning.Event) error {
+	if x.t == nil {
+		return x.internal(errors.New("an event outside a Write"))
+	}
+	x.events = append(x.events, e)
+	return nil
+}
+
+// insertEvent writes an appended event and sets its Seq. Where writers run concurrently, it
+// takes the partner's ordering lock, held until the commit.
+func (x *tx) insertEvent(ctx context.Context, e *provisioning.Event) error {
 	data, err := encodeEventData(e.Data)
 	if err != nil {
 		return x.internal(err)
-	}
-	// Deliveries first: the event insert takes the per-partner ordering lock, held until
-	// commit, so the less that follows it the better.
-	if err := x.fanOut(ctx, e); err != nil {
-		return err
 	}
 	err = x.get(ctx, &e.Seq, x.s.d.AppendEvent, e.ID, e.PartnerID, string(e.Type), e.TenantID,
 		null(e.Actor), null(e.RequestID), x.s.d.Time(e.CreatedAt), string(data))
@@ -78,10 +83,10 @@ func (x *tx) ListEvents(ctx context.Context, q provisioning.EventQuery) ([]*prov
 }
 
 // ListTenantEvents implements provisioning.Tx.
-func (x *tx) ListTenantEvents(ctx context.Context, p provisioning.ListTenantEventsParams) ([]*provisioning.Event, error) {
+func (x *tx) ListTenantEvents(ctx context.Context, params *provisioning.ListTenantEventsParams) ([]*provisioning.Event, error) {
 	var after int64
-	if p.AfterID != "" {
-		err := x.get(ctx, &after, qTenantEventSeq, p.PartnerID, p.TenantID, p.AfterID)
+	if params.AfterID != "" {
+		err := x.get(ctx, &after, qTenantEventSeq, params.PartnerID, params.TenantID, params.AfterID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, provisioning.Errorf(provisioning.CodeNotFound, "event not found")
 		}
@@ -94,7 +99,7 @@ func (x *tx) ListTenantEvents(ctx context.Context, p provisioning.ListTenantEven
 		return nil, err
 	}
 	var rows []eventRow
-	if err := st.SelectContext(ctx, &rows, p.PartnerID, p.TenantID, after, p.Limit); err != nil {
+	if err := st.SelectContext(ctx, &rows, params.PartnerID, params.TenantID, after, params.Limit); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Event, len(rows))

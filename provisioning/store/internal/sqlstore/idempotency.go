@@ -32,7 +32,8 @@ type idempotencyRow struct {
 }
 
 // LockIdempotencyKey implements provisioning.Tx.
-func (x *tx) LockIdempotencyKey(ctx context.Context, partnerID, key string, now time.Time) (*provisioning.IdempotencyRecord, bool, error) {
+func (x *tx) LockIdempotencyKey(ctx context.Context, params *provisioning.LockIdempotencyKeyParams) (*provisioning.IdempotencyRecord, bool, error) {
+	partnerID, key := params.PartnerID, params.Key
 	if x.s.d.IdempotencyLock != "" {
 		var locked bool
 		if err := x.get(ctx, &locked, x.s.d.IdempotencyLock, partnerID, key); err != nil {
@@ -43,7 +44,7 @@ func (x *tx) LockIdempotencyKey(ctx context.Context, partnerID, key string, now 
 		}
 	}
 	var r idempotencyRow
-	switch err := x.get(ctx, &r, qIdemGet, partnerID, key, x.s.d.Time(now)); {
+	switch err := x.get(ctx, &r, qIdemGet, partnerID, key, x.s.d.Time(params.Now)); {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, true, nil
 	case err != nil:

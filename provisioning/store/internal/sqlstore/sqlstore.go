@@ -6,7 +6,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -97,7 +96,7 @@ func (s *Store) Write(ctx context.Context, fn func(provisioning.Tx) error) error
 		return s.internal(err)
 	}
 	x := &tx{s: s, db: s.writeDB, t: t, q: t}
-	if err := fn(x); err != nil {
+	if err := x.run(ctx, fn); err != nil {
 		_ = t.Rollback()
 		return err
 	}
@@ -160,54 +159,15 @@ type querier interface {
 	SelectContext(ctx context.Context, dest any, query string, args ...any) error
 }
 
-// BeginTx starts a transaction on the store's database for a host application that wants to
-// provision inside its own transaction: pass it to Within, do its own work on it, and commit or
-// roll back. On SQLite it holds the store's one writer connection until it ends.
-func (s *Store) BeginTx(ctx context.Context) (*sql.Tx, error) {
-	return s.writeDB.BeginTx(ctx, nil)
-}
-
-// Within returns a Store whose Read and Write run on tx, a transaction from BeginTx, without
-// committing: provisioning's changes — tenants, events, idempotency records — commit or roll
-// back with the host's own. Each change runs in a savepoint: one that fails undoes itself alone
-// and tx goes on (PostgreSQL would otherwise refuse any further statement in it). On PostgreSQL
-// a change's event holds its partner's ordering lock until tx ends, and so does a webhook
-// registration its partner's limit lock: commit soon after the provisioning calls.
-func (s *Store) Within(tx *sql.Tx) provisioning.Store {
-	return &within{s: s, tx: &sqlx.Tx{Tx: tx, Mapper: s.writeDB.Mapper}}
-}
-
-// within is the Store of Within.
-type within struct {
-	s  *Store
-	tx *sqlx.Tx
-}
-
-// view is the provisioning.Tx over the host's transaction.
-func (w *within) view() *tx { return &tx{s: w.s, db: w.s.writeDB, t: w.tx, q: w.tx} }
-
-// Read implements provisioning.Store.
-func (w *within) Read(_ context.Context, fn func(provisioning.Tx) error) error { return fn(w.view()) }
-
-// Write implements provisioning.Store in a savepoint of the host's transaction; the host commits.
-func (w *within) Write(ctx context.Context, fn func(provisioning.Tx) error) error {
-	x := w.view()
-	return x.Savepoint(ctx, func() error { return fn(x) })
-}
-
-// Ping implements provisioning.Store.
-func (w *within) Ping(ctx context.Context) error { return w.s.Ping(ctx) }
-
-// Close implements provisioning.Store; the transaction and the store stay the caller's.
-func (w *within) Close() error { return nil }
-
 // tx implements provisioning.Tx: on the database itself (Read) or in a transaction (Write).
 type tx struct {
 	s      *Store
-	db     *sqlx.DB // the database the statements run on
-	t      *sqlx.Tx // the transaction, in Write
-	q      querier  // t, or db in Read
-	purged bool     // PurgeTenant ran: AfterPurge is due after the commit
+	db     *sqlx.DB              // the database the statements run on
+	t      *sqlx.Tx              // the transaction, in Write
+	q      querier               // t, or db in Read
+	events []*provisioning.Event // appended, written when the work ends (see run)
+	depth  int                   // how many savepoints are open
+	purged bool                  // PurgeTenant ran: AfterPurge is due after the commit
 }
 
 func (x *tx) internal(err error) error { return x.s.internal(err) }
@@ -219,29 +179,6 @@ func (x *tx) lockLimit(ctx context.Context, partnerID string) error {
 	}
 	_, err := x.exec(ctx, x.s.d.LimitLock, partnerID)
 	return err
-}
-
-// Savepoint implements provisioning.Tx.
-func (x *tx) Savepoint(ctx context.Context, fn func() error) error {
-	if x.t == nil {
-		panic("sqlstore: savepoint in a Read")
-	}
-	if _, err := x.t.ExecContext(ctx, "SAVEPOINT provisioning"); err != nil {
-		return x.internal(err)
-	}
-	if err := fn(); err != nil {
-		// The undo must succeed for the transaction to go on (PostgreSQL refuses any statement
-		// after a failed one until then); if it does not, the transaction is lost.
-		if _, uerr := x.t.ExecContext(ctx, "ROLLBACK TO SAVEPOINT provisioning"); uerr != nil {
-			return x.internal(uerr)
-		}
-		_, _ = x.t.ExecContext(ctx, "RELEASE SAVEPOINT provisioning")
-		return err
-	}
-	if _, err := x.t.ExecContext(ctx, "RELEASE SAVEPOINT provisioning"); err != nil {
-		return x.internal(err)
-	}
-	return nil
 }
 
 // Prepare prepares the queries of fixed text on the store's databases, so that each is

@@ -155,8 +155,35 @@ func metadataArg(m map[string]string) (any, error) {
 	return string(b), err
 }
 
-// InsertTenant implements provisioning.Tx.
-func (x *tx) InsertTenant(ctx context.Context, t *provisioning.Tenant) error {
+// InsertTenant implements provisioning.Tx: in a savepoint, so that a failure — a conflict, a
+// value the database refuses — undoes the tenant and its configuration and leaves the
+// transaction usable; a conflict's holder is then read in the same transaction.
+func (x *tx) InsertTenant(ctx context.Context, params *provisioning.InsertTenantParams) error {
+	err := x.atomically(ctx, func() error { return x.insertTenant(ctx, params) })
+	return x.nameHolder(ctx, params.Tenant, err)
+}
+
+// InsertTenants implements provisioning.Tx: every tenant in one savepoint.
+func (x *tx) InsertTenants(ctx context.Context, params []*provisioning.InsertTenantParams) (int, error) {
+	failed := -1
+	err := x.atomically(ctx, func() error {
+		for i, p := range params {
+			if err := x.insertTenant(ctx, p); err != nil {
+				failed = i
+				return err
+			}
+		}
+		return nil
+	})
+	if failed >= 0 {
+		err = x.nameHolder(ctx, params[failed].Tenant, err)
+	}
+	return failed, err
+}
+
+// insertTenant inserts a tenant and its configuration.
+func (x *tx) insertTenant(ctx context.Context, params *provisioning.InsertTenantParams) error {
+	t, c := params.Tenant, params.Config
 	md, err := metadataArg(t.Metadata)
 	if err != nil {
 		return x.internal(err)
@@ -165,17 +192,36 @@ func (x *tx) InsertTenant(ctx context.Context, t *provisioning.Tenant) error {
 		t.ID, t.PartnerID, t.CompanyName, provisioning.NameKey(t.CompanyName), provisioning.NameKeyVersion, t.Email, null(t.PhoneNumber),
 		null(t.Industry), null(t.ExternalID), storedStatus(t), md, t.Version, x.s.d.Time(t.CreatedAt), x.s.d.Time(t.UpdatedAt),
 		x.deletionArg(t))
+	if err != nil {
+		return err
+	}
+	_, err = x.exec(ctx, qConfigInsert, c.TenantID, t.PartnerID, string(c.Config), c.Version, x.s.d.Time(c.UpdatedAt))
 	return err
 }
 
+// nameHolder completes a CodeTenantExists error of a write of t with the id of the live tenant
+// that holds t's name key or external id, read in the transaction once the failed statement
+// has been undone. Any other error is returned as it is.
+func (x *tx) nameHolder(ctx context.Context, t *provisioning.Tenant, err error) error {
+	var e *provisioning.Error
+	if !errors.As(err, &e) || e.Code != provisioning.CodeTenantExists || e.TenantID != "" {
+		return err
+	}
+	var id string
+	if x.get(ctx, &id, qConflict, t.PartnerID, t.ID, provisioning.NameKey(t.CompanyName), null(t.ExternalID)) == nil {
+		e.TenantID = id
+	}
+	return e
+}
+
 // GetTenant implements provisioning.Tx.
-func (x *tx) GetTenant(ctx context.Context, partnerID, id string, forUpdate bool) (*provisioning.Tenant, error) {
+func (x *tx) GetTenant(ctx context.Context, params *provisioning.GetTenantParams) (*provisioning.Tenant, error) {
 	q := qGet
-	if forUpdate {
+	if params.ForUpdate {
 		q += x.s.d.ForUpdate
 	}
 	var r tenantRow
-	err := x.get(ctx, &r, q, partnerID, id)
+	err := x.get(ctx, &r, q, params.PartnerID, params.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, provisioning.Errorf(provisioning.CodeNotFound, "tenant not found")
 	}
@@ -248,21 +294,27 @@ func (x *tx) ListTenants(ctx context.Context, q provisioning.TenantQuery) ([]*pr
 	return out, nil
 }
 
-// UpdateTenant implements provisioning.Tx. A tenant grandfathered by the name-key migration
-// (see rekey) stays so while its name keeps its key; a rename to another key ends that.
-func (x *tx) UpdateTenant(ctx context.Context, t *provisioning.Tenant, prevVersion int64) error {
+// UpdateTenant implements provisioning.Tx, in a savepoint as InsertTenant. A tenant
+// grandfathered by the name-key migration (see rekey) stays so while its name keeps its key; a
+// rename to another key ends that.
+func (x *tx) UpdateTenant(ctx context.Context, params *provisioning.UpdateTenantParams) error {
+	t := params.Tenant
 	md, err := metadataArg(t.Metadata)
 	if err != nil {
 		return x.internal(err)
 	}
 	key := provisioning.NameKey(t.CompanyName)
-	n, err := x.exec(ctx, qUpdate,
-		t.CompanyName, key, provisioning.NameKeyVersion, key, t.Email, null(t.PhoneNumber), null(t.Industry),
-		null(t.ExternalID), storedStatus(t), md, t.Version, x.s.d.Time(t.UpdatedAt), x.deletionArg(t), t.PartnerID, t.ID, prevVersion)
-	if err != nil {
-		return err
-	}
-	return x.changed(ctx, n, t.PartnerID, t.ID)
+	err = x.atomically(ctx, func() error {
+		n, err := x.exec(ctx, qUpdate,
+			t.CompanyName, key, provisioning.NameKeyVersion, key, t.Email, null(t.PhoneNumber), null(t.Industry),
+			null(t.ExternalID), storedStatus(t), md, t.Version, x.s.d.Time(t.UpdatedAt), x.deletionArg(t),
+			t.PartnerID, t.ID, params.PrevVersion)
+		if err != nil {
+			return err
+		}
+		return x.changed(ctx, n, t.PartnerID, t.ID)
+	})
+	return x.nameHolder(ctx, t, err)
 }
 
 // changed explains an UPDATE that matched no row: the tenant is gone, or its version moved.
@@ -270,30 +322,16 @@ func (x *tx) changed(ctx context.Context, n int64, partnerID, id string) error {
 	if n == 1 {
 		return nil
 	}
-	if _, err := x.GetTenant(ctx, partnerID, id, false); err != nil {
+	if _, err := x.GetTenant(ctx, &provisioning.GetTenantParams{PartnerID: partnerID, ID: id}); err != nil {
 		return err
 	}
 	return provisioning.Errorf(provisioning.CodePrecondition, "the tenant changed meanwhile")
 }
 
-// ConflictingTenant implements provisioning.Tx.
-func (x *tx) ConflictingTenant(ctx context.Context, t *provisioning.Tenant) (string, error) {
-	var id string
-	err := x.get(ctx, &id, qConflict,
-		t.PartnerID, t.ID, provisioning.NameKey(t.CompanyName), null(t.ExternalID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	if err != nil {
-		return "", x.internal(err)
-	}
-	return id, nil
-}
-
 // FindTenant implements provisioning.Tx.
-func (x *tx) FindTenant(ctx context.Context, p provisioning.FindTenantParams) (string, error) {
+func (x *tx) FindTenant(ctx context.Context, params *provisioning.FindTenantParams) (string, error) {
 	var id string
-	err := x.get(ctx, &id, qFind, p.PartnerID, p.NameKey, p.NameKey, p.ExternalID, p.ExternalID)
+	err := x.get(ctx, &id, qFind, params.PartnerID, params.NameKey, params.NameKey, params.ExternalID, params.ExternalID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -305,13 +343,13 @@ func (x *tx) FindTenant(ctx context.Context, p provisioning.FindTenantParams) (s
 
 // ClaimTenantPurges implements provisioning.Tx: the rows are locked, and skipped by concurrent
 // claimers, where the database has row locks; SQLite's one writer excludes other claimers.
-func (x *tx) ClaimTenantPurges(ctx context.Context, p provisioning.ClaimTenantPurgesParams) ([]*provisioning.Tenant, error) {
+func (x *tx) ClaimTenantPurges(ctx context.Context, params *provisioning.ClaimTenantPurgesParams) ([]*provisioning.Tenant, error) {
 	st, err := x.stmt(ctx, qClaimPurges+x.s.d.SkipLocked)
 	if err != nil {
 		return nil, err
 	}
 	var rows []tenantRow
-	if err := st.SelectContext(ctx, &rows, x.s.d.Time(p.Now), p.Limit); err != nil {
+	if err := st.SelectContext(ctx, &rows, x.s.d.Time(params.Now), params.Limit); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Tenant, len(rows))
@@ -323,24 +361,33 @@ func (x *tx) ClaimTenantPurges(ctx context.Context, p provisioning.ClaimTenantPu
 	return out, nil
 }
 
-// PurgeTenant implements provisioning.Tx. A tenant that is gone fails it with CodeNotFound
-// (the configuration's delete before it then rolls back with the caller's transaction).
-func (x *tx) PurgeTenant(ctx context.Context, p provisioning.PurgeTenantParams) error {
-	if _, err := x.exec(ctx, qPurgeConfig, p.PartnerID, p.TenantID); err != nil {
+// PurgeTenant implements provisioning.Tx. A tenant that is not there has no configuration
+// either (its foreign key), so CodeNotFound has deleted nothing. The events the transaction
+// appended for the tenant, not written yet, lose their data too.
+func (x *tx) PurgeTenant(ctx context.Context, params *provisioning.PurgeTenantParams) error {
+	if x.t == nil {
+		return x.internal(errors.New("a purge outside a Write"))
+	}
+	if _, err := x.exec(ctx, qPurgeConfig, params.PartnerID, params.TenantID); err != nil {
 		return err
 	}
-	n, err := x.exec(ctx, qPurgeTenant, p.PartnerID, p.TenantID)
+	n, err := x.exec(ctx, qPurgeTenant, params.PartnerID, params.TenantID)
 	if err != nil {
 		return err
 	}
 	if n == 0 {
 		return provisioning.Errorf(provisioning.CodeNotFound, "tenant not found")
 	}
-	if _, err := x.exec(ctx, qPurgeAnswers, p.PartnerID, "% "+p.TenantID+" %"); err != nil {
+	if _, err := x.exec(ctx, qPurgeAnswers, params.PartnerID, "% "+params.TenantID+" %"); err != nil {
 		return err
 	}
-	if _, err := x.exec(ctx, qRedactEvents, p.PartnerID, p.TenantID); err != nil {
+	if _, err := x.exec(ctx, qRedactEvents, params.PartnerID, params.TenantID); err != nil {
 		return err
+	}
+	for _, e := range x.events {
+		if e.PartnerID == params.PartnerID && e.TenantID == params.TenantID {
+			e.Data = nil
+		}
 	}
 	x.purged = true
 	return nil

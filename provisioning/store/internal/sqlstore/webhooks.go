@@ -94,7 +94,8 @@ func eventTypes(ts []provisioning.EventType) string {
 
 // InsertWebhook implements provisioning.Tx: it counts the partner's endpoints under the
 // partner's limit lock, so that a concurrent registration counts after this one commits.
-func (x *tx) InsertWebhook(ctx context.Context, w *provisioning.Webhook, limit int) (bool, error) {
+func (x *tx) InsertWebhook(ctx context.Context, params *provisioning.InsertWebhookParams) (bool, error) {
+	w := params.Webhook
 	if err := x.lockLimit(ctx, w.PartnerID); err != nil {
 		return false, err
 	}
@@ -102,7 +103,7 @@ func (x *tx) InsertWebhook(ctx context.Context, w *provisioning.Webhook, limit i
 	if err := x.get(ctx, &n, qWebhookCount, w.PartnerID); err != nil {
 		return false, x.internal(err)
 	}
-	if n >= limit {
+	if n >= params.Limit {
 		return false, nil
 	}
 	_, err := x.exec(ctx, qWebhookInsert, w.ID, w.PartnerID, w.URL, eventTypes(w.Events), null(w.Description),
@@ -111,9 +112,9 @@ func (x *tx) InsertWebhook(ctx context.Context, w *provisioning.Webhook, limit i
 }
 
 // GetWebhook implements provisioning.Tx.
-func (x *tx) GetWebhook(ctx context.Context, partnerID, id string) (*provisioning.Webhook, error) {
+func (x *tx) GetWebhook(ctx context.Context, params *provisioning.GetWebhookParams) (*provisioning.Webhook, error) {
 	var r webhookRow
-	err := x.get(ctx, &r, qWebhookGet, partnerID, id)
+	err := x.get(ctx, &r, qWebhookGet, params.PartnerID, params.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, provisioning.Errorf(provisioning.CodeNotFound, "webhook not found")
 	}
@@ -150,8 +151,8 @@ func (x *tx) UpdateWebhookSecrets(ctx context.Context, w *provisioning.Webhook) 
 }
 
 // DeleteWebhook implements provisioning.Tx; its deliveries go with it (ON DELETE CASCADE).
-func (x *tx) DeleteWebhook(ctx context.Context, partnerID, id string) error {
-	n, err := x.exec(ctx, qWebhookDelete, partnerID, id)
+func (x *tx) DeleteWebhook(ctx context.Context, params *provisioning.DeleteWebhookParams) error {
+	n, err := x.exec(ctx, qWebhookDelete, params.PartnerID, params.ID)
 	if err == nil && n == 0 {
 		return provisioning.Errorf(provisioning.CodeNotFound, "webhook not found")
 	}
@@ -159,13 +160,13 @@ func (x *tx) DeleteWebhook(ctx context.Context, partnerID, id string) error {
 }
 
 // ListDeliveries implements provisioning.Tx.
-func (x *tx) ListDeliveries(ctx context.Context, partnerID, webhookID string, limit int) ([]*provisioning.Delivery, error) {
+func (x *tx) ListDeliveries(ctx context.Context, params *provisioning.ListDeliveriesParams) ([]*provisioning.Delivery, error) {
 	st, err := x.stmt(ctx, qDeliveryList)
 	if err != nil {
 		return nil, err
 	}
 	var rows []deliveryRow
-	if err := st.SelectContext(ctx, &rows, partnerID, webhookID, limit); err != nil {
+	if err := st.SelectContext(ctx, &rows, params.PartnerID, params.WebhookID, params.Limit); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Delivery, len(rows))
@@ -183,13 +184,13 @@ func (x *tx) fanOut(ctx context.Context, e *provisioning.Event) error {
 }
 
 // ClaimDeliveries implements provisioning.Tx.
-func (x *tx) ClaimDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*provisioning.DeliveryJob, error) {
+func (x *tx) ClaimDeliveries(ctx context.Context, params *provisioning.ClaimDeliveriesParams) ([]*provisioning.DeliveryJob, error) {
 	st, err := x.stmt(ctx, x.s.d.claimQuery())
 	if err != nil {
 		return nil, err
 	}
 	var rows []deliveryRow
-	if err := st.SelectContext(ctx, &rows, x.s.d.Time(leaseUntil), x.s.d.Time(now), limit); err != nil {
+	if err := st.SelectContext(ctx, &rows, x.s.d.Time(params.LeaseUntil), x.s.d.Time(params.Now), params.Limit); err != nil {
 		return nil, x.internal(err)
 	}
 	if len(rows) == 0 {

@@ -1,0 +1,111 @@
+package provisioning
+
+import "time"
+
+// The arguments of the Tx methods that take more than one: every flag, version and time is
+// named at the call site.
+
+// InsertTenantParams is a new tenant for InsertTenant and InsertTenants.
+type InsertTenantParams struct {
+	Tenant *Tenant
+	// Config is the tenant's first configuration: TenantID is Tenant.ID, Version 1.
+	Config *TenantConfig
+}
+
+// GetTenantParams names a live tenant for GetTenant and GetTenantConfig.
+type GetTenantParams struct {
+	PartnerID string
+	ID        string
+	// ForUpdate keeps the row (the tenant's, or its configuration's) locked against concurrent
+	// writers until the transaction ends. For Write only; stores whose Write already excludes
+	// every other writer need no lock.
+	ForUpdate bool
+}
+
+// UpdateTenantParams is a change to a tenant for UpdateTenant.
+type UpdateTenantParams struct {
+	// Tenant is the tenant as it is to be stored, its Version and UpdatedAt included.
+	Tenant *Tenant
+	// PrevVersion is the version the stored tenant must still have.
+	PrevVersion int64
+}
+
+// FindTenantParams names the names FindTenant looks for.
+type FindTenantParams struct {
+	PartnerID  string
+	NameKey    string // NameKey of a company name; "" looks for none
+	ExternalID string // "" looks for none
+}
+
+// ClaimTenantPurgesParams says which due purges ClaimTenantPurges claims.
+type ClaimTenantPurgesParams struct {
+	// Now is the claimer's time: tenants whose DeletionScheduledAt is not after it are due.
+	Now   time.Time
+	Limit int
+}
+
+// PurgeTenantParams names the tenant PurgeTenant purges.
+type PurgeTenantParams struct {
+	PartnerID string
+	TenantID  string
+}
+
+// ListTenantEventsParams selects a page of one tenant's events for ListTenantEvents.
+type ListTenantEventsParams struct {
+	PartnerID string
+	TenantID  string
+	AfterID   string // the id of the tenant's event the page follows; "" for the oldest
+	Limit     int
+}
+
+// UpdateTenantConfigParams is a change to a configuration for UpdateTenantConfig.
+type UpdateTenantConfigParams struct {
+	PartnerID string
+	// Config is the configuration as it is to be stored, its Version and UpdatedAt included.
+	Config *TenantConfig
+	// PrevVersion is the version the stored configuration must still have.
+	PrevVersion int64
+}
+
+// LockIdempotencyKeyParams names the key LockIdempotencyKey takes.
+type LockIdempotencyKeyParams struct {
+	PartnerID string
+	Key       string
+	// Now decides which records are live: those that expire after it.
+	Now time.Time
+}
+
+// InsertWebhookParams is a new endpoint for InsertWebhook.
+type InsertWebhookParams struct {
+	Webhook *Webhook
+	// Limit is how many endpoints the partner may have, this one included.
+	Limit int
+}
+
+// GetWebhookParams names the endpoint GetWebhook returns.
+type GetWebhookParams struct {
+	PartnerID string
+	ID        string
+}
+
+// DeleteWebhookParams names the endpoint DeleteWebhook removes.
+type DeleteWebhookParams struct {
+	PartnerID string
+	ID        string
+}
+
+// ListDeliveriesParams selects the deliveries ListDeliveries returns.
+type ListDeliveriesParams struct {
+	PartnerID string
+	WebhookID string
+	Limit     int
+}
+
+// ClaimDeliveriesParams says which deliveries ClaimDeliveries leases, and until when.
+type ClaimDeliveriesParams struct {
+	// Now is the claimer's time: deliveries whose NextAttemptAt is not after it are due.
+	Now time.Time
+	// LeaseUntil is when a claimed delivery is due again, should its attempt never be recorded.
+	LeaseUntil time.Time
+	Limit      int
+}
