@@ -40,6 +40,7 @@ func runTx(t *testing.T, h Harness) {
 	t.Run("AppendEventInAnyOrder", func(t *testing.T) { testTxAppendEventInAnyOrder(t, h) })
 	t.Run("Webhooks", func(t *testing.T) { testTxWebhooks(t, h) })
 	t.Run("ServiceWithTx", func(t *testing.T) { testServiceWithTx(t, h) })
+	t.Run("ServiceWithTxDeletion", func(t *testing.T) { testServiceWithTxDeletion(t, h) })
 }
 
 // txTime is the time of the Tx tests' records.
