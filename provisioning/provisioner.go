@@ -49,8 +49,9 @@ type Provisioner interface {
 	// CodePrecondition, CodeTenantNotPendingDeletion.
 	RestoreTenant(ctx context.Context, p Principal, id string, pre Precondition) (*Tenant, error)
 	// PurgeTenant purges a tenant at once, whatever its status (tenant:purge): it is deleted
-	// with its configuration, its events lose its data, and its names are free again. It
-	// cannot be undone. Returns CodeNotFound, CodePrecondition.
+	// with its configuration and the kept idempotency answers of the requests that named it,
+	// its events lose its data, and its names are free again. It cannot be undone. Returns
+	// CodeNotFound, CodePrecondition.
 	PurgeTenant(ctx context.Context, p Principal, id string, pre Precondition) error
 	// ExportTenant returns everything held about a tenant, until it is purged (tenant:read):
 	// the tenant, its configuration and its events, oldest first, a page of at most
@@ -68,7 +69,8 @@ type Provisioner interface {
 	// GetTenantConfig returns a tenant's configuration document. Returns CodeNotFound.
 	GetTenantConfig(ctx context.Context, p Principal, id string) (*TenantConfig, error)
 	// ReplaceTenantConfig replaces the configuration with a JSON object. A change that changes
-	// nothing keeps the version. Returns CodeNotFound, CodeInvalid, CodePrecondition.
+	// nothing keeps the version. Returns CodeNotFound, CodeInvalid, CodePrecondition,
+	// CodeTenantPendingDeletion.
 	ReplaceTenantConfig(ctx context.Context, p Principal, id string, config json.RawMessage, pre Precondition) (*TenantConfig, error)
 	// UpdateTenantConfig applies a JSON Merge Patch to the configuration. Errors as
 	// ReplaceTenantConfig.
