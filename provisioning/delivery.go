@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
-	"sync"
 	"time"
 )
 
@@ -62,39 +61,110 @@ func DeliveryBackoff(attempt int) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }
 
-// deliveryJob claims up to DeliveryConcurrency due deliveries, attempts them at once and
-// records their outcomes; more may be due when it claimed as many as it could.
+// deliveryJob delivers through a pool of DeliveryConcurrency slots, claiming due deliveries
+// as attempts end rather than batch by batch: an attempt that hangs holds its own slot and no
+// other, the claim keeps each endpoint and each partner within their bounds of deliveries in
+// flight, and gives every partner with due deliveries a slot before any gets another. Run
+// serves the pool until it is stopped; a round — RunOnce — runs it until nothing more can be
+// claimed and every attempt has ended.
 func (w *Worker) deliveryJob() job {
-	return job{name: "webhook delivery", interval: w.opts.DeliveryInterval,
-		round: func(ctx context.Context) (bool, error) {
-			if w.opts.Sender == nil {
-				return false, nil
-			}
-			n, err := w.deliverDue(ctx)
-			return n == w.opts.DeliveryConcurrency, err
-		}}
+	return job{name: deliveryJobName, interval: w.opts.DeliveryInterval,
+		round: func(ctx context.Context) (bool, error) { return false, w.deliverPool(ctx, ctx, true) },
+		serve: func(stop, work context.Context) { _ = w.deliverPool(stop, work, false) }}
 }
 
-// deliverDue claims a batch of due deliveries, attempts them concurrently and records the
-// outcomes. It returns how many it claimed.
-func (w *Worker) deliverDue(ctx context.Context) (int, error) {
+const deliveryJobName = "webhook delivery"
+
+// deliverPool keeps up to DeliveryConcurrency attempts in flight, run with work. It claims
+// for the free slots at once, again whenever attempts end, and every DeliveryInterval while a
+// claim found fewer deliveries than slots. Once stop ends it claims no more; it returns when
+// its attempts have ended. With untilIdle it also returns when a claim finds fewer
+// deliveries than free slots and no attempt is under way, and stops claiming once a claim
+// brings back a delivery it attempted already (a retry due at once), and it returns the errors
+// it met; otherwise it logs them.
+func (w *Worker) deliverPool(stop, work context.Context, untilIdle bool) error {
+	if w.opts.Sender == nil {
+		return nil
+	}
+	slots := w.opts.DeliveryConcurrency
+	finished := make(chan error, slots)
+	var errs []error
+	report := func(err error) {
+		switch {
+		case err == nil:
+		case untilIdle:
+			errs = append(errs, err)
+		case work.Err() == nil:
+			w.opts.Logger.Warn("background work failed", "job", deliveryJobName, "error", err.Error())
+		}
+	}
+	poll := time.NewTimer(w.opts.DeliveryInterval)
+	defer poll.Stop()
+	stopping := stop.Done() // nil once stop has ended (and for a context that never ends)
+	polling, claim, stopped, inFlight := false, true, false, 0
+	attempted := map[string]bool{} // with untilIdle
+	for {
+		if claim && !stopped && stop.Err() == nil && inFlight < slots {
+			free := slots - inFlight
+			jobs, err := w.claimDue(work, free)
+			report(err)
+			for _, j := range jobs {
+				if untilIdle {
+					stopped = stopped || attempted[j.Delivery.ID]
+					attempted[j.Delivery.ID] = true
+				}
+				inFlight++
+				go func() { finished <- w.deliver(work, j) }()
+			}
+			// Fewer than asked: nothing more can be claimed now, so wait for an attempt to end
+			// (which may free an endpoint's or a partner's bound) or for the interval.
+			if polling = err != nil || len(jobs) < free; polling {
+				if untilIdle && inFlight == 0 {
+					return errors.Join(errs...)
+				}
+				poll.Reset(w.opts.DeliveryInterval)
+			}
+		}
+		if stopped && inFlight == 0 {
+			return errors.Join(errs...)
+		}
+		var pollC <-chan time.Time
+		if polling {
+			pollC = poll.C
+		}
+		claim = false
+		select {
+		case err := <-finished:
+			inFlight--
+			report(err)
+			for more := true; more; { // the others that ended meanwhile, to claim once for all
+				select {
+				case err := <-finished:
+					inFlight--
+					report(err)
+				default:
+					more = false
+				}
+			}
+			claim = true
+		case <-pollC:
+			claim = true
+		case <-stopping:
+			stopping, stopped = nil, true
+		}
+	}
+}
+
+// claimDue claims up to n due deliveries within the bounds of the worker's options.
+func (w *Worker) claimDue(ctx context.Context, n int) ([]*DeliveryJob, error) {
 	now := w.opts.Clock()
 	var jobs []*DeliveryJob
 	err := w.store.Write(ctx, func(tx Tx) (err error) {
 		jobs, err = tx.ClaimDeliveries(ctx, &ClaimDeliveriesParams{Now: now, LeaseUntil: now.Add(w.opts.DeliveryLease),
-			Limit: w.opts.DeliveryConcurrency})
+			Limit: n, PerEndpoint: w.opts.DeliveryPerEndpoint, PerPartner: w.opts.DeliveryPerPartner})
 		return err
 	})
-	if err != nil {
-		return 0, err
-	}
-	var wg sync.WaitGroup
-	errs := make([]error, len(jobs))
-	for i, j := range jobs {
-		wg.Go(func() { errs[i] = w.deliver(ctx, j) })
-	}
-	wg.Wait()
-	return len(jobs), errors.Join(errs...)
+	return jobs, err
 }
 
 // deliver makes one attempt and records its outcome.
@@ -105,7 +175,9 @@ func (w *Worker) deliver(ctx context.Context, j *DeliveryJob) error {
 	if j.Webhook == nil || j.Event == nil {
 		err = &DeliveryFailure{Reason: FailureGone}
 	} else {
-		status, err = w.opts.Sender.Send(ctx, j)
+		attempt, cancel := context.WithTimeout(ctx, w.opts.DeliveryTimeout)
+		status, err = w.opts.Sender.Send(attempt, j)
+		cancel()
 	}
 	now := w.opts.Clock()
 	del.UpdatedAt, del.LastStatus, del.LastError = now, status, ""

@@ -62,7 +62,9 @@ var errDiscard = errors.New("provisioning: answer not kept")
 // of another principal of its partner.
 //
 // The first time, it runs do in one transaction of the store, handing it prov, the Service
-// bound to that transaction (as WithTx binds it, its middleware included); do makes the
+// bound to that transaction (as WithTx binds it, its middleware included). The transaction
+// begins when do first reaches the store, so what do does before — decoding, validation,
+// resolving a webhook's host — holds no lock and no connection of the store. do makes the
 // request's changes through prov and returns the encoded answer and whether to keep it. A kept
 // answer commits together with those changes; one not kept (an internal error, a refusal) rolls
 // them back, so that a retry runs afresh. Later calls with the key get the kept answer back, with
@@ -95,44 +97,78 @@ func (s *Service) Idempotently(ctx context.Context, p Principal, perm Permission
 		return nil, false, errInUse()
 	}
 	defer e.inFlight.Delete(slot)
-	var panicked any
-	err = e.store.Write(ctx, func(tx Tx) error {
-		now := e.timestamp()
+	now := e.timestamp()
+	// A retry of an answered request is answered from a read: do does not run again.
+	var kept *IdempotencyRecord
+	if err := e.store.Read(ctx, func(tx Tx) (err error) {
+		kept, err = tx.GetIdempotencyRecord(ctx, &GetIdempotencyRecordParams{PartnerID: p.PartnerID, Key: key, Now: now})
+		return err
+	}); err != nil {
+		return nil, false, err
+	}
+	if kept != nil {
+		return replay(kept, fingerprint)
+	}
+	// The transaction begins when do first reaches the store (or after do, if it never does),
+	// and takes the key first thing.
+	l := &lazyTx{ctx: ctx, store: e.store, first: func(tx Tx) error {
 		rec, locked, err := tx.LockIdempotencyKey(ctx, &LockIdempotencyKeyParams{PartnerID: p.PartnerID, Key: key, Now: now})
 		switch {
 		case err != nil:
 			return err
 		case !locked:
 			return errInUse()
-		case rec != nil && rec.Fingerprint != fingerprint:
-			return Errorf(CodeIdempotencyKeyReused, "this idempotency key was used for a different request")
 		case rec != nil:
-			answer, replayed = rec.Response, true
-			return nil
+			kept = rec
+			return errAnsweredBefore
 		}
-		var keep bool
-		touched := &involvement{}
-		func() {
-			defer func() { panicked = recover() }()
-			answer, keep = do(e.recording(tx, touched))
+		return nil
+	}}
+	var keep, panicked = false, any(nil)
+	touched := &involvement{}
+	func() {
+		defer func() {
+			if panicked = recover(); panicked != nil {
+				_ = l.end(errDiscard)
+			}
 		}()
-		if panicked != nil || !keep {
-			return errDiscard
-		}
-		if answer == nil {
-			answer = []byte{}
-		}
-		return tx.PutIdempotencyRecord(ctx, &IdempotencyRecord{PartnerID: p.PartnerID, Key: key,
-			Fingerprint: fingerprint, Response: answer, CreatedAt: now, ExpiresAt: now.Add(IdempotencyTTL),
-			TenantIDs: touched.ids})
-	})
-	switch {
-	case panicked != nil:
+		answer, keep = do(e.recording(l.get, touched))
+	}()
+	if panicked != nil {
 		panic(panicked)
-	case errors.Is(err, errDiscard):
-		return answer, false, nil
-	case err != nil:
+	}
+	if _, err := l.get(); err != nil { // do never reached the store, or the key was taken meanwhile
+		if kept != nil {
+			return replay(kept, fingerprint)
+		}
 		return nil, false, err
 	}
-	return answer, replayed, nil
+	if !keep {
+		if err := l.end(errDiscard); err != nil && !errors.Is(err, errDiscard) {
+			return nil, false, err
+		}
+		return answer, false, nil
+	}
+	if answer == nil {
+		answer = []byte{}
+	}
+	put := l.tx.PutIdempotencyRecord(ctx, &IdempotencyRecord{PartnerID: p.PartnerID, Key: key,
+		Fingerprint: fingerprint, Response: answer, CreatedAt: now, ExpiresAt: now.Add(IdempotencyTTL),
+		TenantIDs: touched.ids})
+	if err := l.end(put); err != nil {
+		return nil, false, err
+	}
+	return answer, false, nil
 }
+
+// replay gives the kept answer of a key to a request with the same fingerprint.
+func replay(kept *IdempotencyRecord, fingerprint string) ([]byte, bool, error) {
+	if kept.Fingerprint != fingerprint {
+		return nil, false, Errorf(CodeIdempotencyKeyReused, "this idempotency key was used for a different request")
+	}
+	return kept.Response, true, nil
+}
+
+// errAnsweredBefore ends the transaction of a request whose key turned out to hold a kept
+// answer: Idempotently gives that answer instead of the one do made.
+var errAnsweredBefore = Errorf(CodeIdempotencyKeyInUse, "this idempotency key was answered meanwhile")

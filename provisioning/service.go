@@ -48,11 +48,11 @@ type settings struct {
 	inFlight   sync.Map // [2]string{partner, idempotency key} of the requests Idempotently runs
 }
 
-// engine carries out the calls of a Service, in tx when it is set, else each in a transaction
-// of its own.
+// engine carries out the calls of a Service: in the transaction tx gives when it is set, else
+// each in a transaction of its own.
 type engine struct {
 	*settings
-	tx Tx
+	tx func() (Tx, error)
 	// involved, for the Service Idempotently hands to do, collects the tenants the request's
 	// calls named or created (see involve); nil otherwise.
 	involved *involvement
@@ -68,12 +68,13 @@ func New(store Store, authz Authorizer, opts ...Option) *Service {
 	return s.service(nil)
 }
 
-// service returns the Service whose calls run in tx (nil: each in its own transaction).
-func (s *settings) service(tx Tx) *Service { return s.recording(tx, nil) }
+// service returns the Service whose calls run in the transaction tx gives (nil: each in its
+// own transaction).
+func (s *settings) service(tx func() (Tx, error)) *Service { return s.recording(tx, nil) }
 
-// recording returns the Service whose calls run in tx and record in involved the tenants they
-// name or create.
-func (s *settings) recording(tx Tx, involved *involvement) *Service {
+// recording returns the Service whose calls run in the transaction tx gives and record in
+// involved the tenants they name or create.
+func (s *settings) recording(tx func() (Tx, error), involved *involvement) *Service {
 	e := &engine{settings: s, tx: tx, involved: involved}
 	var prov Provisioner = e
 	for i := len(s.middleware) - 1; i >= 0; i-- {
@@ -91,12 +92,18 @@ func (s *settings) recording(tx Tx, involved *involvement) *Service {
 //
 // While fn of a Write runs, on stores that run one write at a time (memory, SQLite) every other
 // write waits for it: inside fn, reach the store only through tx.
-func (s *Service) WithTx(tx Tx) *Service { return s.e.service(tx) }
+func (s *Service) WithTx(tx Tx) *Service {
+	return s.e.service(func() (Tx, error) { return tx, nil })
+}
 
 // read runs fn to read from the store: in the Service's transaction, or in a Read.
 func (e *engine) read(ctx context.Context, fn func(Tx) error) error {
 	if e.tx != nil {
-		return fn(e.tx)
+		tx, err := e.tx()
+		if err != nil {
+			return err
+		}
+		return fn(tx)
 	}
 	return e.store.Read(ctx, fn)
 }
@@ -106,7 +113,7 @@ func (e *engine) read(ctx context.Context, fn func(Tx) error) error {
 // cannot fail), so a failed change has changed nothing and a transaction it ran in goes on.
 func (e *engine) write(ctx context.Context, fn func(Tx) error) error {
 	if e.tx != nil {
-		return fn(e.tx)
+		return e.read(ctx, fn)
 	}
 	return e.store.Write(ctx, fn)
 }

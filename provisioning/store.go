@@ -86,6 +86,9 @@ type Tx interface {
 	// fails.
 	PurgeTenant(ctx context.Context, params *PurgeTenantParams) error
 
+	// GetIdempotencyRecord returns the live record of a partner's idempotency key (one that
+	// expires after params.Now), or nil, without taking the key: in Read as in Write.
+	GetIdempotencyRecord(ctx context.Context, params *GetIdempotencyRecordParams) (*IdempotencyRecord, error)
 	// LockIdempotencyKey takes a partner's idempotency key until the transaction ends and
 	// returns its record when one is live (ExpiresAt after params.Now), else nil. While another
 	// transaction holds the key it returns at once with locked false; stores whose Write
@@ -121,11 +124,14 @@ type Tx interface {
 	ListDeliveries(ctx context.Context, params *ListDeliveriesParams) ([]*Delivery, error)
 	// ClaimDeliveries leases up to params.Limit pending deliveries, of every partner, that are
 	// due at params.Now to the caller until params.LeaseUntil (their NextAttemptAt), counting
-	// an attempt, and returns them with their endpoint and event. Concurrent claimers — other
-	// replicas — get disjoint sets.
+	// an attempt, and returns them with their endpoint and event. A claimed delivery is in
+	// flight until FinishDelivery records its outcome or its lease ends. The claim is fair
+	// between endpoints and partners as ClaimDeliveriesParams says. Concurrent claimers —
+	// other replicas — get disjoint sets.
 	ClaimDeliveries(ctx context.Context, params *ClaimDeliveriesParams) ([]*DeliveryJob, error)
 	// FinishDelivery records the outcome of an attempt: d's State, NextAttemptAt, LastStatus,
-	// LastError and UpdatedAt. A delivery that is gone (its endpoint deleted) is no error.
+	// LastError and UpdatedAt; the delivery is no longer in flight. A delivery that is gone
+	// (its endpoint deleted) is no error.
 	FinishDelivery(ctx context.Context, d *Delivery) error
 
 	// AppendEvent appends an event of the transaction's changes, with a pending delivery, due

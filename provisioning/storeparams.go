@@ -67,6 +67,14 @@ type UpdateTenantConfigParams struct {
 	PrevVersion int64
 }
 
+// GetIdempotencyRecordParams names the key whose record GetIdempotencyRecord reads.
+type GetIdempotencyRecordParams struct {
+	PartnerID string
+	Key       string
+	// Now decides which records are live: those that expire after it.
+	Now time.Time
+}
+
 // LockIdempotencyKeyParams names the key LockIdempotencyKey takes.
 type LockIdempotencyKeyParams struct {
 	PartnerID string
@@ -101,11 +109,23 @@ type ListDeliveriesParams struct {
 	Limit     int
 }
 
-// ClaimDeliveriesParams says which deliveries ClaimDeliveries leases, and until when.
+// ClaimDeliveriesParams says which deliveries ClaimDeliveries leases, and until when. The claim
+// is fair, so that one partner's endpoints — slow, or many — cannot hold back another
+// partner's deliveries:
+//   - an endpoint has at most PerEndpoint deliveries in flight at once, and a partner at most
+//     PerPartner, counting those already in flight (claimed by anyone, their outcome not yet
+//     recorded, their lease not ended); 0 means no bound;
+//   - among the deliveries within those bounds, a partner's are ranked oldest due first, and
+//     each one's turn is the number of the partner's deliveries in flight plus its rank; the
+//     claim takes the lowest turns, the oldest due first among equal turns. So every partner
+//     with due work gets a slot before any partner gets another, and a partner with fewer
+//     deliveries in flight goes first.
 type ClaimDeliveriesParams struct {
 	// Now is the claimer's time: deliveries whose NextAttemptAt is not after it are due.
 	Now time.Time
 	// LeaseUntil is when a claimed delivery is due again, should its attempt never be recorded.
-	LeaseUntil time.Time
-	Limit      int
+	LeaseUntil  time.Time
+	Limit       int
+	PerEndpoint int // deliveries in flight per endpoint at most; 0: no bound
+	PerPartner  int // deliveries in flight per partner at most; 0: no bound
 }

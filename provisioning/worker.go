@@ -16,7 +16,9 @@ import (
 // DeliverySender, purges the deleted tenants whose grace has ended, and forgets expired
 // idempotency records. Each kind of work is a job that the
 // Worker runs in rounds, in its own loop: a round that may have left work due starts the next
-// at once; otherwise the job waits its interval.
+// at once; otherwise the job waits its interval. Deliveries run in a pool instead, claimed as
+// attempts end, fairly between partners: one partner's endpoints — slow, hanging or many —
+// hold at most their share of the slots (see WorkerOptions).
 //
 // Several Workers — one per replica — may share a store: a delivery is claimed in the store
 // under a lease, so replicas never attempt one at the same time, and one claimed by a worker
@@ -48,10 +50,26 @@ type WorkerOptions struct {
 	// DeliveryInterval is how often the store is asked for due deliveries when the last round
 	// found none waiting; default 1s.
 	DeliveryInterval time.Duration
-	// DeliveryConcurrency is how many deliveries are claimed and attempted at once; default 10.
+	// DeliveryConcurrency is how many delivery attempts the worker makes at once; default 10.
+	// It claims due deliveries as attempts end, so a slow attempt holds its own slot only.
 	DeliveryConcurrency int
+	// DeliveryTimeout bounds each attempt; default 10s (the Sender may have a shorter bound of
+	// its own: provisioning/webhook's default client gives up after 10s). Standard Webhooks
+	// receivers are expected to answer quickly, so keep it short: while every slot is held by
+	// attempts that hang, a due delivery waits up to this long for one.
+	DeliveryTimeout time.Duration
+	// DeliveryPerEndpoint is how many deliveries to one endpoint may be in flight at once,
+	// counted across every worker that shares the store; default 1.
+	DeliveryPerEndpoint int
+	// DeliveryPerPartner is how many deliveries of one partner may be in flight at once,
+	// counted across every worker that shares the store; default half of DeliveryConcurrency
+	// (at least 1), so that one partner's endpoints — slow ones, or many — leave slots for the
+	// others. Within these bounds every partner with due deliveries gets a slot before any
+	// partner gets another (see ClaimDeliveriesParams).
+	DeliveryPerPartner int
 	// DeliveryLease is how long a claimed delivery is the worker's: should the worker die, it is
-	// claimed again after that. It must exceed the Sender's timeout; default 1m.
+	// claimed again after that. It must exceed DeliveryTimeout, else NewWorker makes it twice
+	// DeliveryTimeout; default 1m.
 	DeliveryLease time.Duration
 	// DeliveryBackoff is the wait after the nth failed attempt; default DeliveryBackoff.
 	DeliveryBackoff func(attempt int) time.Duration
@@ -75,7 +93,13 @@ type WorkerOptions struct {
 func NewWorker(store Store, opts WorkerOptions) *Worker {
 	opts.DeliveryInterval = orDefault(opts.DeliveryInterval, time.Second)
 	opts.DeliveryConcurrency = orDefault(opts.DeliveryConcurrency, 10)
+	opts.DeliveryTimeout = orDefault(opts.DeliveryTimeout, 10*time.Second)
+	opts.DeliveryPerEndpoint = orDefault(opts.DeliveryPerEndpoint, 1)
+	opts.DeliveryPerPartner = orDefault(opts.DeliveryPerPartner, max(opts.DeliveryConcurrency/2, 1))
 	opts.DeliveryLease = orDefault(opts.DeliveryLease, time.Minute)
+	if opts.DeliveryLease <= opts.DeliveryTimeout {
+		opts.DeliveryLease = 2 * opts.DeliveryTimeout
+	}
 	opts.IdempotencyPurgeInterval = orDefault(opts.IdempotencyPurgeInterval, time.Hour)
 	opts.PurgeInterval = orDefault(opts.PurgeInterval, time.Minute)
 	opts.StopTimeout = orDefault(opts.StopTimeout, 10*time.Second)
@@ -111,6 +135,11 @@ type job struct {
 	// round does one round of work and reports whether more may be due at once. Work it
 	// starts must end before it returns; ctx ends StopTimeout after Run's context.
 	round func(ctx context.Context) (more bool, err error)
+	// serve, when set, is how Run runs the job instead of calling round in a loop: a job that
+	// paces itself (the deliveries' pool, which claims as its attempts end). It starts work
+	// until stop — Run's context — ends, runs that work with work, and returns once the work
+	// has ended. RunOnce still calls round.
+	serve func(stop, work context.Context)
 }
 
 // errRunning is Run's answer when the worker is already running.
@@ -177,8 +206,12 @@ func (w *Worker) end() {
 	w.mu.Unlock()
 }
 
-// loop runs a job's rounds while ctx lasts; the rounds themselves run with work.
+// loop runs a job's rounds — or its serve — while ctx lasts; the work itself runs with work.
 func (w *Worker) loop(ctx, work context.Context, j job) {
+	if j.serve != nil {
+		j.serve(ctx, work)
+		return
+	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {

@@ -5,14 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -94,8 +97,16 @@ func libraryGoroutines() []string {
 // HTTP connections are closed.
 func assertNoGoroutineLeft(t *testing.T, before int, closeHTTP func()) {
 	t.Helper()
-	if left := libraryGoroutines(); len(left) > 0 {
-		t.Fatalf("%d goroutines run library code after Run returned:\n%s", len(left), strings.Join(left, "\n\n"))
+	// A goroutine that Run waited for may still be on its way out, past the point Run waited
+	// on: give it a moment.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		left := libraryGoroutines()
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines run library code after Run returned:\n%s", len(left), strings.Join(left, "\n\n"))
+		}
 	}
 	closeHTTP()
 	var n int
@@ -348,6 +359,137 @@ func TestWorkerRecordsOnlyTheFailureReason(t *testing.T) {
 				t.Fatalf("delivery log: %+v %v; want last error %q", log, err, c.want)
 			}
 		})
+	}
+}
+
+// hangingEndpoint is a socket that accepts connections and never answers, as an attacker's
+// webhook endpoint may; it counts the connections, each an attempt.
+type hangingEndpoint struct {
+	ln       net.Listener
+	accepted atomic.Int64
+	mu       sync.Mutex
+	conns    []net.Conn
+	done     chan struct{}
+}
+
+func newHangingEndpoint(t *testing.T) *hangingEndpoint {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &hangingEndpoint{ln: ln, done: make(chan struct{})}
+	go func() {
+		defer close(h.done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			h.mu.Lock()
+			h.conns = append(h.conns, c)
+			h.mu.Unlock()
+			h.accepted.Add(1)
+		}
+	}()
+	t.Cleanup(h.close)
+	return h
+}
+
+func (h *hangingEndpoint) url(i int) string { return fmt.Sprintf("http://%s/hook/%d", h.ln.Addr(), i) }
+
+// close closes the socket and every connection it accepted.
+func (h *hangingEndpoint) close() {
+	_ = h.ln.Close()
+	<-h.done
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range h.conns {
+		_ = c.Close()
+	}
+	h.conns = nil
+}
+
+// starveAttempt sets up the attack of the review: an attacking partner registers every endpoint
+// it may at a socket that never answers and creates five tenants (100 deliveries); a victim
+// partner registers one endpoint that answers at once. It returns the service, the victim, and
+// a channel that receives, per delivery the victim's endpoint gets, how many of the attacker's
+// attempts had begun by then.
+func starveAttempt(t *testing.T, store provisioning.Store, hang *hangingEndpoint) (*provisioning.Service, provisioning.Principal, <-chan int64) {
+	t.Helper()
+	ctx := context.Background()
+	svc := provisioning.New(store, provisioning.NewRBAC(provisioning.DefaultPolicy()),
+		provisioning.WithWebhookURLCheck(webhook.CheckURL(true, nil)))
+	attacker := provisioning.Principal{PartnerID: "attacker", Subject: "a", Roles: []string{"partner-admin"}}
+	victim := provisioning.Principal{PartnerID: "victim", Subject: "v", Roles: []string{"partner-admin"}}
+	for i := range provisioning.MaxWebhooks {
+		if _, err := svc.CreateWebhook(ctx, attacker, provisioning.WebhookInput{URL: hang.url(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 5 {
+		if _, err := svc.CreateTenant(ctx, attacker, provisioning.TenantInput{CompanyName: fmt.Sprint("Flood ", i), Email: "f@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	arrived := make(chan int64, 10)
+	endpoint := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { arrived <- hang.accepted.Load() }))
+	t.Cleanup(endpoint.Close)
+	if _, err := svc.CreateWebhook(ctx, victim, provisioning.WebhookInput{URL: endpoint.URL}); err != nil {
+		t.Fatal(err)
+	}
+	return svc, victim, arrived
+}
+
+// A partner whose endpoints hang — every attempt held until the worker stops — does not hold
+// back another partner's delivery: the attacker may have at most DeliveryPerPartner attempts
+// in flight (half the slots by default), and the victim's delivery, queued after all of the
+// attacker's, is made while those still hang.
+func TestWorkerHangingPartnerDoesNotDelayAnother(t *testing.T) {
+	ctx := context.Background()
+	store := memstore.New()
+	hang := newHangingEndpoint(t)
+	svc, victim, arrived := starveAttempt(t, store, hang)
+	client := webhook.NewClient(true)
+	client.Timeout = 0 // the attacker's attempts hang until the worker stops
+	before := runtime.NumGoroutine()
+	stop := startWorker(t, provisioning.NewWorker(store, provisioning.WorkerOptions{Sender: &webhook.Sender{Client: client},
+		DeliveryInterval: 10 * time.Millisecond, DeliveryTimeout: time.Hour, StopTimeout: 10 * time.Millisecond}))
+	const share = 10 / 2 // the attacker's bound: half of the default 10 slots
+	eventually(t, "the attacker's attempts hang", func() bool { return hang.accepted.Load() >= share })
+	if _, err := svc.CreateTenant(ctx, victim, provisioning.TenantInput{CompanyName: "Victim", Email: "v@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if begun := await(t, arrived, "the victim's delivery while the attacker's hang"); begun > share {
+		t.Fatalf("%d of the attacker's attempts had begun, want at most %d", begun, share)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	assertNoGoroutineLeft(t, before, func() { client.CloseIdleConnections(); hang.close() })
+}
+
+// When every slot is held by attempts that hang (here the attacker may take them all), a due
+// delivery of another partner waits for one attempt timeout at most: it takes the first slot
+// that frees, since a partner with nothing in flight goes before one with some. Checked by
+// order, not by time: by the time the victim's delivery arrives, at most the slots' first
+// attempts and the one that took the other freed slot beside it have begun — not the
+// attacker's hundred.
+func TestWorkerDeliveryWaitsForOneAttemptTimeoutAtMost(t *testing.T) {
+	ctx := context.Background()
+	store := memstore.New()
+	hang := newHangingEndpoint(t)
+	svc, victim, arrived := starveAttempt(t, store, hang)
+	const slots = 2
+	startWorker(t, provisioning.NewWorker(store, provisioning.WorkerOptions{Sender: &webhook.Sender{Client: webhook.NewClient(true)},
+		DeliveryConcurrency: slots, DeliveryPerPartner: slots, DeliveryTimeout: 100 * time.Millisecond,
+		DeliveryInterval: 10 * time.Millisecond, StopTimeout: 10 * time.Millisecond}))
+	eventually(t, "the attacker holds every slot", func() bool { return hang.accepted.Load() >= slots })
+	if _, err := svc.CreateTenant(ctx, victim, provisioning.TenantInput{CompanyName: "Victim", Email: "v@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if begun := await(t, arrived, "the victim's delivery"); begun > 2*slots-1 {
+		t.Fatalf("%d of the attacker's attempts had begun when the victim's delivery arrived, want at most %d", begun, 2*slots-1)
 	}
 }
 

@@ -26,6 +26,7 @@ type config struct {
 	rolesClaim      string
 	partnerClaim    string
 	shutdownTimeout time.Duration
+	webhookTimeout  time.Duration
 	rateLimit       float64
 	failedAuthLimit float64
 	deletionGrace   time.Duration
@@ -80,6 +81,8 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	fs.Float64Var(&c.failedAuthLimit, "failed-auth-limit", httpapi.DefaultFailedAuthRate,
 		"requests failing authentication a second each client address may make on average, in bursts of twice that; 0 turns the limit off (do so behind a proxy that hides client addresses)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 15*time.Second, "how long in-flight requests may finish at shutdown")
+	fs.DurationVar(&c.webhookTimeout, "webhook-timeout", 10*time.Second,
+		"how long a webhook delivery attempt may take before it counts as failed and is retried later")
 	fs.DurationVar(&c.deletionGrace, "deletion-grace", provisioning.DefaultDeletionGrace,
 		"how long a deleted tenant stays restorable before it is purged (a Go duration; a DELETE may ask for less with ?grace=)")
 }
@@ -91,6 +94,9 @@ func (c *config) check() error {
 	}
 	if c.deletionGrace <= 0 {
 		return errors.New("--deletion-grace must be positive (purging at once is DELETE ?purge=true, with tenant:purge)")
+	}
+	if c.webhookTimeout <= 0 {
+		return errors.New("--webhook-timeout must be more than 0")
 	}
 	if c.dev {
 		return nil

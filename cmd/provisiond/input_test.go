@@ -21,6 +21,7 @@ func TestHostileInputOnEveryStore(t *testing.T) {
 		"memory":     func(*testing.T) string { return "memory:" },
 		"sqlite":     func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "p.db") },
 		"postgresql": func(t *testing.T) string { return pgtest.URL(t) },
+		"pgbouncer":  func(t *testing.T) string { return pgtest.BouncerURL(t) },
 	}
 	for name, dsn := range stores {
 		t.Run(name, func(t *testing.T) {

@@ -175,8 +175,11 @@ func twice(perSecond float64) int { return int(math.Min(math.Ceil(2*perSecond), 
 // tenants whose grace has ended and of expired idempotency records — and returns the function
 // that stops it and waits for its end.
 func startWorker(store provisioning.Store, c config, log *slog.Logger) (stop func()) {
+	client := webhook.NewClient(c.allowPrivateWH)
+	client.Timeout = c.webhookTimeout
 	w := provisioning.NewWorker(store, provisioning.WorkerOptions{
-		Sender: &webhook.Sender{AllowPrivate: c.allowPrivateWH}, Logger: log, PurgeInterval: purgeInterval(c.deletionGrace)})
+		Sender: &webhook.Sender{Client: client}, DeliveryTimeout: c.webhookTimeout, Logger: log,
+		PurgeInterval: purgeInterval(c.deletionGrace)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()

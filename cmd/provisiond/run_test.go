@@ -209,6 +209,7 @@ func TestRunRefusesInsecureConfig(t *testing.T) {
 		"no grace":        {"--dev", "--database-url", "memory:", "--deletion-grace", "0s"},
 		"negative grace":  {"--dev", "--database-url", "memory:", "--deletion-grace", "-1h"},
 		"malformed grace": {"--dev", "--database-url", "memory:", "--deletion-grace", "a month"},
+		"no webhook time": {"--dev", "--database-url", "memory:", "--webhook-timeout", "0s"},
 	}
 	for name, args := range cases {
 		t.Run(name, func(t *testing.T) {

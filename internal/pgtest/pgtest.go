@@ -1,9 +1,12 @@
 // Package pgtest gives tests a real PostgreSQL: the server at PROVISIOND_TEST_DATABASE_URL, or
 // else a throwaway cluster started from the installed PostgreSQL binaries in a temporary
 // directory (as the postgres user when the tests run as root), listening on a Unix socket only
-// and removed when the tests end. Each test gets its own schema.
+// and removed when the tests end. Each test gets its own schema (URL), or an empty database
+// of its own reached through a throwaway PgBouncer in transaction pooling mode (BouncerURL,
+// BouncerDB).
 //
-// Without a PostgreSQL the tests skip, except under CI=true, where they fail.
+// Without a PostgreSQL (or a PgBouncer, for the tests that want one) the tests skip, except
+// under CI=true, where they fail.
 package pgtest
 
 import (
@@ -35,10 +38,16 @@ var (
 	schemas atomic.Int64
 )
 
-// Main runs the package's tests and then stops the cluster, if one was started. Call it from
-// TestMain: os.Exit(pgtest.Main(m)).
+// Main runs the package's tests and then stops the PgBouncer and the cluster, if they were
+// started. Call it from TestMain: os.Exit(pgtest.Main(m)).
 func Main(m *testing.M) int {
 	code := m.Run()
+	if bouncerStop != nil {
+		bouncerStop()
+	}
+	if stop == nil && initErr == nil && baseURL != "" {
+		dropDBs(baseURL) // the server at EnvURL outlives the tests
+	}
 	if stop != nil {
 		stop()
 	}
@@ -48,13 +57,7 @@ func Main(m *testing.M) int {
 // URL returns the URL of a new, empty schema for one test (the search_path selects it).
 func URL(t testing.TB) string {
 	t.Helper()
-	once.Do(func() { baseURL, stop, initErr = start() })
-	if initErr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("pgtest: PostgreSQL is required under CI=true: %v", initErr)
-		}
-		t.Skipf("pgtest: no PostgreSQL (%v); set %s", initErr, EnvURL)
-	}
+	baseURL := server(t)
 	db, err := sql.Open("postgres", baseURL)
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)

@@ -169,8 +169,8 @@ func withRoute(next http.Handler) http.Handler {
 
 // authed authenticates the bearer token before next runs, and records the partner for the log.
 // Authorization (which permission the route needs) is the Provisioner's. A client address over
-// its budget of failed authentications is refused before its token is checked; a partner over
-// its rate, after.
+// its budget of failed authentications is refused before its token is checked (see
+// authenticate); a partner over its rate, after.
 func (s *server) authed(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := s.authenticate(w, r)
@@ -186,19 +186,37 @@ func (s *server) authed(next http.Handler) http.Handler {
 }
 
 // authenticate returns the request's principal, or answers the request (401, 429, 500) and
-// returns false. Every answer 401 spends one of the client address's failed authentications.
+// returns false.
+//
+// The failed-authentication limit is there so that a flood of bad tokens cannot spend the CPU
+// on signature checks, and it costs that and nothing more:
+//   - a request without a bearer token costs nothing to refuse: it gets 401, and the budget
+//     neither counts it nor refuses it;
+//   - every token refused spends one of the client address's failed authentications, and an
+//     address that has none left is answered 429 before its token is checked;
+//   - except a token that the Authenticator, being a CachedAuthenticator, accepts without a
+//     check — one it has verified already — which gets through, spending nothing.
+//
+// The trade-off: behind an address shared with whoever sends the flood (a NAT, a company's
+// egress), a partner whose token the server has verified before keeps working, but a token it
+// has not seen yet gets 429, with Retry-After, until the address's budget refills.
 func (s *server) authenticate(w http.ResponseWriter, r *http.Request) (provisioning.Principal, bool) {
-	var attempt taking
-	if s.badAuth != nil {
-		if attempt = s.badAuth.take(clientAddress(r), time.Now()); !attempt.ok {
-			s.tooManyRequests(w, r, attempt.retry)
-			return provisioning.Principal{}, false
-		}
-	}
 	token, ok := bearerToken(r)
 	if !ok {
 		s.writeError(w, r, errNoCredential)
 		return provisioning.Principal{}, false
+	}
+	var attempt taking
+	if s.badAuth != nil {
+		if attempt = s.badAuth.take(clientAddress(r), time.Now()); !attempt.ok {
+			if s.cached != nil {
+				if p, ok := s.cached.AuthenticateCached(r.Context(), token); ok {
+					return p, true
+				}
+			}
+			s.tooManyRequests(w, r, attempt.retry)
+			return provisioning.Principal{}, false
+		}
 	}
 	p, err := s.authn.Authenticate(r.Context(), token)
 	switch {

@@ -14,7 +14,8 @@ import (
 )
 
 // The tests of this file's stores run the server on PostgreSQL too, where a failed statement
-// aborts its transaction and replicas race on separate connections.
+// aborts its transaction and replicas race on separate connections, both directly and through
+// PgBouncer in transaction pooling mode.
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
@@ -26,7 +27,7 @@ type backend struct {
 	store func(t *testing.T, refuse string) func(provisioning.Store) provisioning.Store
 }
 
-// backends are the memory store and PostgreSQL.
+// backends are the memory store, PostgreSQL, and PostgreSQL through PgBouncer.
 var backends = []backend{
 	{"memory", func(_ *testing.T, refuse string) func(provisioning.Store) provisioning.Store {
 		return func(s provisioning.Store) provisioning.Store {
@@ -37,16 +38,20 @@ var backends = []backend{
 		}
 	}},
 	{"postgres", func(t *testing.T, refuse string) func(provisioning.Store) provisioning.Store {
-		s := openPostgres(t, refuse)
+		s := openPostgres(t, pgtest.URL(t), refuse)
+		return func(provisioning.Store) provisioning.Store { return s }
+	}},
+	{"pgbouncer", func(t *testing.T, refuse string) func(provisioning.Store) provisioning.Store {
+		s := openPostgres(t, pgtest.BouncerURL(t), refuse)
 		return func(provisioning.Store) provisioning.Store { return s }
 	}},
 }
 
-// openPostgres opens a PostgreSQL store on a schema of its own; when refuse is not "" a CHECK
-// constraint makes the database refuse to insert a tenant of that name.
-func openPostgres(t *testing.T, refuse string) provisioning.Store {
+// openPostgres opens a PostgreSQL store at url, a schema or database of the test's own; when
+// refuse is not "" a CHECK constraint makes the database refuse to insert a tenant of that name.
+func openPostgres(t *testing.T, url, refuse string) provisioning.Store {
 	t.Helper()
-	s, err := postgres.Open(context.Background(), pgtest.URL(t), postgres.Options{Migrate: true})
+	s, err := postgres.Open(context.Background(), url, postgres.Options{Migrate: true})
 	if err != nil {
 		t.Fatalf("postgres.Open: %v", err)
 	}

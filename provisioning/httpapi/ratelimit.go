@@ -18,9 +18,11 @@ import (
 //   - per partner (WithRateLimit), taken by every authenticated request, announced in the
 //     RateLimit-Policy and RateLimit headers (draft-ietf-httpapi-ratelimit-headers) of every
 //     authenticated answer;
-//   - per client address (WithFailedAuthLimit), taken by every request that fails
+//   - per client address (WithFailedAuthLimit), taken by every token that fails
 //     authentication; an address whose bucket is empty is answered 429 before its token is
-//     checked, so a flood of bad tokens cannot spend the CPU on signature checks.
+//     checked, so a flood of bad tokens cannot spend the CPU on signature checks — except a
+//     token the Authenticator knows to be good without a check (CachedAuthenticator). A
+//     request without a token costs nothing to refuse and never meets this limit.
 
 // codeRateLimited is the problem code of a request over a rate limit.
 const codeRateLimited provisioning.Code = "rate_limited"
@@ -50,13 +52,16 @@ func WithRateLimit(perSecond float64, burst int) Option {
 	return func(s *server) { s.limits = newBuckets(perSecond, burst, maxPartnerBuckets) }
 }
 
-// WithFailedAuthLimit limits the requests from each client address that fail authentication
-// (no bearer token, or a refused one) to perSecond a second on average, in bursts of up to
-// burst. Once an address is over it, its every request gets 429 rate_limited with Retry-After
-// without its token being checked, until its budget refills. The address is the host of the
-// connection's remote address (X-Forwarded-For is not trusted), an IPv6 address counted by its
-// /64. By default the limit is DefaultFailedAuthRate, DefaultFailedAuthBurst; perSecond 0 turns it
-// off — do so behind a proxy that hides client addresses, which would all count as one.
+// WithFailedAuthLimit limits the bearer tokens from each client address that fail
+// authentication to perSecond a second on average, in bursts of up to burst. Once an address
+// is over it, its requests get 429 rate_limited with Retry-After without their token being
+// checked, until its budget refills — but for a token that the Authenticator, being a
+// CachedAuthenticator, accepts without a check (one verified before), which is served. A
+// request without a bearer token gets 401 and is neither counted nor refused. The address is
+// the host of the connection's remote address (X-Forwarded-For is not trusted), an IPv6
+// address counted by its /64. By default the limit is DefaultFailedAuthRate,
+// DefaultFailedAuthBurst; perSecond 0 turns it off — do so behind a proxy that hides client
+// addresses, which would all count as one.
 func WithFailedAuthLimit(perSecond float64, burst int) Option {
 	return func(s *server) { s.badAuth = newBuckets(perSecond, burst, maxAddressBuckets) }
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -18,15 +19,27 @@ import (
 	"github.com/provisiond/provisiond/provisioning/store/memstore"
 )
 
-// countingAuthn counts the tokens it is asked to check: each is a signature check.
+// countingAuthn wraps jwtauth and counts what it is asked: calls counts the tokens given to
+// Authenticate, each a signature check unless jwtauth has it cached; cachedCalls those given
+// to AuthenticateCached, which forwards, as a wrapper should — jwtauth checks no token there
+// that it has not verified before, and the tests here run well within its cache TTL, so no
+// token is checked again there either.
 type countingAuthn struct {
-	httpapi.Authenticator
-	calls atomic.Int64
+	jwt         *jwtauth.Authenticator
+	calls       atomic.Int64
+	cachedCalls atomic.Int64
 }
+
+var _ httpapi.CachedAuthenticator = (*countingAuthn)(nil)
 
 func (c *countingAuthn) Authenticate(ctx context.Context, token string) (provisioning.Principal, error) {
 	c.calls.Add(1)
-	return c.Authenticator.Authenticate(ctx, token)
+	return c.jwt.Authenticate(ctx, token)
+}
+
+func (c *countingAuthn) AuthenticateCached(ctx context.Context, token string) (provisioning.Principal, bool) {
+	c.cachedCalls.Add(1)
+	return c.jwt.AuthenticateCached(ctx, token)
 }
 
 // newLimitedEnv serves the API with opts over the default options (so the default
@@ -40,7 +53,7 @@ func newLimitedEnv(t *testing.T, opts ...httpapi.Option) (*env, *countingAuthn) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	authn := &countingAuthn{Authenticator: jwt}
+	authn := &countingAuthn{jwt: jwt}
 	svc := provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))
 	srv := httptest.NewServer(httpapi.New(svc, authn, append([]httpapi.Option{httpapi.WithIdempotency(svc), httpapi.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...))
 	t.Cleanup(srv.Close)
@@ -77,9 +90,10 @@ func wantRetryAfter(t *testing.T, r response) {
 	}
 }
 
-// Requests that fail authentication spend their client address's budget; once it is spent,
-// every request from the address is refused before its token is checked. Authenticated
-// requests spend nothing, and other addresses have budgets of their own.
+// Tokens that fail authentication spend their client address's budget; once it is spent, a
+// token from the address is refused before it is checked, unless it is one already verified.
+// Authenticated requests spend nothing, requests without a token neither spend the budget nor
+// meet it, and other addresses have budgets of their own.
 func TestFailedAuthFloodIsRefusedBeforeTheTokenIsChecked(t *testing.T) {
 	e, authn := newLimitedEnv(t, httpapi.WithFailedAuthLimit(0.001, 4)) // refills in over 16 minutes
 	for range 5 {
@@ -87,18 +101,92 @@ func TestFailedAuthFloodIsRefusedBeforeTheTokenIsChecked(t *testing.T) {
 			t.Fatalf("authenticated: %d %s", r.status, r.body)
 		}
 	}
-	for _, tok := range []string{"", "", "not-a-jwt", e.admin + "x"} {
+	for range 10 {
+		wantProblem(t, e.req(t, "GET", base+"/tenants", "", ""), 401, "unauthenticated")
+	}
+	for _, tok := range []string{"not-a-jwt", e.admin + "x", "bad.bad.bad", e.adminB + "x"} {
 		wantProblem(t, e.req(t, "GET", base+"/tenants", tok, ""), 401, "unauthenticated")
 	}
 	checked := authn.calls.Load()
-	for _, tok := range []string{"not-a-jwt", e.adminB + "x", e.admin, ""} {
+	for _, tok := range []string{"not-a-jwt", e.adminB + "x", e.adminB} { // adminB: valid, never verified
 		wantRetryAfter(t, e.req(t, "GET", base+"/tenants", tok, ""))
 	}
 	if n := authn.calls.Load(); n != checked {
 		t.Fatalf("%d tokens were checked over the budget", n-checked)
 	}
-	if r := e.from(t, "127.0.0.2").req(t, "GET", base+"/tenants", e.admin, ""); r.status != 200 {
+	if r := e.req(t, "GET", base+"/tenants", e.admin, ""); r.status != 200 {
+		t.Fatalf("a token verified before, over the budget: %d %s", r.status, r.body)
+	}
+	wantProblem(t, e.req(t, "GET", base+"/tenants", "", ""), 401, "unauthenticated")
+	if r := e.from(t, "127.0.0.2").req(t, "GET", base+"/tenants", e.adminB, ""); r.status != 200 {
 		t.Fatalf("another address: %d %s", r.status, r.body)
+	}
+}
+
+// The review's lock-out: 30 requests with "Bearer bad.bad.bad" from one address (401 × 20, then
+// 429 × 10) must not lock out the partners behind the same address. Over the budget, a valid
+// token the server has verified before is served (200) from the authenticator's cache; a
+// valid token it has not seen yet is refused (429, until the budget refills — the documented
+// price of checking no unknown token); a request without a token is answered 401, not 429. No
+// token is given to Authenticate — no signature is checked — while the address is over its
+// budget: only AuthenticateCached is asked, which checks no token it has not verified before.
+func TestFailedAuthLimitDoesNotLockOutValidTokens(t *testing.T) {
+	e, authn := newLimitedEnv(t, httpapi.WithFailedAuthLimit(0.001, 20))     // refills in over 5 hours
+	if r := e.req(t, "GET", base+"/tenants", e.admin, ""); r.status != 200 { // partner a, before the flood
+		t.Fatalf("before the flood: %d %s", r.status, r.body)
+	}
+	for i := range 30 {
+		r := e.req(t, "GET", base+"/tenants", "bad.bad.bad", "")
+		if i < 20 {
+			wantProblem(t, r, 401, "unauthenticated")
+		} else {
+			wantRetryAfter(t, r)
+		}
+	}
+	checked, asked := authn.calls.Load(), authn.cachedCalls.Load()
+
+	if r := e.req(t, "GET", base+"/tenants", e.admin, ""); r.status != 200 {
+		t.Fatalf("a valid token verified before the flood: %d %s, want 200", r.status, r.body)
+	}
+	fresh := jwttest.Mint(t, e.iss.EC, jwtauth.Claims{PartnerID: "partner-c", Roles: []string{"partner-admin"}})
+	wantRetryAfter(t, e.req(t, "GET", base+"/tenants", fresh, "")) // valid, never verified
+	none := e.req(t, "GET", base+"/tenants", "", "")
+	wantProblem(t, none, 401, "unauthenticated")
+	if got := none.header.Get("WWW-Authenticate"); !strings.HasPrefix(got, "Bearer") || strings.Contains(got, "error=") {
+		t.Fatalf("WWW-Authenticate = %q, want the scheme without an error: no credential was sent", got)
+	}
+	wantRetryAfter(t, e.req(t, "GET", base+"/tenants", "bad.bad.bad", ""))
+
+	if n := authn.calls.Load(); n != checked {
+		t.Fatalf("%d tokens were given to Authenticate over the budget, want none", n-checked)
+	}
+	if n := authn.cachedCalls.Load() - asked; n != 3 {
+		t.Fatalf("AuthenticateCached was asked about %d tokens over the budget, want the 3 sent", n)
+	}
+	if r := e.from(t, "127.0.0.2").req(t, "GET", base+"/tenants", fresh, ""); r.status != 200 {
+		t.Fatalf("the fresh token from another address: %d %s", r.status, r.body)
+	}
+}
+
+// Requests without a token cost nothing to refuse, so they spend none of the address's budget:
+// after a hundred of them, the whole burst of bad tokens is still answered 401.
+func TestRequestsWithoutTokenSpendNoBudget(t *testing.T) {
+	e, authn := newLimitedEnv(t, httpapi.WithFailedAuthLimit(0.001, 3))
+	for range 100 {
+		r := e.req(t, "GET", base+"/tenants", "", "", "Authorization", "")
+		if r.status != 401 {
+			t.Fatalf("no credential: %d, want 401", r.status)
+		}
+	}
+	for _, h := range []string{"Basic dXNlcjpwdw==", "Bearer", "Bearer    "} { // not a bearer token either
+		wantProblem(t, e.req(t, "GET", base+"/tenants", "", "", "Authorization", h), 401, "unauthenticated")
+	}
+	for range 3 {
+		wantProblem(t, e.req(t, "GET", base+"/tenants", "bad", ""), 401, "unauthenticated")
+	}
+	wantRetryAfter(t, e.req(t, "GET", base+"/tenants", "bad", ""))
+	if n := authn.calls.Load(); n != 3 {
+		t.Fatalf("%d tokens checked, want the 3 bad ones within the budget", n)
 	}
 }
 
@@ -199,7 +287,7 @@ func TestRateLimitsAtTheirBound(t *testing.T) {
 		wantProblem(t, e.from(t, "127.0.0.2").req(t, "GET", base+"/tenants", "bad", ""), 401, "unauthenticated") // the overflow
 		checked := authn.calls.Load()
 		wantRetryAfter(t, e.from(t, "127.0.0.3").req(t, "GET", base+"/tenants", e.admin, "")) // the overflow, spent
-		wantRetryAfter(t, e.req(t, "GET", base+"/tenants", e.admin, ""))
+		wantRetryAfter(t, e.req(t, "GET", base+"/tenants", e.admin, ""))                      // never verified
 		if n := authn.calls.Load(); n != checked {
 			t.Fatalf("%d tokens were checked over the budget", n-checked)
 		}

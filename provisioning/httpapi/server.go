@@ -29,6 +29,23 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, token string) (provisioning.Principal, error)
 }
 
+// CachedAuthenticator is an Authenticator that can also accept, cheaply — without a signature
+// check or any I/O for a token it has not accepted before — a token it already knows to be
+// good; provisioning/jwtauth implements it with its cache of verified tokens. The
+// failed-authentication limit uses it, and only it: a client address over its budget is
+// answered 429 before any token is checked, except a token that AuthenticateCached accepts.
+// AuthenticateCached must accept only tokens that Authenticate would accept, with the same
+// Principal.
+//
+// It is an optional interface, found by a type assertion on the Authenticator given to New,
+// because it is only a matter of speed, never of correctness: without it (or behind a wrapper
+// that hides it), every request from an address over its budget gets 429, valid or not, and
+// Authenticate alone decides what is valid. A wrapper should forward it when it can.
+type CachedAuthenticator interface {
+	Authenticator
+	AuthenticateCached(ctx context.Context, token string) (provisioning.Principal, bool)
+}
+
 // Option configures the handler built by New.
 type Option func(*server)
 
@@ -47,6 +64,7 @@ func WithReadiness(check func(context.Context) error) Option {
 type server struct {
 	prov    provisioning.Provisioner
 	authn   Authenticator
+	cached  CachedAuthenticator // authn, when it is one
 	log     *slog.Logger
 	maxBody int64
 	ready   []func(context.Context) error
@@ -65,6 +83,7 @@ func New(prov provisioning.Provisioner, authn Authenticator, opts ...Option) htt
 	s := &server{prov: prov, authn: authn, maxBody: DefaultMaxBodyBytes,
 		log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 	s.badAuth = newBuckets(DefaultFailedAuthRate, DefaultFailedAuthBurst, maxAddressBuckets)
+	s.cached, _ = authn.(CachedAuthenticator)
 	for _, o := range opts {
 		o(s)
 	}

@@ -16,9 +16,11 @@ const (
 )
 
 // tokenCache remembers tokens that passed verification, so that a client sending the same
-// token again skips the signature check (most of a request's CPU). An entry lives until the
-// earlier of the token's exp and the cache TTL, so a key withdrawn from the JWKS stops being
-// honoured within the TTL.
+// token again skips the signature check (most of a request's CPU). An entry is fresh — trusted
+// without a check — until the earlier of the token's exp and the cache TTL, so a key withdrawn
+// from the JWKS stops being honoured within the TTL. After that it is kept, until the token's
+// exp, only as a token known to have passed once: AuthenticateCached checks such a token again
+// (when the failed-authentication limit would refuse any other), and a fresh entry replaces it.
 type tokenCache struct {
 	ttl     time.Duration
 	mu      sync.Mutex
@@ -28,7 +30,8 @@ type tokenCache struct {
 
 type cached struct {
 	p       provisioning.Principal
-	expires time.Time
+	fresh   time.Time // trusted without a check until then
+	expires time.Time // the token's exp: forgotten then
 	size    int
 }
 
@@ -45,22 +48,44 @@ func principalSize(p provisioning.Principal) int {
 	return n
 }
 
+// get returns the principal of a token whose entry is fresh at now.
 func (c *tokenCache) get(token string, now time.Time) (provisioning.Principal, bool) {
-	if c.ttl <= 0 {
+	e, ok := c.entry(token, now)
+	if !ok || !now.Before(e.fresh) {
 		return provisioning.Principal{}, false
+	}
+	return clonePrincipal(e.p), true
+}
+
+// known reports whether the token passed verification before and has not expired at now,
+// its entry fresh or not.
+func (c *tokenCache) known(token string, now time.Time) bool {
+	_, ok := c.entry(token, now)
+	return ok
+}
+
+// entry returns the token's entry, dropping it if the token has expired.
+func (c *tokenCache) entry(token string, now time.Time) (cached, bool) {
+	if c.ttl <= 0 {
+		return cached{}, false
 	}
 	key := sha256.Sum256([]byte(token))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
-	if !ok {
-		return provisioning.Principal{}, false
-	}
-	if !now.Before(e.expires) {
+	if ok && !now.Before(e.expires) {
 		c.remove(key)
-		return provisioning.Principal{}, false
+		ok = false
 	}
-	return clonePrincipal(e.p), true
+	return e, ok
+}
+
+// forget drops the token's entry: it failed a check.
+func (c *tokenCache) forget(token string) {
+	key := sha256.Sum256([]byte(token))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.remove(key)
 }
 
 // clonePrincipal copies p's slices, so that no caller can change what the cache holds.
@@ -73,9 +98,9 @@ func (c *tokenCache) put(token string, p provisioning.Principal, exp, now time.T
 	if c.ttl <= 0 {
 		return
 	}
-	expires := now.Add(c.ttl)
-	if exp.Before(expires) {
-		expires = exp
+	fresh := now.Add(c.ttl)
+	if exp.Before(fresh) {
+		fresh = exp
 	}
 	key := sha256.Sum256([]byte(token))
 	c.mu.Lock()
@@ -91,7 +116,7 @@ func (c *tokenCache) put(token string, p provisioning.Principal, exp, now time.T
 		}
 		c.remove(k) // map iteration order is random enough for eviction
 	}
-	c.entries[key] = cached{p: clonePrincipal(p), expires: expires, size: size}
+	c.entries[key] = cached{p: clonePrincipal(p), fresh: fresh, expires: exp, size: size}
 	c.bytes += size
 }
 

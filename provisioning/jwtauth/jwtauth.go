@@ -37,7 +37,7 @@ type Config struct {
 	Audience string // required aud, when set
 
 	Leeway          time.Duration // clock skew allowed for exp, nbf, iat; default 10s
-	CacheTTL        time.Duration // how long a verified token is remembered; default 1m, negative: never
+	CacheTTL        time.Duration // how long a verified token is trusted without a new check; default 1m, negative: never (see AuthenticateCached)
 	RefreshInterval time.Duration // background refresh of JWKSURL; default 5m
 	HTTPClient      *http.Client  // for JWKSURL; default: a client with a 10s timeout
 
@@ -160,6 +160,46 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (provisi
 	if p, ok := a.cache.get(token, now); ok {
 		return p, nil
 	}
+	return a.verify(ctx, token, now)
+}
+
+// AuthenticateCached implements httpapi.CachedAuthenticator: it accepts only tokens that
+// Authenticate accepted before and that have not expired, and checks no other — a token it has
+// not seen, or one that failed, gets false at once, before any signature check or key fetch.
+// A token verified within CacheTTL is answered from the cache; one verified longer ago is
+// verified again (a key withdrawn from the JWKS is noticed then), at most once per CacheTTL
+// while it keeps passing. So behind an address that is over its budget of failed
+// authentications, a partner whose token was verified once keeps getting through for the
+// token's lifetime, within the cache's bounds. With caching off (a negative CacheTTL) it
+// accepts nothing.
+func (a *Authenticator) AuthenticateCached(ctx context.Context, token string) (provisioning.Principal, bool) {
+	now := time.Now()
+	if p, ok := a.cache.get(token, now); ok {
+		return p, true
+	}
+	if !a.cache.known(token, now) {
+		return provisioning.Principal{}, false
+	}
+	p, err := a.verify(ctx, token, now)
+	return p, err == nil
+}
+
+// verify checks the token's signature and claims, and caches the principal of one that passes;
+// one that fails is forgotten, should it have been cached.
+func (a *Authenticator) verify(ctx context.Context, token string, now time.Time) (provisioning.Principal, error) {
+	p, exp, err := a.check(ctx, token)
+	if err != nil {
+		a.cache.forget(token)
+		return provisioning.Principal{}, err
+	}
+	if !exp.IsZero() {
+		a.cache.put(token, p, exp, now)
+	}
+	return p, nil
+}
+
+// check verifies the token and reads its principal and expiry.
+func (a *Authenticator) check(ctx context.Context, token string) (provisioning.Principal, time.Time, error) {
 	keyfn := a.keys.KeyfuncCtx(ctx)
 	claims := jwt.MapClaims{}
 	t, err := a.parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
@@ -169,17 +209,17 @@ func (a *Authenticator) Authenticate(ctx context.Context, token string) (provisi
 		return keyfn(t)
 	})
 	if err != nil {
-		return provisioning.Principal{}, a.unauthenticated(err, claims)
+		return provisioning.Principal{}, time.Time{}, a.unauthenticated(err, claims)
 	}
 	if err := checkCrit(t.Header); err != nil {
-		return provisioning.Principal{}, err
+		return provisioning.Principal{}, time.Time{}, err
 	}
 	p, err := a.principal(claims)
 	if err != nil {
-		return p, err
+		return provisioning.Principal{}, time.Time{}, err
 	}
-	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
-		a.cache.put(token, p, exp.Time, now)
+	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil { // the parser requires it
+		return p, exp.Time, nil
 	}
-	return p, nil
+	return p, time.Time{}, nil
 }

@@ -256,3 +256,58 @@ func TestLeewayIsSmall(t *testing.T) {
 		}
 	}
 }
+
+// AuthenticateCached accepts a token only once Authenticate has, with the same principal; it
+// checks no other token: one whose key the JWKS lacks — which Authenticate would go and fetch
+// the JWKS again for — is refused without a fetch. With caching off it accepts nothing.
+func TestAuthenticateCachedChecksNoUnknownToken(t *testing.T) {
+	ctx := context.Background()
+	iss := jwttest.New(t)
+	a := newAuth(t, iss.Config())
+	valid := jwttest.Token(t, iss.RSA, "partner-a", "partner-admin")
+	other := jwttest.Token(t, iss.EC, "partner-b", "partner-admin")
+	if _, err := a.Authenticate(ctx, other); err != nil { // the keys are loaded
+		t.Fatal(err)
+	}
+	_, edKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger, err := jwtauth.NewSigner(edKey) // its key is not in the JWKS
+	if err != nil {
+		t.Fatal(err)
+	}
+	unknownKey := jwttest.Token(t, stranger, "partner-a", "partner-admin")
+
+	fetches := iss.Fetches.Load()
+	for name, tok := range map[string]string{"valid, never verified": valid, "unknown key": unknownKey,
+		"malformed": "bad.bad.bad", "tampered": other + "x"} {
+		if p, ok := a.AuthenticateCached(ctx, tok); ok {
+			t.Fatalf("%s: accepted as %+v", name, p)
+		}
+	}
+	if n := iss.Fetches.Load(); n != fetches {
+		t.Fatalf("AuthenticateCached fetched the JWKS %d times", n-fetches)
+	}
+	if _, err := a.Authenticate(ctx, unknownKey); err == nil || iss.Fetches.Load() == fetches {
+		t.Fatalf("Authenticate of the unknown key: %v after %d fetches; the check above would have fetched", err, iss.Fetches.Load()-fetches)
+	}
+
+	want, err := a.Authenticate(ctx, valid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := a.AuthenticateCached(ctx, valid); !ok || got.PartnerID != want.PartnerID || got.Subject != want.Subject {
+		t.Fatalf("after Authenticate: %+v %v, want %+v", got, ok, want)
+	}
+
+	cfg := iss.Config()
+	cfg.CacheTTL = -1
+	off := newAuth(t, cfg)
+	if _, err := off.Authenticate(ctx, valid); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := off.AuthenticateCached(ctx, valid); ok {
+		t.Fatal("with caching off, a token was accepted without a check")
+	}
+}

@@ -6,6 +6,7 @@ package memstore
 import (
 	"cmp"
 	"context"
+	"math"
 
 	"github.com/google/uuid"
 	"slices"
@@ -29,6 +30,7 @@ type Store struct {
 	eventByID map[string]*provisioning.Event
 	webhooks  map[string]*provisioning.Webhook  // by id
 	delivs    map[string]*provisioning.Delivery // by id
+	leased    map[string]time.Time              // the end of the lease of a delivery in flight, by id
 	seq       int64                             // the last Seq assigned
 }
 
@@ -51,6 +53,7 @@ func New() *Store {
 		eventByID: map[string]*provisioning.Event{},
 		webhooks:  map[string]*provisioning.Webhook{},
 		delivs:    map[string]*provisioning.Delivery{},
+		leased:    map[string]time.Time{},
 	}
 }
 
@@ -370,15 +373,21 @@ func (x *tx) PurgeTenant(_ context.Context, params *provisioning.PurgeTenantPara
 }
 
 // LockIdempotencyKey implements provisioning.Tx; Write already holds the store's lock.
-func (x *tx) LockIdempotencyKey(_ context.Context, params *provisioning.LockIdempotencyKeyParams) (*provisioning.IdempotencyRecord, bool, error) {
+func (x *tx) LockIdempotencyKey(ctx context.Context, params *provisioning.LockIdempotencyKeyParams) (*provisioning.IdempotencyRecord, bool, error) {
 	x.mustWrite()
+	rec, err := x.GetIdempotencyRecord(ctx, &provisioning.GetIdempotencyRecordParams{PartnerID: params.PartnerID, Key: params.Key, Now: params.Now})
+	return rec, true, err
+}
+
+// GetIdempotencyRecord implements provisioning.Tx.
+func (x *tx) GetIdempotencyRecord(_ context.Context, params *provisioning.GetIdempotencyRecordParams) (*provisioning.IdempotencyRecord, error) {
 	rec := x.s.idem[[2]string{params.PartnerID, params.Key}]
 	if rec == nil || !rec.ExpiresAt.After(params.Now) {
-		return nil, true, nil
+		return nil, nil
 	}
 	c := *rec
-	c.TenantIDs = slices.Clone(rec.TenantIDs)
-	return &c, true, nil
+	c.Response, c.TenantIDs = slices.Clone(rec.Response), slices.Clone(rec.TenantIDs)
+	return &c, nil
 }
 
 // PutIdempotencyRecord implements provisioning.Tx.
@@ -606,6 +615,7 @@ func (x *tx) DeleteWebhook(ctx context.Context, params *provisioning.DeleteWebho
 		if d.WebhookID == id {
 			delete(x.s.delivs, did)
 			x.undo = append(x.undo, func() { x.s.delivs[did] = d })
+			x.unlease(did)
 		}
 	}
 	return nil
@@ -626,29 +636,79 @@ func (x *tx) ListDeliveries(_ context.Context, params *provisioning.ListDeliveri
 	return out[:min(params.Limit, len(out))], nil
 }
 
-// ClaimDeliveries implements provisioning.Tx.
-func (x *tx) ClaimDeliveries(_ context.Context, params *provisioning.ClaimDeliveriesParams) ([]*provisioning.DeliveryJob, error) {
+// ClaimDeliveries implements provisioning.Tx: the same ranking as the SQL stores'.
+func (x *tx) ClaimDeliveries(_ context.Context, p *provisioning.ClaimDeliveriesParams) ([]*provisioning.DeliveryJob, error) {
 	x.mustWrite()
+	byEndpoint, byPartner := map[string]int{}, map[string]int{} // in flight, then also ranked
 	var due []*provisioning.Delivery
 	for _, d := range x.s.delivs {
-		if d.State == provisioning.DeliveryPending && !d.NextAttemptAt.After(params.Now) {
+		if until, ok := x.s.leased[d.ID]; ok && until.After(p.Now) {
+			byEndpoint[d.WebhookID]++
+			byPartner[d.PartnerID]++
+		}
+		if d.State == provisioning.DeliveryPending && !d.NextAttemptAt.After(p.Now) {
 			due = append(due, d)
 		}
 	}
 	slices.SortFunc(due, func(a, b *provisioning.Delivery) int {
 		return cmp.Or(a.NextAttemptAt.Compare(b.NextAttemptAt), strings.Compare(a.ID, b.ID))
 	})
+	type candidate struct {
+		d    *provisioning.Delivery
+		turn int
+	}
+	var ranked []candidate
+	for _, d := range due {
+		if byEndpoint[d.WebhookID]++; byEndpoint[d.WebhookID] > bound(p.PerEndpoint) {
+			continue
+		}
+		if byPartner[d.PartnerID]++; byPartner[d.PartnerID] <= bound(p.PerPartner) {
+			ranked = append(ranked, candidate{d, byPartner[d.PartnerID]})
+		}
+	}
+	slices.SortStableFunc(ranked, func(a, b candidate) int { return cmp.Compare(a.turn, b.turn) })
 	var jobs []*provisioning.DeliveryJob
-	for _, d := range due[:min(params.Limit, len(due))] {
+	for _, c := range ranked[:min(max(p.Limit, 0), len(ranked))] {
+		d := c.d
 		old := *d
-		d.NextAttemptAt, d.Attempts = params.LeaseUntil, d.Attempts+1
+		d.NextAttemptAt, d.Attempts = p.LeaseUntil, d.Attempts+1
 		x.undo = append(x.undo, func() { *d = old })
+		x.lease(d.ID, p.LeaseUntil)
 		c := *d
 		e := *x.s.eventByID[d.EventID]
 		e.Data = e.Data.Clone()
 		jobs = append(jobs, &provisioning.DeliveryJob{Delivery: &c, Webhook: cloneWebhook(x.s.webhooks[d.WebhookID]), Event: &e})
 	}
 	return jobs, nil
+}
+
+// bound is a limit of the claim, where 0 means none.
+func bound(n int) int {
+	if n <= 0 {
+		return math.MaxInt
+	}
+	return n
+}
+
+// lease marks a delivery in flight until the time given.
+func (x *tx) lease(id string, until time.Time) {
+	old, had := x.s.leased[id]
+	x.s.leased[id] = until
+	x.undo = append(x.undo, func() {
+		if had {
+			x.s.leased[id] = old
+		} else {
+			delete(x.s.leased, id)
+		}
+	})
+}
+
+// unlease marks a delivery no longer in flight.
+func (x *tx) unlease(id string) {
+	if old, had := x.s.leased[id]; had {
+		delete(x.s.leased, id)
+		x.undo = append(x.undo, func() { x.s.leased[id] = old })
+	}
 }
 
 // FinishDelivery implements provisioning.Tx.
@@ -661,5 +721,6 @@ func (x *tx) FinishDelivery(_ context.Context, d *provisioning.Delivery) error {
 	old := *cur
 	cur.State, cur.NextAttemptAt, cur.LastStatus, cur.LastError, cur.UpdatedAt = d.State, d.NextAttemptAt, d.LastStatus, d.LastError, d.UpdatedAt
 	x.undo = append(x.undo, func() { *cur = old })
+	x.unlease(d.ID)
 	return nil
 }

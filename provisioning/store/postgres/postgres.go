@@ -1,6 +1,13 @@
 // Package postgres is the PostgreSQL provisioning.Store (sqlx + lib/pq), for production: several
 // provisiond replicas share one database, and its unique indexes keep the uniqueness rules
 // under races between them.
+//
+// It keeps no state in a database session, so that it works behind PgBouncer in transaction
+// pooling mode, where consecutive transactions of one connection may run on different server
+// connections: it sends no startup parameter beyond the driver's own, keeps no named prepared
+// statement (each statement carries its arguments, unnamed), takes only transaction-scoped
+// advisory locks, and sets nothing with SET, LISTEN or temporary tables. The statement timeout
+// is the client's (Options.StatementTimeout).
 package postgres
 
 import (
@@ -20,9 +27,16 @@ import (
 
 // Options tune Open and OpenDB. Zero values take the defaults.
 type Options struct {
-	MaxOpenConns     int           // Open only; default 20
-	StatementTimeout time.Duration // Open only; default 10s, sent as statement_timeout unless the URL sets it
-	Migrate          bool          // apply the migrations the database lacks (see Migrate)
+	// MaxOpenConns is the most connections the store opens (Open only), default 20.
+	MaxOpenConns int
+	// StatementTimeout bounds each statement of the store's Reads and Writes: default 10s
+	// after Open, none after OpenDB; negative for none. The store cancels a statement that
+	// outlives it (the driver sends PostgreSQL a cancel request) rather than set
+	// statement_timeout in the session, which PgBouncer's transaction pooling would not keep.
+	// Migrations are not bounded by it.
+	StatementTimeout time.Duration
+	// Migrate applies the migrations the database lacks (see Migrate).
+	Migrate bool
 }
 
 var dialect = sqlstore.Dialect{
@@ -52,7 +66,9 @@ var dialect = sqlstore.Dialect{
 	},
 }
 
-// Open connects to the database at a postgres:// or postgresql:// URL and checks that it answers.
+// Open connects to the database at a postgres:// or postgresql:// URL and checks that it
+// answers. To the URL it adds two settings of the driver's own, which are not sent to the
+// server: connect_timeout=10 unless the URL sets it, and binary_parameters=yes.
 func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error) {
 	u, err := url.Parse(databaseURL)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
@@ -62,12 +78,14 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 	if opts.StatementTimeout == 0 {
 		opts.StatementTimeout = 10 * time.Second
 	}
-	if !q.Has("statement_timeout") {
-		q.Set("statement_timeout", fmt.Sprint(opts.StatementTimeout.Milliseconds()))
-	}
-	if !q.Has("connect_timeout") {
+	if !q.Has("connect_timeout") { // the driver's own: not sent to the server
 		q.Set("connect_timeout", "10")
 	}
+	// The driver's own too. With it, a statement with arguments is one round trip — parse, bind,
+	// execute, sync — rather than two, each ended by a sync: between those, PgBouncer would hand
+	// the server connection, and the unnamed statement parsed on it, to another client.
+	// []byte arguments go in binary format, which is what a bytea column wants.
+	q.Set("binary_parameters", "yes")
 	u.RawQuery = q.Encode()
 	db, err := sqlx.Open("postgres", u.String())
 	if err != nil {
@@ -90,9 +108,10 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 // OpenDB opens the store on a host's own database handle, which must use the lib/pq driver
 // (sql.Open("postgres", …) or sql.OpenDB(pq.NewConnector(…))). The store leaves the pool as the
 // host set it — size, lifetimes and session settings such as statement_timeout are the host's
-// to choose, in its connection string — and only prepares its statements on it. Close releases
-// those statements and leaves db open: it stays the host's to close, after the store's Close.
-// Of opts only Migrate applies.
+// to choose, in its connection string — and keeps no prepared statement on it. Close leaves db
+// open: it stays the host's to close. Of opts only Migrate and StatementTimeout apply. Behind
+// PgBouncer in transaction pooling mode, the host's connection string needs the driver's
+// binary_parameters=yes, which Open sets (see Open).
 func OpenDB(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("postgres: OpenDB needs a database")
@@ -109,8 +128,10 @@ func OpenDB(ctx context.Context, db *sql.DB, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// open checks that the database answers, migrates it if asked, and prepares the statements.
+// open checks that the database answers, migrates it if asked, and checks that the schema has
+// what the statements need.
 func (s *Store) open(ctx context.Context, opts Options) error {
+	s.s.SetStatementTimeout(max(opts.StatementTimeout, 0))
 	if err := s.Ping(ctx); err != nil {
 		return err
 	}
@@ -119,7 +140,7 @@ func (s *Store) open(ctx context.Context, opts Options) error {
 			return err
 		}
 	}
-	if err := s.s.Prepare(ctx); err != nil {
+	if err := s.s.CheckSchema(ctx); err != nil {
 		return fmt.Errorf("%w (is the schema there? migrate the database first: Migrate, Options.Migrate, or Migrations)", err)
 	}
 	return nil

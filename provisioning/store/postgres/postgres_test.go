@@ -25,11 +25,19 @@ func open(t testing.TB, url string) *postgres.Store {
 	return s
 }
 
+// The conformance suite runs on PostgreSQL straight, and through PgBouncer in transaction
+// pooling mode with its defaults, where consecutive transactions of one connection may run on
+// different server connections, and one server connection serves several stores in turn.
 func TestConformance(t *testing.T) {
+	t.Run("direct", func(t *testing.T) { conformance(t, pgtest.URL) })
+	t.Run("pgbouncer", func(t *testing.T) { conformance(t, pgtest.BouncerURL) })
+}
+
+func conformance(t *testing.T, newURL func(testing.TB) string) {
 	urls := map[provisioning.Store]string{}
 	storetest.Run(t, storetest.Harness{
 		New: func(t *testing.T) provisioning.Store {
-			url := pgtest.URL(t)
+			url := newURL(t)
 			s := open(t, url)
 			urls[s] = url
 			return s
@@ -111,14 +119,6 @@ func BenchmarkStore(b *testing.B) {
 	storetest.Bench(b, func(b *testing.B) provisioning.Store { return open(b, pgtest.URL(b)) })
 }
 
-func TestOpenSetsStatementTimeout(t *testing.T) {
-	s := open(t, pgtest.URL(t))
-	defer s.Close()
-	var got string
-	if err := s.DB().Get(&got, "SHOW statement_timeout"); err != nil {
-		t.Fatal(err)
-	}
-	if got != "10s" {
-		t.Fatalf("statement_timeout = %q, want 10s", got)
-	}
+func BenchmarkStoreThroughPgBouncer(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) provisioning.Store { return open(b, pgtest.BouncerURL(b)) })
 }

@@ -35,11 +35,10 @@ func (s *Store) Write(ctx context.Context, fn func(provisioning.Tx) error) error
 // Ping implements provisioning.Store: it reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.s.Ping(ctx) }
 
-// Close implements provisioning.Store. It releases the prepared statements and, for a store
-// from Open, closes the database; a store from OpenDB leaves the host's database open.
+// Close implements provisioning.Store. For a store from Open it closes the database; a store
+// from OpenDB leaves the host's database open.
 func (s *Store) Close() error {
 	if !s.ownDB {
-		s.s.CloseStatements()
 		return nil
 	}
 	return s.s.Close()

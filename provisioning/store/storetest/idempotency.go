@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -161,6 +162,16 @@ func testIdempotencyExpiry(t *testing.T, h Harness) {
 		}); err != nil {
 			t.Fatal(err)
 		}
+		// GetIdempotencyRecord reads the same record, in a Read, without taking the key.
+		if err := s.Read(ctx, func(tx provisioning.Tx) error {
+			got, err := tx.GetIdempotencyRecord(ctx, &provisioning.GetIdempotencyRecordParams{PartnerID: "p", Key: key, Now: now})
+			if err == nil && !reflect.DeepEqual(got, rec) {
+				t.Errorf("GetIdempotencyRecord = %+v, LockIdempotencyKey gave %+v", got, rec)
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
 		return rec
 	}
 	put("a", "1", t0)
@@ -204,13 +215,15 @@ func testIdempotencyRace(t *testing.T, h Harness, twoStores bool) {
 	barrier.Run(n, func(i int) {
 		svc := svcs[i%len(svcs)]
 		answer, replayed, err := svc.Idempotently(context.Background(), alice, provisioning.PermTenantCreate, "race", "fp", func(prov provisioning.Provisioner) ([]byte, bool) {
-			mu.Lock()
-			runs++
-			mu.Unlock()
+			// A run counts when it changes something: one that finds, on reaching the store,
+			// that another run answered meanwhile changes nothing and gives that answer.
 			tn, err := prov.CreateTenant(context.Background(), alice, input("Race Once Corp"))
 			if err != nil {
 				return []byte(err.Error()), true
 			}
+			mu.Lock()
+			runs++
+			mu.Unlock()
 			return []byte(tn.ID), true
 		})
 		mu.Lock()
@@ -234,5 +247,51 @@ func testIdempotencyRace(t *testing.T, h Harness, twoStores bool) {
 	page, err := svcs[0].ListTenants(context.Background(), alice, provisioning.TenantFilter{Query: "race once"})
 	if err != nil || len(page.Tenants) != 1 || answers[page.Tenants[0].ID] == 0 {
 		t.Fatalf("tenants after the race: %v %v; answers %v", page, err, answers)
+	}
+}
+
+// A keyed request holds no transaction while it works before reaching the store (decoding,
+// validation, resolving a webhook's host): meanwhile another partner's writes go through, on
+// stores that run one write at a time too. Then it reaches the store and its answer is kept
+// with its change.
+func testIdempotentWorkHoldsNoLock(t *testing.T, h Harness) {
+	_, svc := open(t, h)
+	ctx := context.Background()
+	working, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := svc.Idempotently(ctx, alice, provisioning.PermTenantCreate, "slow", "fp", func(prov provisioning.Provisioner) ([]byte, bool) {
+			close(working)
+			<-release // the slow part, before the store
+			tn, err := prov.CreateTenant(ctx, alice, input("Slow Corp"))
+			if err != nil {
+				return []byte(err.Error()), false
+			}
+			return []byte(tn.ID), true
+		})
+		done <- err
+	}()
+	<-working
+	wrote := make(chan error, 1)
+	go func() { _, err := svc.CreateTenant(ctx, bob, input("Meanwhile Corp")); wrote <- err }()
+	select {
+	case err := <-wrote:
+		if err != nil {
+			t.Fatalf("another partner's write: %v", err)
+		}
+	case <-time.After(30 * time.Second): // a generous bound: with the lock held it never comes
+		close(release)
+		t.Fatal("another partner's write waited for a keyed request that had not reached the store")
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	answer, replayed, err := svc.Idempotently(ctx, alice, provisioning.PermTenantCreate, "slow", "fp", func(provisioning.Provisioner) ([]byte, bool) {
+		t.Error("the retry ran again")
+		return nil, false
+	})
+	if err != nil || !replayed || len(answer) == 0 {
+		t.Fatalf("retry: %q %v %v", answer, replayed, err)
 	}
 }

@@ -15,12 +15,18 @@ import (
 	"github.com/provisiond/provisiond/provisioning"
 )
 
+// claim claims up to limit deliveries due at now, for a minute, without bounds per endpoint or
+// partner.
 func claim(t *testing.T, s provisioning.Store, now time.Time, limit int) []*provisioning.DeliveryJob {
+	t.Helper()
+	return claimWith(t, s, provisioning.ClaimDeliveriesParams{Now: now, LeaseUntil: now.Add(time.Minute), Limit: limit})
+}
+
+func claimWith(t *testing.T, s provisioning.Store, p provisioning.ClaimDeliveriesParams) []*provisioning.DeliveryJob {
 	t.Helper()
 	var jobs []*provisioning.DeliveryJob
 	if err := s.Write(context.Background(), func(tx provisioning.Tx) (err error) {
-		jobs, err = tx.ClaimDeliveries(context.Background(), &provisioning.ClaimDeliveriesParams{Now: now,
-			LeaseUntil: now.Add(time.Minute), Limit: limit})
+		jobs, err = tx.ClaimDeliveries(context.Background(), &p)
 		return err
 	}); err != nil {
 		t.Fatalf("ClaimDeliveries: %v", err)

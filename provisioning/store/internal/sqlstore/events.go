@@ -65,12 +65,8 @@ func (x *tx) ListEvents(ctx context.Context, q provisioning.EventQuery) ([]*prov
 	if err != nil {
 		return nil, err
 	}
-	st, err := x.stmt(ctx, qListEvents)
-	if err != nil {
-		return nil, err
-	}
 	var rows []eventRow
-	if err := st.SelectContext(ctx, &rows, q.PartnerID, after, string(q.Type), string(q.Type), q.Limit); err != nil {
+	if err := x.sel(ctx, &rows, qListEvents, q.PartnerID, after, string(q.Type), string(q.Type), q.Limit); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Event, len(rows))
@@ -94,16 +90,13 @@ func (x *tx) ListTenantEvents(ctx context.Context, params *provisioning.ListTena
 			return nil, x.internal(err)
 		}
 	}
-	st, err := x.stmt(ctx, qTenantEvents)
-	if err != nil {
-		return nil, err
-	}
 	var rows []eventRow
-	if err := st.SelectContext(ctx, &rows, params.PartnerID, params.TenantID, after, params.Limit); err != nil {
+	if err := x.sel(ctx, &rows, qTenantEvents, params.PartnerID, params.TenantID, after, params.Limit); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Event, len(rows))
 	for i := range rows {
+		var err error
 		if out[i], err = rows[i].event(); err != nil {
 			return nil, x.internal(err)
 		}

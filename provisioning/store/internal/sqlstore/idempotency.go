@@ -43,16 +43,25 @@ func (x *tx) LockIdempotencyKey(ctx context.Context, params *provisioning.LockId
 			return nil, false, nil
 		}
 	}
+	rec, err := x.GetIdempotencyRecord(ctx, &provisioning.GetIdempotencyRecordParams{PartnerID: partnerID, Key: key, Now: params.Now})
+	if err != nil {
+		return nil, false, err
+	}
+	return rec, true, nil
+}
+
+// GetIdempotencyRecord implements provisioning.Tx.
+func (x *tx) GetIdempotencyRecord(ctx context.Context, params *provisioning.GetIdempotencyRecordParams) (*provisioning.IdempotencyRecord, error) {
 	var r idempotencyRow
-	switch err := x.get(ctx, &r, qIdemGet, partnerID, key, x.s.d.Time(params.Now)); {
+	switch err := x.get(ctx, &r, qIdemGet, params.PartnerID, params.Key, x.s.d.Time(params.Now)); {
 	case errors.Is(err, sql.ErrNoRows):
-		return nil, true, nil
+		return nil, nil
 	case err != nil:
-		return nil, false, x.internal(err)
+		return nil, x.internal(err)
 	}
 	return &provisioning.IdempotencyRecord{PartnerID: r.PartnerID, Key: r.Key, Fingerprint: r.Fingerprint,
 		Response: r.Response, CreatedAt: time.Time(r.CreatedAt), ExpiresAt: time.Time(r.ExpiresAt),
-		TenantIDs: strings.Fields(r.TenantIDs)}, true, nil
+		TenantIDs: strings.Fields(r.TenantIDs)}, nil
 }
 
 // PutIdempotencyRecord implements provisioning.Tx.

@@ -6,6 +6,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -66,12 +67,8 @@ type Store struct {
 	db      *sqlx.DB // reads
 	writeDB *sqlx.DB // transactions; the same as db unless the database wants one writer
 	d       Dialect
-	stmts   map[stmtKey]*sqlx.Stmt // filled by Prepare, read-only after
-}
-
-type stmtKey struct {
-	db    *sqlx.DB
-	query string
+	timeout time.Duration          // of one statement; 0 for none
+	stmts   map[stmtKey]*sqlx.Stmt // filled by Prepare, read-only after; nil without
 }
 
 var _ provisioning.Store = (*Store)(nil)
@@ -154,9 +151,11 @@ func (s *Store) internal(err error) error {
 	return provisioning.Internal(fmt.Errorf("%s: %w", s.d.Name, err))
 }
 
-// querier runs the queries whose text varies (listings): the database or the transaction.
+// querier runs statements: the database (Read) or the transaction (Write).
 type querier interface {
+	GetContext(ctx context.Context, dest any, query string, args ...any) error
 	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
 // tx implements provisioning.Tx: on the database itself (Read) or in a transaction (Write).
@@ -181,56 +180,62 @@ func (x *tx) lockLimit(ctx context.Context, partnerID string) error {
 	return err
 }
 
-// Prepare prepares the queries of fixed text on the store's databases, so that each is
-// planned once per connection rather than on every call. The stores call it once the schema
-// exists; statements are prepared before any transaction holds a connection, which a
-// one-writer pool could not otherwise spare.
-func (s *Store) Prepare(ctx context.Context) error {
-	s.stmts = map[stmtKey]*sqlx.Stmt{}
-	for _, db := range []*sqlx.DB{s.db, s.writeDB} {
-		for _, q := range fixedQueries(&s.d) {
-			if _, done := s.stmts[stmtKey{db, q}]; done {
-				continue
-			}
-			st, err := db.PreparexContext(ctx, db.Rebind(q))
-			if err != nil {
-				return s.internal(fmt.Errorf("preparing statements: %w", err))
-			}
-			s.stmts[stmtKey{db, q}] = st
-		}
+// SetStatementTimeout bounds each statement of the store's Reads and Writes, savepoints
+// included, to d, through the context the statement runs under: the driver cancels a statement
+// that outlives it, and drops its connection, with the transaction on it. It is the client's
+// side of PostgreSQL's statement_timeout, which needs no session state on the server. BEGIN,
+// COMMIT and migrations are bounded by the caller's context only. Zero, the default, sets no
+// bound. Call it before the store is used.
+func (s *Store) SetStatementTimeout(d time.Duration) { s.timeout = d }
+
+// bounded runs one statement under the statement timeout.
+func (x *tx) bounded(ctx context.Context, run func(context.Context) error) error {
+	if x.s.timeout <= 0 {
+		return run(ctx)
 	}
-	return nil
+	sctx, cancel := context.WithTimeout(ctx, x.s.timeout)
+	defer cancel()
+	err := run(sctx)
+	if err != nil && ctx.Err() == nil && errors.Is(sctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("statement timeout (%s) reached: %w", x.s.timeout, err)
+	}
+	return err
 }
 
-// stmt returns the prepared statement for query, bound to the transaction if there is one.
-func (x *tx) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
-	st, ok := x.s.stmts[stmtKey{x.db, query}]
-	if !ok {
-		return nil, x.internal(fmt.Errorf("statement not prepared: %.40s", query))
-	}
-	if x.t != nil {
-		return x.t.StmtxContext(ctx, st), nil
-	}
-	return st, nil
-}
-
-// get runs a prepared query expected to return one row into dest.
+// get runs a query expected to return one row into dest: the statement Prepare prepared for
+// it, or else one that carries its arguments with it (an unnamed statement, which outlives
+// neither its call nor, through a connection pooler, its server connection).
 func (x *tx) get(ctx context.Context, dest any, query string, args ...any) error {
-	st, err := x.stmt(ctx, query)
-	if err != nil {
-		return err
-	}
-	return st.GetContext(ctx, dest, args...)
+	return x.bounded(ctx, func(ctx context.Context) error {
+		if st := x.prepared(ctx, query); st != nil {
+			return st.GetContext(ctx, dest, args...)
+		}
+		return x.q.GetContext(ctx, dest, x.db.Rebind(query), args...)
+	})
 }
 
-// exec runs a prepared statement, mapping a unique violation of the tenants' names to
+// sel runs a query into the slice dest, as get does.
+func (x *tx) sel(ctx context.Context, dest any, query string, args ...any) error {
+	return x.bounded(ctx, func(ctx context.Context) error {
+		if st := x.prepared(ctx, query); st != nil {
+			return st.SelectContext(ctx, dest, args...)
+		}
+		return x.q.SelectContext(ctx, dest, x.db.Rebind(query), args...)
+	})
+}
+
+// exec runs a statement as get does, mapping a unique violation of the tenants' names to
 // CodeTenantExists, and returns the number of rows it changed.
 func (x *tx) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	st, err := x.stmt(ctx, query)
-	if err != nil {
-		return 0, err
-	}
-	res, err := st.ExecContext(ctx, args...)
+	var res sql.Result
+	err := x.bounded(ctx, func(ctx context.Context) (err error) {
+		if st := x.prepared(ctx, query); st != nil {
+			res, err = st.ExecContext(ctx, args...)
+		} else {
+			res, err = x.q.ExecContext(ctx, x.db.Rebind(query), args...)
+		}
+		return err
+	})
 	if err != nil {
 		if x.s.d.Conflict(err) {
 			return 0, &provisioning.Error{Code: provisioning.CodeTenantExists,

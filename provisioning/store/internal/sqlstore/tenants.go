@@ -280,7 +280,7 @@ func (x *tx) ListTenants(ctx context.Context, q provisioning.TenantQuery) ([]*pr
 		` ORDER BY created_at DESC, id DESC LIMIT ?`
 	args = append(args, q.Limit)
 	var rows []tenantRow
-	if err := x.q.SelectContext(ctx, &rows, x.db.Rebind(query), args...); err != nil {
+	if err := x.sel(ctx, &rows, query, args...); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Tenant, 0, len(rows))
@@ -344,16 +344,13 @@ func (x *tx) FindTenant(ctx context.Context, params *provisioning.FindTenantPara
 // ClaimTenantPurges implements provisioning.Tx: the rows are locked, and skipped by concurrent
 // claimers, where the database has row locks; SQLite's one writer excludes other claimers.
 func (x *tx) ClaimTenantPurges(ctx context.Context, params *provisioning.ClaimTenantPurgesParams) ([]*provisioning.Tenant, error) {
-	st, err := x.stmt(ctx, qClaimPurges+x.s.d.SkipLocked)
-	if err != nil {
-		return nil, err
-	}
 	var rows []tenantRow
-	if err := st.SelectContext(ctx, &rows, x.s.d.Time(params.Now), params.Limit); err != nil {
+	if err := x.sel(ctx, &rows, qClaimPurges+x.s.d.SkipLocked, x.s.d.Time(params.Now), params.Limit); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Tenant, len(rows))
 	for i := range rows {
+		var err error
 		if out[i], err = rows[i].tenant(); err != nil {
 			return nil, x.internal(err)
 		}

@@ -54,20 +54,20 @@ func (x *tx) atomically(ctx context.Context, fn func() error) error {
 	x.depth++
 	defer func() { x.depth-- }()
 	name := fmt.Sprintf("provisioning_%d", x.depth)
-	if _, err := x.t.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
-		return x.internal(err)
+	if _, err := x.exec(ctx, "SAVEPOINT "+name); err != nil {
+		return err
 	}
 	if err := fn(); err != nil {
 		// The undo must succeed for the transaction to go on; if it does not, the
 		// transaction is lost and the caller gives it up.
-		if _, uerr := x.t.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+name); uerr != nil {
-			return x.internal(uerr)
+		if _, uerr := x.exec(ctx, "ROLLBACK TO SAVEPOINT "+name); uerr != nil {
+			return uerr
 		}
-		_, _ = x.t.ExecContext(ctx, "RELEASE SAVEPOINT "+name)
+		_, _ = x.exec(ctx, "RELEASE SAVEPOINT "+name)
 		return err
 	}
-	if _, err := x.t.ExecContext(ctx, "RELEASE SAVEPOINT "+name); err != nil {
-		return x.internal(err)
+	if _, err := x.exec(ctx, "RELEASE SAVEPOINT "+name); err != nil {
+		return err
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math"
 	"strings"
 	"time"
 
@@ -28,16 +29,38 @@ const (
 	qDeliveryList = `SELECT ` + deliveryColumns + ` FROM webhook_deliveries
 		WHERE partner_id = ? AND webhook_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`
 	qDeliveryFinish = `UPDATE webhook_deliveries SET state = ?, next_attempt_at = ?, last_status = ?,
-		last_error = ?, updated_at = ? WHERE id = ?`
+		last_error = ?, updated_at = ?, leased_until = NULL WHERE id = ?`
 	// The event's deliveries, one per endpoint of its partner that wants its type.
 	qDeliveryFanOut = `INSERT INTO webhook_deliveries (id, webhook_id, partner_id, event_id, event_type,
 		state, attempts, next_attempt_at, created_at, updated_at)
 		SELECT %s, id, partner_id, ?, ?, 'pending', 0, ?, ?, ? FROM webhooks
 		WHERE partner_id = ? AND (events = '' OR (' ' || events || ' ') LIKE ('%% ' || ? || ' %%'))`
-	// Claiming leases due deliveries by pushing their due time to the end of the lease.
-	qDeliveryClaim = `UPDATE webhook_deliveries SET next_attempt_at = ?, attempts = attempts + 1
-		WHERE id IN (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= ?
-			ORDER BY next_attempt_at LIMIT ?%s)
+	// Claiming leases due deliveries: their due time becomes the end of the lease, and so
+	// does leased_until, which marks them in flight until their outcome is recorded (or the
+	// lease ends). Inside out: c ranks each endpoint's due deliveries after those it has in
+	// flight (nth); r keeps those within the endpoint's bound and ranks them per partner after
+	// the partner's in flight (turn); the claim takes the lowest turns within the partner's
+	// bound. Window functions may not sit beside FOR UPDATE, so the chosen ids are locked by a
+	// query of their own, which checks again that each is still due: a row that a concurrent
+	// claimer took meanwhile is skipped, not replaced by the endpoint's next one.
+	qDeliveryClaim = `UPDATE webhook_deliveries SET next_attempt_at = ?, leased_until = ?, attempts = attempts + 1
+		WHERE id IN (SELECT id FROM webhook_deliveries WHERE id IN (
+			SELECT id FROM (
+				SELECT c.id, c.next_attempt_at,
+					COALESCE(p.n, 0) + ROW_NUMBER() OVER (PARTITION BY c.partner_id ORDER BY c.next_attempt_at, c.id) AS turn
+				FROM (
+					SELECT d.id, d.partner_id, d.next_attempt_at,
+						COALESCE(e.n, 0) + ROW_NUMBER() OVER (PARTITION BY d.webhook_id ORDER BY d.next_attempt_at, d.id) AS nth
+					FROM webhook_deliveries d
+					LEFT JOIN (SELECT webhook_id, count(*) AS n FROM webhook_deliveries
+						WHERE leased_until > ? GROUP BY webhook_id) e ON e.webhook_id = d.webhook_id
+					WHERE d.state = 'pending' AND d.next_attempt_at <= ?
+				) c
+				LEFT JOIN (SELECT partner_id, count(*) AS n FROM webhook_deliveries
+					WHERE leased_until > ? GROUP BY partner_id) p ON p.partner_id = c.partner_id
+				WHERE c.nth <= ?
+			) r WHERE r.turn <= ? ORDER BY r.turn, r.next_attempt_at, r.id LIMIT ?
+		) AND state = 'pending' AND next_attempt_at <= ?%s)
 		RETURNING ` + deliveryColumns
 )
 
@@ -126,12 +149,8 @@ func (x *tx) GetWebhook(ctx context.Context, params *provisioning.GetWebhookPara
 
 // ListWebhooks implements provisioning.Tx.
 func (x *tx) ListWebhooks(ctx context.Context, partnerID string) ([]*provisioning.Webhook, error) {
-	st, err := x.stmt(ctx, qWebhookList)
-	if err != nil {
-		return nil, err
-	}
 	var rows []webhookRow
-	if err := st.SelectContext(ctx, &rows, partnerID); err != nil {
+	if err := x.sel(ctx, &rows, qWebhookList, partnerID); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Webhook, len(rows))
@@ -161,12 +180,8 @@ func (x *tx) DeleteWebhook(ctx context.Context, params *provisioning.DeleteWebho
 
 // ListDeliveries implements provisioning.Tx.
 func (x *tx) ListDeliveries(ctx context.Context, params *provisioning.ListDeliveriesParams) ([]*provisioning.Delivery, error) {
-	st, err := x.stmt(ctx, qDeliveryList)
-	if err != nil {
-		return nil, err
-	}
 	var rows []deliveryRow
-	if err := st.SelectContext(ctx, &rows, params.PartnerID, params.WebhookID, params.Limit); err != nil {
+	if err := x.sel(ctx, &rows, qDeliveryList, params.PartnerID, params.WebhookID, params.Limit); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Delivery, len(rows))
@@ -183,14 +198,15 @@ func (x *tx) fanOut(ctx context.Context, e *provisioning.Event) error {
 	return err
 }
 
-// ClaimDeliveries implements provisioning.Tx.
-func (x *tx) ClaimDeliveries(ctx context.Context, params *provisioning.ClaimDeliveriesParams) ([]*provisioning.DeliveryJob, error) {
-	st, err := x.stmt(ctx, x.s.d.claimQuery())
-	if err != nil {
-		return nil, err
-	}
+// ClaimDeliveries implements provisioning.Tx. On PostgreSQL, claimers that run at once each
+// lock what they take and skip what another took; an endpoint's bound holds between them as
+// long as its oldest due delivery is the same for both, which a delivery committed meanwhile
+// with an older due time could change — at worst one attempt more to that endpoint at once.
+func (x *tx) ClaimDeliveries(ctx context.Context, p *provisioning.ClaimDeliveriesParams) ([]*provisioning.DeliveryJob, error) {
+	now, lease := x.s.d.Time(p.Now), x.s.d.Time(p.LeaseUntil)
 	var rows []deliveryRow
-	if err := st.SelectContext(ctx, &rows, x.s.d.Time(params.LeaseUntil), x.s.d.Time(params.Now), params.Limit); err != nil {
+	if err := x.sel(ctx, &rows, x.s.d.claimQuery(), lease, lease, now, now, now, bound(p.PerEndpoint), bound(p.PerPartner),
+		p.Limit, now); err != nil {
 		return nil, x.internal(err)
 	}
 	if len(rows) == 0 {
@@ -208,7 +224,7 @@ func (x *tx) ClaimDeliveries(ctx context.Context, params *provisioning.ClaimDeli
 		return nil, x.internal(err)
 	}
 	var ws []webhookRow
-	if err := x.q.SelectContext(ctx, &ws, x.db.Rebind(q), args...); err != nil {
+	if err := x.sel(ctx, &ws, q, args...); err != nil {
 		return nil, x.internal(err)
 	}
 	q, args, err = sqlx.In(`SELECT seq, id, partner_id, type, tenant_id, COALESCE(actor, '') AS actor,
@@ -217,7 +233,7 @@ func (x *tx) ClaimDeliveries(ctx context.Context, params *provisioning.ClaimDeli
 		return nil, x.internal(err)
 	}
 	var es []eventRow
-	if err := x.q.SelectContext(ctx, &es, x.db.Rebind(q), args...); err != nil {
+	if err := x.sel(ctx, &es, q, args...); err != nil {
 		return nil, x.internal(err)
 	}
 	webhooks, events := map[string]*provisioning.Webhook{}, map[string]*provisioning.Event{}
@@ -246,4 +262,12 @@ func (x *tx) FinishDelivery(ctx context.Context, d *provisioning.Delivery) error
 	_, err := x.exec(ctx, qDeliveryFinish, string(d.State), x.s.d.Time(d.NextAttemptAt), status, null(d.LastError),
 		x.s.d.Time(d.UpdatedAt), d.ID)
 	return err
+}
+
+// bound is a limit of the claim, where 0 means none.
+func bound(n int) int {
+	if n <= 0 {
+		return math.MaxInt32
+	}
+	return n
 }
