@@ -206,25 +206,26 @@ func (s *server) authenticate(w http.ResponseWriter, r *http.Request) (provision
 		s.writeError(w, r, errNoCredential)
 		return provisioning.Principal{}, false
 	}
-	var attempt taking
+	// Only failures spend the address's budget, after the fact, so that concurrent requests
+	// with good tokens never use it up; once it is spent, a token is refused before its
+	// signature is checked unless the authenticator already knows it to be good.
+	addr := clientAddress(r)
 	if s.badAuth != nil {
-		if attempt = s.badAuth.take(clientAddress(r), time.Now()); !attempt.ok {
+		if ok, retry := s.badAuth.peek(addr, time.Now()); !ok {
 			if s.cached != nil {
 				if p, ok := s.cached.AuthenticateCached(r.Context(), token); ok {
 					return p, true
 				}
 			}
-			s.tooManyRequests(w, r, attempt.retry)
+			s.tooManyRequests(w, r, retry)
 			return provisioning.Principal{}, false
 		}
 	}
 	p, err := s.authn.Authenticate(r.Context(), token)
-	switch {
-	case err == nil || provisioning.ErrorCode(err) == provisioning.CodeInternal:
+	if err != nil && provisioning.ErrorCode(err) != provisioning.CodeInternal { // the client's failure
 		if s.badAuth != nil {
-			s.badAuth.giveBack(attempt) // not the client's failure
+			s.badAuth.take(addr, time.Now())
 		}
-	default:
 		err = httpError(provisioning.CodeUnauthenticated, "%s", provisioning.ErrorMessage(err))
 	}
 	if err != nil {

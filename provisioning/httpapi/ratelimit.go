@@ -126,14 +126,23 @@ func (b *buckets) take(key string, now time.Time) taking {
 	return t
 }
 
-// giveBack returns the token t took: the request turned out not to count.
-func (b *buckets) giveBack(t taking) {
-	if !t.ok {
-		return
-	}
+// peek reports whether key's bucket holds a token at now, without taking it, and if not how
+// long until it does. A key without a bucket has a full one, and gets none from peeking —
+// unless the keys are at their bound, when it would share the overflow bucket.
+func (b *buckets) peek(key string, now time.Time) (ok bool, retry time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	t.bucket.tokens = math.Min(t.bucket.tokens+1, b.burst)
+	bk, found := b.byKey[key]
+	switch {
+	case !found && len(b.byKey) >= b.max: // as find would: the keys past the bound share one
+		bk = b.overflow
+	case !found:
+		return true, 0
+	}
+	if b.fill(bk, now); bk.tokens >= 1 {
+		return true, 0
+	}
+	return false, b.until(1 - bk.tokens)
 }
 
 // find returns key's bucket, making one when there is room. Call it with mu held.

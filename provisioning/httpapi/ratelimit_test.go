@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -9,8 +10,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/provisiond/provisiond/provisioning"
 	"github.com/provisiond/provisiond/provisioning/httpapi"
@@ -317,5 +320,60 @@ func TestOpenAPIDeclaresRateLimitHeaders(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// gatedAuthn accepts every token once n requests are being authenticated together (or a
+// generous while has passed), so that they overlap for certain.
+type gatedAuthn struct {
+	n       int
+	arrived atomic.Int64
+	open    chan struct{}
+	once    sync.Once
+}
+
+func (g *gatedAuthn) Authenticate(ctx context.Context, token string) (provisioning.Principal, error) {
+	if int(g.arrived.Add(1)) == g.n {
+		g.once.Do(func() { close(g.open) })
+	}
+	select {
+	case <-g.open:
+	case <-time.After(5 * time.Second):
+	}
+	return provisioning.Principal{PartnerID: token, Roles: []string{"partner-admin"}}, nil
+}
+
+// Good tokens never spend the failed-authentication budget, however many arrive together from
+// one address: only failures do.
+func TestConcurrentGoodTokensSpendNoFailedAuthBudget(t *testing.T) {
+	const n = 3 * httpapi.DefaultFailedAuthBurst / 2
+	authn := &gatedAuthn{n: n, open: make(chan struct{})}
+	svc := provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))
+	srv := httptest.NewServer(httpapi.New(svc, authn, httpapi.WithLogger(slog.New(slog.DiscardHandler))))
+	t.Cleanup(srv.Close)
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			req, _ := http.NewRequest("GET", srv.URL+base+"/tenants", nil)
+			req.Header.Set("Authorization", fmt.Sprintf("Bearer partner-%d", i))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	for status := range statuses {
+		if status != http.StatusOK {
+			t.Fatalf("a good token got %d among %d concurrent ones from one address", status, n)
+		}
+	}
+	if got := authn.arrived.Load(); got != n {
+		t.Fatalf("%d of %d requests were authenticated", got, n)
 	}
 }
