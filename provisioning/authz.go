@@ -26,7 +26,8 @@ func DefaultPolicy() Policy {
 }
 
 // RBAC is the default Authorizer: a principal holds the permissions in its token plus those its
-// roles grant under the policy.
+// roles grant under the policy. An operator holds every permission; partner:manage is held by
+// operators only, whatever a token or the policy names.
 type RBAC struct {
 	policy Policy
 }
@@ -44,7 +45,12 @@ func NewRBAC(policy Policy) *RBAC {
 
 // Authorize implements Authorizer.
 func (a *RBAC) Authorize(_ context.Context, p Principal, perm Permission) error {
-	if slices.Contains(p.Permissions, perm) {
+	switch {
+	case p.Operator:
+		return nil
+	case slices.Contains(operatorOnly, perm):
+		return Errorf(CodeForbidden, "only operators may do this")
+	case slices.Contains(p.Permissions, perm):
 		return nil
 	}
 	for _, role := range p.Roles {

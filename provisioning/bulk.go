@@ -89,6 +89,10 @@ func (s *engine) createAll(ctx context.Context, p Principal, news []*InsertTenan
 func (s *engine) insertAll(ctx context.Context, p Principal, news []*InsertTenantParams) (failed int, err error) {
 	failed = -1
 	err = s.write(ctx, func(tx Tx) error {
+		// No item is to blame when together they exceed the quota.
+		if err := tx.ReserveTenants(ctx, ReserveTenantsParams{PartnerID: p.PartnerID, Count: len(news)}); err != nil {
+			return err
+		}
 		var err error
 		if failed, err = tx.InsertTenants(ctx, news); err != nil {
 			return err

@@ -147,8 +147,12 @@ func (s *engine) GetTenantConfig(ctx context.Context, p Principal, id string) (*
 	}
 	s.involve(id)
 	var c *TenantConfig
-	err := s.read(ctx, func(tx Tx) (err error) {
-		c, err = tx.GetTenantConfig(ctx, &GetTenantParams{PartnerID: p.PartnerID, ID: id})
+	err := s.read(ctx, func(tx Tx) error {
+		partner, err := tenantScope(ctx, tx, p, id)
+		if err != nil {
+			return err
+		}
+		c, err = tx.GetTenantConfig(ctx, &GetTenantParams{PartnerID: partner, ID: id})
 		return err
 	})
 	return c, err
@@ -195,7 +199,11 @@ func (s *engine) changeConfig(ctx context.Context, p Principal, id string, pre P
 	s.involve(id)
 	var c *TenantConfig
 	err := s.write(ctx, func(tx Tx) error {
-		key := &GetTenantParams{PartnerID: p.PartnerID, ID: id, ForUpdate: true}
+		partner, err := tenantScope(ctx, tx, p, id)
+		if err != nil {
+			return err
+		}
+		key := &GetTenantParams{PartnerID: partner, ID: id, ForUpdate: true}
 		t, err := tx.GetTenant(ctx, key)
 		if err != nil {
 			return err
@@ -223,7 +231,7 @@ func (s *engine) changeConfig(ctx context.Context, p Principal, id string, pre P
 			return nil // nothing changes: no new version, no event
 		}
 		c = &TenantConfig{TenantID: id, Config: next, Version: cur.Version + 1, UpdatedAt: s.timestamp()}
-		if err := tx.UpdateTenantConfig(ctx, &UpdateTenantConfigParams{PartnerID: p.PartnerID, Config: c, PrevVersion: cur.Version}); err != nil {
+		if err := tx.UpdateTenantConfig(ctx, &UpdateTenantConfigParams{PartnerID: partner, Config: c, PrevVersion: cur.Version}); err != nil {
 			return err
 		}
 		e := s.event(ctx, p, EventTenantConfigUpdated, t)

@@ -126,7 +126,11 @@ func (s *engine) DeleteTenant(ctx context.Context, p Principal, id string, opts 
 	s.involve(id)
 	var t *Tenant
 	err = s.write(ctx, func(tx Tx) error {
-		cur, err := tx.GetTenant(ctx, &GetTenantParams{PartnerID: p.PartnerID, ID: id, ForUpdate: true})
+		partner, err := tenantScope(ctx, tx, p, id)
+		if err != nil {
+			return err
+		}
+		cur, err := tx.GetTenant(ctx, &GetTenantParams{PartnerID: partner, ID: id, ForUpdate: true})
 		if err != nil {
 			return err
 		}
@@ -164,7 +168,11 @@ func (s *engine) RestoreTenant(ctx context.Context, p Principal, id string, pre 
 	s.involve(id)
 	var t *Tenant
 	err := s.write(ctx, func(tx Tx) error {
-		cur, err := tx.GetTenant(ctx, &GetTenantParams{PartnerID: p.PartnerID, ID: id, ForUpdate: true})
+		partner, err := tenantScope(ctx, tx, p, id)
+		if err != nil {
+			return err
+		}
+		cur, err := tx.GetTenant(ctx, &GetTenantParams{PartnerID: partner, ID: id, ForUpdate: true})
 		if err != nil {
 			return err
 		}
@@ -202,7 +210,11 @@ func (s *engine) PurgeTenant(ctx context.Context, p Principal, id string, pre Pr
 	}
 	s.involve(id)
 	return s.write(ctx, func(tx Tx) error {
-		cur, err := tx.GetTenant(ctx, &GetTenantParams{PartnerID: p.PartnerID, ID: id, ForUpdate: true})
+		partner, err := tenantScope(ctx, tx, p, id)
+		if err != nil {
+			return err
+		}
+		cur, err := tx.GetTenant(ctx, &GetTenantParams{PartnerID: partner, ID: id, ForUpdate: true})
 		if err != nil {
 			return err
 		}
@@ -248,14 +260,18 @@ func (s *engine) ExportTenant(ctx context.Context, p Principal, id string, f Exp
 	s.involve(id)
 	out := &TenantExport{NextCursor: f.After}
 	var evs []*Event
-	err = s.read(ctx, func(tx Tx) (err error) {
-		if out.Tenant, err = tx.GetTenant(ctx, &GetTenantParams{PartnerID: p.PartnerID, ID: id}); err != nil {
+	err = s.read(ctx, func(tx Tx) error {
+		partner, err := tenantScope(ctx, tx, p, id)
+		if err != nil {
 			return err
 		}
-		if out.Config, err = tx.GetTenantConfig(ctx, &GetTenantParams{PartnerID: p.PartnerID, ID: id}); err != nil {
+		if out.Tenant, err = tx.GetTenant(ctx, &GetTenantParams{PartnerID: partner, ID: id}); err != nil {
 			return err
 		}
-		q := &ListTenantEventsParams{PartnerID: p.PartnerID, TenantID: id, AfterID: after, Limit: f.Limit + 1}
+		if out.Config, err = tx.GetTenantConfig(ctx, &GetTenantParams{PartnerID: partner, ID: id}); err != nil {
+			return err
+		}
+		q := &ListTenantEventsParams{PartnerID: partner, TenantID: id, AfterID: after, Limit: f.Limit + 1}
 		if evs, err = tx.ListTenantEvents(ctx, q); ErrorCode(err) == CodeNotFound {
 			return InvalidFields(map[string]string{"after": errEventCursor.Error()})
 		}

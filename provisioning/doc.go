@@ -7,6 +7,13 @@
 //	svc := provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))
 //	t, err := svc.CreateTenant(ctx, principal, provisioning.TenantInput{CompanyName: "Acme", Email: "ops@acme.test"})
 //
+// Operators run the platform rather than one partner's business: a Principal with Operator set
+// (provisioning/jwtauth sets it from a configured role, provisioning/apikey from an operator
+// key) sees and changes every partner's tenants and events, and manages partners and their API
+// keys through the Platform methods of the same Service. Everyone else sees only its own
+// partner. A partner an operator disabled is refused; its quota of live tenants holds under
+// concurrent creates.
+//
 // Every change runs in one Store transaction with its lifecycle event. Several calls share one
 // transaction when they go through a Service bound to it: svc.WithTx(tx), with tx from
 // Store.Write or from the host's own database transaction (the SQL stores' WriteTx), so that

@@ -15,7 +15,8 @@ const (
 	CodeInvalid Code = "validation_failed"
 	// CodeBadRequest: the request is malformed in a way that is not about one field's value.
 	CodeBadRequest Code = "bad_request"
-	// CodeNotFound: the tenant does not exist, was deleted, or belongs to another partner.
+	// CodeNotFound: the tenant (webhook, API key, partner) does not exist, was deleted, or belongs
+	// to another partner.
 	CodeNotFound Code = "not_found"
 	// CodeTenantExists: a live tenant of the same partner already has the company name or
 	// external id; Error.TenantID names it.
@@ -26,6 +27,12 @@ const (
 	CodeUnauthenticated Code = "unauthenticated"
 	// CodeForbidden: the caller is identified but lacks the permission.
 	CodeForbidden Code = "forbidden"
+	// CodePartnerDisabled: the caller's partner is disabled; every request of it is refused.
+	CodePartnerDisabled Code = "partner_disabled"
+	// CodeQuotaExceeded: the change would take the partner beyond its max_tenants.
+	CodeQuotaExceeded Code = "quota_exceeded"
+	// CodePartnerExists: the partner registry already has a partner with the id.
+	CodePartnerExists Code = "partner_exists"
 	// CodeInternal: anything else. Its message is generic; the cause is kept for logs only.
 	CodeInternal Code = "internal"
 )

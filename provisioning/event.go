@@ -20,34 +20,66 @@ const (
 	EventTenantResumed   EventType = "tenant.resumed"
 	// EventTenantDeleted is the purge of a tenant (see DeleteTenant): it carries no tenant data.
 	EventTenantDeleted EventType = "tenant.deleted"
+
+	// The events of the partner registry and of API keys: they belong to the partner concerned,
+	// have no tenant, and carry the partner (Event.Partner) or the key (Event.APIKey, never the
+	// key itself) as it stood after the change.
+	EventPartnerCreated  EventType = "partner.created"
+	EventPartnerUpdated  EventType = "partner.updated"
+	EventPartnerDisabled EventType = "partner.disabled"
+	EventPartnerEnabled  EventType = "partner.enabled"
+	EventAPIKeyCreated   EventType = "api_key.created"
+	EventAPIKeyRevoked   EventType = "api_key.revoked"
 )
 
 // EventTypes lists every event type.
 var EventTypes = []EventType{EventTenantCreated, EventTenantUpdated, EventTenantSuspended, EventTenantResumed,
-	EventTenantDeleted, EventTenantConfigUpdated, EventTenantDeletionScheduled, EventTenantRestored}
+	EventTenantDeleted, EventTenantConfigUpdated, EventTenantDeletionScheduled, EventTenantRestored, EventPartnerCreated,
+	EventPartnerUpdated, EventPartnerDisabled, EventPartnerEnabled, EventAPIKeyCreated, EventAPIKeyRevoked}
 
 // Event records one change, written in the same transaction as the change (a transactional
-// outbox), so the event log is also the audit trail: who changed what, when, and the tenant as
-// it stood after the change.
+// outbox), so the event log is also the audit trail: who changed what, when, and the tenant (or
+// partner, or API key) as it stood after the change. At most one of Data, Partner and APIKey is
+// set, as the type says.
 type Event struct {
 	ID        string
 	Seq       int64 // the store's order, set by AppendEvent; it may count every partner's events, so it is never shown
 	Type      EventType
-	TenantID  string
+	TenantID  string // "" for the events of partners and API keys
 	PartnerID string
 	Actor     string // the subject of the principal that made the change
 	RequestID string // the request that made it, when known
 	CreatedAt time.Time
-	// Data is the tenant as it stood after the change; nil for a purge (EventTenantDeleted),
-	// and for every event of a tenant once it is purged.
-	Data *Tenant
+	// Data is the tenant as it stood after the change, for tenant.* events; nil for a purge
+	// (EventTenantDeleted), and for every event of a tenant once it is purged.
+	Data    *Tenant
+	Partner *Partner // partner.* events
+	APIKey  *APIKey  // api_key.* events; its Key is always empty
+}
+
+// Clone returns a deep copy of e.
+func (e *Event) Clone() *Event {
+	c := *e
+	if e.Data != nil {
+		c.Data = e.Data.Clone()
+	}
+	if e.Partner != nil {
+		c.Partner = e.Partner.Clone()
+	}
+	if e.APIKey != nil {
+		c.APIKey = e.APIKey.Clone()
+	}
+	return &c
 }
 
 // EventFilter selects a page of a partner's events, oldest first.
 type EventFilter struct {
-	Type  EventType // only events of this type
-	After string    // a cursor from a previous EventPage; "" for the oldest
-	Limit int       // 1–200; 0 means 50
+	// PartnerID, for operators only, selects one partner's events; an operator's feed without
+	// it holds every partner's.
+	PartnerID string
+	Type      EventType // only events of this type
+	After     string    // a cursor from a previous EventPage; "" for the oldest
+	Limit     int       // 1–200; 0 means 50
 }
 
 // EventPage is one page of the event feed. NextCursor continues after the last event of the
@@ -67,10 +99,15 @@ type DeliveryJob struct {
 
 // EventQuery is an EventFilter as a Store receives it, the cursor decoded.
 type EventQuery struct {
-	PartnerID string
-	Type      EventType
-	AfterID   string // the id of the partner's event the page follows; "" for the oldest
-	Limit     int
+	PartnerID string // "" with AllPartners
+	// AllPartners asks for every partner's events (an operator's feed); AfterID may then name
+	// any partner's event. Such a feed, too, never skips an event that commits later: a store
+	// whose transactions commit concurrently orders it so (PostgreSQL by transaction, holding
+	// back what a transaction still running might precede).
+	AllPartners bool
+	Type        EventType
+	AfterID     string // the id of the partner's event the page follows; "" for the oldest
+	Limit       int
 }
 
 // requestIDKey carries the id of the request that a change belongs to.
@@ -152,10 +189,14 @@ func (s *engine) ListEvents(ctx context.Context, p Principal, f EventFilter) (*E
 	if len(problems) > 0 {
 		return nil, InvalidFields(problems)
 	}
+	partner, err := listScope(p, f.PartnerID)
+	if err != nil {
+		return nil, err
+	}
 	var evs []*Event
-	q := EventQuery{PartnerID: p.PartnerID, Type: f.Type, AfterID: after, Limit: f.Limit + 1}
+	q := EventQuery{PartnerID: partner, AllPartners: partner == "", Type: f.Type, AfterID: after, Limit: f.Limit + 1}
 	err = s.read(ctx, func(tx Tx) (err error) { evs, err = tx.ListEvents(ctx, q); return err })
-	if ErrorCode(err) == CodeNotFound { // the cursor names no event of the partner
+	if ErrorCode(err) == CodeNotFound { // the cursor names no event of the feed
 		return nil, InvalidFields(map[string]string{"after": errEventCursor.Error()})
 	}
 	if err != nil {

@@ -8,3 +8,13 @@ var FoldCase = foldCase
 
 // PlainLength exposes the length of a number in plain decimal notation.
 var PlainLength = plainLength
+
+// StatusCacheLen says how many partner statuses the Service caches.
+func (s *Service) StatusCacheLen() int {
+	s.e.statuses.mu.Lock()
+	defer s.e.statuses.mu.Unlock()
+	return len(s.e.statuses.entries)
+}
+
+// MaxStatuses exposes the bound of the partner-status cache.
+const MaxStatuses = maxStatuses

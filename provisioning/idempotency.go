@@ -62,7 +62,10 @@ var errDiscard = errors.New("provisioning: answer not kept")
 // of another principal of its partner.
 //
 // The first time, it runs do in one transaction of the store, handing it prov, the Service
-// bound to that transaction (as WithTx binds it, its middleware included). The transaction
+// bound to that transaction (as WithTx binds it, its middleware included; being a *Service, it
+// is also the Platform bound to that transaction, which httpapi's partner routes use). An
+// operator's answer is kept apart: a principal that is not an operator, sending the same
+// request with the key, gets CodeIdempotencyKeyReused, never the answer. The transaction
 // begins when do first reaches the store, so what do does before — decoding, validation,
 // resolving a webhook's host — holds no lock and no connection of the store. do makes the
 // request's changes through prov and returns the encoded answer and whether to keep it. A kept
@@ -90,6 +93,12 @@ func (s *Service) Idempotently(ctx context.Context, p Principal, perm Permission
 	}
 	if e.tx != nil {
 		return nil, false, Internal(errors.New("provisioning: Idempotently on a Service bound to a transaction"))
+	}
+	if p.Operator {
+		// An operator's answer may be about another partner (an API key it issued one): a
+		// principal of its partner that is not an operator never gets it back, only
+		// CodeIdempotencyKeyReused.
+		fingerprint += "\x00operator"
 	}
 	// In flight here: answered at once. In flight on another replica: LockIdempotencyKey tells.
 	slot := [2]string{p.PartnerID, key}

@@ -15,17 +15,37 @@ const (
 	PermTenantUpdate  Permission = "tenant:update"
 	PermTenantDelete  Permission = "tenant:delete"
 	PermWebhookManage Permission = "webhook:manage"
+	PermAPIKeyManage  Permission = "apikey:manage"
+	// PermPartnerManage is the permission of the partner registry. Only operators hold it: no
+	// role or token permission grants it to anyone else (see RBAC).
+	PermPartnerManage Permission = "partner:manage"
 	// PermTenantPurge purges a tenant at once, past recovery. The default policy grants it to
-	// no role: a policy or a token must name it.
+	// no role: a policy or a token must name it (operators hold every permission).
 	PermTenantPurge Permission = "tenant:purge"
 )
 
-// Principal is an authenticated caller: a partner acting through a subject (a user or a client).
+// Permissions lists every permission the API checks: what an API key may be given.
+var Permissions = []Permission{PermTenantCreate, PermTenantRead, PermTenantUpdate, PermTenantDelete,
+	PermTenantPurge, PermWebhookManage, PermAPIKeyManage, PermPartnerManage}
+
+// operatorOnly lists the permissions that only operators may hold.
+var operatorOnly = []Permission{PermPartnerManage}
+
+// Principal is an authenticated caller: a partner acting through a subject (a user, a client or
+// an API key).
+//
+// An operator runs the platform rather than one partner's business: it sees and changes every
+// partner's tenants and events, and manages the partner registry and every partner's API keys.
+// The authenticator says who is one — provisioning/jwtauth from a configured role
+// (Config.OperatorRole), provisioning/apikey from the key's Operator flag — and the Service
+// scopes every query by what the principal may see (its own partner, or every partner), in one
+// place. The Authorizer still decides each permission; RBAC grants an operator every one.
 type Principal struct {
-	PartnerID   string       // whose tenants the caller sees and changes
+	PartnerID   string       // whose tenants the caller sees and changes; an operator's own partner
 	Subject     string       // who acts, recorded as the actor of changes
 	Roles       []string     // granted permissions through the Authorizer's policy
 	Permissions []Permission // granted directly (e.g. by token scope)
+	Operator    bool         // acts across partners (see above)
 }
 
 // MaxPartnerID is the longest partner id, and subject, a Principal may carry, in bytes.

@@ -13,22 +13,26 @@ import (
 
 // Provisioner is what partners do with their tenants. Every method acts as the Principal: it
 // checks the permission, then sees and changes only that partner's tenants, so another
-// partner's tenant is reported exactly like a missing one (CodeNotFound).
+// partner's tenant is reported exactly like a missing one (CodeNotFound). An operator
+// principal sees and changes every partner's tenants (see Principal).
 //
 // Every method may return CodeUnauthenticated (no partner in the principal), CodeForbidden
-// (permission missing) and CodeInternal.
+// (permission missing), CodePartnerDisabled (the principal's partner is disabled) and
+// CodeInternal.
 type Provisioner interface {
-	// CreateTenant validates in and stores a new active tenant (or suspended, if in says so).
-	// Returns CodeInvalid or CodeTenantExists.
+	// CreateTenant validates in and stores a new active tenant (or suspended, if in says so)
+	// of the principal's partner. Returns CodeInvalid, CodeTenantExists, or CodeQuotaExceeded
+	// when the partner has MaxTenants live tenants already.
 	CreateTenant(ctx context.Context, p Principal, in TenantInput) (*Tenant, error)
 	// CreateTenants creates several tenants, each on its own or all or nothing (atomic), and
-	// reports each item's outcome in input order.
+	// reports each item's outcome in input order (CodeQuotaExceeded for those beyond the quota).
 	CreateTenants(ctx context.Context, p Principal, ins []TenantInput, atomic bool) ([]BulkResult, error)
 	// GetTenant returns a tenant, one pending deletion included, until it is purged. Returns
 	// CodeNotFound.
 	GetTenant(ctx context.Context, p Principal, id string) (*Tenant, error)
 	// ListTenants returns one page of tenants, newest first; tenants pending deletion only when
-	// the filter's Status asks for them. Returns CodeInvalid for a bad filter.
+	// the filter's Status asks for them. Returns CodeInvalid for a bad filter, CodeForbidden
+	// when a principal that is not an operator names a partner.
 	ListTenants(ctx context.Context, p Principal, f TenantFilter) (*TenantPage, error)
 	// UpdateTenant applies a merge patch. A patch that changes nothing returns the tenant as it
 	// is, version unchanged. Returns CodeNotFound, CodeInvalid, CodeTenantExists, CodePrecondition,
@@ -58,12 +62,17 @@ type Provisioner interface {
 	// MaxExportEvents at a time. Returns CodeNotFound, CodeInvalid (a bad filter).
 	ExportTenant(ctx context.Context, p Principal, id string, f ExportFilter) (*TenantExport, error)
 	// TenantAvailability says whether a create with q's company name and external id would
-	// conflict, and with which tenant (tenant:read). Tenants pending deletion hold their names.
+	// conflict, and with which tenant (tenant:read): among the principal's own partner's
+	// tenants, where its create would go (an operator's too). Tenants pending deletion hold
+	// their names.
 	// Returns CodeInvalid (a value that breaks the field's rules), CodeBadRequest (neither
 	// given).
 	TenantAvailability(ctx context.Context, p Principal, q AvailabilityQuery) (*Availability, error)
 	// ListEvents returns a page of the partner's lifecycle events, oldest first (needs
-	// tenant:read). Returns CodeInvalid for a bad filter.
+	// tenant:read): its tenants', its own (partner.*) and its API keys' (api_key.*). An
+	// operator's feed holds every partner's events unless the filter names one. Returns
+	// CodeInvalid for a bad filter, CodeForbidden when a principal that is not an operator names
+	// a partner.
 	ListEvents(ctx context.Context, p Principal, f EventFilter) (*EventPage, error)
 
 	// GetTenantConfig returns a tenant's configuration document. Returns CodeNotFound.
@@ -105,8 +114,13 @@ func (pre Precondition) check(t *Tenant) error {
 	return nil
 }
 
+// authorize refuses a principal that is malformed, whose partner is disabled, or that lacks the
+// permission.
 func (s *engine) authorize(ctx context.Context, p Principal, perm Permission) error {
 	if err := p.check(); err != nil {
+		return err
+	}
+	if err := s.checkPartner(ctx, p); err != nil {
 		return err
 	}
 	return s.authz.Authorize(ctx, p, perm)
@@ -157,8 +171,12 @@ func (s *engine) newTenant(p Principal, in TenantInput) (*InsertTenantParams, er
 	return &InsertTenantParams{Tenant: t, Config: &TenantConfig{TenantID: t.ID, Config: config, Version: 1, UpdatedAt: now}}, nil
 }
 
-// insert stores a new tenant, its configuration and its event in tx.
+// insert stores a new tenant, its configuration and its event in tx, within its partner's
+// quota.
 func (s *engine) insert(ctx context.Context, tx Tx, p Principal, n *InsertTenantParams) error {
+	if err := tx.ReserveTenants(ctx, ReserveTenantsParams{PartnerID: n.Tenant.PartnerID, Count: 1}); err != nil {
+		return err
+	}
 	if err := tx.InsertTenant(ctx, n); err != nil {
 		return err
 	}
@@ -176,8 +194,12 @@ func (s *engine) GetTenant(ctx context.Context, p Principal, id string) (*Tenant
 	}
 	s.involve(id)
 	var t *Tenant
-	err := s.read(ctx, func(tx Tx) (err error) {
-		t, err = tx.GetTenant(ctx, &GetTenantParams{PartnerID: p.PartnerID, ID: id})
+	err := s.read(ctx, func(tx Tx) error {
+		partner, err := tenantScope(ctx, tx, p, id)
+		if err != nil {
+			return err
+		}
+		t, err = tx.GetTenant(ctx, &GetTenantParams{PartnerID: partner, ID: id})
 		return err
 	})
 	return t, err
@@ -192,8 +214,12 @@ func (s *engine) ListTenants(ctx context.Context, p Principal, f TenantFilter) (
 	if err != nil {
 		return nil, err
 	}
+	partner, err := listScope(p, f.PartnerID)
+	if err != nil {
+		return nil, err
+	}
 	q := TenantQuery{
-		PartnerID: p.PartnerID, Status: f.Status, ExternalID: f.ExternalID, Email: f.Email,
+		PartnerID: partner, AllPartners: partner == "", Status: f.Status, ExternalID: f.ExternalID, Email: f.Email,
 		NameLike: NameKey(f.Query), Metadata: f.Metadata, CreatedAfter: f.CreatedAfter,
 		CreatedBefore: f.CreatedBefore, After: after, Limit: f.Limit + 1,
 	}
@@ -249,7 +275,11 @@ func (s *engine) change(ctx context.Context, p Principal, id string, pre Precond
 	s.involve(id)
 	var t *Tenant
 	err := s.write(ctx, func(tx Tx) error {
-		cur, err := tx.GetTenant(ctx, &GetTenantParams{PartnerID: p.PartnerID, ID: id, ForUpdate: true})
+		partner, err := tenantScope(ctx, tx, p, id)
+		if err != nil {
+			return err
+		}
+		cur, err := tx.GetTenant(ctx, &GetTenantParams{PartnerID: partner, ID: id, ForUpdate: true})
 		if err != nil {
 			return err
 		}

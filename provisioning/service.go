@@ -46,6 +46,7 @@ type settings struct {
 	grace      time.Duration // how long a deleted tenant stays restorable
 	middleware []Middleware
 	inFlight   sync.Map // [2]string{partner, idempotency key} of the requests Idempotently runs
+	statuses   statusCache
 }
 
 // engine carries out the calls of a Service: in the transaction tx gives when it is set, else
@@ -61,7 +62,7 @@ type engine struct {
 // New returns a Service that keeps tenants in store and asks authz for permissions.
 func New(store Store, authz Authorizer, opts ...Option) *Service {
 	s := &settings{store: store, authz: authz, now: time.Now, newID: newUUIDv7, checkURL: httpsOnly,
-		grace: DefaultDeletionGrace}
+		grace: DefaultDeletionGrace, statuses: statusCache{ttl: PartnerStatusTTL}}
 	for _, o := range opts {
 		o(s)
 	}

@@ -144,23 +144,119 @@ type Tx interface {
 	AppendEvent(ctx context.Context, e *Event) error
 	// ListEvents returns up to q.Limit events of q.PartnerID in Seq order: from the oldest, or
 	// when q.AfterID is set those with Seq after that of the event q.AfterID. Returns
-	// CodeNotFound when q.AfterID is set and is not the id of an event of q.PartnerID.
+	// CodeNotFound when q.AfterID is set and is not the id of an event of q.PartnerID. With
+	// q.AllPartners it returns every partner's events in the store's feed order (see
+	// EventQuery), after the event q.AfterID of any partner.
 	ListEvents(ctx context.Context, q EventQuery) ([]*Event, error)
 	// ListTenantEvents returns up to params.Limit events of one tenant of params.PartnerID in
 	// Seq order, after the event params.AfterID when it is set. Returns CodeNotFound when
 	// params.AfterID is set and is not the id of an event of that tenant.
 	ListTenantEvents(ctx context.Context, params *ListTenantEventsParams) ([]*Event, error)
+
+	// TenantPartner returns the partner of a live tenant. Returns CodeNotFound.
+	TenantPartner(ctx context.Context, params TenantPartnerParams) (string, error)
+	// ReserveTenants makes room for params.Count more live tenants of a partner, or returns
+	// CodeQuotaExceeded when they would take it beyond its registered MaxTenants (a partner
+	// that is not registered, or has no MaxTenants, has no limit). In Write only: it locks the
+	// partner's quota until the transaction ends, so that the count and the inserts that
+	// follow it are one step under concurrent creates — other replicas' included.
+	ReserveTenants(ctx context.Context, params ReserveTenantsParams) error
+
+	// InsertPartner registers a partner. Returns CodePartnerExists.
+	InsertPartner(ctx context.Context, params InsertPartnerParams) error
+	// GetPartner returns a registered partner; with ForUpdate it stays locked against
+	// concurrent writers until the transaction ends (in Write only). Returns CodeNotFound.
+	GetPartner(ctx context.Context, params GetPartnerParams) (*Partner, error)
+	// ListPartners returns up to Limit registered partners with an id after AfterID, in id
+	// order (byte order).
+	ListPartners(ctx context.Context, params ListPartnersParams) ([]*Partner, error)
+	// UpdatePartner stores the partner's Name, MaxTenants, Status and UpdatedAt. Returns
+	// CodeNotFound.
+	UpdatePartner(ctx context.Context, params UpdatePartnerParams) error
+
+	// InsertAPIKey stores a new key under its hash if its partner has fewer than Limit keys,
+	// and reports whether it did; the count and the insert are one step, as InsertWebhook's.
+	InsertAPIKey(ctx context.Context, params InsertAPIKeyParams) (inserted bool, err error)
+	// GetAPIKey returns one of the partner's keys. Returns CodeNotFound.
+	GetAPIKey(ctx context.Context, params GetAPIKeyParams) (*APIKey, error)
+	// ListAPIKeys returns the partner's keys, oldest first.
+	ListAPIKeys(ctx context.Context, params ListAPIKeysParams) ([]*APIKey, error)
+	// DeleteAPIKey deletes one of the partner's keys. Returns CodeNotFound.
+	DeleteAPIKey(ctx context.Context, params DeleteAPIKeyParams) error
+	// FindAPIKey returns the key stored under the hash, whatever its partner. Returns
+	// CodeNotFound.
+	FindAPIKey(ctx context.Context, params FindAPIKeyParams) (*APIKey, error)
+	// TouchAPIKey sets a key's LastUsedAt to At unless it is already at or after NotBefore,
+	// so that replicas that all saw the key in use write it about once. A key gone meanwhile
+	// is not an error.
+	TouchAPIKey(ctx context.Context, params TouchAPIKeyParams) error
+}
+
+// TenantPartnerParams names a tenant by id.
+type TenantPartnerParams struct{ TenantID string }
+
+// ReserveTenantsParams asks for room for Count more live tenants of PartnerID.
+type ReserveTenantsParams struct {
+	PartnerID string
+	Count     int
+}
+
+// InsertPartnerParams carries the partner to register.
+type InsertPartnerParams struct{ Partner *Partner }
+
+// GetPartnerParams names a partner, to read or to lock.
+type GetPartnerParams struct {
+	ID        string
+	ForUpdate bool
+}
+
+// ListPartnersParams selects a page of the registry.
+type ListPartnersParams struct {
+	AfterID string // "" for the first page
+	Limit   int
+}
+
+// UpdatePartnerParams carries the partner as it is to be stored.
+type UpdatePartnerParams struct{ Partner *Partner }
+
+// InsertAPIKeyParams carries a new key, the hash it is found by, and the partner's limit.
+type InsertAPIKeyParams struct {
+	Key   *APIKey // its Key is not stored
+	Hash  []byte  // HashAPIKey of the key
+	Limit int
+}
+
+// GetAPIKeyParams names one of a partner's keys.
+type GetAPIKeyParams struct{ PartnerID, ID string }
+
+// ListAPIKeysParams names a partner.
+type ListAPIKeysParams struct{ PartnerID string }
+
+// DeleteAPIKeyParams names one of a partner's keys.
+type DeleteAPIKeyParams struct{ PartnerID, ID string }
+
+// FindAPIKeyParams carries the hash of a key.
+type FindAPIKeyParams struct{ Hash []byte }
+
+// TouchAPIKeyParams says a key was used At; NotBefore is the LastUsedAt from which no write is
+// needed.
+type TouchAPIKeyParams struct {
+	ID        string
+	At        time.Time
+	NotBefore time.Time
 }
 
 // TenantQuery is a TenantFilter as a Store receives it: validated, scoped to a partner, with
 // the cursor decoded.
 type TenantQuery struct {
-	PartnerID  string
-	Status     Status // "": every status but StatusPendingDeletion
-	ExternalID string
-	Email      string // lower-cased
-	NameLike   string // a substring of the name key: the NameKey of the filter's query
-	Metadata   map[string]string
+	PartnerID string // "" with AllPartners
+	// AllPartners asks for every partner's tenants (an operator's listing).
+	AllPartners bool
+	Status      Status // "": every status but StatusPendingDeletion
+	ExternalID  string
+	Email       string // lower-cased
+	NameLike    string // a substring of the name key: the NameKey of the filter's query
+	Metadata    map[string]string
 	// CreatedAfter and CreatedBefore bound created_at, exclusive, when not zero.
 	CreatedAfter  time.Time
 	CreatedBefore time.Time

@@ -78,6 +78,9 @@ type TenantInput struct {
 
 // TenantFilter selects and pages the tenants that ListTenants returns. Zero fields do not filter.
 type TenantFilter struct {
+	// PartnerID, for operators only, selects one partner's tenants; an operator's listing
+	// without it holds every partner's.
+	PartnerID string
 	// Status keeps the tenants in this status. Tenants pending deletion are listed only when
 	// it is StatusPendingDeletion.
 	Status     Status

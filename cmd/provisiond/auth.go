@@ -7,14 +7,16 @@ import (
 	"os"
 
 	"github.com/provisiond/provisiond/provisioning"
+	"github.com/provisiond/provisiond/provisioning/apikey"
+	"github.com/provisiond/provisiond/provisioning/httpapi"
 	"github.com/provisiond/provisiond/provisioning/jwtauth"
 )
 
-// newAuthenticator checks tokens against the configured key sources, and the dev key in dev
-// mode.
+// newAuthenticator checks JWTs against the configured key sources, and the dev key in dev
+// mode; the role --operator-role makes an operator.
 func newAuthenticator(ctx context.Context, c config, dev *devMode) (*jwtauth.Authenticator, error) {
 	cfg := jwtauth.Config{JWKSURL: c.jwksURL, Issuer: c.issuer, Audience: c.audience,
-		RolesClaim: c.rolesClaim, PartnerClaim: c.partnerClaim}
+		RolesClaim: c.rolesClaim, PartnerClaim: c.partnerClaim, OperatorRole: c.operatorRole}
 	if c.jwksFile != "" {
 		var err error
 		if cfg.JWKS, err = os.ReadFile(c.jwksFile); err != nil {
@@ -60,4 +62,13 @@ func mergeJWKS(a, b json.RawMessage) (json.RawMessage, error) {
 	}
 	sa.Keys = append(sa.Keys, sb.Keys...)
 	return json.Marshal(sa)
+}
+
+// chain is the server's authenticator: partners' API keys (pk_…) looked up in the store, every
+// other bearer token as a JWT.
+func chain(store provisioning.Store, jwt *jwtauth.Authenticator) httpapi.Authenticator {
+	return httpapi.Chain(
+		httpapi.Route{Prefix: provisioning.APIKeyPrefix, Authenticator: apikey.New(store, apikey.Options{})},
+		httpapi.Route{Authenticator: jwt},
+	)
 }

@@ -30,6 +30,7 @@ type config struct {
 	rateLimit       float64
 	failedAuthLimit float64
 	deletionGrace   time.Duration
+	operatorRole    string
 }
 
 // parse applies the environment twins, then the arguments.
@@ -77,6 +78,7 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 	fs.BoolVar(&c.noMigrate, "no-migrate", false, "do not apply database migrations at start (run 'provisiond migrate' instead)")
 	fs.StringVar(&c.rolesClaim, "roles-claim", "roles", "dot path of the token claim holding roles, e.g. realm_access.roles")
 	fs.StringVar(&c.partnerClaim, "partner-claim", "partner_id", "token claim holding the partner id (sub only when that claim is absent)")
+	fs.StringVar(&c.operatorRole, "operator-role", "operator", "the token role that makes a principal an operator: it acts across partners and manages partners and API keys")
 	fs.Float64Var(&c.rateLimit, "rate-limit", 100, "requests a second each partner may make on average, in bursts of twice that; 0 turns the limit off")
 	fs.Float64Var(&c.failedAuthLimit, "failed-auth-limit", httpapi.DefaultFailedAuthRate,
 		"requests failing authentication a second each client address may make on average, in bursts of twice that; 0 turns the limit off (do so behind a proxy that hides client addresses)")

@@ -3,6 +3,8 @@
 //	provisiond [serve] [flags]    serve (see provisiond help)
 //	provisiond token --partner ID mint a development token with the key of provisiond --dev
 //	provisiond migrate            apply database migrations and exit
+//	provisiond partners …         register, list and change partners on the database
+//	provisiond api-keys …         issue, list and revoke API keys on the database
 //	provisiond version            print the version
 //	provisiond help [command]     print the commands and flags, or a command's
 //

@@ -42,12 +42,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = runToken(args, getenv, stdout, stderr)
 	case "migrate":
 		err = runMigrate(ctx, args, getenv, stdout, stderr)
+	case "partners":
+		err = describe(runPartners(ctx, args, getenv, stdout, stderr))
+	case "api-keys":
+		err = describe(runAPIKeys(ctx, args, getenv, stdout, stderr))
 	case "version":
 		_, err = fmt.Fprintln(stdout, "provisiond", versionString())
 	case "help":
 		return runHelp(ctx, args, getenv, stdout)
 	default:
-		return fmt.Errorf("unknown command %q (commands: serve, token, migrate, version, help)", cmd)
+		return fmt.Errorf("unknown command %q (commands: %s)", cmd, commandList)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return nil // -h printed the usage: asking for help is not a failure
@@ -164,7 +168,8 @@ func newHandler(c config, prov *provisioning.Service, store provisioning.Store, 
 			_, _ = w.Write(dev.jwks)
 		})
 	}
-	mux.Handle("/", httpapi.New(prov, authn, opts...))
+	opts = append(opts, httpapi.WithPlatform(prov))
+	mux.Handle("/", httpapi.New(prov, chain(store, authn), opts...))
 	return mux
 }
 

@@ -17,6 +17,10 @@ Usage:
   provisiond [serve] [flags]             serve the API (the default command)
   provisiond token --partner ID [flags]  mint a development token with the key of 'provisiond --dev'
   provisiond migrate [flags]             apply the database migrations and exit
+  provisiond partners create|list|update [flags]
+                                         register, list and change partners, on the database
+  provisiond api-keys create|list|revoke [flags]
+                                         issue, list and revoke partners' API keys, on the database
   provisiond version                     print the version
   provisiond help [command]              print this help, or a command's
 `
@@ -31,6 +35,9 @@ const migrateUsage = `Usage: provisiond migrate [flags]
 
 Applies the database migrations the database lacks, then exits.
 `
+
+// commandList names the commands in errors.
+const commandList = "serve, token, migrate, partners, api-keys, version, help"
 
 // newFlagSet returns a flag set whose -h prints head, then every flag with its environment
 // twin. Flags report errors to stderr.
@@ -73,9 +80,12 @@ func runHelp(ctx context.Context, args []string, getenv func(string) string, std
 	switch cmd {
 	case "serve", "token", "migrate":
 		return run(ctx, []string{cmd, "-h"}, getenv, stdout, stdout)
+	case "partners", "api-keys":
+		_, err := fmt.Fprint(stdout, platformUsage[cmd])
+		return err
 	case "version", "help":
 		_, err := fmt.Fprint(stdout, commandsUsage)
 		return err
 	}
-	return fmt.Errorf("help: unknown command %q (commands: serve, token, migrate, version, help)", cmd)
+	return fmt.Errorf("help: unknown command %q (commands: %s)", cmd, commandList)
 }

@@ -1,12 +1,16 @@
 // Command embed shows a host application embedding provisiond: it keeps tenants in its own
 // SQLite file, provisions inside its own database transaction, authenticates partners with its
-// own API keys instead of JWTs, authorizes with its own rule, decorates the Provisioner with its
+// own keys instead of JWTs — chained with the library's stored API keys (pk_…), which its
+// partners issue themselves — authorizes with its own rule, decorates the Provisioner with its
 // own logging, mounts the provisioning API inside its own mux next to its own routes, and runs
 // the library's background work (webhook deliveries, the purge of deleted tenants once their
 // grace period ends) beside its server.
 //
 //	go run ./examples/embed
 //	curl -s -H 'Authorization: Bearer key-acme' http://127.0.0.1:8090/api/provisioning/tenants
+//	curl -s -X POST -H 'Authorization: Bearer key-acme' -H 'Content-Type: application/json' \
+//	  -d '{"name":"reporting","permissions":["tenant:read"]}' \
+//	  http://127.0.0.1:8090/api/provisioning/partners/acme-reseller/api-keys   # prints a pk_… key
 //
 // With -allow-private-webhooks, webhooks may point at local receivers (for trying it out);
 // -deletion-grace sets how long a deleted tenant stays restorable.
@@ -28,13 +32,15 @@ import (
 	"time"
 
 	"github.com/provisiond/provisiond/provisioning"
+	"github.com/provisiond/provisiond/provisioning/apikey"
 	"github.com/provisiond/provisiond/provisioning/httpapi"
 	"github.com/provisiond/provisiond/provisioning/store/sqlite"
 	"github.com/provisiond/provisiond/provisioning/webhook"
 )
 
-// apiKeys authenticates partners by API key. Keys are compared in constant time, on their
-// SHA-256 digests so that the comparison does not depend on the key's length either.
+// apiKeys is the host's own authenticator: fixed keys from its configuration. Keys are compared
+// in constant time, on their SHA-256 digests so that the comparison does not depend on the key's
+// length either. Partners' stored API keys (pk_…) are the library's, chained beside it.
 type apiKeys map[[32]byte]provisioning.Principal
 
 func newAPIKeys(keys map[string]provisioning.Principal) apiKeys {
@@ -119,16 +125,24 @@ func newService(store provisioning.Store, o options, log *slog.Logger) *provisio
 		provisioning.WithMiddleware(loggedCreates(log)))
 }
 
-// newHandler builds the host's whole HTTP surface around a provisioning Service, which also keeps
-// the answers of requests made with an Idempotency-Key.
-func newHandler(svc *provisioning.Service) http.Handler {
-	keys := newAPIKeys(map[string]provisioning.Principal{
-		"key-acme":   {PartnerID: "acme-reseller", Subject: "acme-integration", Roles: []string{"partner-admin"}},
+// newHandler builds the host's whole HTTP surface around a provisioning Service over store,
+// which also keeps the answers of requests made with an Idempotency-Key. Bearer tokens "pk_…"
+// are the partners' stored API keys (the library's authenticator); any other is one of the
+// host's own keys. The host's partners may issue stored keys themselves (apikey:manage): the
+// Service is also the Platform of the /partners routes.
+func newHandler(svc *provisioning.Service, store provisioning.Store) http.Handler {
+	hostKeys := newAPIKeys(map[string]provisioning.Principal{
+		"key-acme": {PartnerID: "acme-reseller", Subject: "acme-integration", Roles: []string{"partner-admin"},
+			Permissions: []provisioning.Permission{provisioning.PermAPIKeyManage}},
 		"key-globex": {PartnerID: "globex-reseller", Subject: "globex-integration", Roles: []string{"partner-admin"}},
 	})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /host/hello", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "the host's own route") })
-	mux.Handle(httpapi.BasePath+"/", httpapi.New(svc, keys, httpapi.WithIdempotency(svc)))
+	authn := httpapi.Chain(
+		httpapi.Route{Prefix: provisioning.APIKeyPrefix, Authenticator: apikey.New(store, apikey.Options{})},
+		httpapi.Route{Authenticator: hostKeys},
+	)
+	mux.Handle(httpapi.BasePath+"/", httpapi.New(svc, authn, httpapi.WithIdempotency(svc), httpapi.WithPlatform(svc)))
 	return mux
 }
 
@@ -213,7 +227,7 @@ func run(ctx context.Context, addr, path string, o options) error {
 	// The background work goes on until the server has stopped, then finishes what it started.
 	stopWorker := startWorker(store, o, slog.Default())
 	defer stopWorker()
-	srv := &http.Server{Addr: addr, Handler: newHandler(svc),
+	srv := &http.Server{Addr: addr, Handler: newHandler(svc, store),
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 	shutDown := make(chan struct{})
 	go func() {

@@ -98,8 +98,9 @@ func doHeader(t *testing.T, base, method, path, key, body string, header ...stri
 // replays the first answer; the host's decorator saw the first call, and only it.
 func TestIdempotentCreateThroughTheHostsDecorator(t *testing.T) {
 	var log logBuffer
-	svc := newService(memstore.New(), options{}, slog.New(slog.NewTextHandler(&log, nil)))
-	host := httptest.NewServer(newHandler(svc))
+	store := memstore.New()
+	svc := newService(store, options{}, slog.New(slog.NewTextHandler(&log, nil)))
+	host := httptest.NewServer(newHandler(svc, store))
 	defer host.Close()
 	const body = `{"company_name":"Keyed","email":"k@example.com"}`
 	st1, h1, first := doHeader(t, host.URL, "POST", "/api/provisioning/tenants", "key-acme", body, "Idempotency-Key", "k-1")
@@ -116,7 +117,8 @@ func TestIdempotentCreateThroughTheHostsDecorator(t *testing.T) {
 }
 
 func TestEmbeddedHost(t *testing.T) {
-	host := httptest.NewServer(newHandler(newService(memstore.New(), options{}, quiet)))
+	store := memstore.New()
+	host := httptest.NewServer(newHandler(newService(store, options{}, quiet), store))
 	defer host.Close()
 	if st, body := do(t, host.URL, "POST", "/api/provisioning/tenants", "key-acme", `{"company_name":"A","email":"a@example.com"}`); st != 201 || !strings.Contains(body, `"partner_id":"acme-reseller"`) {
 		t.Fatalf("create with the API key: %d %s", st, body)
@@ -136,6 +138,43 @@ func TestEmbeddedHost(t *testing.T) {
 	}
 }
 
+// The host's own keys and the library's stored API keys share one chain: a partner issues
+// itself a pk_ key with its host key, and the pk_ key acts as that partner with exactly its
+// permissions until it is revoked.
+func TestStoredAPIKeysBesideTheHostsKeys(t *testing.T) {
+	store := memstore.New()
+	host := httptest.NewServer(newHandler(newService(store, options{}, quiet), store))
+	defer host.Close()
+	st, body := do(t, host.URL, "POST", "/api/provisioning/partners/acme-reseller/api-keys", "key-acme", `{"name":"reporting","permissions":["tenant:read"]}`)
+	var k struct{ ID, Key string }
+	if err := json.Unmarshal([]byte(body), &k); st != 201 || err != nil || !strings.HasPrefix(k.Key, "pk_") {
+		t.Fatalf("issue a key: %d %s", st, body)
+	}
+	if st, body := do(t, host.URL, "GET", "/api/provisioning/tenants", k.Key, ""); st != 200 || !strings.Contains(body, `"data"`) {
+		t.Fatalf("list with the stored key: %d %s", st, body)
+	}
+	if st, _ := do(t, host.URL, "POST", "/api/provisioning/tenants", k.Key, `{"company_name":"C","email":"c@example.com"}`); st != 403 {
+		t.Fatalf("the read-only key creates: %d", st)
+	}
+	if st, _ := do(t, host.URL, "GET", "/api/provisioning/partners/acme-reseller/api-keys", "key-globex", ""); st != 403 {
+		t.Fatalf("another partner without apikey:manage: %d", st)
+	}
+	if st, _ := do(t, host.URL, "DELETE", "/api/provisioning/partners/acme-reseller/api-keys/"+k.ID, "key-acme", ""); st != 204 {
+		t.Fatalf("revoke: %d", st)
+	}
+	deadline := time.Now().Add(20 * time.Second) // the authenticator trusts a key for a few seconds
+	for {
+		st, _ := do(t, host.URL, "GET", "/api/provisioning/tenants", k.Key, "")
+		if st == 401 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the revoked key still answers %d", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // A webhook registered through the host's mux is delivered, signed, to a local receiver by the
 // worker the host runs.
 func TestWebhooksAreDelivered(t *testing.T) {
@@ -150,7 +189,7 @@ func TestWebhooksAreDelivered(t *testing.T) {
 	}))
 	defer receiver.Close()
 	store := memstore.New()
-	host := httptest.NewServer(newHandler(newService(store, options{allowPrivateWebhooks: true}, quiet)))
+	host := httptest.NewServer(newHandler(newService(store, options{allowPrivateWebhooks: true}, quiet), store))
 	defer host.Close()
 	stopWorker := startWorker(store, options{allowPrivateWebhooks: true}, slog.New(slog.DiscardHandler))
 	defer stopWorker()
@@ -185,7 +224,7 @@ func TestWebhooksAreDelivered(t *testing.T) {
 func TestDeletedTenantsArePurged(t *testing.T) {
 	store := memstore.New()
 	o := options{deletionGrace: time.Second}
-	host := httptest.NewServer(newHandler(newService(store, o, quiet)))
+	host := httptest.NewServer(newHandler(newService(store, o, quiet), store))
 	defer host.Close()
 	stopWorker := startWorker(store, o, slog.New(slog.DiscardHandler))
 	defer stopWorker()

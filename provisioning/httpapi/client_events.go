@@ -20,6 +20,9 @@ func (c *Client) ListEvents(ctx context.Context, _ provisioning.Principal, f pro
 	if f.Type != "" {
 		q.Set("type", string(f.Type))
 	}
+	if f.PartnerID != "" {
+		q.Set("partner_id", f.PartnerID)
+	}
 	if f.Limit != 0 {
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}

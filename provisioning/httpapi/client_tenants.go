@@ -105,6 +105,7 @@ func tenantQuery(f provisioning.TenantFilter) url.Values {
 	set("email", f.Email)
 	set("q", f.Query)
 	set("cursor", f.Cursor)
+	set("partner_id", f.PartnerID)
 	for key, at := range map[string]time.Time{"created_after": f.CreatedAfter, "created_before": f.CreatedBefore} {
 		if !at.IsZero() {
 			q.Set(key, at.UTC().Format(time.RFC3339Nano))

@@ -25,7 +25,7 @@ func (s *server) listEvents() http.Handler {
 	})
 }
 
-// parseEventFilter reads the query of GET /events: after, limit and type, nothing else.
+// parseEventFilter reads the query of GET /events: after, limit, type and partner_id, nothing else.
 func parseEventFilter(q url.Values) (provisioning.EventFilter, error) {
 	var f provisioning.EventFilter
 	problems := map[string]string{}
@@ -39,6 +39,8 @@ func parseEventFilter(q url.Values) (provisioning.EventFilter, error) {
 			f.After = v
 		case "type":
 			f.Type = provisioning.EventType(v)
+		case "partner_id":
+			f.PartnerID = v
 		case "limit":
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 || n > 200 {

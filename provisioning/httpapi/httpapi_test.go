@@ -33,6 +33,7 @@ type env struct {
 	adminB string // partner-b, partner-admin
 	reader string // partner-a, tenant:read only
 	purger string // partner-a, partner-admin and tenant:purge
+	ops    string // an operator (role operator), of partner ops
 	logs   *syncBuffer
 	store  provisioning.Store
 	client *http.Client // nil for http.DefaultClient
@@ -60,7 +61,9 @@ func newEnv(t *testing.T, wrap ...func(provisioning.Store) provisioning.Store) *
 	iss := jwttest.New(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	authn, err := jwtauth.New(ctx, iss.Config())
+	cfg := iss.Config()
+	cfg.OperatorRole = "operator"
+	authn, err := jwtauth.New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +73,7 @@ func newEnv(t *testing.T, wrap ...func(provisioning.Store) provisioning.Store) *
 	}
 	logs := &syncBuffer{}
 	svc := provisioning.New(store, provisioning.NewRBAC(provisioning.DefaultPolicy()))
-	h := httpapi.New(svc, authn, httpapi.WithIdempotency(svc),
+	h := httpapi.New(svc, authn, httpapi.WithIdempotency(svc), httpapi.WithPlatform(svc),
 		httpapi.WithLogger(slog.New(slog.NewJSONHandler(logs, nil))), httpapi.WithReadiness(store.Ping),
 		httpapi.WithFailedAuthLimit(0, 0)) // tests send many bad tokens from one address; the limit has tests of its own
 	srv := httptest.NewServer(h)
@@ -82,6 +85,7 @@ func newEnv(t *testing.T, wrap ...func(provisioning.Store) provisioning.Store) *
 		reader: jwttest.Mint(t, iss.Ed, jwtauth.Claims{PartnerID: "partner-a", Permissions: []string{"tenant:read"}}),
 		purger: jwttest.Mint(t, iss.Ed, jwtauth.Claims{PartnerID: "partner-a", Subject: "purger-of-partner-a",
 			Roles: []string{"partner-admin"}, Permissions: []string{"tenant:purge"}}),
+		ops: jwttest.Mint(t, iss.RSA, jwtauth.Claims{PartnerID: "ops", Subject: "olga", Roles: []string{"operator"}}),
 	}
 }
 

@@ -260,13 +260,17 @@ type idempotentRoute struct {
 	target       func(t *testing.T, e *env) string // a path to a fresh resource where one is needed
 	body         string
 	perm         string // the permission the route needs
-	status       int    // the answer of a partner-admin (of e.purger, for tenant:purge)
+	status       int    // the answer to its actor
+	operator     bool   // its actor is an operator, not a partner-admin
 }
 
-// performer is the token that makes the route's request: a partner-admin, who with tenant:purge
-// also purges.
-func (rt idempotentRoute) performer(e *env) string {
-	if rt.perm == "tenant:purge" {
+// actor returns the token of the route's actor: an operator, or a partner-admin, who with
+// tenant:purge also purges.
+func (rt idempotentRoute) actor(e *env) string {
+	switch {
+	case rt.operator:
+		return e.ops
+	case rt.perm == "tenant:purge":
 		return e.purger
 	}
 	return e.admin
@@ -300,19 +304,29 @@ func idempotentRoutes() []idempotentRoute {
 		}
 	}
 	return []idempotentRoute{
-		{"create tenant", "POST", path("/tenants"), acme, "tenant:create", 201},
-		{"bulk create", "POST", path("/tenants/bulk"), `{"tenants":[{"company_name":"Bulk","email":"b@example.com"}]}`, "tenant:create", 200},
-		{"patch tenant", "PATCH", tenant(""), `{"industry":"Retail"}`, "tenant:update", 200},
-		{"put tenant", "PUT", tenant(""), `{"company_name":"Acme Two","email":"new@acme.example"}`, "tenant:update", 200},
-		{"delete tenant", "DELETE", tenant(""), "", "tenant:delete", 202},
-		{"delete tenant with a grace", "DELETE", tenant("?grace=2h"), "", "tenant:delete", 202},
-		{"purge tenant", "DELETE", tenant("?purge=true"), "", "tenant:purge", 204},
-		{"restore tenant", "POST", pending("/restore"), "", "tenant:delete", 200},
-		{"put config", "PUT", tenant("/config"), `{"plan":"gold"}`, "tenant:update", 200},
-		{"patch config", "PATCH", tenant("/config"), `{"plan":"silver"}`, "tenant:update", 200},
-		{"create webhook", "POST", path("/webhooks"), `{"url":"https://hooks.example/provisioning"}`, "webhook:manage", 201},
-		{"delete webhook", "DELETE", webhook(""), "", "webhook:manage", 204},
-		{"rotate webhook secret", "POST", webhook("/rotate-secret"), "", "webhook:manage", 200},
+		{"create tenant", "POST", path("/tenants"), acme, "tenant:create", 201, false},
+		{"bulk create", "POST", path("/tenants/bulk"), `{"tenants":[{"company_name":"Bulk","email":"b@example.com"}]}`, "tenant:create", 200, false},
+		{"patch tenant", "PATCH", tenant(""), `{"industry":"Retail"}`, "tenant:update", 200, false},
+		{"put tenant", "PUT", tenant(""), `{"company_name":"Acme Two","email":"new@acme.example"}`, "tenant:update", 200, false},
+		{"delete tenant", "DELETE", tenant(""), "", "tenant:delete", 202, false},
+		{"delete tenant with a grace", "DELETE", tenant("?grace=2h"), "", "tenant:delete", 202, false},
+		{"purge tenant", "DELETE", tenant("?purge=true"), "", "tenant:purge", 204, false},
+		{"restore tenant", "POST", pending("/restore"), "", "tenant:delete", 200, false},
+		{"put config", "PUT", tenant("/config"), `{"plan":"gold"}`, "tenant:update", 200, false},
+		{"patch config", "PATCH", tenant("/config"), `{"plan":"silver"}`, "tenant:update", 200, false},
+		{"create webhook", "POST", path("/webhooks"), `{"url":"https://hooks.example/provisioning"}`, "webhook:manage", 201, false},
+		{"delete webhook", "DELETE", webhook(""), "", "webhook:manage", 204, false},
+		{"rotate webhook secret", "POST", webhook("/rotate-secret"), "", "webhook:manage", 200, false},
+		{"register partner", "POST", path("/partners"), `{"id":"idem-partner","name":"P"}`, "partner:manage", 201, true},
+		{"change partner", "PATCH", path("/partners/partner-a"), `{"max_tenants":1000}`, "partner:manage", 200, true},
+		{"issue API key", "POST", path("/partners/partner-a/api-keys"), `{"name":"k","permissions":["tenant:read"]}`, "apikey:manage", 201, true},
+		{"revoke API key", "DELETE", func(t *testing.T, e *env) string {
+			r := e.req(t, "POST", base+"/partners/partner-a/api-keys", e.ops, `{"name":"k","permissions":["tenant:read"]}`)
+			if r.status != 201 {
+				t.Fatalf("key: %d %s", r.status, r.body)
+			}
+			return base + "/partners/partner-a/api-keys/" + r.json(t)["id"].(string)
+		}, "", "apikey:manage", 204, true},
 	}
 }
 
@@ -320,7 +334,8 @@ func idempotentRoutes() []idempotentRoute {
 var targets atomic.Int64
 
 // allPermissions are the permissions the routes check.
-var allPermissions = []string{"tenant:create", "tenant:read", "tenant:update", "tenant:delete", "tenant:purge", "webhook:manage"}
+var allPermissions = []string{"tenant:create", "tenant:read", "tenant:update", "tenant:delete", "tenant:purge",
+	"webhook:manage", "apikey:manage", "partner:manage"}
 
 // withPermissions mints a token of partner-a, e.admin's partner, holding exactly perms.
 func (e *env) withPermissions(t *testing.T, perms ...string) string {
@@ -340,7 +355,7 @@ func TestIdempotentReplayIsAuthorized(t *testing.T) {
 		t.Run(rt.name, func(t *testing.T) {
 			target := rt.target(t, e)
 			tested[operation(t, rt.method, target)] = true
-			first := e.req(t, rt.method, target, rt.performer(e), rt.body, "Idempotency-Key", rt.name)
+			first := e.req(t, rt.method, target, rt.actor(e), rt.body, "Idempotency-Key", rt.name)
 			if first.status != rt.status {
 				t.Fatalf("admin: %d %s", first.status, first.body)
 			}
@@ -357,7 +372,7 @@ func TestIdempotentReplayIsAuthorized(t *testing.T) {
 					t.Fatalf("%s was given the admin's answer: %v %s", name, r.header, r.body)
 				}
 			}
-			again := e.req(t, rt.method, target, rt.performer(e), rt.body, "Idempotency-Key", rt.name)
+			again := e.req(t, rt.method, target, rt.actor(e), rt.body, "Idempotency-Key", rt.name)
 			if again.status != rt.status || again.header.Get("Idempotent-Replayed") != "true" || string(again.body) != string(first.body) {
 				t.Fatalf("the admin's retry after the refusals: %d %v %s", again.status, again.header, again.body)
 			}
@@ -411,11 +426,11 @@ func TestRefusalDoesNotSquatIdempotencyKey(t *testing.T) {
 		t.Run(rt.name, func(t *testing.T) {
 			target := rt.target(t, e)
 			wantProblem(t, e.req(t, rt.method, target, e.withPermissions(t), rt.body, "Idempotency-Key", rt.name), 403, "forbidden")
-			r := e.req(t, rt.method, target, rt.performer(e), rt.body, "Idempotency-Key", rt.name)
+			r := e.req(t, rt.method, target, rt.actor(e), rt.body, "Idempotency-Key", rt.name)
 			if r.status != rt.status || r.header.Get("Idempotent-Replayed") != "" {
 				t.Fatalf("the admin after a refused request with its key: %d %v %s", r.status, r.header, r.body)
 			}
-			if again := e.req(t, rt.method, target, rt.performer(e), rt.body, "Idempotency-Key", rt.name); again.header.Get("Idempotent-Replayed") != "true" {
+			if again := e.req(t, rt.method, target, rt.actor(e), rt.body, "Idempotency-Key", rt.name); again.header.Get("Idempotent-Replayed") != "true" {
 				t.Fatalf("the admin's own answer was not kept: %d %v", again.status, again.header)
 			}
 		})

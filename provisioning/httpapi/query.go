@@ -29,6 +29,8 @@ func parseTenantFilter(q url.Values) (provisioning.TenantFilter, error) {
 			f.Limit = n
 		case "cursor":
 			f.Cursor = v
+		case "partner_id":
+			f.PartnerID = v
 		case "status":
 			f.Status = provisioning.Status(v)
 		case "external_id":

@@ -48,6 +48,21 @@ func (s *server) routes() http.Handler {
 	handle("GET "+webhooks+"/{id}/deliveries", s.authed(s.listDeliveries()))
 	handle(webhooks+"/{id}/deliveries", s.methodNotAllowed("GET, HEAD"))
 
+	if s.platform != nil {
+		const partners = BasePath + "/partners"
+		handle("POST "+partners, s.authed(s.idempotent(needs(provisioning.PermPartnerManage), s.createPartner())))
+		handle("GET "+partners, s.authed(s.listPartners()))
+		handle(partners, s.methodNotAllowed("GET, HEAD, POST"))
+		handle("GET "+partners+"/{id}", s.authed(s.getPartner()))
+		handle("PATCH "+partners+"/{id}", s.authed(s.idempotent(needs(provisioning.PermPartnerManage), s.updatePartner())))
+		handle(partners+"/{id}", s.methodNotAllowed("GET, HEAD, PATCH"))
+		handle("POST "+partners+"/{id}/api-keys", s.authed(s.idempotent(needs(provisioning.PermAPIKeyManage), s.createAPIKey())))
+		handle("GET "+partners+"/{id}/api-keys", s.authed(s.listAPIKeys()))
+		handle(partners+"/{id}/api-keys", s.methodNotAllowed("GET, HEAD, POST"))
+		handle("DELETE "+partners+"/{id}/api-keys/{key}", s.authed(s.idempotent(needs(provisioning.PermAPIKeyManage), s.revokeAPIKey())))
+		handle(partners+"/{id}/api-keys/{key}", s.methodNotAllowed("DELETE"))
+	}
+
 	handle("GET "+BasePath+"/events", s.authed(s.listEvents()))
 	handle(BasePath+"/events", s.methodNotAllowed("GET, HEAD"))
 

@@ -24,7 +24,7 @@ const DefaultMaxBodyBytes = 1 << 20
 
 // Authenticator turns a bearer token into a Principal. It returns an error with
 // provisioning.CodeUnauthenticated when the token is not acceptable; provisioning/jwtauth
-// implements it for JWTs.
+// implements it for JWTs, provisioning/apikey for partners' API keys, and Chain joins several.
 type Authenticator interface {
 	Authenticate(ctx context.Context, token string) (provisioning.Principal, error)
 }
@@ -55,6 +55,13 @@ func WithLogger(l *slog.Logger) Option { return func(s *server) { s.log = l } }
 // WithMaxBodyBytes sets the largest request body accepted; larger ones get 413.
 func WithMaxBodyBytes(n int64) Option { return func(s *server) { s.maxBody = n } }
 
+// WithPlatform serves the partner registry and partners' API keys (/partners…) through
+// platform — provisiond passes the same *provisioning.Service as the Provisioner. Without it
+// those routes do not exist (404).
+func WithPlatform(platform provisioning.Platform) Option {
+	return func(s *server) { s.platform = platform }
+}
+
 // WithReadiness adds a check that /readyz runs; the handler is ready when every check returns nil.
 func WithReadiness(check func(context.Context) error) Option {
 	return func(s *server) { s.ready = append(s.ready, check) }
@@ -62,16 +69,17 @@ func WithReadiness(check func(context.Context) error) Option {
 
 // server holds the dependencies the handlers share.
 type server struct {
-	prov    provisioning.Provisioner
-	authn   Authenticator
-	cached  CachedAuthenticator // authn, when it is one
-	log     *slog.Logger
-	maxBody int64
-	ready   []func(context.Context) error
-	metrics *metrics    // nil without WithMetrics
-	idem    Idempotency // nil without WithIdempotency: keyed changes are refused
-	limits  *buckets    // per partner; nil without WithRateLimit
-	badAuth *buckets    // failed authentications per client address; nil when turned off
+	prov     provisioning.Provisioner
+	platform provisioning.Platform // nil without WithPlatform
+	authn    Authenticator
+	cached   CachedAuthenticator // authn, when it is one
+	log      *slog.Logger
+	maxBody  int64
+	ready    []func(context.Context) error
+	metrics  *metrics    // nil without WithMetrics
+	idem     Idempotency // nil without WithIdempotency: keyed changes are refused
+	limits   *buckets    // per partner; nil without WithRateLimit
+	badAuth  *buckets    // failed authentications per client address; nil when turned off
 }
 
 // New returns the http.Handler serving the API under BasePath, plus /healthz and /readyz, over

@@ -41,6 +41,7 @@ func (a *Authenticator) principal(claims map[string]any) (provisioning.Principal
 	if p.Permissions, err = a.permissions(claims); err != nil {
 		return provisioning.Principal{}, err
 	}
+	p.Operator = a.cfg.OperatorRole != "" && slices.Contains(p.Roles, a.cfg.OperatorRole)
 	return p, nil
 }
 

@@ -47,6 +47,11 @@ type Config struct {
 	PermissionsClaim string // an array of permissions; default "permissions"
 	ScopeClaim       string // space-separated OAuth scopes, taken as permissions; default "scope"
 	PartnerClaim     string // the partner id; default "partner_id", falling back to sub only when absent
+
+	// OperatorRole, when set, makes a principal whose roles include it an operator
+	// (provisioning.Principal.Operator): it acts across partners. provisiond sets it from
+	// --operator-role ("operator" by default).
+	OperatorRole string
 }
 
 // Authenticator checks tokens. Its background refresh stops when the context given to New ends.

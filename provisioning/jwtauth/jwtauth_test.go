@@ -146,6 +146,32 @@ func TestClaimsMapping(t *testing.T) {
 	}
 }
 
+// The configured operator role, and it alone, makes an operator; without one configured no
+// role does.
+func TestOperatorRole(t *testing.T) {
+	iss := jwttest.New(t)
+	cfg := iss.Config()
+	cfg.OperatorRole = "platform-ops"
+	a := newAuth(t, cfg)
+	plain := newAuth(t, iss.Config())
+	for _, tc := range []struct {
+		roles    any
+		auth     *jwtauth.Authenticator
+		operator bool
+	}{
+		{[]string{"partner-admin", "platform-ops"}, a, true},
+		{"platform-ops", a, true},
+		{[]string{"operator", "partner-admin"}, a, false},
+		{[]string{"platform-ops"}, plain, false},
+	} {
+		p, err := tc.auth.Authenticate(context.Background(), jwttest.Mint(t, iss.RSA, jwtauth.Claims{PartnerID: "ops",
+			Extra: map[string]any{"roles": tc.roles}}))
+		if err != nil || p.Operator != tc.operator {
+			t.Errorf("roles %v: operator = %v (%v), want %v", tc.roles, p.Operator, err, tc.operator)
+		}
+	}
+}
+
 func TestRefreshOnUnknownKeyID(t *testing.T) {
 	iss := jwttest.New(t)
 	a := newAuth(t, iss.Config())

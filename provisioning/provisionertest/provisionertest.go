@@ -10,7 +10,8 @@
 //	}
 //
 // The suite's principals carry their permissions directly (not through roles), so any RBAC
-// policy serves. It reads no clock and asserts no timing. It expects the Service's default
+// policy serves; its operators are principals with Operator set, which RBAC grants every
+// permission. It reads no clock and asserts no timing. It expects the Service's default
 // deletion grace (DefaultDeletionGrace); purges are immediate ones (PurgeTenant), the Worker's
 // are the store suite's.
 package provisionertest
@@ -32,6 +33,9 @@ type Harness struct {
 	// itself (it takes the principal with every call); a client returns one that holds a
 	// credential the server resolves to exactly p. The suite passes p to every call too.
 	As func(p provisioning.Principal) provisioning.Provisioner
+	// Platform, when not nil, returns the Platform to call as p, as As does: the partner
+	// registry and API keys are then tested too. Operators are principals with Operator set.
+	Platform func(p provisioning.Principal) provisioning.Platform
 }
 
 // Run runs the whole suite; newHarness gives every subtest its own fresh Provisioner.
@@ -71,6 +75,11 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"EventsPaging", testEventsPaging},
 		{"Webhooks", testWebhooks},
 		{"WebhookDeliveries", testWebhookDeliveries},
+		{"PartnerRegistry", testPartnerRegistry},
+		{"PartnerQuota", testPartnerQuota},
+		{"PartnerDisabled", testPartnerDisabled},
+		{"OperatorScope", testOperatorScope},
+		{"APIKeys", testAPIKeys},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.test(t, &suite{h: newHarness(t), ctx: context.Background()})

@@ -21,7 +21,8 @@ func newService() *provisioning.Service {
 func TestService(t *testing.T) {
 	provisionertest.Run(t, func(t *testing.T) provisionertest.Harness {
 		svc := newService()
-		return provisionertest.Harness{As: func(provisioning.Principal) provisioning.Provisioner { return svc }}
+		return provisionertest.Harness{As: func(provisioning.Principal) provisioning.Provisioner { return svc },
+			Platform: func(provisioning.Principal) provisioning.Platform { return svc }}
 	})
 }
 
@@ -30,11 +31,15 @@ func TestHTTPClient(t *testing.T) {
 	provisionertest.Run(t, func(t *testing.T) provisionertest.Harness {
 		tokens := &tokens{byToken: map[string]provisioning.Principal{}}
 		svc := newService()
-		srv := httptest.NewServer(httpapi.New(svc, tokens, httpapi.WithIdempotency(svc)))
+		srv := httptest.NewServer(httpapi.New(svc, tokens, httpapi.WithIdempotency(svc), httpapi.WithPlatform(svc)))
 		t.Cleanup(srv.Close)
-		return provisionertest.Harness{As: func(p provisioning.Principal) provisioning.Provisioner {
+		client := func(p provisioning.Principal) *httpapi.Client {
 			return httpapi.NewClient(srv.URL, httpapi.WithToken(tokens.issue(p)), httpapi.WithHTTPClient(srv.Client()))
-		}}
+		}
+		return provisionertest.Harness{
+			As:       func(p provisioning.Principal) provisioning.Provisioner { return client(p) },
+			Platform: func(p provisioning.Principal) provisioning.Platform { return client(p) },
+		}
 	})
 }
 

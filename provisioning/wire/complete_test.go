@@ -104,15 +104,49 @@ func TestEveryFieldCrossesTheWire(t *testing.T) {
 	wp := through(t, wire.FromTenantPatch(patch))
 	same(t, wp.Domain(), patch)
 
+	// An event carries one of a tenant, a partner and a key, as its type says.
 	var ev provisioning.Event
-	fill(t, &ev, "Seq") // the store's order, never shown
+	fill(t, &ev, "Seq", "Partner", "APIKey") // Seq: the store's order, never shown
+	ev.Type = provisioning.EventTenantUpdated
 	ev.Data.StatusBeforeDeletion = ""
 	we := through(t, wire.FromEvent(&ev))
 	same(t, we.Domain(), &ev)
+	var pev provisioning.Event
+	fill(t, &pev, "Seq", "Data", "APIKey")
+	pev.Type = provisioning.EventPartnerDisabled
+	wpe := through(t, wire.FromEvent(&pev))
+	same(t, wpe.Domain(), &pev)
+	var kev provisioning.Event
+	fill(t, &kev, "Seq", "Data", "Partner")
+	kev.Type, kev.APIKey.Key = provisioning.EventAPIKeyCreated, "" // the key itself is never in an event
+	wke := through(t, wire.FromEvent(&kev))
+	same(t, wke.Domain(), &kev)
+
+	var pt provisioning.Partner
+	fill(t, &pt)
+	wpt := through(t, wire.FromPartner(&pt))
+	same(t, wpt.Domain(), &pt)
+	var ptIn provisioning.PartnerInput
+	fill(t, &ptIn)
+	wptIn := through(t, wire.FromPartnerInput(ptIn))
+	same(t, wptIn.Domain(), ptIn)
+	var ptPatch provisioning.PartnerPatch
+	fill(t, &ptPatch)
+	wptPatch := through(t, wire.FromPartnerPatch(ptPatch))
+	same(t, wptPatch.Domain(), ptPatch)
+	var k provisioning.APIKey
+	fill(t, &k)
+	wk := through(t, wire.FromAPIKey(&k))
+	same(t, wk.Domain(), &k)
+	var kIn provisioning.APIKeyInput
+	fill(t, &kIn)
+	wkIn := through(t, wire.FromAPIKeyInput(kIn))
+	same(t, wkIn.Domain(), kIn)
 
 	var export provisioning.TenantExport
 	fill(t, &export)
 	export.Tenant.StatusBeforeDeletion, export.Events[0].Data.StatusBeforeDeletion = "", ""
+	export.Events[0].Type, export.Events[0].Partner, export.Events[0].APIKey = provisioning.EventTenantUpdated, nil, nil
 	export.Config.TenantID = export.Tenant.ID // the export's configuration is its tenant's
 	export.Events[0].Seq = 0
 	wx := through(t, wire.FromTenantExport(&export))

@@ -32,6 +32,15 @@ type Store struct {
 	delivs    map[string]*provisioning.Delivery // by id
 	leased    map[string]time.Time              // the end of the lease of a delivery in flight, by id
 	seq       int64                             // the last Seq assigned
+	log       []*provisioning.Event             // every partner's events, in Seq order
+	partners  map[string]*provisioning.Partner  // the registry, by id
+	keys      map[string]*apiKeyRow             // API keys by id
+	keyHashes map[string]*apiKeyRow             // API keys by hash
+}
+
+type apiKeyRow struct {
+	k    *provisioning.APIKey
+	hash string
 }
 
 type row struct {
@@ -54,6 +63,9 @@ func New() *Store {
 		webhooks:  map[string]*provisioning.Webhook{},
 		delivs:    map[string]*provisioning.Delivery{},
 		leased:    map[string]time.Time{},
+		partners:  map[string]*provisioning.Partner{},
+		keys:      map[string]*apiKeyRow{},
+		keyHashes: map[string]*apiKeyRow{},
 	}
 }
 
@@ -242,6 +254,9 @@ func (x *tx) GetTenant(_ context.Context, params *provisioning.GetTenantParams) 
 // ListTenants implements provisioning.Tx.
 func (x *tx) ListTenants(_ context.Context, q provisioning.TenantQuery) ([]*provisioning.Tenant, error) {
 	list := x.s.byPartner[q.PartnerID]
+	if q.AllPartners {
+		list = x.allLive()
+	}
 	end := len(list)
 	if q.After != nil {
 		key := &provisioning.Tenant{CreatedAt: q.After.CreatedAt, ID: q.After.ID}
@@ -433,10 +448,10 @@ func (x *tx) AppendEvent(_ context.Context, e *provisioning.Event) error {
 func (x *tx) storeEvent(e *provisioning.Event) {
 	x.s.seq++
 	e.Seq = x.s.seq
-	c := *e
-	c.Data = e.Data.Clone()
-	x.s.events[e.PartnerID] = append(x.s.events[e.PartnerID], &c)
-	x.s.eventByID[e.ID] = &c
+	c := e.Clone()
+	x.s.events[e.PartnerID] = append(x.s.events[e.PartnerID], c)
+	x.s.eventByID[e.ID] = c
+	x.s.log = append(x.s.log, c)
 	for _, w := range x.s.webhooks {
 		if w.PartnerID != e.PartnerID || !w.Wants(e.Type) {
 			continue
@@ -450,18 +465,19 @@ func (x *tx) storeEvent(e *provisioning.Event) {
 
 // ListEvents implements provisioning.Tx.
 func (x *tx) ListEvents(_ context.Context, q provisioning.EventQuery) ([]*provisioning.Event, error) {
-	after, err := x.eventSeq(q.PartnerID, q.AfterID)
+	after, err := x.eventSeq(q, q.AfterID)
 	if err != nil {
 		return nil, err
 	}
 	list := x.s.events[q.PartnerID]
+	if q.AllPartners {
+		list = x.s.log
+	}
 	i, _ := slices.BinarySearchFunc(list, after+1, func(e *provisioning.Event, seq int64) int { return cmp.Compare(e.Seq, seq) })
 	var out []*provisioning.Event
 	for ; i < len(list) && len(out) < q.Limit; i++ {
 		if e := list[i]; q.Type == "" || e.Type == q.Type {
-			c := *e
-			c.Data = e.Data.Clone()
-			out = append(out, &c)
+			out = append(out, e.Clone())
 		}
 	}
 	return out, nil
@@ -469,7 +485,7 @@ func (x *tx) ListEvents(_ context.Context, q provisioning.EventQuery) ([]*provis
 
 // ListTenantEvents implements provisioning.Tx.
 func (x *tx) ListTenantEvents(_ context.Context, params *provisioning.ListTenantEventsParams) ([]*provisioning.Event, error) {
-	after, err := x.eventSeq(params.PartnerID, params.AfterID)
+	after, err := x.eventSeq(provisioning.EventQuery{PartnerID: params.PartnerID}, params.AfterID)
 	if err != nil {
 		return nil, err
 	}
@@ -482,22 +498,20 @@ func (x *tx) ListTenantEvents(_ context.Context, params *provisioning.ListTenant
 			break
 		}
 		if e.Seq > after && e.TenantID == params.TenantID {
-			c := *e
-			c.Data = e.Data.Clone()
-			out = append(out, &c)
+			out = append(out, e.Clone())
 		}
 	}
 	return out, nil
 }
 
-// eventSeq returns the Seq of the partner's event with the id, 0 for no id. Returns
+// eventSeq returns the Seq of the event with the id in q's feed, 0 for no id. Returns
 // CodeNotFound.
-func (x *tx) eventSeq(partnerID, id string) (int64, error) {
+func (x *tx) eventSeq(q provisioning.EventQuery, id string) (int64, error) {
 	if id == "" {
 		return 0, nil
 	}
 	e, ok := x.s.eventByID[id]
-	if !ok || e.PartnerID != partnerID {
+	if !ok || (!q.AllPartners && e.PartnerID != q.PartnerID) {
 		return 0, provisioning.Errorf(provisioning.CodeNotFound, "event not found")
 	}
 	return e.Seq, nil
@@ -675,9 +689,8 @@ func (x *tx) ClaimDeliveries(_ context.Context, p *provisioning.ClaimDeliveriesP
 		x.undo = append(x.undo, func() { *d = old })
 		x.lease(d.ID, p.LeaseUntil)
 		c := *d
-		e := *x.s.eventByID[d.EventID]
-		e.Data = e.Data.Clone()
-		jobs = append(jobs, &provisioning.DeliveryJob{Delivery: &c, Webhook: cloneWebhook(x.s.webhooks[d.WebhookID]), Event: &e})
+		e := x.s.eventByID[d.EventID].Clone()
+		jobs = append(jobs, &provisioning.DeliveryJob{Delivery: &c, Webhook: cloneWebhook(x.s.webhooks[d.WebhookID]), Event: e})
 	}
 	return jobs, nil
 }

@@ -64,6 +64,19 @@ var dialect = sqlstore.Dialect{
 		return errors.As(err, &pe) && pe.Code == "23505" &&
 			(pe.Constraint == "tenants_name_key" || pe.Constraint == "tenants_external_id_key")
 	},
+	EventTenant: func(id string) any {
+		if id == "" {
+			return nil
+		}
+		return id
+	},
+	// Every partner's feed goes in the order of the transactions that wrote the events (xact,
+	// pg_current_xact_id() by default) and shows only those of transactions older than the
+	// oldest one still running in the statement's snapshot: every one of them has ended, so
+	// none can add an event before a position a reader has passed.
+	FeedPosition: `SELECT CAST(xact AS TEXT) AS xact, seq FROM events WHERE id = ?`,
+	FeedOrder: `(xact, seq) > (CAST(? AS xid8), ?) AND xact < pg_snapshot_xmin(pg_current_snapshot())
+		AND (? = '' OR type = ?) ORDER BY xact, seq`,
 }
 
 // Open connects to the database at a postgres:// or postgresql:// URL and checks that it

@@ -50,8 +50,13 @@ var dialect = sqlstore.Dialect{
 	Conflict: func(err error) bool {
 		var se *sqlite.Error
 		return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE &&
-			!strings.Contains(se.Error(), "tenants.id")
+			strings.Contains(se.Error(), "tenants.") && !strings.Contains(se.Error(), "tenants.id")
 	},
+	// The column stays NOT NULL as it was made: an event without a tenant stores ''.
+	EventTenant:  func(id string) any { return id },
+	FeedPosition: `SELECT '0' AS xact, seq FROM events WHERE id = ?`,
+	// One writer at a time: seq is the commit order. The position's xact is always '0'.
+	FeedOrder: `? IS NOT NULL AND seq > ? AND (? = '' OR type = ?) ORDER BY seq`,
 	// A purged tenant's old pages may still be frames of the WAL file: empty it. (The pages
 	// themselves are zeroed as they are freed: secure_delete.)
 	AfterPurge: "PRAGMA wal_checkpoint(TRUNCATE)",

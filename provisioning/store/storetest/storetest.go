@@ -92,6 +92,15 @@ func Run(t *testing.T, h Harness) {
 	t.Run("DeliveryClaimBoundsRace", func(t *testing.T) { testDeliveryClaimBoundsRace(t, h, false) })
 	t.Run("WorkerServesEveryPartner", func(t *testing.T) { testWorkerServesEveryPartner(t, h) })
 	t.Run("EventsUnderConcurrentWrites", func(t *testing.T) { testEventsUnderConcurrentWrites(t, h, false) })
+	t.Run("PartnerRegistry", func(t *testing.T) { testPartnerRegistry(t, h) })
+	t.Run("Quota", func(t *testing.T) { testQuota(t, h) })
+	t.Run("QuotaRace", func(t *testing.T) { testQuotaRace(t, h, false) })
+	t.Run("PartnerDisabled", func(t *testing.T) { testPartnerDisabled(t, h, false) })
+	t.Run("APIKeys", func(t *testing.T) { testAPIKeys(t, h) })
+	t.Run("APIKeyLimitRace", func(t *testing.T) { testAPIKeyLimitRace(t, h, false) })
+	t.Run("OperatorScope", func(t *testing.T) { testOperatorScope(t, h) })
+	t.Run("PartnerEventsReachWebhooks", func(t *testing.T) { testPartnerEventsReachWebhooks(t, h) })
+	t.Run("AllPartnersFeedUnderConcurrentWrites", func(t *testing.T) { testAllPartnersFeedUnderConcurrentWrites(t, h, false) })
 	if h.HostTransactions {
 		t.Run("InHostTransaction", func(t *testing.T) { testInHostTransaction(t, h) })
 		t.Run("BulkInHostTransaction", func(t *testing.T) { testBulkInHostTransaction(t, h) })
@@ -106,6 +115,10 @@ func Run(t *testing.T, h Harness) {
 		t.Run("WebhookLimitOpenRegistrationTwoStores", func(t *testing.T) { testWebhookLimitOpenRegistration(t, h, true) })
 		t.Run("PatchLimitsRaceTwoStores", func(t *testing.T) { testPatchLimitsRace(t, h, true) })
 		t.Run("PurgeRaceTwoStores", func(t *testing.T) { testPurgeRace(t, h, true) })
+		t.Run("QuotaRaceTwoStores", func(t *testing.T) { testQuotaRace(t, h, true) })
+		t.Run("PartnerDisabledTwoStores", func(t *testing.T) { testPartnerDisabled(t, h, true) })
+		t.Run("APIKeyLimitRaceTwoStores", func(t *testing.T) { testAPIKeyLimitRace(t, h, true) })
+		t.Run("AllPartnersFeedUnderConcurrentWritesTwoStores", func(t *testing.T) { testAllPartnersFeedUnderConcurrentWrites(t, h, true) })
 		t.Run("PersistsAcrossReopen", func(t *testing.T) { testReopen(t, h) })
 	}
 }

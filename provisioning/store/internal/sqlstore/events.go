@@ -10,9 +10,12 @@ import (
 	"github.com/provisiond/provisiond/provisioning"
 )
 
+// eventColumns are the columns every SELECT of events reads, in eventRow's order.
+const eventColumns = `seq, id, partner_id, type, COALESCE(CAST(tenant_id AS TEXT), '') AS tenant_id,
+	COALESCE(actor, '') AS actor, COALESCE(request_id, '') AS request_id, created_at, data`
+
 const (
-	qListEvents = `SELECT seq, id, partner_id, type, tenant_id, COALESCE(actor, '') AS actor,
-		COALESCE(request_id, '') AS request_id, created_at, data
+	qListEvents = `SELECT ` + eventColumns + `
 		FROM events WHERE partner_id = ? AND seq > ? AND (? = '' OR type = ?) ORDER BY seq LIMIT ?`
 	// The position of a feed cursor: the seq of the partner's event it names.
 	qEventSeq = `SELECT seq FROM events WHERE partner_id = ? AND id = ?`
@@ -47,11 +50,11 @@ func (x *tx) AppendEvent(_ context.Context, e *provisioning.Event) error {
 // insertEvent writes an appended event and sets its Seq. Where writers run concurrently, it
 // takes the partner's ordering lock, held until the commit.
 func (x *tx) insertEvent(ctx context.Context, e *provisioning.Event) error {
-	data, err := encodeEventData(e.Data)
+	data, err := encodeEventPayload(e)
 	if err != nil {
 		return x.internal(err)
 	}
-	err = x.get(ctx, &e.Seq, x.s.d.AppendEvent, e.ID, e.PartnerID, string(e.Type), e.TenantID,
+	err = x.get(ctx, &e.Seq, x.s.d.AppendEvent, e.ID, e.PartnerID, string(e.Type), x.s.d.EventTenant(e.TenantID),
 		null(e.Actor), null(e.RequestID), x.s.d.Time(e.CreatedAt), string(data))
 	if err != nil {
 		return x.internal(err)
@@ -61,6 +64,9 @@ func (x *tx) insertEvent(ctx context.Context, e *provisioning.Event) error {
 
 // ListEvents implements provisioning.Tx.
 func (x *tx) ListEvents(ctx context.Context, q provisioning.EventQuery) ([]*provisioning.Event, error) {
+	if q.AllPartners {
+		return x.listAllEvents(ctx, q)
+	}
 	after, err := x.eventSeq(ctx, q.PartnerID, q.AfterID)
 	if err != nil {
 		return nil, err
@@ -122,11 +128,40 @@ func (x *tx) eventSeq(ctx context.Context, partnerID, id string) (int64, error) 
 }
 
 func (r *eventRow) event() (*provisioning.Event, error) {
-	data, err := decodeEventData(r.Data)
-	if err != nil {
+	e := &provisioning.Event{Seq: r.Seq, ID: r.ID, PartnerID: r.PartnerID, Type: provisioning.EventType(r.Type),
+		TenantID: r.TenantID, Actor: r.Actor, RequestID: r.RequestID, CreatedAt: time.Time(r.CreatedAt)}
+	if err := decodeEventPayload(r.Data, e); err != nil {
 		return nil, fmt.Errorf("event %s: %w", r.ID, err)
 	}
-	return &provisioning.Event{Seq: r.Seq, ID: r.ID, PartnerID: r.PartnerID, Type: provisioning.EventType(r.Type),
-		TenantID: r.TenantID, Actor: r.Actor, RequestID: r.RequestID, CreatedAt: time.Time(r.CreatedAt),
-		Data: data}, nil
+	return e, nil
+}
+
+// listAllEvents is ListEvents of every partner: in the dialect's feed order, after the
+// position of the event q.AfterID.
+func (x *tx) listAllEvents(ctx context.Context, q provisioning.EventQuery) ([]*provisioning.Event, error) {
+	pos := struct {
+		Xact string `db:"xact"`
+		Seq  int64  `db:"seq"`
+	}{Xact: "0"}
+	if q.AfterID != "" {
+		err := x.get(ctx, &pos, x.s.d.FeedPosition, q.AfterID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, provisioning.Errorf(provisioning.CodeNotFound, "event not found")
+		}
+		if err != nil {
+			return nil, x.internal(err)
+		}
+	}
+	var rows []eventRow
+	if err := x.sel(ctx, &rows, x.s.d.feedQuery(), pos.Xact, pos.Seq, string(q.Type), string(q.Type), q.Limit); err != nil {
+		return nil, x.internal(err)
+	}
+	out := make([]*provisioning.Event, len(rows))
+	for i := range rows {
+		var err error
+		if out[i], err = rows[i].event(); err != nil {
+			return nil, x.internal(err)
+		}
+	}
+	return out, nil
 }

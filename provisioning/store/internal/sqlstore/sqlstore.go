@@ -53,6 +53,19 @@ type Dialect struct {
 	// Conflict reports whether err is a violation of one of the tenants' unique indexes on
 	// company name or external id.
 	Conflict func(err error) bool
+	// EventTenant is the value stored as an event's tenant_id: NULL for the events without a
+	// tenant where the column allows it.
+	EventTenant func(tenantID string) any
+	// FeedPosition selects the position (xact, seq) of the event whose id is its argument in
+	// the feed of every partner's events; xact is text.
+	FeedPosition string
+	// FeedOrder is the condition and the order of the feed of every partner's events, from the
+	// arguments (xact, seq) of the position it follows and (type, type) of the type filter (''
+	// for all), such that no event can later commit before a position a reader has passed:
+	// where transactions commit one at a time, seq order; on PostgreSQL, the order of the
+	// writing transactions, holding back the events of those still running (and so of any
+	// that might yet precede them).
+	FeedOrder string
 	// AfterPurge, when not "", runs on the write database after a transaction that purged a
 	// tenant has committed, to remove what the database still keeps of it outside its tables
 	// (SQLite: the WAL file's frames). Its rows, if any, are read and ignored.
@@ -60,7 +73,10 @@ type Dialect struct {
 }
 
 func (d *Dialect) fanOutQuery() string { return fmt.Sprintf(qDeliveryFanOut, d.NewUUID) }
-func (d *Dialect) claimQuery() string  { return fmt.Sprintf(qDeliveryClaim, d.SkipLocked) }
+func (d *Dialect) feedQuery() string {
+	return `SELECT ` + eventColumns + ` FROM events WHERE ` + d.FeedOrder + ` LIMIT ?`
+}
+func (d *Dialect) claimQuery() string { return fmt.Sprintf(qDeliveryClaim, d.SkipLocked) }
 
 // Store is a provisioning.Store over a SQL database.
 type Store struct {

@@ -58,7 +58,10 @@ func fixedQueries(d *Dialect) []string {
 		qIdemGet, qIdemPut, qIdemPurge, d.AppendEvent, qListEvents, qEventSeq,
 		qConfigGet, qConfigGet + d.ForUpdate, qConfigInsert, qConfigUpdate,
 		qWebhookInsert, qWebhookCount, qWebhookGet, qWebhookList, qWebhookDelete, qWebhookSecrets, qDeliveryList, qDeliveryFinish,
-		d.fanOutQuery(), d.claimQuery()}
+		d.fanOutQuery(), d.claimQuery(), d.FeedPosition, d.feedQuery(),
+		qTenantPartner, qPartnerQuota, qPartnerQuota + d.ForUpdate, qTenantCount, qPartnerInsert, qPartnerGet,
+		qPartnerGet + d.ForUpdate, qPartnerList, qPartnerUpdate, qKeyInsert, qKeyCount, qKeyGet, qKeyList,
+		qKeyDelete, qKeyFind, qKeyTouch}
 	for _, q := range []string{d.IdempotencyLock, d.LimitLock} {
 		if q != "" {
 			qs = append(qs, q)
@@ -242,6 +245,9 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 func (x *tx) ListTenants(ctx context.Context, q provisioning.TenantQuery) ([]*provisioning.Tenant, error) {
 	where := []string{"partner_id = ?", "deleted_at IS NULL"}
 	args := []any{q.PartnerID}
+	if q.AllPartners {
+		where, args = where[1:], nil
+	}
 	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
 	switch q.Status {
 	case provisioning.StatusPendingDeletion:

@@ -227,8 +227,7 @@ func (x *tx) ClaimDeliveries(ctx context.Context, p *provisioning.ClaimDeliverie
 	if err := x.sel(ctx, &ws, q, args...); err != nil {
 		return nil, x.internal(err)
 	}
-	q, args, err = sqlx.In(`SELECT seq, id, partner_id, type, tenant_id, COALESCE(actor, '') AS actor,
-		COALESCE(request_id, '') AS request_id, created_at, data FROM events WHERE id IN (?)`, eventIDs)
+	q, args, err = sqlx.In(`SELECT `+eventColumns+` FROM events WHERE id IN (?)`, eventIDs)
 	if err != nil {
 		return nil, x.internal(err)
 	}
