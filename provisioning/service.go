@@ -28,7 +28,9 @@ var _ Provisioner = (*Service)(nil)
 // Middleware decorates a Provisioner — with metrics, tracing, auditing, a host's own rules —
 // by returning one that calls next. Give it to New with WithMiddleware rather than wrapping the
 // Service: the Service applies it to itself and to every transaction-bound copy, so the
-// decoration also holds inside Idempotently and WithTx.
+// decoration also holds inside Idempotently and WithTx. A middleware reaches the store only
+// through next: next may be bound to a transaction, and on stores that run one write at a time
+// (memory, SQLite) a write through another Service would wait for that transaction forever.
 type Middleware func(next Provisioner) Provisioner
 
 // WithMiddleware wraps every call of the Service in mws, the first outermost.

@@ -436,3 +436,16 @@ func TestRefusalDoesNotSquatIdempotencyKey(t *testing.T) {
 		})
 	}
 }
+
+// Serving a wrapper of the Service that keeps the idempotency keys would bypass the wrapper for
+// keyed changes: New refuses to build such a handler, loudly.
+func TestNewRefusesAWrapperBesideItsIdempotency(t *testing.T) {
+	svc := provisioning.New(memstore.New(), provisioning.NewRBAC(provisioning.DefaultPolicy()))
+	wrapper := struct{ provisioning.Provisioner }{svc}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("New served a wrapper of the Service given to WithIdempotency")
+		}
+	}()
+	httpapi.New(wrapper, nil, httpapi.WithIdempotency(svc))
+}

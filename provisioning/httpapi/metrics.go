@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +17,21 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	inFlight prometheus.Gauge
+
+	// series caches each label set's counter and histogram (seriesKey → *series), so that a
+	// request looks them up in one map read instead of hashing its labels in the vectors. Its
+	// keys come from the same fixed sets as the labels.
+	series sync.Map
+}
+
+type seriesKey struct {
+	method, route string
+	status        int // 100-599, or -1 for any other
+}
+
+type series struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 // WithMetrics registers the API's request metrics with reg: provisiond_http_requests_total,
@@ -45,9 +61,23 @@ func (m *metrics) observe(method, route string, status int, d time.Duration) {
 	if m == nil {
 		return
 	}
-	method, route = methodLabel(method), routeLabel(route)
-	m.requests.WithLabelValues(method, route, statusLabel(status)).Inc()
-	m.duration.WithLabelValues(method, route).Observe(d.Seconds())
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if status < 100 || status > 599 {
+		status = -1 // "other", whatever it was
+	}
+	k := seriesKey{methodLabel(method), routeLabel(route), status}
+	v, ok := m.series.Load(k)
+	if !ok {
+		v, _ = m.series.LoadOrStore(k, &series{
+			requests: m.requests.WithLabelValues(k.method, k.route, statusLabel(status)),
+			duration: m.duration.WithLabelValues(k.method, k.route),
+		})
+	}
+	sr := v.(*series)
+	sr.requests.Inc()
+	sr.duration.Observe(d.Seconds())
 }
 
 // methodLabel is a request method as the metrics and the log show it: one of the methods of

@@ -87,6 +87,10 @@ type server struct {
 //
 //	svc := provisioning.New(store, authz, provisioning.WithMiddleware(metrics))
 //	h := httpapi.New(svc, authn, httpapi.WithIdempotency(svc))
+//
+// New panics when WithIdempotency names a Service and prov is not that Service (a wrapper of
+// it, say): keyed changes would run through the Service without the wrapper. Decorate the
+// Service with provisioning.WithMiddleware instead.
 func New(prov provisioning.Provisioner, authn Authenticator, opts ...Option) http.Handler {
 	s := &server{prov: prov, authn: authn, maxBody: DefaultMaxBodyBytes,
 		log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
@@ -94,6 +98,12 @@ func New(prov provisioning.Provisioner, authn Authenticator, opts ...Option) htt
 	s.cached, _ = authn.(CachedAuthenticator)
 	for _, o := range opts {
 		o(s)
+	}
+	if svc, ok := s.idem.(*provisioning.Service); ok && provisioning.Provisioner(svc) != prov {
+		// A keyed change runs through the Service WithIdempotency names, so a wrapper around it
+		// served here would be bypassed exactly for keyed requests: refuse to be built so.
+		panic("httpapi: New serves a Provisioner other than the Service given to WithIdempotency; " +
+			"serve the Service itself and decorate it with provisioning.WithMiddleware")
 	}
 	return s.routes()
 }

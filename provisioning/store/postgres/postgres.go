@@ -54,7 +54,9 @@ var dialect = sqlstore.Dialect{
 		FROM (SELECT pg_advisory_xact_lock(42, hashtext($2))) AS serialize RETURNING seq`,
 	NewUUID:    "gen_random_uuid()",
 	SkipLocked: " FOR UPDATE SKIP LOCKED",
-	Time:       func(t time.Time) any { return t.UTC() },
+	// Each savepoint is a round trip; a create in its own transaction needs none.
+	RestartFresh: true,
+	Time:         func(t time.Time) any { return t.UTC() },
 	MetadataMatch: func(m map[string]string) (string, []any, error) {
 		b, err := json.Marshal(m)
 		return "metadata @> ?::jsonb", []any{string(b)}, err

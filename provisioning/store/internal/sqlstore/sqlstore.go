@@ -50,6 +50,10 @@ type Dialect struct {
 	// MetadataMatch returns a condition and its arguments requiring the metadata to hold
 	// every pair of m.
 	MetadataMatch func(m map[string]string) (string, []any, error)
+	// RestartFresh is set where a savepoint costs round trips (a server's): a change that is
+	// the first statement of a Write's own transaction then runs without one, and a failure
+	// rolls the transaction back and begins it again instead.
+	RestartFresh bool
 	// Conflict reports whether err is a violation of one of the tenants' unique indexes on
 	// company name or external id.
 	Conflict func(err error) bool
@@ -108,7 +112,7 @@ func (s *Store) Write(ctx context.Context, fn func(provisioning.Tx) error) error
 	if err != nil {
 		return s.internal(err)
 	}
-	x := &tx{s: s, db: s.writeDB, t: t, q: t}
+	x := &tx{s: s, db: s.writeDB, t: t, q: t, fresh: true}
 	if err := x.run(ctx, fn); err != nil {
 		_ = t.Rollback()
 		return err
@@ -183,6 +187,7 @@ type tx struct {
 	events []*provisioning.Event // appended, written when the work ends (see run)
 	depth  int                   // how many savepoints are open
 	purged bool                  // PurgeTenant ran: AfterPurge is due after the commit
+	fresh  bool                  // a Write's own transaction, in which no statement has run yet
 }
 
 func (x *tx) internal(err error) error { return x.s.internal(err) }
@@ -206,6 +211,7 @@ func (s *Store) SetStatementTimeout(d time.Duration) { s.timeout = d }
 
 // bounded runs one statement under the statement timeout.
 func (x *tx) bounded(ctx context.Context, run func(context.Context) error) error {
+	x.fresh = false
 	if x.s.timeout <= 0 {
 		return run(ctx)
 	}
@@ -254,8 +260,7 @@ func (x *tx) exec(ctx context.Context, query string, args ...any) (int64, error)
 	})
 	if err != nil {
 		if x.s.d.Conflict(err) {
-			return 0, &provisioning.Error{Code: provisioning.CodeTenantExists,
-				Message: "a tenant with this company name or external id already exists"}
+			return 0, errTenantExists()
 		}
 		return 0, x.internal(err)
 	}
@@ -264,4 +269,11 @@ func (x *tx) exec(ctx context.Context, query string, args ...any) (int64, error)
 		return 0, x.internal(err)
 	}
 	return n, nil
+}
+
+// errTenantExists is the error of a write that would give two live tenants of a partner one
+// name key or external id.
+func errTenantExists() error {
+	return &provisioning.Error{Code: provisioning.CodeTenantExists,
+		Message: "a tenant with this company name or external id already exists"}
 }

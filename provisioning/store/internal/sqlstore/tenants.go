@@ -27,7 +27,7 @@ const columns = `id, partner_id, company_name, email, COALESCE(phone_number, '')
 const (
 	qInsert = `INSERT INTO tenants (id, partner_id, company_name, name_key, key_version, email, phone_number,
 		industry, external_id, status, metadata, version, created_at, updated_at, deletion_scheduled_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 	qGet    = `SELECT ` + columns + ` FROM tenants WHERE partner_id = ? AND id = ? AND deleted_at IS NULL`
 	qUpdate = `UPDATE tenants SET company_name = ?, name_key = ?, key_version = ?,
 		name_key_grandfathered = (name_key_grandfathered AND name_key = ?), email = ?, phone_number = ?,
@@ -158,12 +158,32 @@ func metadataArg(m map[string]string) (any, error) {
 	return string(b), err
 }
 
-// InsertTenant implements provisioning.Tx: in a savepoint, so that a failure — a conflict, a
-// value the database refuses — undoes the tenant and its configuration and leaves the
-// transaction usable; a conflict's holder is then read in the same transaction.
+// InsertTenant implements provisioning.Tx. A conflict fails no statement (the insert does
+// nothing on conflict, and then neither the configuration is inserted): its holder is read in
+// the same transaction. Any other failure is undone by an internal savepoint, except where the
+// database's savepoints cost round trips (Dialect.RestartFresh) and the insert is the first
+// statement of a Write's own transaction: there the insert runs without one (a create's two
+// round trips fewer) and a failure restarts the transaction, which had nothing else in it.
 func (x *tx) InsertTenant(ctx context.Context, params *provisioning.InsertTenantParams) error {
-	err := x.atomically(ctx, func() error { return x.insertTenant(ctx, params) })
+	if x.t == nil {
+		return x.internal(errors.New("a change outside a Write"))
+	}
+	var err error
+	if x.fresh && x.s.d.RestartFresh {
+		if err = x.insertTenant(ctx, params); err != nil && !isExists(err) {
+			if rerr := x.restart(ctx); rerr != nil {
+				return x.internal(errors.Join(err, rerr))
+			}
+		}
+	} else {
+		err = x.atomically(ctx, func() error { return x.insertTenant(ctx, params) })
+	}
 	return x.nameHolder(ctx, params.Tenant, err)
+}
+
+func isExists(err error) bool {
+	var e *provisioning.Error
+	return errors.As(err, &e) && e.Code == provisioning.CodeTenantExists
 }
 
 // InsertTenants implements provisioning.Tx: every tenant in one savepoint.
@@ -184,19 +204,23 @@ func (x *tx) InsertTenants(ctx context.Context, params []*provisioning.InsertTen
 	return failed, err
 }
 
-// insertTenant inserts a tenant and its configuration.
+// insertTenant inserts a tenant and its configuration, or neither when the tenant's name key
+// or external id is taken (CodeTenantExists).
 func (x *tx) insertTenant(ctx context.Context, params *provisioning.InsertTenantParams) error {
 	t, c := params.Tenant, params.Config
 	md, err := metadataArg(t.Metadata)
 	if err != nil {
 		return x.internal(err)
 	}
-	_, err = x.exec(ctx, qInsert,
+	n, err := x.exec(ctx, qInsert,
 		t.ID, t.PartnerID, t.CompanyName, provisioning.NameKey(t.CompanyName), provisioning.NameKeyVersion, t.Email, null(t.PhoneNumber),
 		null(t.Industry), null(t.ExternalID), storedStatus(t), md, t.Version, x.s.d.Time(t.CreatedAt), x.s.d.Time(t.UpdatedAt),
 		x.deletionArg(t))
 	if err != nil {
 		return err
+	}
+	if n == 0 {
+		return errTenantExists()
 	}
 	_, err = x.exec(ctx, qConfigInsert, c.TenantID, t.PartnerID, string(c.Config), c.Version, x.s.d.Time(c.UpdatedAt))
 	return err

@@ -72,6 +72,16 @@ func (x *tx) atomically(ctx context.Context, fn func() error) error {
 	return nil
 }
 
+// restart rolls the transaction back and begins it anew on the same connection: the undo of a
+// failed first statement, where a savepoint before it would have cost a round trip.
+func (x *tx) restart(ctx context.Context) error {
+	if _, err := x.t.ExecContext(ctx, "ROLLBACK"); err != nil {
+		return err
+	}
+	_, err := x.t.ExecContext(ctx, "BEGIN")
+	return err
+}
+
 // BeginTx starts a transaction on the database the store writes to, for a host application
 // that provisions inside its own transaction: do the provisioning in WriteTx, the host's own
 // work beside it, and commit or roll back.
