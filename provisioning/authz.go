@@ -18,7 +18,7 @@ type Policy struct {
 }
 
 // DefaultPolicy is the built-in policy: role partner-admin grants every tenant and webhook
-// permission.
+// permission but PermTenantPurge, which no role has unless a policy says so.
 func DefaultPolicy() Policy {
 	return Policy{Roles: map[string][]Permission{
 		"partner-admin": {PermTenantCreate, PermTenantRead, PermTenantUpdate, PermTenantDelete, PermWebhookManage},

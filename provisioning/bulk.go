@@ -30,7 +30,9 @@ func (s *engine) CreateTenants(ctx context.Context, p Principal, ins []TenantInp
 	results := make([]BulkResult, len(ins))
 	news := make([]*InsertTenantParams, len(ins))
 	for i, in := range ins {
-		news[i], results[i].Err = s.newTenant(p, in)
+		if news[i], results[i].Err = s.newTenant(p, in); news[i] != nil {
+			s.involve(news[i].Tenant.ID)
+		}
 	}
 	if atomic {
 		s.createAll(ctx, p, news, results)

@@ -145,6 +145,7 @@ func (s *engine) GetTenantConfig(ctx context.Context, p Principal, id string) (*
 	if !ok {
 		return nil, notFound()
 	}
+	s.involve(id)
 	var c *TenantConfig
 	err := s.read(ctx, func(tx Tx) error {
 		partner, err := tenantScope(ctx, tx, p, id)
@@ -158,7 +159,8 @@ func (s *engine) GetTenantConfig(ctx context.Context, p Principal, id string) (*
 }
 
 // ReplaceTenantConfig replaces a tenant's configuration with a JSON object (tenant:update).
-// Returns CodeNotFound, CodeInvalid, CodePrecondition (against the configuration's version).
+// Returns CodeNotFound, CodeInvalid, CodePrecondition (against the configuration's version),
+// CodeTenantPendingDeletion.
 func (s *engine) ReplaceTenantConfig(ctx context.Context, p Principal, id string, config json.RawMessage, pre Precondition) (*TenantConfig, error) {
 	m, err := decodeConfigInput(config)
 	if err != nil {
@@ -194,6 +196,7 @@ func (s *engine) changeConfig(ctx context.Context, p Principal, id string, pre P
 	if !ok {
 		return nil, notFound()
 	}
+	s.involve(id)
 	var c *TenantConfig
 	err := s.write(ctx, func(tx Tx) error {
 		partner, err := tenantScope(ctx, tx, p, id)
@@ -204,6 +207,9 @@ func (s *engine) changeConfig(ctx context.Context, p Principal, id string, pre P
 		t, err := tx.GetTenant(ctx, key)
 		if err != nil {
 			return err
+		}
+		if t.Status == StatusPendingDeletion {
+			return errPendingDeletion()
 		}
 		cur, err := tx.GetTenantConfig(ctx, key)
 		if err != nil {

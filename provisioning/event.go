@@ -18,7 +18,8 @@ const (
 	EventTenantUpdated   EventType = "tenant.updated"
 	EventTenantSuspended EventType = "tenant.suspended"
 	EventTenantResumed   EventType = "tenant.resumed"
-	EventTenantDeleted   EventType = "tenant.deleted"
+	// EventTenantDeleted is the purge of a tenant (see DeleteTenant): it carries no tenant data.
+	EventTenantDeleted EventType = "tenant.deleted"
 	// EventTenantProvisioned: every provisioning step of the tenant has succeeded.
 	EventTenantProvisioned EventType = "tenant.provisioned"
 	// EventTenantProvisioningFailed: a provisioning step of the tenant has failed for good.
@@ -42,8 +43,8 @@ const EventWebhookTest EventType = "webhook.test"
 
 // EventTypes lists every lifecycle event type: those of the feed, to which endpoints subscribe.
 var EventTypes = []EventType{EventTenantCreated, EventTenantUpdated, EventTenantSuspended, EventTenantResumed,
-	EventTenantDeleted, EventTenantConfigUpdated, EventTenantProvisioned, EventTenantProvisioningFailed,
-	EventPartnerCreated, EventPartnerUpdated, EventPartnerDisabled, EventPartnerEnabled, EventAPIKeyCreated, EventAPIKeyRevoked}
+	EventTenantDeleted, EventTenantConfigUpdated, EventTenantDeletionScheduled, EventTenantRestored, EventTenantProvisioned,
+	EventTenantProvisioningFailed, EventPartnerCreated, EventPartnerUpdated, EventPartnerDisabled, EventPartnerEnabled, EventAPIKeyCreated, EventAPIKeyRevoked}
 
 // Event records one change, written in the same transaction as the change (a transactional
 // outbox), so the event log is also the audit trail: who changed what, when, and the tenant (or
@@ -58,9 +59,11 @@ type Event struct {
 	Actor     string // the subject of the principal that made the change
 	RequestID string // the request that made it, when known
 	CreatedAt time.Time
-	Data      *Tenant  // tenant.* events
-	Partner   *Partner // partner.* events
-	APIKey    *APIKey  // api_key.* events; its Key is always empty
+	// Data is the tenant as it stood after the change, for tenant.* events; nil for a purge
+	// (EventTenantDeleted), and for every event of a tenant once it is purged.
+	Data    *Tenant
+	Partner *Partner // partner.* events
+	APIKey  *APIKey  // api_key.* events; its Key is always empty
 }
 
 // Clone returns a deep copy of e.

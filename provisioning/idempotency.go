@@ -43,6 +43,9 @@ type IdempotencyRecord struct {
 	Response    []byte    // the answer to replay
 	CreatedAt   time.Time // when the first request was answered
 	ExpiresAt   time.Time // when the record may be forgotten
+	// TenantIDs are the tenants whose data the answer may hold: every tenant the request named
+	// or created. Purging one of them deletes the record (Tx.PurgeTenant).
+	TenantIDs []string
 }
 
 // errInUse is the error of a key whose first request is still being answered.
@@ -68,9 +71,10 @@ var errDiscard = errors.New("provisioning: answer not kept")
 // request's changes through prov and returns the encoded answer and whether to keep it. A kept
 // answer commits together with those changes; one not kept (an internal error, a refusal) rolls
 // them back, so that a retry runs afresh. Later calls with the key get the kept answer back, with
-// replayed set, and do is not run. do must reach the store only through prov: on stores that run
-// one write at a time (memory, SQLite) a write begun otherwise would wait for this transaction,
-// which waits for do.
+// replayed set, and do is not run. The kept answer lists the tenants that prov's calls named or
+// created (IdempotencyRecord.TenantIDs), so that purging one of them forgets it. do must reach
+// the store only through prov: on stores that run one write at a time (memory, SQLite) a write
+// begun otherwise would wait for this transaction, which waits for do.
 //
 // It fails with CodeUnauthenticated or CodeForbidden as every method does, then
 // CodeIdempotencyKeyReused when the key was used for another request (another fingerprint),
@@ -130,13 +134,14 @@ func (s *Service) Idempotently(ctx context.Context, p Principal, perm Permission
 		return nil
 	}}
 	var keep, panicked = false, any(nil)
+	touched := &involvement{}
 	func() {
 		defer func() {
 			if panicked = recover(); panicked != nil {
 				_ = l.end(errDiscard)
 			}
 		}()
-		answer, keep = do(e.service(l.get))
+		answer, keep = do(e.recording(l.get, touched))
 	}()
 	if panicked != nil {
 		panic(panicked)
@@ -157,7 +162,8 @@ func (s *Service) Idempotently(ctx context.Context, p Principal, perm Permission
 		answer = []byte{}
 	}
 	put := l.tx.PutIdempotencyRecord(ctx, &IdempotencyRecord{PartnerID: p.PartnerID, Key: key,
-		Fingerprint: fingerprint, Response: answer, CreatedAt: now, ExpiresAt: now.Add(IdempotencyTTL)})
+		Fingerprint: fingerprint, Response: answer, CreatedAt: now, ExpiresAt: now.Add(IdempotencyTTL),
+		TenantIDs: touched.ids})
 	if err := l.end(put); err != nil {
 		return nil, false, err
 	}

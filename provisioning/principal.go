@@ -19,11 +19,14 @@ const (
 	// PermPartnerManage is the permission of the partner registry. Only operators hold it: no
 	// role or token permission grants it to anyone else (see RBAC).
 	PermPartnerManage Permission = "partner:manage"
+	// PermTenantPurge purges a tenant at once, past recovery. The default policy grants it to
+	// no role: a policy or a token must name it (operators hold every permission).
+	PermTenantPurge Permission = "tenant:purge"
 )
 
 // Permissions lists every permission the API checks: what an API key may be given.
 var Permissions = []Permission{PermTenantCreate, PermTenantRead, PermTenantUpdate, PermTenantDelete,
-	PermWebhookManage, PermAPIKeyManage, PermPartnerManage}
+	PermTenantPurge, PermWebhookManage, PermAPIKeyManage, PermPartnerManage}
 
 // operatorOnly lists the permissions that only operators may hold.
 var operatorOnly = []Permission{PermPartnerManage}

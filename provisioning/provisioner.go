@@ -27,19 +27,47 @@ type Provisioner interface {
 	// CreateTenants creates several tenants, each on its own or all or nothing (atomic), and
 	// reports each item's outcome in input order (CodeQuotaExceeded for those beyond the quota).
 	CreateTenants(ctx context.Context, p Principal, ins []TenantInput, atomic bool) ([]BulkResult, error)
-	// GetTenant returns a tenant. Returns CodeNotFound.
+	// GetTenant returns a tenant, one pending deletion included, until it is purged. Returns
+	// CodeNotFound.
 	GetTenant(ctx context.Context, p Principal, id string) (*Tenant, error)
-	// ListTenants returns one page of tenants, newest first. Returns CodeInvalid for a bad
-	// filter, CodeForbidden when a principal that is not an operator names a partner.
+	// ListTenants returns one page of tenants, newest first; tenants pending deletion only when
+	// the filter's Status asks for them. Returns CodeInvalid for a bad filter, CodeForbidden
+	// when a principal that is not an operator names a partner.
 	ListTenants(ctx context.Context, p Principal, f TenantFilter) (*TenantPage, error)
 	// UpdateTenant applies a merge patch. A patch that changes nothing returns the tenant as it
-	// is, version unchanged. Returns CodeNotFound, CodeInvalid, CodeTenantExists, CodePrecondition.
+	// is, version unchanged. Returns CodeNotFound, CodeInvalid, CodeTenantExists, CodePrecondition,
+	// CodeTenantPendingDeletion (a tenant pending deletion does not change; restore it first).
 	UpdateTenant(ctx context.Context, p Principal, id string, patch TenantPatch, pre Precondition) (*Tenant, error)
 	// ReplaceTenant replaces every writable field with in: optional fields absent from in are
 	// cleared; an empty Status keeps the current one. Errors as UpdateTenant.
 	ReplaceTenant(ctx context.Context, p Principal, id string, in TenantInput, pre Precondition) (*Tenant, error)
-	// DeleteTenant soft-deletes a tenant. Returns CodeNotFound, CodePrecondition.
-	DeleteTenant(ctx context.Context, p Principal, id string, pre Precondition) error
+	// DeleteTenant schedules the deletion of a tenant (tenant:delete): it becomes
+	// StatusPendingDeletion until DeletionScheduledAt — now plus the Service's deletion grace,
+	// or opts.Grace when that is shorter — when the Worker purges it; meanwhile it can be read,
+	// exported and restored, and its names stay reserved. Deleting a tenant already pending
+	// deletion returns it unchanged (its schedule stands). Returns CodeNotFound,
+	// CodePrecondition, CodeInvalid (a Grace out of range).
+	DeleteTenant(ctx context.Context, p Principal, id string, opts DeleteOptions, pre Precondition) (*Tenant, error)
+	// RestoreTenant cancels the deletion of a tenant pending deletion (tenant:delete): it gets
+	// back the status it had when it was deleted. Returns CodeNotFound (also once it is purged),
+	// CodePrecondition, CodeTenantNotPendingDeletion.
+	RestoreTenant(ctx context.Context, p Principal, id string, pre Precondition) (*Tenant, error)
+	// PurgeTenant purges a tenant at once, whatever its status (tenant:purge): it is deleted
+	// with its configuration and the kept idempotency answers of the requests that named it,
+	// its events lose its data, and its names are free again. It cannot be undone. Returns
+	// CodeNotFound, CodePrecondition.
+	PurgeTenant(ctx context.Context, p Principal, id string, pre Precondition) error
+	// ExportTenant returns everything held about a tenant, until it is purged (tenant:read):
+	// the tenant, its configuration and its events, oldest first, a page of at most
+	// MaxExportEvents at a time. Returns CodeNotFound, CodeInvalid (a bad filter).
+	ExportTenant(ctx context.Context, p Principal, id string, f ExportFilter) (*TenantExport, error)
+	// TenantAvailability says whether a create with q's company name and external id would
+	// conflict, and with which tenant (tenant:read): among the principal's own partner's
+	// tenants, where its create would go (an operator's too). Tenants pending deletion hold
+	// their names.
+	// Returns CodeInvalid (a value that breaks the field's rules), CodeBadRequest (neither
+	// given).
+	TenantAvailability(ctx context.Context, p Principal, q AvailabilityQuery) (*Availability, error)
 	// ListEvents returns a page of the partner's lifecycle events, oldest first (needs
 	// tenant:read): its tenants', its own (partner.*) and its API keys' (api_key.*). An
 	// operator's feed holds every partner's events unless the filter names one. Returns
@@ -50,7 +78,8 @@ type Provisioner interface {
 	// GetTenantConfig returns a tenant's configuration document. Returns CodeNotFound.
 	GetTenantConfig(ctx context.Context, p Principal, id string) (*TenantConfig, error)
 	// ReplaceTenantConfig replaces the configuration with a JSON object. A change that changes
-	// nothing keeps the version. Returns CodeNotFound, CodeInvalid, CodePrecondition.
+	// nothing keeps the version. Returns CodeNotFound, CodeInvalid, CodePrecondition,
+	// CodeTenantPendingDeletion.
 	ReplaceTenantConfig(ctx context.Context, p Principal, id string, config json.RawMessage, pre Precondition) (*TenantConfig, error)
 	// UpdateTenantConfig applies a JSON Merge Patch to the configuration. Errors as
 	// ReplaceTenantConfig.
@@ -133,6 +162,7 @@ func (s *engine) CreateTenant(ctx context.Context, p Principal, in TenantInput) 
 	if err != nil {
 		return nil, err
 	}
+	s.involve(n.Tenant.ID)
 	if err := s.write(ctx, func(tx Tx) error { return s.insert(ctx, tx, p, n) }); err != nil {
 		return nil, err
 	}
@@ -177,6 +207,7 @@ func (s *engine) GetTenant(ctx context.Context, p Principal, id string) (*Tenant
 	if !ok {
 		return nil, notFound()
 	}
+	s.involve(id)
 	var t *Tenant
 	err := s.read(ctx, func(tx Tx) error {
 		partner, err := tenantScope(ctx, tx, p, id)
@@ -256,6 +287,7 @@ func (s *engine) change(ctx context.Context, p Principal, id string, pre Precond
 	if !ok {
 		return nil, notFound()
 	}
+	s.involve(id)
 	var t *Tenant
 	err := s.write(ctx, func(tx Tx) error {
 		partner, err := tenantScope(ctx, tx, p, id)
@@ -265,6 +297,9 @@ func (s *engine) change(ctx context.Context, p Principal, id string, pre Precond
 		cur, err := tx.GetTenant(ctx, &GetTenantParams{PartnerID: partner, ID: id, ForUpdate: true})
 		if err != nil {
 			return err
+		}
+		if cur.Status == StatusPendingDeletion {
+			return errPendingDeletion()
 		}
 		if err := pre.check(cur); err != nil {
 			return err
@@ -288,38 +323,6 @@ func (s *engine) change(ctx context.Context, p Principal, id string, pre Precond
 		return nil, err
 	}
 	return t, nil
-}
-
-// DeleteTenant implements Provisioner.
-func (s *engine) DeleteTenant(ctx context.Context, p Principal, id string, pre Precondition) error {
-	if err := s.authorize(ctx, p, PermTenantDelete); err != nil {
-		return err
-	}
-	id, ok := canonicalID(id)
-	if !ok {
-		return notFound()
-	}
-	return s.write(ctx, func(tx Tx) error {
-		partner, err := tenantScope(ctx, tx, p, id)
-		if err != nil {
-			return err
-		}
-		cur, err := tx.GetTenant(ctx, &GetTenantParams{PartnerID: partner, ID: id, ForUpdate: true})
-		if err != nil {
-			return err
-		}
-		if err := pre.check(cur); err != nil {
-			return err
-		}
-		gone := cur.Clone()
-		gone.Version, gone.UpdatedAt = cur.Version+1, s.timestamp()
-		err = tx.DeleteTenant(ctx, &DeleteTenantParams{PartnerID: partner, ID: cur.ID, PrevVersion: cur.Version,
-			DeletedAt: gone.UpdatedAt})
-		if err != nil {
-			return err
-		}
-		return tx.AppendEvent(ctx, s.event(ctx, p, EventTenantDeleted, gone))
-	})
 }
 
 // mergeInvalid joins validation errors into one that names every field; the first error wins

@@ -58,7 +58,7 @@ func TestServiceChecksThePrincipal(t *testing.T) {
 		t.Fatalf("reader creates: %v", err)
 	}
 	// Permission is checked before existence: a reader learns nothing about ids it may not delete.
-	if err := svc.DeleteTenant(ctx, reader, "550e8400-e29b-41d4-a716-446655440000", provisioning.Precondition{}); provisioning.ErrorCode(err) != provisioning.CodeForbidden {
+	if _, err := svc.DeleteTenant(ctx, reader, "550e8400-e29b-41d4-a716-446655440000", provisioning.DeleteOptions{}, provisioning.Precondition{}); provisioning.ErrorCode(err) != provisioning.CodeForbidden {
 		t.Fatalf("reader deletes: %v", err)
 	}
 	// Invalid input is refused before anything is stored.

@@ -45,7 +45,8 @@ type settings struct {
 	now        func() time.Time
 	newID      func() string
 	checkURL   func(context.Context, *url.URL) error
-	steps      []Step // see WithSteps
+	steps      []Step        // see WithSteps
+	grace      time.Duration // how long a deleted tenant stays restorable
 	middleware []Middleware
 	inFlight   sync.Map // [2]string{partner, idempotency key} of the requests Idempotently runs
 	statuses   statusCache
@@ -56,12 +57,15 @@ type settings struct {
 type engine struct {
 	*settings
 	tx func() (Tx, error)
+	// involved, for the Service Idempotently hands to do, collects the tenants the request's
+	// calls named or created (see involve); nil otherwise.
+	involved *involvement
 }
 
 // New returns a Service that keeps tenants in store and asks authz for permissions.
 func New(store Store, authz Authorizer, opts ...Option) *Service {
 	s := &settings{store: store, authz: authz, now: time.Now, newID: newUUIDv7, checkURL: httpsOnly,
-		statuses: statusCache{ttl: PartnerStatusTTL}}
+		grace: DefaultDeletionGrace, statuses: statusCache{ttl: PartnerStatusTTL}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -70,8 +74,12 @@ func New(store Store, authz Authorizer, opts ...Option) *Service {
 
 // service returns the Service whose calls run in the transaction tx gives (nil: each in its
 // own transaction).
-func (s *settings) service(tx func() (Tx, error)) *Service {
-	e := &engine{settings: s, tx: tx}
+func (s *settings) service(tx func() (Tx, error)) *Service { return s.recording(tx, nil) }
+
+// recording returns the Service whose calls run in the transaction tx gives and record in
+// involved the tenants they name or create.
+func (s *settings) recording(tx func() (Tx, error), involved *involvement) *Service {
+	e := &engine{settings: s, tx: tx, involved: involved}
 	var prov Provisioner = e
 	for i := len(s.middleware) - 1; i >= 0; i-- {
 		prov = s.middleware[i](prov)
@@ -152,8 +160,28 @@ func (s *Service) ReplaceTenant(ctx context.Context, p Principal, id string, in 
 }
 
 // DeleteTenant implements Provisioner.
-func (s *Service) DeleteTenant(ctx context.Context, p Principal, id string, pre Precondition) error {
-	return s.prov.DeleteTenant(ctx, p, id, pre)
+func (s *Service) DeleteTenant(ctx context.Context, p Principal, id string, opts DeleteOptions, pre Precondition) (*Tenant, error) {
+	return s.prov.DeleteTenant(ctx, p, id, opts, pre)
+}
+
+// RestoreTenant implements Provisioner.
+func (s *Service) RestoreTenant(ctx context.Context, p Principal, id string, pre Precondition) (*Tenant, error) {
+	return s.prov.RestoreTenant(ctx, p, id, pre)
+}
+
+// PurgeTenant implements Provisioner.
+func (s *Service) PurgeTenant(ctx context.Context, p Principal, id string, pre Precondition) error {
+	return s.prov.PurgeTenant(ctx, p, id, pre)
+}
+
+// ExportTenant implements Provisioner.
+func (s *Service) ExportTenant(ctx context.Context, p Principal, id string, f ExportFilter) (*TenantExport, error) {
+	return s.prov.ExportTenant(ctx, p, id, f)
+}
+
+// TenantAvailability implements Provisioner.
+func (s *Service) TenantAvailability(ctx context.Context, p Principal, q AvailabilityQuery) (*Availability, error) {
+	return s.prov.TenantAvailability(ctx, p, q)
 }
 
 // ListEvents implements Provisioner.

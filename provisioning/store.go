@@ -48,25 +48,47 @@ type Tx interface {
 	// of Tenant.Provisioning, pending with no attempt, the first due at once), all or none.
 	// Returns CodeTenantExists, with Error.TenantID naming the holder, when a live tenant of the
 	// same partner has the same NameKey(CompanyName), or the same non-empty ExternalID.
+	//
+	// A live tenant is one that is not purged: tenants pending deletion are live, and hold their
+	// names. A tenant's Status, DeletionScheduledAt and StatusBeforeDeletion are stored as they
+	// are (a StatusPendingDeletion tenant needs both others set).
 	InsertTenant(ctx context.Context, params *InsertTenantParams) error
 	// InsertTenants stores new tenants, each with its configuration and steps, all or none. When one
 	// cannot be stored it stores none and returns its index with its error (CodeTenantExists
 	// naming the holder, as InsertTenant), or -1 with the error when no item is to blame.
 	// Items must not conflict with each other.
 	InsertTenants(ctx context.Context, params []*InsertTenantParams) (failed int, err error)
-	// GetTenant returns the live tenant, with its Provisioning. Returns CodeNotFound.
+	// GetTenant returns the live tenant, one pending deletion included, with its Provisioning.
+	// Returns CodeNotFound.
 	GetTenant(ctx context.Context, params *GetTenantParams) (*Tenant, error)
 	// ListTenants returns up to q.Limit live tenants of q.PartnerID matching q, newest first,
-	// strictly after q.After when it is set, each with its Provisioning.
+	// strictly after q.After when it is set, each with its Provisioning. Tenants pending
+	// deletion are left out unless q.Status is StatusPendingDeletion.
 	ListTenants(ctx context.Context, q TenantQuery) ([]*Tenant, error)
 	// UpdateTenant overwrites the stored tenant with params.Tenant if its version is still
-	// params.PrevVersion (its Provisioning aside: the steps change through their own methods). Returns CodeNotFound, CodePrecondition on a version mismatch, and
+	// params.PrevVersion, its Status, DeletionScheduledAt and StatusBeforeDeletion as
+	// InsertTenant stores them (its Provisioning aside: the steps change through their own
+	// methods). Returns CodeNotFound, CodePrecondition on a version mismatch, and
 	// CodeTenantExists, naming the holder, as InsertTenant.
 	UpdateTenant(ctx context.Context, params *UpdateTenantParams) error
-	// DeleteTenant soft-deletes the tenant if its version is still params.PrevVersion: it is
-	// kept but hidden, its version one more, and its company name and external id are free
-	// again. Returns CodeNotFound or CodePrecondition.
-	DeleteTenant(ctx context.Context, params *DeleteTenantParams) error
+	// FindTenant returns the id of the partner's live tenant that holds params.NameKey or
+	// params.ExternalID (each when not ""), the oldest when several do, or "" when none does:
+	// the tenant a create with those names would conflict with.
+	FindTenant(ctx context.Context, params *FindTenantParams) (string, error)
+	// ClaimTenantPurges returns up to params.Limit tenants, of any partner, with their
+	// Provisioning, whose purge is due: pending deletion with DeletionScheduledAt at or before
+	// params.Now, the longest due first.
+	// In Write they stay locked until the transaction ends, and concurrent claimers — other
+	// replicas — skip them, so each is claimed by one transaction at a time.
+	ClaimTenantPurges(ctx context.Context, params *ClaimTenantPurgesParams) ([]*Tenant, error)
+	// PurgeTenant deletes a tenant for good, whatever its status: its row, configuration and
+	// provisioning steps, the idempotency records that may hold it (IdempotencyRecord.TenantIDs), while its events —
+	// those stored and those the transaction appended — lose their tenant data (Event.Data
+	// becomes nil; the rest stays). Its names are free again. No company name, email, phone
+	// number or metadata of the tenant remains that the store can read. Returns CodeNotFound
+	// when the tenant is not there (purged already), so that of two purges of one tenant one
+	// fails.
+	PurgeTenant(ctx context.Context, params *PurgeTenantParams) error
 
 	// GetIdempotencyRecord returns the live record of a partner's idempotency key (one that
 	// expires after params.Now), or nil, without taking the key: in Read as in Write.
@@ -134,9 +156,10 @@ type Tx interface {
 	// params.LeaseUntil, counting an attempt, and returns them with their tenant. A step is due
 	// when it is pending and its next attempt is due at params.Now, or running and its lease
 	// has ended (its runner died); it is claimed only when every step before it has succeeded,
-	// its name is in params.Names, and its tenant is live. Concurrent claimers — other
-	// replicas — get disjoint sets, so a tenant's step never runs twice at once while its lease
-	// lasts.
+	// its name is in params.Names, and its tenant is live and not pending deletion (deleting a
+	// tenant holds its pending steps; restoring it lets them be claimed again). Concurrent
+	// claimers — other replicas — get disjoint sets, so a tenant's step never runs twice at
+	// once while its lease lasts.
 	ClaimSteps(ctx context.Context, params *ClaimStepsParams) ([]*StepJob, error)
 	// FinishStep records the outcome of an attempt, if the attempt still holds the step
 	// (running, with params.Attempt attempts): a runner whose lease ended and whose step was
@@ -161,6 +184,10 @@ type Tx interface {
 	// q.AllPartners it returns every partner's events in the store's feed order (see
 	// EventQuery), after the event q.AfterID of any partner.
 	ListEvents(ctx context.Context, q EventQuery) ([]*Event, error)
+	// ListTenantEvents returns up to params.Limit events of one tenant of params.PartnerID in
+	// Seq order, after the event params.AfterID when it is set. Returns CodeNotFound when
+	// params.AfterID is set and is not the id of an event of that tenant.
+	ListTenantEvents(ctx context.Context, params *ListTenantEventsParams) ([]*Event, error)
 
 	// TenantPartner returns the partner of a live tenant. Returns CodeNotFound.
 	TenantPartner(ctx context.Context, params TenantPartnerParams) (string, error)
@@ -261,7 +288,7 @@ type TenantQuery struct {
 	PartnerID string // "" with AllPartners
 	// AllPartners asks for every partner's tenants (an operator's listing).
 	AllPartners bool
-	Status      Status
+	Status      Status // "": every status but StatusPendingDeletion
 	ExternalID  string
 	Email       string // lower-cased
 	NameLike    string // a substring of the name key: the NameKey of the filter's query

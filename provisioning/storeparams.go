@@ -30,14 +30,32 @@ type UpdateTenantParams struct {
 	PrevVersion int64
 }
 
-// DeleteTenantParams names the tenant DeleteTenant soft-deletes.
-type DeleteTenantParams struct {
+// FindTenantParams names the names FindTenant looks for.
+type FindTenantParams struct {
+	PartnerID  string
+	NameKey    string // NameKey of a company name; "" looks for none
+	ExternalID string // "" looks for none
+}
+
+// ClaimTenantPurgesParams says which due purges ClaimTenantPurges claims.
+type ClaimTenantPurgesParams struct {
+	// Now is the claimer's time: tenants whose DeletionScheduledAt is not after it are due.
+	Now   time.Time
+	Limit int
+}
+
+// PurgeTenantParams names the tenant PurgeTenant purges.
+type PurgeTenantParams struct {
 	PartnerID string
-	ID        string
-	// PrevVersion is the version the stored tenant must still have.
-	PrevVersion int64
-	// DeletedAt becomes the tenant's UpdatedAt.
-	DeletedAt time.Time
+	TenantID  string
+}
+
+// ListTenantEventsParams selects a page of one tenant's events for ListTenantEvents.
+type ListTenantEventsParams struct {
+	PartnerID string
+	TenantID  string
+	AfterID   string // the id of the tenant's event the page follows; "" for the oldest
+	Limit     int
 }
 
 // UpdateTenantConfigParams is a change to a configuration for UpdateTenantConfig.

@@ -9,10 +9,14 @@ import (
 // Status is a tenant's lifecycle state.
 type Status string
 
-// The tenant statuses. Deleted tenants are never returned, so deletion is not a status.
+// The tenant statuses. A deleted tenant is pending deletion for a grace period, during which it
+// can be restored; then it is purged, and never returned again.
 const (
 	StatusActive    Status = "active"
 	StatusSuspended Status = "suspended"
+	// StatusPendingDeletion: deleted, restorable until DeletionScheduledAt, when the Worker
+	// purges it. Its names stay reserved meanwhile. Only DeleteTenant sets it.
+	StatusPendingDeletion Status = "pending_deletion"
 )
 
 // Tenant is a customer account provisioned by a partner. Optional string fields are "" when
@@ -33,10 +37,20 @@ type Tenant struct {
 	// Provisioning is the progress of the tenant's provisioning steps, kept by the store and
 	// the Worker: no input sets it.
 	Provisioning Provisioning
+	// DeletionScheduledAt is when a StatusPendingDeletion tenant will be purged; zero for any
+	// other status.
+	DeletionScheduledAt time.Time
+	// StatusBeforeDeletion is the status a StatusPendingDeletion tenant had when it was
+	// deleted, which restoring it gives back; "" for any other status. Stores keep it; the API
+	// does not show it.
+	StatusBeforeDeletion Status
 }
 
-// Clone returns a deep copy of t.
+// Clone returns a deep copy of t; nil for nil.
 func (t *Tenant) Clone() *Tenant {
+	if t == nil {
+		return nil
+	}
 	c := *t
 	c.Metadata = maps.Clone(t.Metadata)
 	c.Provisioning = t.Provisioning.clone()
@@ -70,8 +84,10 @@ type TenantInput struct {
 type TenantFilter struct {
 	// PartnerID, for operators only, selects one partner's tenants; an operator's listing
 	// without it holds every partner's.
-	PartnerID  string
-	Status     Status            // only tenants in this status
+	PartnerID string
+	// Status keeps the tenants in this status. Tenants pending deletion are listed only when
+	// it is StatusPendingDeletion.
+	Status     Status
 	ExternalID string            // only the tenant with this external id
 	Email      string            // only tenants with this email (compared lower-cased)
 	Query      string            // a substring of the company name, compared by NameKey

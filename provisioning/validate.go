@@ -91,6 +91,11 @@ var visibleName = validation.By(func(v any) error {
 
 var validStatus = validation.In(StatusActive, StatusSuspended).Error("must be one of active, suspended")
 
+// filterStatus is the status filter of a listing, which may also ask for the tenants pending
+// deletion (no change can set that status: only a deletion does).
+var filterStatus = validation.In(StatusActive, StatusSuspended, StatusPendingDeletion).
+	Error("must be one of active, suspended, pending_deletion")
+
 // lower lower-cases valid UTF-8 and leaves anything else for the text rule to report, rather
 // than turning its bad bytes into U+FFFD.
 func lower(s string) string {
@@ -198,7 +203,7 @@ func (f TenantFilter) normalize() (TenantFilter, *PageKey, error) {
 	var after *PageKey
 	errs := validation.Errors{
 		"limit":          validation.Validate(out.Limit, validation.Min(1), validation.Max(200)),
-		"status":         validation.Validate(out.Status, validStatus),
+		"status":         validation.Validate(out.Status, filterStatus),
 		"q":              validation.Validate(f.Query, validation.RuneLength(0, MaxCompanyName), plainText),
 		"email":          validation.Validate(out.Email, validation.RuneLength(0, MaxEmail), plainText),
 		"external_id":    validation.Validate(f.ExternalID, validation.RuneLength(0, MaxExternalID), plainText, printable),

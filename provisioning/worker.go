@@ -14,7 +14,8 @@ import (
 // queued but never sent.
 
 // Worker runs the background work of a Store: it delivers queued webhook events through a
-// DeliverySender, runs the tenants' provisioning steps, and forgets expired idempotency records. Each kind of work is a job that the
+// DeliverySender, runs the tenants' provisioning steps, purges the deleted tenants whose grace
+// has ended, and forgets expired idempotency records. Each kind of work is a job that the
 // Worker runs in rounds, in its own loop: a round that may have left work due starts the next
 // at once; otherwise the job waits its interval. Deliveries run in a pool instead, claimed as
 // attempts end, fairly between partners: one partner's endpoints — slow, hanging or many —
@@ -22,8 +23,9 @@ import (
 //
 // Several Workers — one per replica — may share a store: a delivery or a step is claimed in
 // the store under a lease, so replicas never attempt one at the same time, and one claimed by a
-// worker that died is claimed again when its lease ends; purging what another replica purged
-// is harmless.
+// worker that died is claimed again when its lease ends; a tenant due for its purge is claimed
+// by one replica's transaction, which purges it or, failing, leaves it to the next round;
+// purging expired idempotency records that another replica purged is harmless.
 //
 // Start one with Run, in its own goroutine, and stop it by ending Run's context:
 //
@@ -76,6 +78,10 @@ type WorkerOptions struct {
 	DeliveryBackoff func(attempt int) time.Duration
 	// IdempotencyPurgeInterval is how often expired idempotency records are deleted; default 1h.
 	IdempotencyPurgeInterval time.Duration
+	// PurgeInterval is how often the store is asked for deleted tenants whose grace has ended
+	// when the last round found none; default 1m. A tenant is purged within about this long
+	// after its DeletionScheduledAt.
+	PurgeInterval time.Duration
 	// StopTimeout is how long the attempts under way when Run's context ends may go on, to
 	// record their outcome, before their own context is canceled; default 10s. An attempt cut
 	// short is made again when its lease ends.
@@ -129,6 +135,7 @@ func NewWorker(store Store, opts WorkerOptions) *Worker {
 		opts.DeliveryLease = 2 * opts.DeliveryTimeout
 	}
 	opts.IdempotencyPurgeInterval = orDefault(opts.IdempotencyPurgeInterval, time.Hour)
+	opts.PurgeInterval = orDefault(opts.PurgeInterval, time.Minute)
 	opts.StopTimeout = orDefault(opts.StopTimeout, 10*time.Second)
 	if opts.DeliveryBackoff == nil {
 		opts.DeliveryBackoff = DeliveryBackoff
@@ -144,7 +151,7 @@ func NewWorker(store Store, opts WorkerOptions) *Worker {
 	for _, st := range opts.Steps {
 		w.steps[st.Name] = st
 	}
-	w.jobs = []job{w.deliveryJob(), w.idempotencyPurgeJob(), w.stepJob(), w.statsJob()}
+	w.jobs = []job{w.deliveryJob(), w.tenantPurgeJob(), w.idempotencyPurgeJob(), w.stepJob(), w.statsJob()}
 	return w
 }
 
@@ -176,9 +183,10 @@ func orDefault[T int | time.Duration](v, def T) T {
 	return v
 }
 
-// job is one kind of background work. Adding a kind — durable provisioning steps, the purge of
-// deleted tenants — is adding a job to NewWorker: its round claims due items in the store under
-// a lease (as deliveries do), so that replicas share them without doing one twice at once.
+// job is one kind of background work. Adding a kind — durable provisioning steps, say — is
+// adding a job to NewWorker: its round claims due items in the store under a lease (as
+// deliveries do) or a lock (as purges do), so that replicas share them without doing one twice
+// at once.
 type job struct {
 	name     string        // in logs
 	interval time.Duration // the wait after a round that left no work due

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/provisiond/provisiond/provisioning"
 	"github.com/provisiond/provisiond/provisioning/httpapi"
 )
 
@@ -31,6 +32,7 @@ type config struct {
 	steps           stepsFlag
 	stepSecret      string
 	stepTimeout     time.Duration
+	deletionGrace   time.Duration
 	operatorRole    string
 }
 
@@ -97,12 +99,17 @@ func serveFlags(fs *flag.FlagSet, c *config) {
 		"prefer the environment, which other users cannot read)")
 	fs.DurationVar(&c.stepTimeout, "step-timeout", 30*time.Second, "how long one call of a step may take; a step whose server died "+
 		"meanwhile is run again after 1.5 times that")
+	fs.DurationVar(&c.deletionGrace, "deletion-grace", provisioning.DefaultDeletionGrace,
+		"how long a deleted tenant stays restorable before it is purged (a Go duration; a DELETE may ask for less with ?grace=)")
 }
 
 // check refuses configurations that would start an insecure or useless server.
 func (c *config) check() error {
 	if !(c.rateLimit >= 0) || !(c.failedAuthLimit >= 0) {
 		return errors.New("--rate-limit and --failed-auth-limit must be 0 (off) or more")
+	}
+	if c.deletionGrace <= 0 {
+		return errors.New("--deletion-grace must be positive (purging at once is DELETE ?purge=true, with tenant:purge)")
 	}
 	if c.webhookTimeout <= 0 {
 		return errors.New("--webhook-timeout must be more than 0")

@@ -111,7 +111,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	prov := provisioning.New(store, provisioning.NewRBAC(policy),
 		provisioning.WithWebhookURLCheck(webhook.CheckURL(c.allowPrivateWH, net.DefaultResolver)),
-		provisioning.WithSteps(steps...))
+		provisioning.WithSteps(steps...), provisioning.WithDeletionGrace(c.deletionGrace))
 	reg := prometheus.NewRegistry()
 	handler := newHandler(c, prov, store, authn, dev, log, reg)
 
@@ -185,14 +185,14 @@ func newHandler(c config, prov *provisioning.Service, store provisioning.Store, 
 func twice(perSecond float64) int { return int(math.Min(math.Ceil(2*perSecond), math.MaxInt32)) }
 
 // startWorker runs the library's background work — webhook deliveries, provisioning steps, the
-// purge of expired idempotency records — and returns the function that stops it and waits for
-// its end.
+// purge of deleted tenants whose grace has ended and of expired idempotency records — and
+// returns the function that stops it and waits for its end.
 func startWorker(store provisioning.Store, c config, log *slog.Logger, steps []provisioning.Step, obs provisioning.WorkerObserver) (stop func()) {
 	client := webhook.NewClient(c.allowPrivateWH)
 	client.Timeout = c.webhookTimeout
 	w := provisioning.NewWorker(store, provisioning.WorkerOptions{
 		Sender: &webhook.Sender{Client: client}, DeliveryTimeout: c.webhookTimeout, Logger: log,
-		Steps: steps, StepTimeout: c.stepTimeout, Observer: obs})
+		Steps: steps, StepTimeout: c.stepTimeout, Observer: obs, PurgeInterval: purgeInterval(c.deletionGrace)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
@@ -202,4 +202,11 @@ func startWorker(store provisioning.Store, c config, log *slog.Logger, steps []p
 			log.Error("background work", "error", err.Error())
 		}
 	}
+}
+
+// purgeInterval is how often the Worker looks for deleted tenants due for their purge: a tenth
+// of the grace, from a second to a minute, so that a short grace (in tests, say) is kept
+// closely and a long one costs a query a minute.
+func purgeInterval(grace time.Duration) time.Duration {
+	return min(max(grace/10, time.Second), time.Minute)
 }

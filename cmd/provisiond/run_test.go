@@ -206,6 +206,9 @@ func TestRunRefusesInsecureConfig(t *testing.T) {
 		"bad flag":        {"--nope"},
 		"bad policy file": {"--dev", "--database-url", "memory:", "--policy-file", "/nonexistent/policy.json"},
 		"negative limit":  {"--dev", "--database-url", "memory:", "--failed-auth-limit", "-1"},
+		"no grace":        {"--dev", "--database-url", "memory:", "--deletion-grace", "0s"},
+		"negative grace":  {"--dev", "--database-url", "memory:", "--deletion-grace", "-1h"},
+		"malformed grace": {"--dev", "--database-url", "memory:", "--deletion-grace", "a month"},
 		"no webhook time": {"--dev", "--database-url", "memory:", "--webhook-timeout", "0s"},
 	}
 	for name, args := range cases {

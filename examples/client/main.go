@@ -1,8 +1,9 @@
 // Command client walks through the provisioning API as a partner integration written in Go
 // would, with the library's client (httpapi.Client): create a tenant with its configuration,
 // read it, suspend it only if nobody changed it meanwhile, handle a conflict, list with
-// filters across pages, read the event feed, and delete. The client retries on its own, safely:
-// every change carries an Idempotency-Key.
+// filters across pages, delete it (it stays restorable for the server's --deletion-grace),
+// restore it, export everything held about it, delete it for good, and read the event feed.
+// The client retries on its own, safely: every change carries an Idempotency-Key.
 //
 //	go run ./cmd/provisiond --dev          # in one shell; copy the TOKEN it prints
 //	PROVISIOND_URL=http://127.0.0.1:8080 TOKEN=… go run ./examples/client
@@ -92,10 +93,33 @@ func run(ctx context.Context, c *httpapi.Client, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "suspended gold tenants: %d\n", n)
 
-	if err := c.DeleteTenant(ctx, me, t.ID, provisioning.Precondition{}); err != nil {
+	// A delete schedules the purge: the tenant is pending deletion, restorable until then.
+	t, err = c.DeleteTenant(ctx, me, t.ID, provisioning.DeleteOptions{}, provisioning.Precondition{})
+	if err != nil {
 		return fmt.Errorf("delete: %w", err)
 	}
-	fmt.Fprintln(out, "deleted")
+	fmt.Fprintf(out, "deleted: status %s, purged at %s unless restored\n", t.Status, t.DeletionScheduledAt.Format(time.RFC3339))
+	if a, err := c.TenantAvailability(ctx, me, provisioning.AvailabilityQuery{CompanyName: name}); err != nil || a.Available {
+		return fmt.Errorf("availability while pending deletion: %+v, %v", a, err)
+	}
+	fmt.Fprintf(out, "its name is still taken\n")
+	t, err = c.RestoreTenant(ctx, me, t.ID, provisioning.Precondition{IfVersion: t.Version})
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	fmt.Fprintf(out, "restored: status %s, version %d\n", t.Status, t.Version)
+
+	x, err := c.ExportTenant(ctx, me, t.ID, provisioning.ExportFilter{})
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	fmt.Fprintf(out, "export: %s, config version %d, %d events\n", x.Tenant.CompanyName, x.Config.Version, len(x.Events))
+
+	// Deleted again, with a grace of an hour; the server's Worker purges it then.
+	if t, err = c.DeleteTenant(ctx, me, t.ID, provisioning.DeleteOptions{Grace: time.Hour}, provisioning.Precondition{}); err != nil {
+		return fmt.Errorf("delete again: %w", err)
+	}
+	fmt.Fprintf(out, "deleted again: purged in %s\n", t.DeletionScheduledAt.Sub(t.UpdatedAt))
 
 	var types []provisioning.EventType
 	for e, err := range c.AllEvents(ctx, provisioning.EventFilter{}) {

@@ -35,8 +35,12 @@ a second "Walkthrough \d+" conflicts with \S+
 suspended: status suspended, version 2
 config version 2: {"seats":25,"sso":{"enabled":true}}
 suspended gold tenants: 1
-deleted
-its events: \[tenant.created tenant.suspended tenant.config.updated tenant.deleted\]
+deleted: status pending_deletion, purged at \S+ unless restored
+its name is still taken
+restored: status suspended, version 4
+export: Walkthrough \d+, config version 2, 5 events
+deleted again: purged in 1h0m0s
+its events: \[tenant.created tenant.suspended tenant.config.updated tenant.deletion_scheduled tenant.restored tenant.deletion_scheduled\]
 $`)
 	if !want.MatchString(out.String()) {
 		t.Fatalf("output:\n%s", out.String())

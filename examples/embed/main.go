@@ -4,7 +4,8 @@
 // partners issue themselves — authorizes with its own rule, decorates the Provisioner with its
 // own logging, mounts the provisioning API inside its own mux next to its own routes, provisions
 // each new tenant with a step of its own (the tenant's admin user, in the host's own table), and
-// runs the library's background work (that step, webhook deliveries, purges) beside its server.
+// runs the library's background work (that step, webhook deliveries, the purge of deleted
+// tenants once their grace period ends) beside its server.
 //
 //	go run ./examples/embed
 //	curl -s -H 'Authorization: Bearer key-acme' http://127.0.0.1:8090/api/provisioning/tenants
@@ -12,7 +13,8 @@
 //	  -d '{"name":"reporting","permissions":["tenant:read"]}' \
 //	  http://127.0.0.1:8090/api/provisioning/partners/acme-reseller/api-keys   # prints a pk_… key
 //
-// With -allow-private-webhooks, webhooks may point at local receivers (for trying it out).
+// With -allow-private-webhooks, webhooks may point at local receivers (for trying it out);
+// -deletion-grace sets how long a deleted tenant stays restorable.
 package main
 
 import (
@@ -90,6 +92,12 @@ func (a billingHold) Authorize(ctx context.Context, p provisioning.Principal, pe
 	return a.rbac.Authorize(ctx, p, perm)
 }
 
+// options are the host's choices for the library.
+type options struct {
+	allowPrivateWebhooks bool          // webhook URLs may point at loopback and private addresses
+	deletionGrace        time.Duration // how long a deleted tenant stays restorable
+}
+
 // loggedCreates is the host's decorator of the Provisioner: it logs every tenant creation and
 // its outcome. Given to the Service as middleware, it sees every call — plain, in the host's
 // transaction, or made with an Idempotency-Key — and a replayed answer calls nothing.
@@ -111,12 +119,12 @@ func (l logged) CreateTenant(ctx context.Context, p provisioning.Principal, in p
 }
 
 // newService builds the provisioning Service the host serves, with its provisioning steps.
-// allowPrivateWebhooks lets webhook URLs point at loopback and private addresses, for local
-// receivers.
-func newService(store provisioning.Store, steps []provisioning.Step, allowPrivateWebhooks bool, log *slog.Logger) *provisioning.Service {
+// Deleting a tenant holds its pending steps until it is restored; its purge deletes them.
+func newService(store provisioning.Store, steps []provisioning.Step, o options, log *slog.Logger) *provisioning.Service {
 	authz := billingHold{rbac: provisioning.NewRBAC(provisioning.DefaultPolicy()), onHold: []string{"globex-reseller"}}
 	return provisioning.New(store, authz,
-		provisioning.WithWebhookURLCheck(webhook.CheckURL(allowPrivateWebhooks, net.DefaultResolver)),
+		provisioning.WithWebhookURLCheck(webhook.CheckURL(o.allowPrivateWebhooks, net.DefaultResolver)),
+		provisioning.WithDeletionGrace(o.deletionGrace),
 		provisioning.WithMiddleware(loggedCreates(log)), provisioning.WithSteps(steps...))
 }
 
@@ -169,11 +177,13 @@ func newHandler(svc *provisioning.Service, store provisioning.Store) http.Handle
 }
 
 // startWorker runs the library's background work — the provisioning steps, webhook deliveries,
-// the purge of expired idempotency records — and returns the function that stops it and waits
-// for its end, as provisiond does.
-func startWorker(store provisioning.Store, steps []provisioning.Step, allowPrivateWebhooks bool, log *slog.Logger) (stop func()) {
+// the purge of deleted tenants and of expired idempotency records — and returns the function
+// that stops it and waits for its end, as provisiond does. It looks for due purges every tenth
+// of the grace, at most a minute apart.
+func startWorker(store provisioning.Store, steps []provisioning.Step, o options, log *slog.Logger) (stop func()) {
 	w := provisioning.NewWorker(store, provisioning.WorkerOptions{
-		Sender: &webhook.Sender{AllowPrivate: allowPrivateWebhooks}, Logger: log, Steps: steps})
+		Sender: &webhook.Sender{AllowPrivate: o.allowPrivateWebhooks}, Logger: log, Steps: steps,
+		PurgeInterval: min(o.deletionGrace/10, time.Minute)})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
@@ -218,17 +228,19 @@ func seed(ctx context.Context, store *sqlite.Store, svc *provisioning.Service) e
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8090", "listen address")
 	path := flag.String("db", "embed-example.db", "the host's SQLite file")
-	allowPrivate := flag.Bool("allow-private-webhooks", false, "let webhooks point at loopback and private addresses")
+	var o options
+	flag.BoolVar(&o.allowPrivateWebhooks, "allow-private-webhooks", false, "let webhooks point at loopback and private addresses")
+	flag.DurationVar(&o.deletionGrace, "deletion-grace", provisioning.DefaultDeletionGrace, "how long a deleted tenant stays restorable")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *addr, *path, *allowPrivate); err != nil {
+	if err := run(ctx, *addr, *path, o); err != nil {
 		log.Fatal(err)
 	}
 }
 
 // run serves the host until ctx ends.
-func run(ctx context.Context, addr, path string, allowPrivateWebhooks bool) error {
+func run(ctx context.Context, addr, path string, o options) error {
 	store, err := sqlite.Open(ctx, path)
 	if err != nil {
 		return err
@@ -239,7 +251,7 @@ func run(ctx context.Context, addr, path string, allowPrivateWebhooks bool) erro
 	if err := createUsersTable(ctx, store.DB().DB); err != nil {
 		return err
 	}
-	svc := newService(store, []provisioning.Step{adminUserStep(store.DB().DB)}, allowPrivateWebhooks, slog.Default())
+	svc := newService(store, []provisioning.Step{adminUserStep(store.DB().DB)}, o, slog.Default())
 	// The host may also call the domain directly, with no HTTP at all — here inside its own
 	// transaction, so that its own record and the tenant commit together or not at all.
 	if err := seed(ctx, store, svc); err != nil {
@@ -247,7 +259,7 @@ func run(ctx context.Context, addr, path string, allowPrivateWebhooks bool) erro
 	}
 
 	// The background work goes on until the server has stopped, then finishes what it started.
-	stopWorker := startWorker(store, svc.Steps(), allowPrivateWebhooks, slog.Default())
+	stopWorker := startWorker(store, svc.Steps(), o, slog.Default())
 	defer stopWorker()
 	srv := &http.Server{Addr: addr, Handler: newHandler(svc, store),
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}

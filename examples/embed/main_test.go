@@ -47,7 +47,7 @@ func TestSeedInTheHostTransaction(t *testing.T) {
 	}
 	defer store.Close()
 	var log logBuffer
-	svc := newService(store, nil, false, slog.New(slog.NewTextHandler(&log, nil)))
+	svc := newService(store, nil, options{}, slog.New(slog.NewTextHandler(&log, nil)))
 	for range 2 { // the second run finds the tenant and changes nothing
 		if err := seed(context.Background(), store, svc); err != nil {
 			t.Fatal(err)
@@ -100,7 +100,7 @@ func doHeader(t *testing.T, base, method, path, key, body string, header ...stri
 func TestIdempotentCreateThroughTheHostsDecorator(t *testing.T) {
 	var log logBuffer
 	store := memstore.New()
-	svc := newService(store, nil, false, slog.New(slog.NewTextHandler(&log, nil)))
+	svc := newService(store, nil, options{}, slog.New(slog.NewTextHandler(&log, nil)))
 	host := httptest.NewServer(newHandler(svc, store))
 	defer host.Close()
 	const body = `{"company_name":"Keyed","email":"k@example.com"}`
@@ -119,7 +119,7 @@ func TestIdempotentCreateThroughTheHostsDecorator(t *testing.T) {
 
 func TestEmbeddedHost(t *testing.T) {
 	store := memstore.New()
-	host := httptest.NewServer(newHandler(newService(store, nil, false, quiet), store))
+	host := httptest.NewServer(newHandler(newService(store, nil, options{}, quiet), store))
 	defer host.Close()
 	if st, body := do(t, host.URL, "POST", "/api/provisioning/tenants", "key-acme", `{"company_name":"A","email":"a@example.com"}`); st != 201 || !strings.Contains(body, `"partner_id":"acme-reseller"`) {
 		t.Fatalf("create with the API key: %d %s", st, body)
@@ -144,7 +144,7 @@ func TestEmbeddedHost(t *testing.T) {
 // permissions until it is revoked.
 func TestStoredAPIKeysBesideTheHostsKeys(t *testing.T) {
 	store := memstore.New()
-	host := httptest.NewServer(newHandler(newService(store, nil, false, quiet), store))
+	host := httptest.NewServer(newHandler(newService(store, nil, options{}, quiet), store))
 	defer host.Close()
 	st, body := do(t, host.URL, "POST", "/api/provisioning/partners/acme-reseller/api-keys", "key-acme", `{"name":"reporting","permissions":["tenant:read"]}`)
 	var k struct{ ID, Key string }
@@ -190,9 +190,9 @@ func TestWebhooksAreDelivered(t *testing.T) {
 	}))
 	defer receiver.Close()
 	store := memstore.New()
-	host := httptest.NewServer(newHandler(newService(store, nil, true, quiet), store))
+	host := httptest.NewServer(newHandler(newService(store, nil, options{allowPrivateWebhooks: true}, quiet), store))
 	defer host.Close()
-	stopWorker := startWorker(store, nil, true, slog.New(slog.DiscardHandler))
+	stopWorker := startWorker(store, nil, options{allowPrivateWebhooks: true}, slog.New(slog.DiscardHandler))
 	defer stopWorker()
 
 	st, body := do(t, host.URL, "POST", "/api/provisioning/webhooks", "key-acme", `{"url":"`+receiver.URL+`/hooks"}`)
@@ -235,10 +235,10 @@ func TestAdminUserStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	step := adminUserStep(db)
-	svc := newService(store, []provisioning.Step{step}, false, quiet)
+	svc := newService(store, []provisioning.Step{step}, options{}, quiet)
 	host := httptest.NewServer(newHandler(svc, store))
 	defer host.Close()
-	stopWorker := startWorker(store, svc.Steps(), false, slog.New(slog.DiscardHandler))
+	stopWorker := startWorker(store, svc.Steps(), options{}, slog.New(slog.DiscardHandler))
 	defer stopWorker()
 
 	st, body := do(t, host.URL, "POST", "/api/provisioning/tenants", "key-acme", `{"company_name":"Stepped","email":"Admin@Stepped.example"}`)
@@ -277,5 +277,37 @@ func TestAdminUserStep(t *testing.T) {
 	}
 	if n, _ := admins(); n != 1 {
 		t.Fatalf("running the step again made %d admins", n)
+	}
+}
+
+// A tenant deleted through the host's mux is restorable, then purged by the worker the host
+// runs once its grace (here a second) has ended.
+func TestDeletedTenantsArePurged(t *testing.T) {
+	store := memstore.New()
+	o := options{deletionGrace: time.Second}
+	host := httptest.NewServer(newHandler(newService(store, nil, o, quiet), store))
+	defer host.Close()
+	stopWorker := startWorker(store, nil, o, slog.New(slog.DiscardHandler))
+	defer stopWorker()
+	st, body := do(t, host.URL, "POST", "/api/provisioning/tenants", "key-acme", `{"company_name":"Brief","email":"b@example.com"}`)
+	var tn struct{ Tenant string }
+	if err := json.Unmarshal([]byte(body), &tn); st != 201 || err != nil {
+		t.Fatalf("create: %d %s", st, body)
+	}
+	path := "/api/provisioning/tenants/" + tn.Tenant
+	if st, body := do(t, host.URL, "DELETE", path, "key-acme", ""); st != 202 || !strings.Contains(body, `"status":"pending_deletion"`) {
+		t.Fatalf("delete: %d %s", st, body)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		st, body := do(t, host.URL, "GET", path, "key-acme", "")
+		if st == 404 {
+			break
+		}
+		if st != 200 || time.Now().After(deadline) {
+			t.Fatalf("not purged: %d %s", st, body)
+		}
+	}
+	if st, body := do(t, host.URL, "POST", "/api/provisioning/tenants", "key-acme", `{"company_name":"Brief","email":"b@example.com"}`); st != 201 {
+		t.Fatalf("the purged name is not free: %d %s", st, body)
 	}
 }

@@ -173,12 +173,6 @@ func (c *Client) ReplaceTenant(ctx context.Context, _ provisioning.Principal, id
 	return t.Domain(), nil
 }
 
-// DeleteTenant implements provisioning.Provisioner (DELETE /tenants/{id}; pre becomes
-// If-Match). The principal is ignored.
-func (c *Client) DeleteTenant(ctx context.Context, _ provisioning.Principal, id string, pre provisioning.Precondition) error {
-	return c.do(ctx, request{method: http.MethodDelete, path: tenantPath(id), pre: pre}, nil)
-}
-
 // RetryProvisioning implements provisioning.Provisioner (POST /tenants/{id}/provisioning/retry).
 // The principal is ignored.
 func (c *Client) RetryProvisioning(ctx context.Context, _ provisioning.Principal, id string) (*provisioning.Tenant, error) {

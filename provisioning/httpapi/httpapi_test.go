@@ -32,6 +32,7 @@ type env struct {
 	admin  string // partner-a, partner-admin
 	adminB string // partner-b, partner-admin
 	reader string // partner-a, tenant:read only
+	purger string // partner-a, partner-admin and tenant:purge
 	ops    string // an operator (role operator), of partner ops
 	logs   *syncBuffer
 	store  provisioning.Store
@@ -82,7 +83,9 @@ func newEnv(t *testing.T, wrap ...func(provisioning.Store) provisioning.Store) *
 		admin:  jwttest.Token(t, iss.RSA, "partner-a", "partner-admin"),
 		adminB: jwttest.Token(t, iss.EC, "partner-b", "partner-admin"),
 		reader: jwttest.Mint(t, iss.Ed, jwtauth.Claims{PartnerID: "partner-a", Permissions: []string{"tenant:read"}}),
-		ops:    jwttest.Mint(t, iss.RSA, jwtauth.Claims{PartnerID: "ops", Subject: "olga", Roles: []string{"operator"}}),
+		purger: jwttest.Mint(t, iss.Ed, jwtauth.Claims{PartnerID: "partner-a", Subject: "purger-of-partner-a",
+			Roles: []string{"partner-admin"}, Permissions: []string{"tenant:purge"}}),
+		ops: jwttest.Mint(t, iss.RSA, jwtauth.Claims{PartnerID: "ops", Subject: "olga", Roles: []string{"operator"}}),
 	}
 }
 
@@ -217,13 +220,22 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("list: %d %s", r.status, r.body)
 	}
 
-	if r = e.req(t, "DELETE", base+"/tenants/"+id, e.admin, "", "If-Match", `"4"`); r.status != 204 || len(r.body) != 0 {
+	// A delete schedules the purge: 202 with the tenant, pending deletion, still readable.
+	r = e.req(t, "DELETE", base+"/tenants/"+id, e.admin, "", "If-Match", `"4"`)
+	if p = r.json(t); r.status != 202 || r.header.Get("ETag") != `"5"` || p["status"] != "pending_deletion" ||
+		p["deletion_scheduled_at"] == nil || p["version"] != float64(5) {
 		t.Fatalf("delete: %d %s", r.status, r.body)
 	}
-	wantProblem(t, e.req(t, "GET", base+"/tenants/"+id, e.admin, ""), 404, "not_found")
+	if r = e.req(t, "GET", base+"/tenants/"+id, e.reader, ""); r.status != 200 || r.json(t)["status"] != "pending_deletion" {
+		t.Fatalf("get after delete: %d %s", r.status, r.body)
+	}
 	r = e.req(t, "GET", base+"/tenants", e.admin, "")
 	if list = r.json(t); len(list["data"].([]any)) != 0 {
 		t.Fatalf("deleted tenant listed: %s", r.body)
+	}
+	r = e.req(t, "GET", base+"/tenants?status=pending_deletion", e.admin, "")
+	if list = r.json(t); len(list["data"].([]any)) != 1 {
+		t.Fatalf("status=pending_deletion: %s", r.body)
 	}
 }
 
@@ -476,7 +488,7 @@ func TestEventFeed(t *testing.T) {
 	r = e.req(t, "GET", base+"/events?after="+page["next_cursor"].(string), e.reader, "")
 	page = r.json(t)
 	data = page["data"].([]any)
-	if len(data) != 1 || data[0].(map[string]any)["type"] != "tenant.deleted" || page["has_more"] != false || page["next_cursor"] == nil {
+	if len(data) != 1 || data[0].(map[string]any)["type"] != "tenant.deletion_scheduled" || page["has_more"] != false || page["next_cursor"] == nil {
 		t.Fatalf("second page: %s", r.body)
 	}
 	if r := e.req(t, "GET", base+"/events?type=tenant.suspended", e.admin, ""); len(r.json(t)["data"].([]any)) != 1 {

@@ -45,15 +45,24 @@ type storedResponse struct {
 	Body   []byte      `json:"body"`
 }
 
+// permissionOf names the permission a request of a route needs: the route's, or one that its
+// query chooses (DELETE /tenants/{id}?purge=true needs tenant:purge).
+type permissionOf func(r *http.Request) provisioning.Permission
+
+// needs is the permissionOf of a route that always needs perm.
+func needs(perm provisioning.Permission) permissionOf {
+	return func(*http.Request) provisioning.Permission { return perm }
+}
+
 // idempotent makes a change safe to retry: the first answer to a request with an
 // Idempotency-Key is kept per partner, in the transaction of the change itself, and replayed
 // byte for byte with Idempotent-Replayed: true; the key with another request is 422, and while
-// the first is in flight (here or, where the store can tell, on another replica) 409. perm is
-// the route's permission: a principal without it gets 403 on a replay as on a first request,
+// the first is in flight (here or, where the store can tell, on another replica) 409. perm says
+// the request's permission: a principal without it gets 403 on a replay as on a first request,
 // never the kept answer. Answers that keep says not to keep roll their changes back, so a retry
 // runs afresh. A request without the header runs next over the server's Provisioner; with it, over
 // the one Idempotently binds to the answer's transaction.
-func (s *server) idempotent(perm provisioning.Permission, next change) http.Handler {
+func (s *server) idempotent(perm permissionOf, next change) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
 		if key == "" {
@@ -76,7 +85,7 @@ func (s *server) idempotent(perm provisioning.Permission, next change) http.Hand
 			s.writeError(w, r, err)
 			return
 		}
-		answer, replayed, err := s.idem.Idempotently(r.Context(), principal(r), perm, key, fingerprint(r, body),
+		answer, replayed, err := s.idem.Idempotently(r.Context(), principal(r), perm(r), key, fingerprint(r, body),
 			func(prov provisioning.Provisioner) ([]byte, bool) {
 				rec := &recorder{header: http.Header{}}
 				req := r.WithContext(r.Context()) // a copy whose body can be replaced

@@ -52,21 +52,29 @@ func TestIdempotentRetries(t *testing.T) {
 		t.Fatalf("partner B with A's key: %d %v", r.status, r.header)
 	}
 
-	// Answers that are errors of the request are kept too; a retried delete answers 204 again.
+	// Answers that are errors of the request are kept too; a retried delete answers 202 again.
 	bad := e.req(t, "POST", base+"/tenants", e.admin, `{"company_name":""}`, "Idempotency-Key", "bad-1")
 	badAgain := e.req(t, "POST", base+"/tenants", e.admin, `{"company_name":""}`, "Idempotency-Key", "bad-1")
 	if bad.status != 400 || badAgain.status != 400 || string(bad.body) != string(badAgain.body) || badAgain.header.Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("replayed 400: %d %d", bad.status, badAgain.status)
 	}
 	loc := first.header.Get("Location")
+	var deleted response
 	for i := range 2 {
-		if r := e.req(t, "DELETE", loc, e.admin, "", "Idempotency-Key", "del-1"); r.status != 204 {
-			t.Fatalf("delete #%d: %d %s", i+1, r.status, r.body)
+		if deleted = e.req(t, "DELETE", loc, e.admin, "", "Idempotency-Key", "del-1"); deleted.status != 202 {
+			t.Fatalf("delete #%d: %d %s", i+1, deleted.status, deleted.body)
 		}
 	}
-	if r := e.req(t, "DELETE", loc, e.admin, "", "Idempotency-Key", "del-2"); r.status != 404 {
-		t.Fatalf("a delete with a new key: %d", r.status)
+	// A delete with a new key finds the tenant pending deletion already: the same tenant.
+	if r := e.req(t, "DELETE", loc, e.admin, "", "Idempotency-Key", "del-2"); r.status != 202 || string(r.body) != string(deleted.body) {
+		t.Fatalf("a delete with a new key: %d %s", r.status, r.body)
 	}
+	for i := range 2 {
+		if r := e.req(t, "DELETE", loc+"?purge=true", e.purger, "", "Idempotency-Key", "purge-1"); r.status != 204 || len(r.body) != 0 {
+			t.Fatalf("purge #%d: %d %s", i+1, r.status, r.body)
+		}
+	}
+	wantProblem(t, e.req(t, "DELETE", loc+"?purge=true", e.purger, "", "Idempotency-Key", "purge-2"), 404, "not_found")
 }
 
 func TestIdempotentConcurrentRetries(t *testing.T) {
@@ -256,10 +264,14 @@ type idempotentRoute struct {
 	operator     bool   // its actor is an operator, not a partner-admin
 }
 
-// actor returns the token of the route's actor.
+// actor returns the token of the route's actor: an operator, or a partner-admin, who with
+// tenant:purge also purges.
 func (rt idempotentRoute) actor(e *env) string {
-	if rt.operator {
+	switch {
+	case rt.operator:
 		return e.ops
+	case rt.perm == "tenant:purge":
+		return e.purger
 	}
 	return e.admin
 }
@@ -271,6 +283,15 @@ func idempotentRoutes() []idempotentRoute {
 		return func(t *testing.T, e *env) string {
 			tn := e.create(t, e.admin, fmt.Sprintf(`{"company_name":"Target %d","email":"t@example.com"}`, targets.Add(1)))
 			return base + "/tenants/" + tn["tenant"].(string) + suffix
+		}
+	}
+	pending := func(suffix string) func(*testing.T, *env) string {
+		return func(t *testing.T, e *env) string {
+			path := tenant("")(t, e)
+			if r := e.req(t, "DELETE", path, e.admin, ""); r.status != 202 {
+				t.Fatalf("delete: %d %s", r.status, r.body)
+			}
+			return path + suffix
 		}
 	}
 	webhook := func(suffix string) func(*testing.T, *env) string {
@@ -287,7 +308,10 @@ func idempotentRoutes() []idempotentRoute {
 		{"bulk create", "POST", path("/tenants/bulk"), `{"tenants":[{"company_name":"Bulk","email":"b@example.com"}]}`, "tenant:create", 200, false},
 		{"patch tenant", "PATCH", tenant(""), `{"industry":"Retail"}`, "tenant:update", 200, false},
 		{"put tenant", "PUT", tenant(""), `{"company_name":"Acme Two","email":"new@acme.example"}`, "tenant:update", 200, false},
-		{"delete tenant", "DELETE", tenant(""), "", "tenant:delete", 204, false},
+		{"delete tenant", "DELETE", tenant(""), "", "tenant:delete", 202, false},
+		{"delete tenant with a grace", "DELETE", tenant("?grace=2h"), "", "tenant:delete", 202, false},
+		{"purge tenant", "DELETE", tenant("?purge=true"), "", "tenant:purge", 204, false},
+		{"restore tenant", "POST", pending("/restore"), "", "tenant:delete", 200, false},
 		{"put config", "PUT", tenant("/config"), `{"plan":"gold"}`, "tenant:update", 200, false},
 		{"patch config", "PATCH", tenant("/config"), `{"plan":"silver"}`, "tenant:update", 200, false},
 		{"create webhook", "POST", path("/webhooks"), `{"url":"https://hooks.example/provisioning"}`, "webhook:manage", 201, false},
@@ -314,8 +338,8 @@ func idempotentRoutes() []idempotentRoute {
 var targets atomic.Int64
 
 // allPermissions are the permissions the routes check.
-var allPermissions = []string{"tenant:create", "tenant:read", "tenant:update", "tenant:delete", "webhook:manage",
-	"apikey:manage", "partner:manage"}
+var allPermissions = []string{"tenant:create", "tenant:read", "tenant:update", "tenant:delete", "tenant:purge",
+	"webhook:manage", "apikey:manage", "partner:manage"}
 
 // withPermissions mints a token of partner-a, e.admin's partner, holding exactly perms.
 func (e *env) withPermissions(t *testing.T, perms ...string) string {
@@ -340,7 +364,11 @@ func TestIdempotentReplayIsAuthorized(t *testing.T) {
 				t.Fatalf("admin: %d %s", first.status, first.body)
 			}
 			allBut := slices.DeleteFunc(slices.Clone(allPermissions), func(p string) bool { return p == rt.perm })
-			for name, tok := range map[string]string{"reader": e.reader, "all but " + rt.perm: e.withPermissions(t, allBut...)} {
+			refused := map[string]string{"reader": e.reader, "all but " + rt.perm: e.withPermissions(t, allBut...)}
+			if rt.perm == "tenant:purge" {
+				refused["partner-admin"] = e.admin // the role grants every permission but this one
+			}
+			for name, tok := range refused {
 				r := e.req(t, rt.method, target, tok, rt.body, "Idempotency-Key", rt.name)
 				wantProblem(t, r, 403, "forbidden")
 				if r.header.Get("Idempotent-Replayed") != "" || strings.Contains(string(r.body), "whsec_") ||

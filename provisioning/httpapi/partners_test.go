@@ -131,7 +131,12 @@ func TestPrincipalsOnEveryRoute(t *testing.T) {
 		{"POST", "/partners/partner-b/api-keys", `{"name":"k","permissions":["tenant:read"]}`, [columns]int{201, 201, 403, 404, 403, 403}},
 		{"GET", "/partners/partner-b/api-keys", "", [columns]int{200, 200, 403, 404, 403, 403}},
 		{"DELETE", "/partners/partner-b/api-keys/{kb}", "", [columns]int{204, 204, 403, 404, 403, 403}},
-		{"DELETE", "/tenants/{tb}", "", [columns]int{204, 204, 404, 403, 403, 204}},
+		{"GET", "/tenants/{tb}/export", "", [columns]int{200, 200, 404, 404, 404, 200}},
+		{"GET", "/tenants/availability?company_name=Bravo", "", [columns]int{200, 200, 200, 200, 200, 200}},
+		{"DELETE", "/tenants/{tb}", "", [columns]int{202, 202, 404, 403, 403, 202}},
+		{"POST", "/tenants/{tb}/restore", "", [columns]int{200, 200, 404, 403, 403, 200}},
+		// tenant:purge: operators hold it; partner-admin does not grant it.
+		{"DELETE", "/tenants/{tb}?purge=true", "", [columns]int{204, 204, 403, 403, 403, 403}},
 	}
 	for col := range columns {
 		t.Run(names[col], func(t *testing.T) {

@@ -103,19 +103,6 @@ func (s *server) changeTenant(w http.ResponseWriter, r *http.Request, edit func(
 	writeTenant(w, http.StatusOK, t)
 }
 
-func (s *server) deleteTenant() change {
-	return func(w http.ResponseWriter, r *http.Request, prov provisioning.Provisioner) {
-		_, err := ifMatch(r, func(pre provisioning.Precondition) (struct{}, error) {
-			return struct{}{}, prov.DeleteTenant(r.Context(), principal(r), r.PathValue("id"), pre)
-		})
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}
-}
-
 func (s *server) retryProvisioning() change {
 	return func(w http.ResponseWriter, r *http.Request, prov provisioning.Provisioner) {
 		t, err := prov.RetryProvisioning(r.Context(), principal(r), r.PathValue("id"))

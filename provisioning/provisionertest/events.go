@@ -52,13 +52,17 @@ func testEvents(t *testing.T, s *suite) {
 		_, err := a.ReplaceTenantConfig(s.ctx, alice, tn.ID, []byte(`{"x":1}`), none)
 		return err
 	})
-	mustDo(t, func() error { return a.DeleteTenant(s.ctx, alice, tn.ID, none) })
+	mustDo(t, func() error {
+		_, err := a.DeleteTenant(s.ctx, alice, tn.ID, provisioning.DeleteOptions{}, none)
+		return err
+	})
+	mustDo(t, func() error { _, err := a.RestoreTenant(s.ctx, alice, tn.ID, none); return err })
 	s.create(t, bob, input("Bob's"))
 
 	evs := s.events(t, rita, provisioning.EventFilter{})
 	want := []provisioning.EventType{provisioning.EventTenantCreated, provisioning.EventTenantUpdated,
 		provisioning.EventTenantSuspended, provisioning.EventTenantResumed, provisioning.EventTenantConfigUpdated,
-		provisioning.EventTenantDeleted}
+		provisioning.EventTenantDeletionScheduled, provisioning.EventTenantRestored}
 	if got := types(evs); !slices.Equal(got, want) {
 		t.Fatalf("event types = %v, want %v", got, want)
 	}
@@ -73,6 +77,12 @@ func testEvents(t *testing.T, s *suite) {
 	sameTenant(t, evs[0].Data, tn)
 	if d := evs[2].Data; d.Status != provisioning.StatusSuspended || d.Industry != "Retail" || d.Version != 3 {
 		t.Fatalf("the suspension carries %+v", d)
+	}
+	if d := evs[5].Data; d.Status != provisioning.StatusPendingDeletion || d.DeletionScheduledAt.IsZero() || d.Version != 5 {
+		t.Fatalf("the deletion carries %+v", d)
+	}
+	if d := evs[6].Data; d.Status != provisioning.StatusActive || !d.DeletionScheduledAt.IsZero() || d.Version != 6 {
+		t.Fatalf("the restore carries %+v", d)
 	}
 
 	suspended := s.events(t, alice, provisioning.EventFilter{Type: provisioning.EventTenantSuspended})

@@ -148,8 +148,9 @@ func testOperatorScope(t *testing.T, s *suite) {
 	if err != nil || sus.Status != provisioning.StatusSuspended || sus.PartnerID != "partner-b" {
 		t.Fatalf("an operator suspends partner-b's tenant: %+v, %v", sus, err)
 	}
-	if err := op.DeleteTenant(s.ctx, olga, a.ID, none); err != nil {
-		t.Fatalf("an operator deletes partner-a's tenant: %v", err)
+	if del, err := op.DeleteTenant(s.ctx, olga, a.ID, provisioning.DeleteOptions{}, none); err != nil ||
+		del.Status != provisioning.StatusPendingDeletion || del.PartnerID != "partner-a" {
+		t.Fatalf("an operator deletes partner-a's tenant: %+v, %v", del, err)
 	}
 	_, err = s.as(alice).GetTenant(s.ctx, alice, b.ID)
 	wantCode(t, err, provisioning.CodeNotFound)

@@ -11,7 +11,9 @@
 //
 // The suite's principals carry their permissions directly (not through roles), so any RBAC
 // policy serves; its operators are principals with Operator set, which RBAC grants every
-// permission. It reads no clock and asserts no timing.
+// permission. It reads no clock and asserts no timing. It expects the Service's default
+// deletion grace (DefaultDeletionGrace); purges are immediate ones (PurgeTenant), the Worker's
+// are the store suite's.
 package provisionertest
 
 import (
@@ -61,6 +63,14 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"Replace", testReplace},
 		{"Precondition", testPrecondition},
 		{"Delete", testDelete},
+		{"DeleteTwice", testDeleteTwice},
+		{"DeleteGrace", testDeleteGrace},
+		{"PendingDeletionRefusesChanges", testPendingDeletionRefusesChanges},
+		{"Restore", testRestore},
+		{"Purge", testPurge},
+		{"Export", testExport},
+		{"ExportPaging", testExportPaging},
+		{"Availability", testAvailability},
 		{"Bulk", testBulk},
 		{"BulkAtomic", testBulkAtomic},
 		{"Config", testConfig},
@@ -95,8 +105,14 @@ var (
 	// carl may create and read partner-a's tenants, nothing else.
 	carl = provisioning.Principal{PartnerID: "partner-a", Subject: "carl",
 		Permissions: []provisioning.Permission{provisioning.PermTenantCreate, provisioning.PermTenantRead}}
+	// paula administers partner-a and may also purge its tenants at once.
+	paula = provisioning.Principal{PartnerID: "partner-a", Subject: "paula",
+		Permissions: append([]provisioning.Permission{provisioning.PermTenantPurge}, every...)}
 	// bob administers partner-b.
 	bob = provisioning.Principal{PartnerID: "partner-b", Subject: "bob", Permissions: every}
+	// petra is partner-b's purger.
+	petra = provisioning.Principal{PartnerID: "partner-b", Subject: "petra",
+		Permissions: append([]provisioning.Permission{provisioning.PermTenantPurge}, every...)}
 	// nobody names no partner.
 	nobody = provisioning.Principal{Subject: "nobody", Permissions: every}
 )
@@ -203,6 +219,6 @@ func sameTenant(t *testing.T, got, want *provisioning.Tenant) {
 
 func render(t *provisioning.Tenant) string {
 	c := *t
-	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	c.CreatedAt, c.UpdatedAt, c.DeletionScheduledAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC(), c.DeletionScheduledAt.UTC()
 	return fmt.Sprintf("%+v", c)
 }

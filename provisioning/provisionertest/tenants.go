@@ -78,7 +78,13 @@ func testNotFound(t *testing.T, s *suite) {
 		wantCode(t, err, provisioning.CodeNotFound)
 		_, err = s.as(alice).UpdateTenant(s.ctx, alice, id, provisioning.TenantPatch{Industry: provisioning.Value("x")}, none)
 		wantCode(t, err, provisioning.CodeNotFound)
-		wantCode(t, s.as(alice).DeleteTenant(s.ctx, alice, id, none), provisioning.CodeNotFound)
+		_, err = s.as(alice).DeleteTenant(s.ctx, alice, id, provisioning.DeleteOptions{}, none)
+		wantCode(t, err, provisioning.CodeNotFound)
+		_, err = s.as(alice).RestoreTenant(s.ctx, alice, id, none)
+		wantCode(t, err, provisioning.CodeNotFound)
+		wantCode(t, s.as(paula).PurgeTenant(s.ctx, paula, id, none), provisioning.CodeNotFound)
+		_, err = s.as(alice).ExportTenant(s.ctx, alice, id, provisioning.ExportFilter{})
+		wantCode(t, err, provisioning.CodeNotFound)
 		_, err = s.as(alice).GetTenantConfig(s.ctx, alice, id)
 		wantCode(t, err, provisioning.CodeNotFound)
 	}
@@ -94,7 +100,16 @@ func testNotFoundAcrossPartners(t *testing.T, s *suite) {
 	wantCode(t, err, provisioning.CodeNotFound)
 	_, err = b.ReplaceTenant(s.ctx, bob, tn.ID, input("Taken over"), none)
 	wantCode(t, err, provisioning.CodeNotFound)
-	wantCode(t, b.DeleteTenant(s.ctx, bob, tn.ID, none), provisioning.CodeNotFound)
+	_, err = b.DeleteTenant(s.ctx, bob, tn.ID, provisioning.DeleteOptions{}, none)
+	wantCode(t, err, provisioning.CodeNotFound)
+	_, err = b.RestoreTenant(s.ctx, bob, tn.ID, none)
+	wantCode(t, err, provisioning.CodeNotFound)
+	wantCode(t, s.as(petra).PurgeTenant(s.ctx, petra, tn.ID, none), provisioning.CodeNotFound)
+	_, err = b.ExportTenant(s.ctx, bob, tn.ID, provisioning.ExportFilter{})
+	wantCode(t, err, provisioning.CodeNotFound)
+	if a, err := b.TenantAvailability(s.ctx, bob, provisioning.AvailabilityQuery{CompanyName: "Acme"}); err != nil || !a.Available {
+		t.Fatalf("partner-b asks for partner-a's name: %+v, %v", a, err)
+	}
 	_, err = b.GetTenantConfig(s.ctx, bob, tn.ID)
 	wantCode(t, err, provisioning.CodeNotFound)
 	_, err = b.ReplaceTenantConfig(s.ctx, bob, tn.ID, json.RawMessage(`{"x":1}`), none)
@@ -115,7 +130,10 @@ func testForbidden(t *testing.T, s *suite) {
 		wantCode(t, err, provisioning.CodeForbidden)
 		_, err = pv.ReplaceTenant(s.ctx, p, tn.ID, input("Acme"), none)
 		wantCode(t, err, provisioning.CodeForbidden)
-		wantCode(t, pv.DeleteTenant(s.ctx, p, tn.ID, none), provisioning.CodeForbidden)
+		_, err = pv.DeleteTenant(s.ctx, p, tn.ID, provisioning.DeleteOptions{}, none)
+		wantCode(t, err, provisioning.CodeForbidden)
+		_, err = pv.RestoreTenant(s.ctx, p, tn.ID, none)
+		wantCode(t, err, provisioning.CodeForbidden)
 		_, err = pv.ReplaceTenantConfig(s.ctx, p, tn.ID, json.RawMessage(`{"x":1}`), none)
 		wantCode(t, err, provisioning.CodeForbidden)
 		_, err = pv.CreateWebhook(s.ctx, p, provisioning.WebhookInput{URL: "https://hooks.example/x"})
@@ -127,8 +145,16 @@ func testForbidden(t *testing.T, s *suite) {
 	wantCode(t, err, provisioning.CodeForbidden)
 	_, err = s.as(rita).CreateTenants(s.ctx, rita, []provisioning.TenantInput{input("Beta")}, false)
 	wantCode(t, err, provisioning.CodeForbidden)
+	// Purging needs tenant:purge, which alice's every other permission does not make up for.
+	wantCode(t, s.as(alice).PurgeTenant(s.ctx, alice, tn.ID, none), provisioning.CodeForbidden)
 	// Reading needs only tenant:read; carl's create works.
 	s.get(t, rita, tn.ID)
+	if _, err := s.as(rita).ExportTenant(s.ctx, rita, tn.ID, provisioning.ExportFilter{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.as(rita).TenantAvailability(s.ctx, rita, provisioning.AvailabilityQuery{CompanyName: "Acme"}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.as(rita).ListEvents(s.ctx, rita, provisioning.EventFilter{}); err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +245,9 @@ func testPrecondition(t *testing.T, s *suite) {
 	wantCode(t, err, provisioning.CodePrecondition)
 	_, err = a.ReplaceTenant(s.ctx, alice, tn.ID, input("Acme"), stale)
 	wantCode(t, err, provisioning.CodePrecondition)
-	wantCode(t, a.DeleteTenant(s.ctx, alice, tn.ID, stale), provisioning.CodePrecondition)
+	_, err = a.DeleteTenant(s.ctx, alice, tn.ID, provisioning.DeleteOptions{}, stale)
+	wantCode(t, err, provisioning.CodePrecondition)
+	wantCode(t, s.as(paula).PurgeTenant(s.ctx, paula, tn.ID, stale), provisioning.CodePrecondition)
 	sameTenant(t, s.get(t, alice, tn.ID), tn)
 
 	current := provisioning.Precondition{IfVersion: 1}
@@ -227,28 +255,17 @@ func testPrecondition(t *testing.T, s *suite) {
 	if err != nil || got.Version != 2 {
 		t.Fatalf("update at the current version: %+v, %v", got, err)
 	}
-	if err := a.DeleteTenant(s.ctx, alice, tn.ID, provisioning.Precondition{IfVersion: 2}); err != nil {
-		t.Fatalf("delete at the current version: %v", err)
+	deleted, err := a.DeleteTenant(s.ctx, alice, tn.ID, provisioning.DeleteOptions{}, provisioning.Precondition{IfVersion: 2})
+	if err != nil || deleted.Version != 3 {
+		t.Fatalf("delete at the current version: %+v, %v", deleted, err)
 	}
-}
-
-func testDelete(t *testing.T, s *suite) {
-	in := input("Acme")
-	in.ExternalID = "crm-1"
-	tn := s.create(t, alice, in)
-	keep := s.create(t, alice, input("Keep"))
-	if err := s.as(alice).DeleteTenant(s.ctx, alice, tn.ID, none); err != nil {
-		t.Fatal(err)
+	_, err = a.RestoreTenant(s.ctx, alice, tn.ID, provisioning.Precondition{IfVersion: 2})
+	wantCode(t, err, provisioning.CodePrecondition)
+	if _, err := a.RestoreTenant(s.ctx, alice, tn.ID, provisioning.Precondition{IfVersion: 3}); err != nil {
+		t.Fatalf("restore at the current version: %v", err)
 	}
-	_, err := s.as(alice).GetTenant(s.ctx, alice, tn.ID)
-	wantCode(t, err, provisioning.CodeNotFound)
-	wantCode(t, s.as(alice).DeleteTenant(s.ctx, alice, tn.ID, none), provisioning.CodeNotFound)
-	if names := s.names(t, alice, provisioning.TenantFilter{}); len(names) != 1 || names[0] != keep.CompanyName {
-		t.Fatalf("listed after delete: %v", names)
-	}
-	// The names are free again.
-	if again := s.create(t, alice, in); again.ID == tn.ID {
-		t.Fatal("a new tenant got the deleted one's id")
+	if err := s.as(paula).PurgeTenant(s.ctx, paula, tn.ID, provisioning.Precondition{IfVersion: 4}); err != nil {
+		t.Fatalf("purge at the current version: %v", err)
 	}
 }
 

@@ -25,7 +25,8 @@ func ExampleVerify() {
 		`"email":"admin@example.com","phone_number":"+1234567890","industry":"Technology",` +
 		`"external_id":"crm-4711","status":"active","metadata":{"plan":"gold"},"partner_id":"partner-42",` +
 		`"version":1,"created_at":"2025-02-10T16:30:00.000Z","updated_at":"2025-02-10T16:30:00.000Z",` +
-		`"provisioning":{"state":"pending","steps":[{"name":"admin-user","state":"pending","attempts":0,"last_error":null,"completed_at":null}]}}}`)
+		`"provisioning":{"state":"pending","steps":[{"name":"admin-user","state":"pending","attempts":0,"last_error":null,"completed_at":null}]},` +
+		`"deletion_scheduled_at":null}}`)
 	sent := time.Date(2025, 2, 10, 16, 30, 0, 0, time.UTC)
 
 	// What the sender does.
@@ -47,7 +48,7 @@ func ExampleVerify() {
 	fmt.Println("replayed an hour later:", webhook.Verify(secret, h, body, sent.Add(time.Hour), 5*time.Minute))
 	// Output:
 	// webhook-timestamp: 1739205000
-	// webhook-signature: v1,3+4ZWFzu9EPBO0ZQi9bQxX94I5fdgypEogR9XHfFAGE=
+	// webhook-signature: v1,iHPF0nJ7Tdat7MKXaIhrcM+MmMpNwpz9dA+QQUvaF4Y=
 	// genuine: <nil>
 	// tampered: webhook: no matching signature
 	// replayed an hour later: webhook: timestamp outside the tolerance

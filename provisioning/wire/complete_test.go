@@ -90,7 +90,7 @@ func through[W any](t *testing.T, w W) W {
 // carries it (or it is named here, on purpose).
 func TestEveryFieldCrossesTheWire(t *testing.T) {
 	var tenant provisioning.Tenant
-	fill(t, &tenant)
+	fill(t, &tenant, "StatusBeforeDeletion") // what a restore gives back: the stores keep it, the API does not show it
 	w := through(t, wire.FromTenant(&tenant))
 	same(t, w.Domain(), &tenant)
 
@@ -108,6 +108,7 @@ func TestEveryFieldCrossesTheWire(t *testing.T) {
 	var ev provisioning.Event
 	fill(t, &ev, "Seq", "Partner", "APIKey") // Seq: the store's order, never shown
 	ev.Type = provisioning.EventTenantUpdated
+	ev.Data.StatusBeforeDeletion = ""
 	we := through(t, wire.FromEvent(&ev))
 	same(t, we.Domain(), &ev)
 	var pev provisioning.Event
@@ -141,6 +142,20 @@ func TestEveryFieldCrossesTheWire(t *testing.T) {
 	fill(t, &kIn)
 	wkIn := through(t, wire.FromAPIKeyInput(kIn))
 	same(t, wkIn.Domain(), kIn)
+
+	var export provisioning.TenantExport
+	fill(t, &export)
+	export.Tenant.StatusBeforeDeletion, export.Events[0].Data.StatusBeforeDeletion = "", ""
+	export.Events[0].Type, export.Events[0].Partner, export.Events[0].APIKey = provisioning.EventTenantUpdated, nil, nil
+	export.Config.TenantID = export.Tenant.ID // the export's configuration is its tenant's
+	export.Events[0].Seq = 0
+	wx := through(t, wire.FromTenantExport(&export))
+	same(t, wx.Domain(), &export)
+
+	var avail provisioning.Availability
+	fill(t, &avail)
+	wa := through(t, wire.FromAvailability(&avail))
+	same(t, wa.Domain(), &avail)
 
 	var cfg provisioning.TenantConfig
 	fill(t, &cfg)

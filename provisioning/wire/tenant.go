@@ -24,25 +24,31 @@ type Tenant struct {
 	UpdatedAt   Time              `json:"updated_at"`
 	// Provisioning is the progress of the tenant's provisioning steps.
 	Provisioning Provisioning `json:"provisioning"`
+	// DeletionScheduledAt is when a tenant pending deletion will be purged; null otherwise.
+	DeletionScheduledAt *Time `json:"deletion_scheduled_at"`
 }
 
-// FromTenant returns the wire form of t.
+// FromTenant returns the wire form of t. The status a tenant pending deletion had before
+// (StatusBeforeDeletion) is not shown.
 func FromTenant(t *provisioning.Tenant) Tenant {
 	return Tenant{
 		ID: t.ID, CompanyName: t.CompanyName, Email: t.Email,
 		PhoneNumber: nullable(t.PhoneNumber), Industry: nullable(t.Industry), ExternalID: nullable(t.ExternalID),
 		Status: string(t.Status), Metadata: maps.Clone(t.Metadata), PartnerID: t.PartnerID, Version: t.Version,
 		CreatedAt: Time(t.CreatedAt), UpdatedAt: Time(t.UpdatedAt), Provisioning: FromProvisioning(t.Provisioning),
+		DeletionScheduledAt: timePtr(t.DeletionScheduledAt),
 	}
 }
 
-// Domain returns the tenant w describes.
+// Domain returns the tenant w describes, without StatusBeforeDeletion, which the API does not
+// show.
 func (w *Tenant) Domain() *provisioning.Tenant {
 	return &provisioning.Tenant{
 		ID: w.ID, PartnerID: w.PartnerID, CompanyName: w.CompanyName, Email: w.Email,
 		PhoneNumber: deref(w.PhoneNumber), Industry: deref(w.Industry), ExternalID: deref(w.ExternalID),
 		Status: provisioning.Status(w.Status), Metadata: metadata(w.Metadata), Version: w.Version,
 		CreatedAt: time.Time(w.CreatedAt), UpdatedAt: time.Time(w.UpdatedAt), Provisioning: w.Provisioning.Domain(),
+		DeletionScheduledAt: fromTimePtr(w.DeletionScheduledAt),
 	}
 }
 

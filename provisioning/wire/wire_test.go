@@ -24,19 +24,31 @@ func acme() *provisioning.Tenant {
 }
 
 // The API's bytes of each resource, as the server wrote them before the wire package existed,
-// with the provisioning added since.
+// with the provisioning and deletion_scheduled_at added since.
 const (
 	acmeJSON = `{"tenant":"0190a0b0-0000-7000-8000-000000000001","company_name":"Acme","email":"a@example.com",` +
 		`"phone_number":null,"industry":null,"external_id":"crm-1","status":"active","metadata":{"plan":"gold"},` +
 		`"partner_id":"p","version":3,"created_at":"2025-02-10T16:30:00.123Z","updated_at":"2025-02-11T08:00:00.000Z",` +
-		`"provisioning":{"state":"succeeded","steps":[]}}`
+		`"provisioning":{"state":"succeeded","steps":[]},"deletion_scheduled_at":null}`
 	fullJSON = `{"tenant":"0190a0b0-0000-7000-8000-000000000002","company_name":"Beta","email":"b@example.com",` +
 		`"phone_number":"+1234567890","industry":"Retail","external_id":null,"status":"suspended","metadata":null,` +
 		`"partner_id":"p","version":1,"created_at":"2025-02-10T16:30:00.123Z","updated_at":"2025-02-10T16:30:00.123Z",` +
 		`"provisioning":{"state":"failed","steps":[` +
 		`{"name":"admin-user","state":"succeeded","attempts":1,"last_error":null,"completed_at":"2025-02-10T16:30:00.123Z"},` +
-		`{"name":"welcome-mail","state":"failed","attempts":2,"last_error":"the mail server refused","completed_at":null}]}}`
+		`{"name":"welcome-mail","state":"failed","attempts":2,"last_error":"the mail server refused","completed_at":null}]},` +
+		`"deletion_scheduled_at":null}`
+	pendingJSON = `{"tenant":"0190a0b0-0000-7000-8000-000000000001","company_name":"Acme","email":"a@example.com",` +
+		`"phone_number":null,"industry":null,"external_id":"crm-1","status":"pending_deletion","metadata":{"plan":"gold"},` +
+		`"partner_id":"p","version":4,"created_at":"2025-02-10T16:30:00.123Z","updated_at":"2025-02-11T08:00:00.000Z",` +
+		`"provisioning":{"state":"succeeded","steps":[]},"deletion_scheduled_at":"2025-03-13T08:00:00.000Z"}`
 )
+
+// pending is acme, deleted: the status it had before is not shown.
+func pending() *provisioning.Tenant {
+	t := acme()
+	t.Status, t.Version, t.DeletionScheduledAt = provisioning.StatusPendingDeletion, 4, updated.Add(720*time.Hour)
+	return t
+}
 
 func beta() *provisioning.Tenant {
 	return &provisioning.Tenant{ID: "0190a0b0-0000-7000-8000-000000000002", PartnerID: "p", CompanyName: "Beta",
@@ -78,7 +90,7 @@ func TestTenant(t *testing.T) {
 		name   string
 		tenant *provisioning.Tenant
 		json   string
-	}{{"optional fields null", acme(), acmeJSON}, {"every field", beta(), fullJSON}} {
+	}{{"optional fields null", acme(), acmeJSON}, {"every field", beta(), fullJSON}, {"pending deletion", pending(), pendingJSON}} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := roundTrip(t, wire.FromTenant(tc.tenant), tc.json)
 			same(t, w.Domain(), tc.tenant)
@@ -313,4 +325,21 @@ func TestTimeReadsAnyRFC3339(t *testing.T) {
 			t.Errorf("%s read as a time", bad)
 		}
 	}
+}
+
+func TestAvailability(t *testing.T) {
+	taken := &provisioning.Availability{TenantID: "0190a0b0-0000-7000-8000-000000000001"}
+	w := roundTrip(t, wire.FromAvailability(taken), `{"available":false,"tenant":"0190a0b0-0000-7000-8000-000000000001"}`)
+	same(t, w.Domain(), taken)
+	free := &provisioning.Availability{Available: true}
+	w = roundTrip(t, wire.FromAvailability(free), `{"available":true,"tenant":null}`)
+	same(t, w.Domain(), free)
+}
+
+func TestTenantExport(t *testing.T) {
+	x := &provisioning.TenantExport{Tenant: acme(), Config: &provisioning.TenantConfig{TenantID: acme().ID,
+		Config: []byte(`{"seats":5}`), Version: 2, UpdatedAt: updated}, NextCursor: "abc"}
+	w := roundTrip(t, wire.FromTenantExport(x), `{"tenant":`+acmeJSON+`,"config":{"config":{"seats":5},"version":2,`+
+		`"updated_at":"2025-02-11T08:00:00.000Z"},"events":[],"has_more":false,"next_cursor":"abc"}`)
+	same(t, w.Domain(), x)
 }

@@ -20,7 +20,7 @@ import (
 // Store keeps tenants in memory. Writes are serialized; reads run concurrently.
 type Store struct {
 	mu        sync.RWMutex
-	tenants   map[string]*row                               // by id, deleted ones included
+	tenants   map[string]*row                               // live tenants by id (pending deletion included)
 	names     map[[2]string]*row                            // live tenants by (partner, name key)
 	externals map[[2]string]*row                            // live tenants by (partner, external id)
 	byPartner map[string][]*row                             // live tenants of a partner, oldest first
@@ -45,8 +45,7 @@ type apiKeyRow struct {
 }
 
 type row struct {
-	t       *provisioning.Tenant
-	deleted bool
+	t *provisioning.Tenant
 }
 
 var _ provisioning.Store = (*Store)(nil)
@@ -239,7 +238,7 @@ func (x *tx) removeFromPartner(r *row) {
 
 func (x *tx) live(partnerID, id string) (*row, error) {
 	r := x.s.tenants[id]
-	if r == nil || r.deleted || r.t.PartnerID != partnerID {
+	if r == nil || r.t.PartnerID != partnerID {
 		return nil, provisioning.Errorf(provisioning.CodeNotFound, "tenant not found")
 	}
 	return r, nil
@@ -276,7 +275,7 @@ func (x *tx) ListTenants(_ context.Context, q provisioning.TenantQuery) ([]*prov
 }
 
 func matches(t *provisioning.Tenant, q provisioning.TenantQuery) bool {
-	if (q.Status != "" && t.Status != q.Status) ||
+	if (q.Status == "" && t.Status == provisioning.StatusPendingDeletion) || (q.Status != "" && t.Status != q.Status) ||
 		(q.ExternalID != "" && t.ExternalID != q.ExternalID) ||
 		(q.Email != "" && t.Email != q.Email) ||
 		(q.NameLike != "" && !strings.Contains(provisioning.NameKey(t.CompanyName), q.NameLike)) ||
@@ -314,27 +313,86 @@ func (x *tx) UpdateTenant(_ context.Context, params *provisioning.UpdateTenantPa
 	return nil
 }
 
-// DeleteTenant implements provisioning.Tx.
-func (x *tx) DeleteTenant(_ context.Context, params *provisioning.DeleteTenantParams) error {
+// FindTenant implements provisioning.Tx.
+func (x *tx) FindTenant(_ context.Context, params *provisioning.FindTenantParams) (string, error) {
+	var found *row
+	if r := x.s.names[[2]string{params.PartnerID, params.NameKey}]; params.NameKey != "" && r != nil {
+		found = r
+	}
+	if r := x.s.externals[[2]string{params.PartnerID, params.ExternalID}]; params.ExternalID != "" && r != nil &&
+		(found == nil || less(r.t, found.t) < 0) {
+		found = r
+	}
+	if found == nil {
+		return "", nil
+	}
+	return found.t.ID, nil
+}
+
+// ClaimTenantPurges implements provisioning.Tx; Write already excludes every other claimer.
+func (x *tx) ClaimTenantPurges(_ context.Context, params *provisioning.ClaimTenantPurgesParams) ([]*provisioning.Tenant, error) {
+	var due []*provisioning.Tenant
+	for _, r := range x.s.tenants {
+		if r.t.Status == provisioning.StatusPendingDeletion && !r.t.DeletionScheduledAt.After(params.Now) {
+			due = append(due, r.t)
+		}
+	}
+	slices.SortFunc(due, func(a, b *provisioning.Tenant) int {
+		return cmp.Or(a.DeletionScheduledAt.Compare(b.DeletionScheduledAt), strings.Compare(a.ID, b.ID))
+	})
+	out := make([]*provisioning.Tenant, 0, min(params.Limit, len(due)))
+	for _, t := range due[:min(params.Limit, len(due))] {
+		c := t.Clone()
+		c.Provisioning = x.provisioning(t.ID)
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// PurgeTenant implements provisioning.Tx. The events the transaction appended for the tenant,
+// not stored yet, lose their data too.
+func (x *tx) PurgeTenant(_ context.Context, params *provisioning.PurgeTenantParams) error {
 	x.mustWrite()
-	r, err := x.live(params.PartnerID, params.ID)
+	r, err := x.live(params.PartnerID, params.TenantID)
 	if err != nil {
 		return err
 	}
-	if r.t.Version != params.PrevVersion {
-		return provisioning.Errorf(provisioning.CodePrecondition, "the tenant changed meanwhile")
-	}
-	old := r.t
+	id := r.t.ID
 	x.unindex(r)
 	x.removeFromPartner(r)
-	r.t = old.Clone()
-	r.t.Version, r.t.UpdatedAt, r.deleted = old.Version+1, params.DeletedAt, true
+	delete(x.s.tenants, id)
 	x.undo = append(x.undo, func() {
-		r.t, r.deleted = old, false
-		list := x.s.byPartner[old.PartnerID]
+		x.s.tenants[id] = r
+		list := x.s.byPartner[r.t.PartnerID]
 		i, _ := slices.BinarySearchFunc(list, r, func(a, b *row) int { return less(a.t, b.t) })
-		x.s.byPartner[old.PartnerID] = slices.Insert(list, i, r)
+		x.s.byPartner[r.t.PartnerID] = slices.Insert(list, i, r)
 	})
+	if c, ok := x.s.configs[id]; ok {
+		delete(x.s.configs, id)
+		x.undo = append(x.undo, func() { x.s.configs[id] = c })
+	}
+	if steps, ok := x.s.steps[id]; ok {
+		delete(x.s.steps, id)
+		x.undo = append(x.undo, func() { x.s.steps[id] = steps })
+	}
+	for k, rec := range x.s.idem {
+		if k[0] == params.PartnerID && slices.Contains(rec.TenantIDs, id) {
+			delete(x.s.idem, k)
+			x.undo = append(x.undo, func() { x.s.idem[k] = rec })
+		}
+	}
+	for _, e := range x.s.events[params.PartnerID] {
+		if e.TenantID == id && e.Data != nil {
+			data := e.Data
+			e.Data = nil
+			x.undo = append(x.undo, func() { e.Data = data })
+		}
+	}
+	for _, e := range x.events { // appended in this transaction, stored at its end
+		if e.PartnerID == params.PartnerID && e.TenantID == id {
+			e.Data = nil
+		}
+	}
 	return nil
 }
 
@@ -352,7 +410,7 @@ func (x *tx) GetIdempotencyRecord(_ context.Context, params *provisioning.GetIde
 		return nil, nil
 	}
 	c := *rec
-	c.Response = slices.Clone(rec.Response)
+	c.Response, c.TenantIDs = slices.Clone(rec.Response), slices.Clone(rec.TenantIDs)
 	return &c, nil
 }
 
@@ -362,7 +420,7 @@ func (x *tx) PutIdempotencyRecord(_ context.Context, rec *provisioning.Idempoten
 	k := [2]string{rec.PartnerID, rec.Key}
 	old := x.s.idem[k]
 	c := *rec
-	c.Response = slices.Clone(rec.Response)
+	c.Response, c.TenantIDs = slices.Clone(rec.Response), slices.Clone(rec.TenantIDs)
 	x.s.idem[k] = &c
 	x.undo = append(x.undo, func() {
 		if old == nil {
@@ -428,6 +486,27 @@ func (x *tx) ListEvents(_ context.Context, q provisioning.EventQuery) ([]*provis
 	var out []*provisioning.Event
 	for ; i < len(list) && len(out) < q.Limit; i++ {
 		if e := list[i]; q.Type == "" || e.Type == q.Type {
+			out = append(out, e.Clone())
+		}
+	}
+	return out, nil
+}
+
+// ListTenantEvents implements provisioning.Tx.
+func (x *tx) ListTenantEvents(_ context.Context, params *provisioning.ListTenantEventsParams) ([]*provisioning.Event, error) {
+	after, err := x.eventSeq(provisioning.EventQuery{PartnerID: params.PartnerID}, params.AfterID)
+	if err != nil {
+		return nil, err
+	}
+	if e := x.s.eventByID[params.AfterID]; params.AfterID != "" && e.TenantID != params.TenantID {
+		return nil, provisioning.Errorf(provisioning.CodeNotFound, "event not found")
+	}
+	var out []*provisioning.Event
+	for _, e := range x.s.events[params.PartnerID] {
+		if len(out) == params.Limit {
+			break
+		}
+		if e.Seq > after && e.TenantID == params.TenantID {
 			out = append(out, e.Clone())
 		}
 	}

@@ -26,7 +26,7 @@ func (x *tx) allLive() []*row {
 // TenantPartner implements provisioning.Tx.
 func (x *tx) TenantPartner(_ context.Context, params provisioning.TenantPartnerParams) (string, error) {
 	r := x.s.tenants[params.TenantID]
-	if r == nil || r.deleted {
+	if r == nil {
 		return "", provisioning.Errorf(provisioning.CodeNotFound, "tenant not found")
 	}
 	return r.t.PartnerID, nil

@@ -55,7 +55,7 @@ func (x *tx) putSteps(t *provisioning.Tenant) {
 // runnable returns the step of a live tenant that may run next: its first step that has not
 // succeeded, unless that one failed. Nil when there is none.
 func (x *tx) runnable(tenantID string, steps []*step) *step {
-	if r := x.s.tenants[tenantID]; r == nil || r.deleted || r.t.Status == "pending_deletion" {
+	if r := x.s.tenants[tenantID]; r == nil || r.t.Status == provisioning.StatusPendingDeletion {
 		return nil
 	}
 	for _, s := range steps {
@@ -158,7 +158,7 @@ func (x *tx) QueueStats(context.Context) (provisioning.QueueStats, error) {
 		}
 	}
 	for tenantID, steps := range x.s.steps {
-		if r := x.s.tenants[tenantID]; r == nil || r.deleted || r.t.Status == "pending_deletion" {
+		if r := x.s.tenants[tenantID]; r == nil || r.t.Status == provisioning.StatusPendingDeletion {
 			continue
 		}
 		for _, s := range steps {

@@ -29,7 +29,7 @@ func TestEventRowsKeepTheirFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	var version int
-	if err := s.DB().GetContext(ctx, &version, `SELECT (data->>'v')::int FROM events WHERE tenant_id = $1`, tn.ID); err != nil || version != 2 {
+	if err := s.DB().GetContext(ctx, &version, `SELECT (data->>'v')::int FROM events WHERE tenant_id = $1`, tn.ID); err != nil || version != 3 {
 		t.Fatalf("stored version = %d, %v", version, err)
 	}
 	const legacy = `{"tenant":"%s","company_name":"Acme","email":"a@example.com",` +

@@ -36,7 +36,7 @@ func TestEventRowsKeepTheirFormat(t *testing.T) {
 	if err := s.DB().GetContext(ctx, &stored, `SELECT data FROM events WHERE id = ?`, "0190a0b0-0000-7000-8000-0000000000e1"); err != nil {
 		t.Fatal(err)
 	}
-	const want = `{"v":2,"id":"0190a0b0-0000-7000-8000-000000000001","partner_id":"p","company_name":"Acme",` +
+	const want = `{"v":3,"id":"0190a0b0-0000-7000-8000-000000000001","partner_id":"p","company_name":"Acme",` +
 		`"email":"a@example.com","external_id":"crm-1","status":"active","metadata":{"plan":"gold"},"version":1,` +
 		`"created_at":"2025-02-10T16:30:00.123Z","updated_at":"2025-02-10T16:30:00.123Z","provisioning":{"state":"succeeded"}}`
 	if stored != want {
@@ -56,7 +56,7 @@ func TestEventRowsKeepTheirFormat(t *testing.T) {
 		t.Fatalf("ListEvents: %+v, %v", page, err)
 	}
 	if got := page.Events[0].Data; got.CompanyName != "Acme" || got.Version != 1 || !got.CreatedAt.Equal(at) {
-		t.Fatalf("v2 row read as %+v", got)
+		t.Fatalf("v3 row read as %+v", got)
 	}
 	old := page.Events[1].Data
 	if old.ID != tn.ID || old.Status != provisioning.StatusSuspended || old.Industry != "Retail" || old.PhoneNumber != "" ||

@@ -57,6 +57,9 @@ var dialect = sqlstore.Dialect{
 	FeedPosition: `SELECT '0' AS xact, seq FROM events WHERE id = ?`,
 	// One writer at a time: seq is the commit order. The position's xact is always '0'.
 	FeedOrder: `? IS NOT NULL AND seq > ? AND (? = '' OR type = ?) ORDER BY seq`,
+	// A purged tenant's old pages may still be frames of the WAL file: empty it. (The pages
+	// themselves are zeroed as they are freed: secure_delete.)
+	AfterPurge: "PRAGMA wal_checkpoint(TRUNCATE)",
 }
 
 // Open opens (creating if needed) the SQLite database file at path, applies the migrations it
@@ -66,7 +69,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, errors.New("sqlite: empty database path")
 	}
 	dsn := func(txlock string) string {
-		q := url.Values{"_pragma": {"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)"},
+		q := url.Values{"_pragma": {"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)",
+			"secure_delete(ON)"},
 			"_txlock": {txlock}}
 		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 	}
@@ -100,7 +104,10 @@ type Options struct {
 // should set a busy timeout and _txlock=immediate, without which concurrent writers fail with
 // SQLITE_BUSY instead of waiting their turn:
 //
-//	file:host.db?_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_txlock=immediate
+//	file:host.db?_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=secure_delete(ON)&_txlock=immediate
+//
+// Add _pragma=secure_delete(ON) too, as Open does: SQLite then overwrites deleted content with
+// zeros, so that a purged tenant leaves no trace in the file's free space.
 //
 // The store changes nothing of the pool and only prepares its statements on it. Close releases
 // those statements and leaves db open: it stays the host's to close, after the store's Close.

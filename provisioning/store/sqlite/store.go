@@ -66,7 +66,10 @@ func (s *Store) BeginTx(ctx context.Context) (*sql.Tx, error) { return s.s.Begin
 //		…
 //	})
 //
-// The events fn appended are written as it returns.
+// The events fn appended are written as it returns. A tenant purged in tx (PurgeTenant) leaves
+// its old pages in the database's write-ahead log until the next checkpoint: Write checkpoints
+// after a purge commits, but the commit of tx is the host's, so a host that purges through
+// WriteTx runs "PRAGMA wal_checkpoint(TRUNCATE)" after committing when no copy may remain.
 func (s *Store) WriteTx(ctx context.Context, tx *sql.Tx, fn func(provisioning.Tx) error) error {
 	return s.s.WriteTx(ctx, tx, fn)
 }

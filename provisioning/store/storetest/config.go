@@ -58,7 +58,14 @@ func testConfig(t *testing.T, h Harness) {
 	if len(evs) != 2 || evs[0].TenantID != tn.ID || evs[0].Data.ID != tn.ID {
 		t.Fatalf("config events: %d", len(evs))
 	}
-	if err := svc.DeleteTenant(ctx, alice, tn.ID, none); err != nil {
+	// A tenant pending deletion keeps its configuration, readable; a purged one has none.
+	if _, err := svc.DeleteTenant(ctx, alice, tn.ID, provisioning.DeleteOptions{}, none); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := svc.GetTenantConfig(ctx, alice, tn.ID); err != nil || c.Version != 3 {
+		t.Fatalf("config of a tenant pending deletion: %+v, %v", c, err)
+	}
+	if err := svc.PurgeTenant(ctx, alice, tn.ID, none); err != nil {
 		t.Fatal(err)
 	}
 	_, err = svc.GetTenantConfig(ctx, alice, tn.ID)

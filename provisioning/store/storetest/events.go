@@ -52,13 +52,13 @@ func testEvents(t *testing.T, h Harness) {
 	}
 	_, err = svc.CreateTenant(ctx, alice, input("evented")) // rolled back: no event
 	wantCode(t, err, provisioning.CodeTenantExists)
-	if err := svc.DeleteTenant(ctx, alice, tn.ID, none); err != nil {
+	if _, err := svc.DeleteTenant(ctx, alice, tn.ID, provisioning.DeleteOptions{}, none); err != nil {
 		t.Fatal(err)
 	}
 
 	evs, cursor := allEvents(t, svc, alice, provisioning.EventFilter{Limit: 2})
 	want := []provisioning.EventType{provisioning.EventTenantCreated, provisioning.EventTenantSuspended,
-		provisioning.EventTenantResumed, provisioning.EventTenantUpdated, provisioning.EventTenantDeleted}
+		provisioning.EventTenantResumed, provisioning.EventTenantUpdated, provisioning.EventTenantDeletionScheduled}
 	if len(evs) != len(want) {
 		t.Fatalf("%d events, want %d", len(evs), len(want))
 	}
@@ -71,6 +71,11 @@ func testEvents(t *testing.T, h Harness) {
 	}
 	if evs[1].Data.Status != provisioning.StatusSuspended || evs[3].Data.Industry != "Retail" {
 		t.Fatalf("events do not carry the tenant after the change")
+	}
+	// The stored event keeps what a restore needs to know.
+	if d := evs[4].Data; d.Status != provisioning.StatusPendingDeletion || d.StatusBeforeDeletion != provisioning.StatusActive ||
+		!d.DeletionScheduledAt.Equal(d.UpdatedAt.Add(provisioning.DefaultDeletionGrace)) {
+		t.Fatalf("the deletion's event carries %+v", d)
 	}
 	// Polling from the last cursor finds nothing new, and keeps the cursor.
 	page, err := svc.ListEvents(ctx, alice, provisioning.EventFilter{After: cursor})

@@ -180,8 +180,11 @@ func testQuota(t *testing.T, h Harness) {
 	wantCode(t, err, provisioning.CodeQuotaExceeded)
 	mustCreate(t, svc, bob, input("Unlimited")) // another partner, unregistered: no limit
 
-	// A deleted tenant frees its place.
-	if err := svc.DeleteTenant(ctx, alice, a.ID, provisioning.Precondition{}); err != nil {
+	// A tenant pending deletion keeps its place (it may be restored); a purged one frees it.
+	mustDelete(t, svc, alice, a.ID, 0)
+	_, err = svc.CreateTenant(ctx, alice, input("Quota 3"))
+	wantCode(t, err, provisioning.CodeQuotaExceeded)
+	if err := svc.PurgeTenant(ctx, alice, a.ID, provisioning.Precondition{}); err != nil {
 		t.Fatal(err)
 	}
 	mustCreate(t, svc, alice, input("Quota 3"))
@@ -469,14 +472,27 @@ func testOperatorScope(t *testing.T, h Harness) {
 	_, err = svc.ListEvents(ctx, alice, provisioning.EventFilter{After: page.NextCursor}) // partner-b's event
 	wantFieldsOf(t, err, "after")
 
-	if err := svc.DeleteTenant(ctx, ops, a.ID, provisioning.Precondition{}); err != nil {
+	if del, err := svc.DeleteTenant(ctx, ops, a.ID, provisioning.DeleteOptions{}, provisioning.Precondition{}); err != nil ||
+		del.PartnerID != alice.PartnerID {
+		t.Fatalf("an operator's deletion: %+v, %v", del, err)
+	}
+	err = s.Read(ctx, func(tx provisioning.Tx) error {
+		if p, err := tx.TenantPartner(ctx, provisioning.TenantPartnerParams{TenantID: a.ID}); err != nil || p != alice.PartnerID {
+			t.Errorf("TenantPartner of a tenant pending deletion: %q, %v", p, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.PurgeTenant(ctx, ops, a.ID, provisioning.Precondition{}); err != nil {
 		t.Fatal(err)
 	}
 	err = s.Read(ctx, func(tx provisioning.Tx) error {
 		if p, err := tx.TenantPartner(ctx, provisioning.TenantPartnerParams{TenantID: b.ID}); err != nil || p != bob.PartnerID {
 			t.Errorf("TenantPartner: %q, %v", p, err)
 		}
-		_, err := tx.TenantPartner(ctx, provisioning.TenantPartnerParams{TenantID: a.ID}) // deleted
+		_, err := tx.TenantPartner(ctx, provisioning.TenantPartnerParams{TenantID: a.ID}) // purged
 		return err
 	})
 	wantCode(t, err, provisioning.CodeNotFound)

@@ -179,11 +179,9 @@ func testSteps(t *testing.T, h Harness) {
 	}
 	wantProgress(t, svc, tn.ID, `succeeded: admin-user succeeded 1 "" seed succeeded 1 ""`)
 
-	// A deleted tenant's steps are never claimed, nor counted as waiting.
+	// A tenant pending deletion's steps are never claimed, nor counted as waiting.
 	gone := mustCreate(t, svc, alice, input("Deleted before its steps"))
-	if err := svc.DeleteTenant(context.Background(), alice, gone.ID, provisioning.Precondition{}); err != nil {
-		t.Fatal(err)
-	}
+	mustDelete(t, svc, alice, gone.ID, time.Hour)
 	if jobs := claimSteps(t, s, now.Add(2*time.Hour), 10, "admin-user", "seed"); len(jobs) != 0 {
 		t.Fatalf("a deleted tenant's step was claimed: %+v", jobs[0])
 	}
@@ -191,6 +189,53 @@ func testSteps(t *testing.T, h Harness) {
 	if stats := queueStats(t, s); stats.StepsPending != 2 {
 		t.Fatalf("steps pending = %d, want the 2 of the live tenant that waits", stats.StepsPending)
 	}
+}
+
+// testStepsOfDeletedTenants: deleting a tenant holds its pending steps — not claimed, not
+// counted as waiting — restoring it resumes them, and its purge deletes them with it.
+func testStepsOfDeletedTenants(t *testing.T, h Harness) {
+	s := h.New(t)
+	t.Cleanup(func() { _ = s.Close() })
+	svc := stepService(s, noopSteps("admin-user", "seed")...)
+	ctx := context.Background()
+	tn := mustCreate(t, svc, alice, input("Held"))
+	now := time.Now().Add(time.Hour).UTC().Truncate(time.Millisecond)
+
+	mustDelete(t, svc, alice, tn.ID, time.Hour)
+	if jobs := claimSteps(t, s, now, 10, "admin-user", "seed"); len(jobs) != 0 {
+		t.Fatalf("a step of a tenant pending deletion was claimed: %+v", jobs[0])
+	}
+	if stats := queueStats(t, s); stats.StepsPending != 0 {
+		t.Fatalf("steps pending = %d, want 0: the tenant's are held", stats.StepsPending)
+	}
+	wantProgress(t, svc, tn.ID, `pending: admin-user pending 0 "" seed pending 0 ""`)
+
+	if _, err := svc.RestoreTenant(ctx, alice, tn.ID, provisioning.Precondition{}); err != nil {
+		t.Fatal(err)
+	}
+	jobs := claimSteps(t, s, now, 10, "admin-user", "seed")
+	if len(jobs) != 1 || jobs[0].Tenant.ID != tn.ID || jobs[0].Step != "admin-user" || jobs[0].Attempt != 1 {
+		t.Fatalf("the restored tenant's steps did not resume: %+v", jobs)
+	}
+	if !finishStep(t, s, provisioning.FinishStepParams{TenantID: tn.ID, Step: "admin-user", Attempt: 1,
+		State: provisioning.ProvisioningSucceeded, At: now}) {
+		t.Fatal("the resumed step's success was not recorded")
+	}
+
+	// Deleted again, with a step done and one pending: the purge takes both with the tenant.
+	deleted := mustDelete(t, svc, alice, tn.ID, time.Hour)
+	runWorker(t, s, deleted.DeletionScheduledAt.Add(time.Minute))
+	_, err := svc.GetTenant(ctx, alice, tn.ID)
+	wantCode(t, err, provisioning.CodeNotFound)
+	if jobs := claimSteps(t, s, now.Add(24*time.Hour), 10, "admin-user", "seed"); len(jobs) != 0 {
+		t.Fatalf("a purged tenant's step was claimed: %+v", jobs[0])
+	}
+	if stats := queueStats(t, s); stats.StepsPending != 0 {
+		t.Fatalf("steps pending = %d after the purge", stats.StepsPending)
+	}
+	// Its name is free again, and the new tenant has steps of its own.
+	again := mustCreate(t, svc, alice, input("Held"))
+	wantProgress(t, svc, again.ID, `pending: admin-user pending 0 "" seed pending 0 ""`)
 }
 
 // testStepLeaseExpiry: a step whose runner died — its lease ran out without an outcome — is

@@ -53,7 +53,12 @@ func Run(t *testing.T, h Harness) {
 	t.Run("CreateAndGet", func(t *testing.T) { testCreateAndGet(t, h) })
 	t.Run("UniqueCompanyName", func(t *testing.T) { testUniqueCompanyName(t, h) })
 	t.Run("UniqueExternalID", func(t *testing.T) { testUniqueExternalID(t, h) })
-	t.Run("SoftDeleteFreesNames", func(t *testing.T) { testSoftDelete(t, h) })
+	t.Run("DeletionGrace", func(t *testing.T) { testDeletionGrace(t, h) })
+	t.Run("Restore", func(t *testing.T) { testRestore(t, h) })
+	t.Run("PurgeByTheWorker", func(t *testing.T) { testPurgeByTheWorker(t, h) })
+	t.Run("PurgeRedacts", func(t *testing.T) { testPurgeRedacts(t, h) })
+	t.Run("PurgeForgetsAnswers", func(t *testing.T) { testPurgeForgetsAnswers(t, h) })
+	t.Run("PurgeRace", func(t *testing.T) { testPurgeRace(t, h, false) })
 	t.Run("Versions", func(t *testing.T) { testVersions(t, h) })
 	t.Run("PartnerIsolation", func(t *testing.T) { testPartnerIsolation(t, h) })
 	t.Run("Filters", func(t *testing.T) { testFilters(t, h) })
@@ -115,6 +120,7 @@ func Run(t *testing.T, h Harness) {
 		t.Run("PatchLimitsRaceTwoStores", func(t *testing.T) { testPatchLimitsRace(t, h, true) })
 		t.Run("StepClaimRaceTwoStores", func(t *testing.T) { testStepClaimRace(t, h, true) })
 		t.Run("StepWorkersShareTwoStores", func(t *testing.T) { testStepWorkersShare(t, h, true) })
+		t.Run("PurgeRaceTwoStores", func(t *testing.T) { testPurgeRace(t, h, true) })
 		t.Run("QuotaRaceTwoStores", func(t *testing.T) { testQuotaRace(t, h, true) })
 		t.Run("PartnerDisabledTwoStores", func(t *testing.T) { testPartnerDisabled(t, h, true) })
 		t.Run("APIKeyLimitRaceTwoStores", func(t *testing.T) { testAPIKeyLimitRace(t, h, true) })
@@ -207,7 +213,7 @@ func equal(t *testing.T, got, want *provisioning.Tenant) {
 // location for the same instant).
 func render(t *provisioning.Tenant) string {
 	c := *t
-	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	c.CreatedAt, c.UpdatedAt, c.DeletionScheduledAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC(), c.DeletionScheduledAt.UTC()
 	return fmt.Sprintf("%+v", c)
 }
 
@@ -312,29 +318,6 @@ func testUniqueExternalID(t *testing.T, h Harness) {
 	wantExists(t, err, first.ID)
 }
 
-func testSoftDelete(t *testing.T, h Harness) {
-	_, svc := open(t, h)
-	ctx := context.Background()
-	in := input("Phoenix")
-	in.ExternalID = "ext-1"
-	old := mustCreate(t, svc, alice, in)
-	if err := svc.DeleteTenant(ctx, alice, old.ID, provisioning.Precondition{}); err != nil {
-		t.Fatalf("DeleteTenant: %v", err)
-	}
-	_, err := svc.GetTenant(ctx, alice, old.ID)
-	wantCode(t, err, provisioning.CodeNotFound)
-	wantCode(t, svc.DeleteTenant(ctx, alice, old.ID, provisioning.Precondition{}), provisioning.CodeNotFound)
-	_, err = svc.UpdateTenant(ctx, alice, old.ID, provisioning.TenantPatch{Industry: provisioning.Value("x")}, provisioning.Precondition{})
-	wantCode(t, err, provisioning.CodeNotFound)
-	if got := listAll(t, svc, alice, provisioning.TenantFilter{}); len(got) != 0 {
-		t.Fatalf("deleted tenant listed: %v", names(got))
-	}
-	reborn := mustCreate(t, svc, alice, in) // name and external id are free again
-	if reborn.ID == old.ID {
-		t.Fatalf("new tenant reused the deleted id")
-	}
-}
-
 func testVersions(t *testing.T, h Harness) {
 	_, svc := open(t, h)
 	ctx := context.Background()
@@ -366,9 +349,16 @@ func testVersions(t *testing.T, h Harness) {
 	}
 	got, _ := svc.GetTenant(ctx, alice, tn.ID)
 	equal(t, got, replaced)
-	wantCode(t, svc.DeleteTenant(ctx, alice, tn.ID, provisioning.Precondition{IfVersion: 3}), provisioning.CodePrecondition)
-	if err := svc.DeleteTenant(ctx, alice, tn.ID, provisioning.Precondition{IfVersion: 4}); err != nil {
-		t.Fatalf("conditional delete: %v", err)
+	_, err = svc.DeleteTenant(ctx, alice, tn.ID, provisioning.DeleteOptions{}, provisioning.Precondition{IfVersion: 3})
+	wantCode(t, err, provisioning.CodePrecondition)
+	if deleted, err := svc.DeleteTenant(ctx, alice, tn.ID, provisioning.DeleteOptions{}, provisioning.Precondition{IfVersion: 4}); err != nil || deleted.Version != 5 {
+		t.Fatalf("conditional delete: %+v, %v", deleted, err)
+	}
+	_, err = svc.RestoreTenant(ctx, alice, tn.ID, provisioning.Precondition{IfVersion: 4})
+	wantCode(t, err, provisioning.CodePrecondition)
+	wantCode(t, svc.PurgeTenant(ctx, alice, tn.ID, provisioning.Precondition{IfVersion: 4}), provisioning.CodePrecondition)
+	if restored, err := svc.RestoreTenant(ctx, alice, tn.ID, provisioning.Precondition{IfVersion: 5}); err != nil || restored.Version != 6 {
+		t.Fatalf("conditional restore: %+v, %v", restored, err)
 	}
 }
 
@@ -382,7 +372,13 @@ func testPartnerIsolation(t *testing.T, h Harness) {
 	wantCode(t, err, provisioning.CodeNotFound)
 	_, err = svc.ReplaceTenant(ctx, bob, tn.ID, input("Mine now"), provisioning.Precondition{})
 	wantCode(t, err, provisioning.CodeNotFound)
-	wantCode(t, svc.DeleteTenant(ctx, bob, tn.ID, provisioning.Precondition{}), provisioning.CodeNotFound)
+	_, err = svc.DeleteTenant(ctx, bob, tn.ID, provisioning.DeleteOptions{}, provisioning.Precondition{})
+	wantCode(t, err, provisioning.CodeNotFound)
+	_, err = svc.RestoreTenant(ctx, bob, tn.ID, provisioning.Precondition{})
+	wantCode(t, err, provisioning.CodeNotFound)
+	wantCode(t, svc.PurgeTenant(ctx, bob, tn.ID, provisioning.Precondition{}), provisioning.CodeNotFound)
+	_, err = svc.ExportTenant(ctx, bob, tn.ID, provisioning.ExportFilter{})
+	wantCode(t, err, provisioning.CodeNotFound)
 	if got := listAll(t, svc, bob, provisioning.TenantFilter{}); len(got) != 0 {
 		t.Fatalf("bob lists alice's tenants: %v", names(got))
 	}
@@ -579,9 +575,7 @@ func testRollback(t *testing.T, h Harness) {
 		if err := tx.UpdateTenant(ctx, &provisioning.UpdateTenantParams{Tenant: changed, PrevVersion: 1}); err != nil {
 			return err
 		}
-		err := tx.DeleteTenant(ctx, &provisioning.DeleteTenantParams{PartnerID: alice.PartnerID, ID: kept.ID,
-			PrevVersion: 2, DeletedAt: kept.UpdatedAt})
-		if err != nil {
+		if err := tx.PurgeTenant(ctx, &provisioning.PurgeTenantParams{PartnerID: alice.PartnerID, TenantID: kept.ID}); err != nil {
 			return err
 		}
 		if err := tx.AppendEvent(ctx, event(ghost.Tenant, provisioning.EventTenantCreated)); err != nil {
@@ -597,8 +591,13 @@ func testRollback(t *testing.T, h Harness) {
 		t.Fatalf("after rollback %d tenants listed (%v), want only Kept", len(got), names(got))
 	}
 	equal(t, got[0], kept)
-	if evs, _ := allEvents(t, svc, alice, provisioning.EventFilter{}); len(evs) != 1 {
-		t.Fatalf("after rollback %d events, want Kept's only", len(evs))
+	// The rolled-back purge took nothing: the configuration and the events are there, and the
+	// appended event was never written.
+	if c, err := svc.GetTenantConfig(ctx, alice, kept.ID); err != nil || c.Version != 1 {
+		t.Fatalf("config after a rolled-back purge: %+v, %v", c, err)
+	}
+	if evs, _ := allEvents(t, svc, alice, provisioning.EventFilter{}); len(evs) != 1 || evs[0].Data == nil {
+		t.Fatalf("events after a rolled-back purge: %+v, want Kept's only, with its data", evs)
 	}
 	// The rolled-back name is free, the kept one still taken.
 	mustCreate(t, svc, alice, input("Ghost"))

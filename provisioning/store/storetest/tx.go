@@ -27,7 +27,13 @@ func runTx(t *testing.T, h Harness) {
 	t.Run("GetTenantNotFound", func(t *testing.T) { testTxGetTenantNotFound(t, h) })
 	t.Run("GetTenantForUpdateLocks", func(t *testing.T) { testTxForUpdate(t, h) })
 	t.Run("UpdateTenant", func(t *testing.T) { testTxUpdateTenant(t, h) })
-	t.Run("DeleteTenant", func(t *testing.T) { testTxDeleteTenant(t, h) })
+	t.Run("PendingDeletionStoredAsGiven", func(t *testing.T) { testTxPendingDeletion(t, h) })
+	t.Run("FindTenant", func(t *testing.T) { testTxFindTenant(t, h) })
+	t.Run("ClaimTenantPurges", func(t *testing.T) { testTxClaimTenantPurges(t, h) })
+	t.Run("ClaimTenantPurgesSkipsClaimed", func(t *testing.T) { testTxClaimTenantPurgesConcurrent(t, h) })
+	t.Run("PurgeTenant", func(t *testing.T) { testTxPurgeTenant(t, h) })
+	t.Run("PurgeTenantRedactsAppendedEvents", func(t *testing.T) { testTxPurgeAppendedEvents(t, h) })
+	t.Run("ListTenantEvents", func(t *testing.T) { testTxListTenantEvents(t, h) })
 	t.Run("UpdateTenantConfig", func(t *testing.T) { testTxUpdateTenantConfig(t, h) })
 	t.Run("AppendEventAtCommit", func(t *testing.T) { testTxAppendEventAtCommit(t, h) })
 	t.Run("AppendEventQueuesDeliveries", func(t *testing.T) { testTxAppendEventDeliveries(t, h) })
@@ -37,8 +43,10 @@ func runTx(t *testing.T, h Harness) {
 	t.Run("Steps", func(t *testing.T) { testSteps(t, h) })
 	t.Run("StepLeaseExpiry", func(t *testing.T) { testStepLeaseExpiry(t, h) })
 	t.Run("StepRequeueFromTheMiddle", func(t *testing.T) { testStepRequeueFromTheMiddle(t, h) })
+	t.Run("StepsOfDeletedTenants", func(t *testing.T) { testStepsOfDeletedTenants(t, h) })
 	t.Run("StepNamesAreMatchedExactly", func(t *testing.T) { testStepNamesAreMatchedExactly(t, h) })
 	t.Run("WebhookOperations", func(t *testing.T) { testWebhookOperations(t, h) })
+	t.Run("ServiceWithTxDeletion", func(t *testing.T) { testServiceWithTxDeletion(t, h) })
 }
 
 // txTime is the time of the Tx tests' records.
@@ -223,19 +231,18 @@ func testTxInsertTenants(t *testing.T, h Harness) {
 	}
 }
 
-// testTxGetTenantNotFound: an unknown id, another partner's tenant and a deleted one are alike.
+// testTxGetTenantNotFound: an unknown id, another partner's tenant and a purged one are alike.
 func testTxGetTenantNotFound(t *testing.T, h Harness) {
 	s, _ := open(t, h)
 	n, gone := newTenant(alice.PartnerID, "Here", txTime), newTenant(alice.PartnerID, "Gone", txTime)
 	insert(t, s, n, gone)
 	write(t, s, func(ctx context.Context, tx provisioning.Tx) error {
-		return tx.DeleteTenant(ctx, &provisioning.DeleteTenantParams{PartnerID: alice.PartnerID, ID: gone.Tenant.ID,
-			PrevVersion: 1, DeletedAt: txTime})
+		return tx.PurgeTenant(ctx, &provisioning.PurgeTenantParams{PartnerID: alice.PartnerID, TenantID: gone.Tenant.ID})
 	})
 	for name, key := range map[string][2]string{
 		"unknown id":        {alice.PartnerID, uuid.NewString()},
 		"another partner's": {bob.PartnerID, n.Tenant.ID},
-		"deleted":           {alice.PartnerID, gone.Tenant.ID},
+		"purged":            {alice.PartnerID, gone.Tenant.ID},
 	} {
 		if _, err := get(s, key[0], key[1]); provisioning.ErrorCode(err) != provisioning.CodeNotFound {
 			t.Errorf("%s: %v, want not found", name, err)
@@ -313,41 +320,8 @@ func testTxUpdateTenant(t *testing.T, h Harness) {
 	})
 }
 
-// testTxDeleteTenant: a delete hides the tenant, frees its name and external id, and counts a
-// version; a stale version or a missing tenant changes nothing.
-func testTxDeleteTenant(t *testing.T, h Harness) {
-	s, _ := open(t, h)
-	n := newTenant(alice.PartnerID, "Doomed", txTime)
-	n.Tenant.ExternalID = "crm-9"
-	insert(t, s, n)
-	del := func(id string, prev int64) *provisioning.DeleteTenantParams {
-		return &provisioning.DeleteTenantParams{PartnerID: alice.PartnerID, ID: id, PrevVersion: prev, DeletedAt: txTime.Add(time.Hour)}
-	}
-	write(t, s, func(ctx context.Context, tx provisioning.Tx) error {
-		wantCode(t, tx.DeleteTenant(ctx, del(n.Tenant.ID, 2)), provisioning.CodePrecondition)
-		wantCode(t, tx.DeleteTenant(ctx, del(uuid.NewString(), 1)), provisioning.CodeNotFound)
-		wantCode(t, tx.DeleteTenant(ctx, &provisioning.DeleteTenantParams{PartnerID: bob.PartnerID, ID: n.Tenant.ID,
-			PrevVersion: 1, DeletedAt: txTime}), provisioning.CodeNotFound)
-		if err := tx.DeleteTenant(ctx, del(n.Tenant.ID, 1)); err != nil {
-			return err
-		}
-		_, err := tx.GetTenant(ctx, &provisioning.GetTenantParams{PartnerID: alice.PartnerID, ID: n.Tenant.ID})
-		wantCode(t, err, provisioning.CodeNotFound)
-		again := newTenant(alice.PartnerID, "DOOMED", txTime)
-		again.Tenant.ExternalID = "crm-9"
-		return tx.InsertTenant(ctx, again) // the name and the external id are free
-	})
-	write(t, s, func(ctx context.Context, tx provisioning.Tx) error {
-		wantCode(t, tx.DeleteTenant(ctx, del(n.Tenant.ID, 2)), provisioning.CodeNotFound)
-		return nil
-	})
-	if got := stored(t, s, alice.PartnerID); !slices.Equal(got, []string{"DOOMED"}) {
-		t.Fatalf("stored %v, want the new DOOMED alone", got)
-	}
-}
-
 // testTxUpdateTenantConfig: a configuration is replaced when its version matches; it is read
-// only while its tenant lives.
+// only until its tenant is purged.
 func testTxUpdateTenantConfig(t *testing.T, h Harness) {
 	s, _ := open(t, h)
 	n := newTenant(alice.PartnerID, "Configured", txTime)
@@ -372,8 +346,7 @@ func testTxUpdateTenantConfig(t *testing.T, h Harness) {
 		if err != nil || string(c.Config) != `{"k":"v"}` || c.Version != 2 {
 			t.Errorf("the configuration in its transaction: %+v, %v", c, err)
 		}
-		return tx.DeleteTenant(ctx, &provisioning.DeleteTenantParams{PartnerID: alice.PartnerID, ID: n.Tenant.ID,
-			PrevVersion: 1, DeletedAt: txTime})
+		return tx.PurgeTenant(ctx, &provisioning.PurgeTenantParams{PartnerID: alice.PartnerID, TenantID: n.Tenant.ID})
 	})
 	ctx := context.Background()
 	err := s.Read(ctx, func(tx provisioning.Tx) error { _, err := tx.GetTenantConfig(ctx, key); return err })

@@ -92,3 +92,75 @@ func CheckNameKeyUpgrade(t *testing.T, s provisioning.Store, legacy []LegacyTena
 		t.Errorf("q=ＡＣＭＥ finds %q, want Acme and ACME", got)
 	}
 }
+
+// SoftDeleteRows are what a SQL store's upgrade test seeds, at the schema before migration
+// 0012, for CheckSoftDeleteUpgrade: partner-a's tenants Live and Deleted, the latter
+// soft-deleted (deleted_at set, as DELETE did before deletion had a grace period) with an event
+// and a configuration holding its data, Heir, a live tenant that took Deleted's name afterwards,
+// and an idempotency answer (key Key, far from expiry) that holds Deleted's email.
+type SoftDeleteRows struct {
+	LiveID, DeletedID, HeirID string
+	Name, Email               string // Deleted's (and Heir's) company name, Deleted's email
+	Key                       string
+	Answer                    []byte
+	EventID, EventData        string // Deleted's tenant.created event, in stored format version 1
+	Config                    string // Deleted's configuration
+}
+
+// LegacySoftDelete returns the rows to seed.
+func LegacySoftDelete() SoftDeleteRows {
+	r := SoftDeleteRows{LiveID: "0190a0b0-0000-7000-8000-00000000a001", DeletedID: "0190a0b0-0000-7000-8000-00000000a002",
+		HeirID: "0190a0b0-0000-7000-8000-00000000a003", Name: "Legacy Gone Corp", Email: "legacy.gone@example.com",
+		Key: "legacy-key", EventID: "0190a0b0-0000-7000-8000-00000000e001", Config: `{"note":"legacy gone config"}`}
+	r.Answer = []byte(`{"status":201,"body":"the answer names legacy.gone@example.com"}`)
+	r.EventData = `{"v":1,"id":"` + r.DeletedID + `","partner_id":"partner-a","company_name":"Legacy Gone Corp",` +
+		`"email":"legacy.gone@example.com","status":"active","version":1,"created_at":"2025-01-01T00:00:00.000Z",` +
+		`"updated_at":"2025-01-01T00:00:00.000Z"}`
+	return r
+}
+
+// CheckSoftDeleteUpgrade checks a store opened on the rows of LegacySoftDelete: the
+// soft-deleted tenant stays hidden and cannot be restored, its name stays with its heir, and
+// the Worker purges it like any other tenant whose grace has ended — its configuration and the
+// answer that holds it go, its events lose its data — while the live tenants stay as they were.
+func CheckSoftDeleteUpgrade(t *testing.T, s provisioning.Store, r SoftDeleteRows) {
+	t.Helper()
+	svc := service(s)
+	ctx := context.Background()
+	a := provisioning.Principal{PartnerID: "partner-a", Subject: "upgrade"}
+	for _, id := range []string{r.LiveID, r.HeirID} {
+		tn, err := svc.GetTenant(ctx, a, id)
+		if err != nil || tn.Status != provisioning.StatusActive || !tn.DeletionScheduledAt.IsZero() {
+			t.Fatalf("live tenant %s after the upgrade: %+v, %v", id, tn, err)
+		}
+	}
+	_, err := svc.GetTenant(ctx, a, r.DeletedID)
+	wantCode(t, err, provisioning.CodeNotFound)
+	_, err = svc.RestoreTenant(ctx, a, r.DeletedID, provisioning.Precondition{})
+	wantCode(t, err, provisioning.CodeNotFound)
+	if ts := listAll(t, svc, a, provisioning.TenantFilter{Status: provisioning.StatusPendingDeletion}); len(ts) != 0 {
+		t.Fatalf("listed as pending deletion: %v", names(ts))
+	}
+	_, err = svc.CreateTenant(ctx, a, input(r.Name))
+	wantExists(t, err, r.HeirID)
+
+	runWorker(t, s, time.Now())
+	evs := eventsOf(t, svc, a, r.DeletedID)
+	if got := eventTypes(evs); len(got) != 2 || got[0] != provisioning.EventTenantCreated || got[1] != provisioning.EventTenantDeleted ||
+		evs[0].Data != nil || evs[0].ID != r.EventID {
+		t.Fatalf("the soft-deleted tenant's events after the purge: %v %+v", got, evs)
+	}
+	answer, replayed, err := svc.Idempotently(ctx, a, provisioning.PermTenantCreate, r.Key, "fp",
+		func(provisioning.Provisioner) ([]byte, bool) { return []byte("afresh"), true })
+	if err != nil || replayed || string(answer) != "afresh" {
+		t.Fatalf("the legacy answer outlived the purge: %q, replayed %v, %v", answer, replayed, err)
+	}
+	for _, id := range []string{r.LiveID, r.HeirID} {
+		if _, err := svc.GetTenant(ctx, a, id); err != nil {
+			t.Fatalf("live tenant %s after the purge: %v", id, err)
+		}
+	}
+	if c, err := svc.GetTenantConfig(ctx, a, r.LiveID); err != nil || string(c.Config) != `{}` {
+		t.Fatalf("the live tenant's configuration: %+v, %v", c, err)
+	}
+}

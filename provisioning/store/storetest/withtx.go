@@ -63,3 +63,72 @@ func testServiceWithTx(t *testing.T, h Harness) {
 		t.Fatalf("%d events after a rollback, want 5", len(evs))
 	}
 }
+
+// testServiceWithTxDeletion: deletion, restore and purge through a bound Service, in one
+// transaction with the tenant's other changes: a refused call leaves the transaction going on,
+// the purge takes the data out of the events the transaction wrote before it, and frees the
+// names within it; a rolled-back purge purges nothing.
+func testServiceWithTxDeletion(t *testing.T, h Harness) {
+	s, svc := open(t, h)
+	ctx := context.Background()
+	none := provisioning.Precondition{}
+	old := mustCreate(t, svc, alice, input("Short Lived"))
+	kept := mustCreate(t, svc, alice, input("Kept"))
+	var reborn *provisioning.Tenant
+	write(t, s, func(ctx context.Context, tx provisioning.Tx) error {
+		in := svc.WithTx(tx)
+		if _, err := in.DeleteTenant(ctx, alice, old.ID, provisioning.DeleteOptions{}, none); err != nil {
+			return err
+		}
+		_, err := in.UpdateTenant(ctx, alice, old.ID, provisioning.TenantPatch{Industry: provisioning.Value("x")}, none)
+		wantCode(t, err, provisioning.CodeTenantPendingDeletion)
+		_, err = in.CreateTenant(ctx, alice, input("SHORT LIVED"))
+		wantExists(t, err, old.ID)
+		if _, err := in.RestoreTenant(ctx, alice, old.ID, none); err != nil {
+			return err
+		}
+		if _, err := in.UpdateTenant(ctx, alice, old.ID, provisioning.TenantPatch{Industry: provisioning.Value("Retail")}, none); err != nil {
+			return err
+		}
+		if err := in.PurgeTenant(ctx, alice, old.ID, none); err != nil {
+			return err
+		}
+		wantCode(t, in.PurgeTenant(ctx, alice, old.ID, none), provisioning.CodeNotFound)
+		reborn = mustCreate(t, in, alice, input("SHORT LIVED"))
+		return nil
+	})
+	_, err := svc.GetTenant(ctx, alice, old.ID)
+	wantCode(t, err, provisioning.CodeNotFound)
+	var types []provisioning.EventType
+	for _, e := range eventsOf(t, svc, alice, old.ID) {
+		types = append(types, e.Type)
+		if e.Data != nil {
+			t.Errorf("the purged tenant's %s event carries it: %+v", e.Type, e.Data)
+		}
+	}
+	if !slices.Equal(types, []provisioning.EventType{provisioning.EventTenantCreated, provisioning.EventTenantDeletionScheduled,
+		provisioning.EventTenantRestored, provisioning.EventTenantUpdated, provisioning.EventTenantDeleted}) {
+		t.Fatalf("the purged tenant's events: %v", types)
+	}
+	if evs := eventsOf(t, svc, alice, reborn.ID); len(evs) != 1 || evs[0].Data == nil || evs[0].Data.CompanyName != "SHORT LIVED" {
+		t.Fatalf("the new tenant's events: %+v", evs)
+	}
+
+	err = s.Write(ctx, func(tx provisioning.Tx) error {
+		if err := svc.WithTx(tx).PurgeTenant(ctx, alice, kept.ID, none); err != nil {
+			return err
+		}
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatalf("Write: %v", err)
+	}
+	if got, err := svc.GetTenant(ctx, alice, kept.ID); err != nil {
+		t.Fatalf("after a rolled-back purge: %v", err)
+	} else {
+		equal(t, got, kept)
+	}
+	if evs := eventsOf(t, svc, alice, kept.ID); len(evs) != 1 || evs[0].Data == nil {
+		t.Fatalf("events after a rolled-back purge: %+v", evs)
+	}
+}

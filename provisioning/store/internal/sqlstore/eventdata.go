@@ -17,12 +17,16 @@ import (
 //
 // Version 0 is what the rows written before the format had a version hold: the tenant in the
 // API's JSON of that time (keys "tenant", "company_name", …, optional fields as null). Version
-// 1 is eventDataV1; version 2, eventDataV2, adds the tenant's provisioning. Rows of versions 0
-// and 1 were written before provisioning steps existed: their tenants had succeeded, with no
+// 1 is eventDataV1. Version 2, eventDataV2, adds what deletion with a grace period keeps of a
+// tenant pending deletion: deletion_scheduled_at and status_before_deletion, both left out for
+// other tenants. Version 3, eventDataV3, adds the tenant's provisioning. Rows of versions 0, 1
+// and 2 were written before provisioning steps existed: their tenants had succeeded, with no
 // steps.
+//
+// A purge redacts the tenant's events: their data becomes JSON null, read as no tenant.
 
-// eventDataVersion is the version that appendEvent writes.
-const eventDataVersion = 2
+// eventDataVersion is the version that insertEvent writes.
+const eventDataVersion = 3
 
 // eventTimeFormat is how stored event times are written: UTC RFC 3339 with milliseconds.
 const eventTimeFormat = "2006-01-02T15:04:05.000Z07:00"
@@ -45,20 +49,27 @@ type eventDataV1 struct {
 	UpdatedAt   string            `json:"updated_at"`
 }
 
-// eventDataV2 is version 2 of the stored tenant: version 1 and the provisioning.
+// eventDataV2 is version 2 of the stored tenant: version 1 and the deletion's fields.
 type eventDataV2 struct {
 	eventDataV1
-	Provisioning eventProvisioningV2 `json:"provisioning"`
+	DeletionScheduledAt  string `json:"deletion_scheduled_at,omitempty"`
+	StatusBeforeDeletion string `json:"status_before_deletion,omitempty"`
 }
 
-// eventProvisioningV2 is a tenant's provisioning in version 2.
-type eventProvisioningV2 struct {
+// eventDataV3 is version 3 of the stored tenant: version 2 and the provisioning.
+type eventDataV3 struct {
+	eventDataV2
+	Provisioning eventProvisioningV3 `json:"provisioning"`
+}
+
+// eventProvisioningV3 is a tenant's provisioning in version 3.
+type eventProvisioningV3 struct {
 	State string        `json:"state"`
-	Steps []eventStepV2 `json:"steps,omitempty"`
+	Steps []eventStepV3 `json:"steps,omitempty"`
 }
 
-// eventStepV2 is one step of a tenant's provisioning in version 2.
-type eventStepV2 struct {
+// eventStepV3 is one step of a tenant's provisioning in version 3.
+type eventStepV3 struct {
 	Name        string `json:"name"`
 	State       string `json:"state"`
 	Attempts    int    `json:"attempts"`
@@ -88,14 +99,17 @@ func encodeEventData(t *provisioning.Tenant) ([]byte, error) {
 	if t == nil {
 		return []byte("null"), nil
 	}
-	d := eventDataV2{eventDataV1: eventDataV1{
+	d := eventDataV3{eventDataV2: eventDataV2{eventDataV1: eventDataV1{
 		V: eventDataVersion, ID: t.ID, PartnerID: t.PartnerID, CompanyName: t.CompanyName, Email: t.Email,
 		PhoneNumber: t.PhoneNumber, Industry: t.Industry, ExternalID: t.ExternalID, Status: string(t.Status),
 		Metadata: t.Metadata, Version: t.Version,
 		CreatedAt: t.CreatedAt.UTC().Format(eventTimeFormat), UpdatedAt: t.UpdatedAt.UTC().Format(eventTimeFormat),
-	}, Provisioning: eventProvisioningV2{State: string(t.Provisioning.State)}}
+	}, StatusBeforeDeletion: string(t.StatusBeforeDeletion)}, Provisioning: eventProvisioningV3{State: string(t.Provisioning.State)}}
+	if !t.DeletionScheduledAt.IsZero() {
+		d.DeletionScheduledAt = t.DeletionScheduledAt.UTC().Format(eventTimeFormat)
+	}
 	for _, st := range t.Provisioning.Steps {
-		es := eventStepV2{Name: st.Name, State: string(st.State), Attempts: st.Attempts, LastError: st.LastError}
+		es := eventStepV3{Name: st.Name, State: string(st.State), Attempts: st.Attempts, LastError: st.LastError}
 		if !st.CompletedAt.IsZero() {
 			es.CompletedAt = st.CompletedAt.UTC().Format(eventTimeFormat)
 		}
@@ -122,18 +136,20 @@ func decodeEventData(b []byte) (*provisioning.Tenant, error) {
 		return decodeEventDataV1(b)
 	case 2:
 		return decodeEventDataV2(b)
+	case 3:
+		return decodeEventDataV3(b)
 	}
 	return nil, fmt.Errorf("event data: version %d is newer than this build reads", probe.V)
 }
 
-func decodeEventDataV2(b []byte) (*provisioning.Tenant, error) {
-	var d eventDataV2
+func decodeEventDataV3(b []byte) (*provisioning.Tenant, error) {
+	var d eventDataV3
 	if err := json.Unmarshal(b, &d); err != nil {
-		return nil, fmt.Errorf("event data v2: %w", err)
+		return nil, fmt.Errorf("event data v3: %w", err)
 	}
-	t, err := tenantOfV1(&d.eventDataV1)
+	t, err := tenantOfV2(&d.eventDataV2)
 	if err != nil {
-		return nil, fmt.Errorf("event data v2: %w", err)
+		return nil, fmt.Errorf("event data v3: %w", err)
 	}
 	t.Provisioning = provisioning.Provisioning{State: provisioning.ProvisioningState(d.Provisioning.State)}
 	for _, es := range d.Provisioning.Steps {
@@ -142,12 +158,25 @@ func decodeEventDataV2(b []byte) (*provisioning.Tenant, error) {
 		if es.CompletedAt != "" {
 			at, err := parseEventTime(es.CompletedAt)
 			if err != nil {
-				return nil, fmt.Errorf("event data v2: %w", err)
+				return nil, fmt.Errorf("event data v3: %w", err)
 			}
 			st.CompletedAt = at[0]
 		}
 		t.Provisioning.Steps = append(t.Provisioning.Steps, st)
 	}
+	return t, nil
+}
+
+func decodeEventDataV2(b []byte) (*provisioning.Tenant, error) {
+	var d eventDataV2
+	if err := json.Unmarshal(b, &d); err != nil {
+		return nil, fmt.Errorf("event data v2: %w", err)
+	}
+	t, err := tenantOfV2(&d)
+	if err != nil {
+		return nil, fmt.Errorf("event data v2: %w", err)
+	}
+	t.Provisioning = beforeSteps()
 	return t, nil
 }
 
@@ -173,6 +202,23 @@ func tenantOfV1(d *eventDataV1) (*provisioning.Tenant, error) {
 	return &provisioning.Tenant{ID: d.ID, PartnerID: d.PartnerID, CompanyName: d.CompanyName, Email: d.Email,
 		PhoneNumber: d.PhoneNumber, Industry: d.Industry, ExternalID: d.ExternalID, Status: provisioning.Status(d.Status),
 		Metadata: nonEmpty(d.Metadata), Version: d.Version, CreatedAt: times[0], UpdatedAt: times[1]}, nil
+}
+
+// tenantOfV2 is the tenant of version 2's fields, without its provisioning.
+func tenantOfV2(d *eventDataV2) (*provisioning.Tenant, error) {
+	t, err := tenantOfV1(&d.eventDataV1)
+	if err != nil {
+		return nil, err
+	}
+	t.StatusBeforeDeletion = provisioning.Status(d.StatusBeforeDeletion)
+	if d.DeletionScheduledAt != "" {
+		times, err := parseEventTime(d.DeletionScheduledAt)
+		if err != nil {
+			return nil, err
+		}
+		t.DeletionScheduledAt = times[0]
+	}
+	return t, nil
 }
 
 // beforeSteps is the provisioning of the tenants of rows written before steps existed.

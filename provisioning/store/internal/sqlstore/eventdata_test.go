@@ -10,8 +10,8 @@ import (
 	"github.com/provisiond/provisiond/provisioning"
 )
 
-// storedTenant is the tenant of the stored rows of versions 0 and 1, which predate provisioning
-// steps: its provisioning has succeeded, with no steps.
+// storedTenant is the tenant of the stored rows of versions 0, 1 and 2, which predate
+// provisioning steps: its provisioning has succeeded, with no steps.
 func storedTenant() *provisioning.Tenant {
 	return &provisioning.Tenant{ID: "0190a0b0-0000-7000-8000-000000000001", PartnerID: "p", CompanyName: "Acme",
 		Email: "a@example.com", PhoneNumber: "+1234567890", ExternalID: "crm-1", Status: provisioning.StatusActive,
@@ -20,8 +20,15 @@ func storedTenant() *provisioning.Tenant {
 		Provisioning: provisioning.Provisioning{State: provisioning.ProvisioningSucceeded}}
 }
 
-// storedTenantV2 is the tenant of the stored row of version 2: storedTenant with steps.
-func storedTenantV2() *provisioning.Tenant {
+// pending makes t pending deletion.
+func pending(t *provisioning.Tenant) *provisioning.Tenant {
+	t.Status, t.StatusBeforeDeletion = provisioning.StatusPendingDeletion, provisioning.StatusSuspended
+	t.DeletionScheduledAt = time.Date(2025, 3, 13, 8, 0, 0, 0, time.UTC)
+	return t
+}
+
+// storedTenantV3 is the tenant of the stored row of version 3: storedTenant with steps.
+func storedTenantV3() *provisioning.Tenant {
 	t := storedTenant()
 	t.Provisioning = provisioning.Provisioning{State: provisioning.ProvisioningFailed, Steps: []provisioning.ProvisioningStep{
 		{Name: "admin-user", State: provisioning.ProvisioningSucceeded, Attempts: 1, CompletedAt: time.Date(2025, 2, 10, 16, 30, 1, 5e6, time.UTC)},
@@ -34,15 +41,32 @@ func storedTenantV2() *provisioning.Tenant {
 // Stored bytes that must read back the same for as long as a store keeps them. A change to
 // the stored format adds a version; it never edits these.
 const (
-	// storedV2 is what appendEvent writes today.
-	storedV2 = `{"v":2,"id":"0190a0b0-0000-7000-8000-000000000001","partner_id":"p","company_name":"Acme",` +
+	// storedV3 is what insertEvent writes today; the deletion's fields only when set.
+	storedV3 = `{"v":3,"id":"0190a0b0-0000-7000-8000-000000000001","partner_id":"p","company_name":"Acme",` +
 		`"email":"a@example.com","phone_number":"+1234567890","external_id":"crm-1","status":"active",` +
 		`"metadata":{"plan":"gold"},"version":3,"created_at":"2025-02-10T16:30:00.123Z","updated_at":"2025-02-11T08:00:00.000Z",` +
 		`"provisioning":{"state":"failed","steps":[` +
 		`{"name":"admin-user","state":"succeeded","attempts":1,"completed_at":"2025-02-10T16:30:01.005Z"},` +
 		`{"name":"welcome_mail","state":"failed","attempts":10,"last_error":"the step endpoint answered HTTP 503"},` +
 		`{"name":"seed","state":"pending","attempts":0}]}}`
-	// storedV1 is a row written before provisioning steps existed.
+	storedV3Pending = `{"v":3,"id":"0190a0b0-0000-7000-8000-000000000001","partner_id":"p","company_name":"Acme",` +
+		`"email":"a@example.com","phone_number":"+1234567890","external_id":"crm-1","status":"pending_deletion",` +
+		`"metadata":{"plan":"gold"},"version":3,"created_at":"2025-02-10T16:30:00.123Z","updated_at":"2025-02-11T08:00:00.000Z",` +
+		`"deletion_scheduled_at":"2025-03-13T08:00:00.000Z","status_before_deletion":"suspended",` +
+		`"provisioning":{"state":"failed","steps":[` +
+		`{"name":"admin-user","state":"succeeded","attempts":1,"completed_at":"2025-02-10T16:30:01.005Z"},` +
+		`{"name":"welcome_mail","state":"failed","attempts":10,"last_error":"the step endpoint answered HTTP 503"},` +
+		`{"name":"seed","state":"pending","attempts":0}]}}`
+	// storedV2 is what insertEvent wrote when deletion had a grace period but before
+	// provisioning steps existed; the deletion's fields only when set.
+	storedV2 = `{"v":2,"id":"0190a0b0-0000-7000-8000-000000000001","partner_id":"p","company_name":"Acme",` +
+		`"email":"a@example.com","phone_number":"+1234567890","external_id":"crm-1","status":"active",` +
+		`"metadata":{"plan":"gold"},"version":3,"created_at":"2025-02-10T16:30:00.123Z","updated_at":"2025-02-11T08:00:00.000Z"}`
+	storedV2Pending = `{"v":2,"id":"0190a0b0-0000-7000-8000-000000000001","partner_id":"p","company_name":"Acme",` +
+		`"email":"a@example.com","phone_number":"+1234567890","external_id":"crm-1","status":"pending_deletion",` +
+		`"metadata":{"plan":"gold"},"version":3,"created_at":"2025-02-10T16:30:00.123Z","updated_at":"2025-02-11T08:00:00.000Z",` +
+		`"deletion_scheduled_at":"2025-03-13T08:00:00.000Z","status_before_deletion":"suspended"}`
+	// storedV1 is what insertEvent wrote before deletion had a grace period.
 	storedV1 = `{"v":1,"id":"0190a0b0-0000-7000-8000-000000000001","partner_id":"p","company_name":"Acme",` +
 		`"email":"a@example.com","phone_number":"+1234567890","external_id":"crm-1","status":"active",` +
 		`"metadata":{"plan":"gold"},"version":3,"created_at":"2025-02-10T16:30:00.123Z","updated_at":"2025-02-11T08:00:00.000Z"}`
@@ -58,28 +82,37 @@ const (
 )
 
 func TestEventDataIsWrittenInItsOwnFormat(t *testing.T) {
-	b, err := encodeEventData(storedTenantV2())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(b) != storedV2 {
-		t.Fatalf("stored bytes\n got: %s\nwant: %s", b, storedV2)
+	for want, tn := range map[string]*provisioning.Tenant{storedV3: storedTenantV3(), storedV3Pending: pending(storedTenantV3())} {
+		b, err := encodeEventData(tn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != want {
+			t.Fatalf("stored bytes\n got: %s\nwant: %s", b, want)
+		}
 	}
 }
 
 func TestEventDataReadsEveryVersion(t *testing.T) {
-	for name, stored := range map[string]string{"v2": storedV2, "v1": storedV1, "v0": storedV0, "v0 from JSONB": storedV0JSONB} {
+	for name, tc := range map[string]struct {
+		stored string
+		want   *provisioning.Tenant
+	}{
+		"v3":            {storedV3, storedTenantV3()},
+		"v3 pending":    {storedV3Pending, pending(storedTenantV3())},
+		"v2":            {storedV2, storedTenant()},
+		"v2 pending":    {storedV2Pending, pending(storedTenant())},
+		"v1":            {storedV1, storedTenant()},
+		"v0":            {storedV0, storedTenant()},
+		"v0 from JSONB": {storedV0JSONB, storedTenant()},
+	} {
 		t.Run(name, func(t *testing.T) {
-			got, err := decodeEventData([]byte(stored))
+			got, err := decodeEventData([]byte(tc.stored))
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := storedTenant()
-			if name == "v2" {
-				want = storedTenantV2()
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Fatalf("read\n got: %+v\nwant: %+v", got, want)
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("read\n got: %+v\nwant: %+v", got, tc.want)
 			}
 		})
 	}
@@ -90,15 +123,15 @@ func TestEventDataReadsEveryVersion(t *testing.T) {
 	if got, err := decodeEventData(b); err != nil || !reflect.DeepEqual(got, minimal) {
 		t.Fatalf("round trip of %s: %+v, %v", b, got, err)
 	}
-	every := storedTenantV2()
+	every := pending(storedTenantV3())
 	every.Industry = "Retail"
 	b, _ = encodeEventData(every)
 	if got, err := decodeEventData(b); err != nil || !reflect.DeepEqual(got, every) {
 		t.Fatalf("round trip of %s: %+v, %v", b, got, err)
 	}
-	// storedTenant sets every field of a Tenant; a new field needs a place in the stored format.
-	if n := reflect.TypeFor[provisioning.Tenant]().NumField(); n != 13 {
-		t.Fatalf("provisioning.Tenant has %d fields, the stored format knows 13: store the new one (a new version) and update this test", n)
+	// every sets every field of a Tenant; a new field needs a place in the stored format.
+	if n := reflect.TypeFor[provisioning.Tenant]().NumField(); n != 15 {
+		t.Fatalf("provisioning.Tenant has %d fields, the stored format knows 15: store the new one (a new version) and update this test", n)
 	}
 	if n := reflect.TypeFor[provisioning.ProvisioningStep]().NumField(); n != 5 {
 		t.Fatalf("provisioning.ProvisioningStep has %d fields, the stored format knows 5: store the new one (a new version) and update this test", n)
@@ -106,7 +139,7 @@ func TestEventDataReadsEveryVersion(t *testing.T) {
 	if got, err := decodeEventData([]byte("null")); got != nil || err != nil {
 		t.Fatalf("null: %v, %v", got, err)
 	}
-	if _, err := decodeEventData([]byte(`{"v":3,"id":"x"}`)); err == nil || !strings.Contains(err.Error(), "version 3") {
+	if _, err := decodeEventData([]byte(`{"v":4,"id":"x"}`)); err == nil || !strings.Contains(err.Error(), "version 4") {
 		t.Fatalf("a newer version read without error: %v", err)
 	}
 }

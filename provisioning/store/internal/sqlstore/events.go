@@ -19,6 +19,11 @@ const (
 		FROM events WHERE partner_id = ? AND seq > ? AND (? = '' OR type = ?) ORDER BY seq LIMIT ?`
 	// The position of a feed cursor: the seq of the partner's event it names.
 	qEventSeq = `SELECT seq FROM events WHERE partner_id = ? AND id = ?`
+	// One tenant's events, for its export.
+	qTenantEvents = `SELECT seq, id, partner_id, type, tenant_id, COALESCE(actor, '') AS actor,
+		COALESCE(request_id, '') AS request_id, created_at, data
+		FROM events WHERE partner_id = ? AND tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`
+	qTenantEventSeq = `SELECT seq FROM events WHERE partner_id = ? AND tenant_id = ? AND id = ?`
 )
 
 type eventRow struct {
@@ -72,6 +77,32 @@ func (x *tx) ListEvents(ctx context.Context, q provisioning.EventQuery) ([]*prov
 	}
 	out := make([]*provisioning.Event, len(rows))
 	for i := range rows {
+		if out[i], err = rows[i].event(); err != nil {
+			return nil, x.internal(err)
+		}
+	}
+	return out, nil
+}
+
+// ListTenantEvents implements provisioning.Tx.
+func (x *tx) ListTenantEvents(ctx context.Context, params *provisioning.ListTenantEventsParams) ([]*provisioning.Event, error) {
+	var after int64
+	if params.AfterID != "" {
+		err := x.get(ctx, &after, qTenantEventSeq, params.PartnerID, params.TenantID, params.AfterID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, provisioning.Errorf(provisioning.CodeNotFound, "event not found")
+		}
+		if err != nil {
+			return nil, x.internal(err)
+		}
+	}
+	var rows []eventRow
+	if err := x.sel(ctx, &rows, qTenantEvents, params.PartnerID, params.TenantID, after, params.Limit); err != nil {
+		return nil, x.internal(err)
+	}
+	out := make([]*provisioning.Event, len(rows))
+	for i := range rows {
+		var err error
 		if out[i], err = rows[i].event(); err != nil {
 			return nil, x.internal(err)
 		}

@@ -4,18 +4,20 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/provisiond/provisiond/provisioning"
 )
 
 const (
-	qIdemGet = `SELECT partner_id, idem_key, fingerprint, response, created_at, expires_at
-		FROM idempotency_keys WHERE partner_id = ? AND idem_key = ? AND expires_at > ?`
-	qIdemPut = `INSERT INTO idempotency_keys (partner_id, idem_key, fingerprint, response, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?)
+	qIdemGet = `SELECT partner_id, idem_key, fingerprint, response, created_at, expires_at,
+		COALESCE(tenant_ids, '') AS tenant_ids FROM idempotency_keys WHERE partner_id = ? AND idem_key = ? AND expires_at > ?`
+	qIdemPut = `INSERT INTO idempotency_keys (partner_id, idem_key, fingerprint, response, created_at, expires_at, tenant_ids)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (partner_id, idem_key) DO UPDATE SET fingerprint = excluded.fingerprint,
-			response = excluded.response, created_at = excluded.created_at, expires_at = excluded.expires_at`
+			response = excluded.response, created_at = excluded.created_at, expires_at = excluded.expires_at,
+			tenant_ids = excluded.tenant_ids`
 	qIdemPurge = `DELETE FROM idempotency_keys WHERE expires_at <= ?`
 )
 
@@ -26,6 +28,7 @@ type idempotencyRow struct {
 	Response    []byte `db:"response"`
 	CreatedAt   dbTime `db:"created_at"`
 	ExpiresAt   dbTime `db:"expires_at"`
+	TenantIDs   string `db:"tenant_ids"` // space-separated; '*' for "any of the partner's"
 }
 
 // LockIdempotencyKey implements provisioning.Tx.
@@ -57,13 +60,15 @@ func (x *tx) GetIdempotencyRecord(ctx context.Context, params *provisioning.GetI
 		return nil, x.internal(err)
 	}
 	return &provisioning.IdempotencyRecord{PartnerID: r.PartnerID, Key: r.Key, Fingerprint: r.Fingerprint,
-		Response: r.Response, CreatedAt: time.Time(r.CreatedAt), ExpiresAt: time.Time(r.ExpiresAt)}, nil
+		Response: r.Response, CreatedAt: time.Time(r.CreatedAt), ExpiresAt: time.Time(r.ExpiresAt),
+		TenantIDs: strings.Fields(r.TenantIDs)}, nil
 }
 
 // PutIdempotencyRecord implements provisioning.Tx.
 func (x *tx) PutIdempotencyRecord(ctx context.Context, rec *provisioning.IdempotencyRecord) error {
 	t := x.s.d.Time
-	_, err := x.exec(ctx, qIdemPut, rec.PartnerID, rec.Key, rec.Fingerprint, rec.Response, t(rec.CreatedAt), t(rec.ExpiresAt))
+	_, err := x.exec(ctx, qIdemPut, rec.PartnerID, rec.Key, rec.Fingerprint, rec.Response, t(rec.CreatedAt), t(rec.ExpiresAt),
+		null(strings.Join(rec.TenantIDs, " ")))
 	return err
 }
 

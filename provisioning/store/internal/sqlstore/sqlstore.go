@@ -70,6 +70,10 @@ type Dialect struct {
 	// writing transactions, holding back the events of those still running (and so of any
 	// that might yet precede them).
 	FeedOrder string
+	// AfterPurge, when not "", runs on the write database after a transaction that purged a
+	// tenant has committed, to remove what the database still keeps of it outside its tables
+	// (SQLite: the WAL file's frames). Its rows, if any, are read and ignored.
+	AfterPurge string
 }
 
 func (d *Dialect) fanOutQuery() string { return fmt.Sprintf(qDeliveryFanOut, d.NewUUID) }
@@ -108,14 +112,33 @@ func (s *Store) Write(ctx context.Context, fn func(provisioning.Tx) error) error
 	if err != nil {
 		return s.internal(err)
 	}
-	if err := (&tx{s: s, db: s.writeDB, t: t, q: t, fresh: true}).run(ctx, fn); err != nil {
+	x := &tx{s: s, db: s.writeDB, t: t, q: t, fresh: true}
+	if err := x.run(ctx, fn); err != nil {
 		_ = t.Rollback()
 		return err
 	}
 	if err := t.Commit(); err != nil {
 		return s.internal(err)
 	}
+	if x.purged {
+		s.afterPurge(ctx)
+	}
 	return nil
+}
+
+// afterPurge runs the dialect's AfterPurge. It is best effort: what it could not remove now (a
+// reader held the WAL, say) goes with the next purge's, or when the database closes.
+func (s *Store) afterPurge(ctx context.Context) {
+	if s.d.AfterPurge == "" {
+		return
+	}
+	rows, err := s.writeDB.QueryContext(ctx, s.d.AfterPurge)
+	if err != nil {
+		return
+	}
+	for rows.Next() {
+	}
+	_ = rows.Close()
 }
 
 // Ping implements provisioning.Store.
@@ -163,6 +186,7 @@ type tx struct {
 	q      querier               // t, or db in Read
 	events []*provisioning.Event // appended, written when the work ends (see run)
 	depth  int                   // how many savepoints are open
+	purged bool                  // PurgeTenant ran: AfterPurge is due after the commit
 	fresh  bool                  // a Write's own transaction, in which no statement has run yet
 }
 

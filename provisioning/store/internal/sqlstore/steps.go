@@ -29,7 +29,7 @@ const (
 		VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)`
 	qStepsOf = `SELECT ` + stepColumns + ` FROM tenant_steps WHERE tenant_id = ? ORDER BY position`
 	// liveTenant holds for a step (alias s) whose tenant is live: not deleted, nor waiting to be.
-	liveTenant = `EXISTS (SELECT 1 FROM tenants t WHERE t.id = s.tenant_id AND t.deleted_at IS NULL AND t.status <> 'pending_deletion')`
+	liveTenant = `EXISTS (SELECT 1 FROM tenants t WHERE t.id = s.tenant_id AND t.deleted_at IS NULL AND t.deletion_scheduled_at IS NULL)`
 	// Claiming leases due steps by pushing their due time to the end of the lease. The names the
 	// claimer runs come as one space-separated argument; a name's "_" is escaped, as LIKE
 	// would take it for any character.

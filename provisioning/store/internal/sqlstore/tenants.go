@@ -15,28 +15,47 @@ import (
 // columns are the tenant columns every SELECT reads, in tenantRow's order.
 const columns = `id, partner_id, company_name, email, COALESCE(phone_number, '') AS phone_number,
 	COALESCE(industry, '') AS industry, COALESCE(external_id, '') AS external_id, status, metadata,
-	version, created_at, updated_at`
+	version, created_at, updated_at, deletion_scheduled_at`
+
+// A tenant pending deletion is a row whose deletion_scheduled_at is set; its status column keeps
+// the status it had before, which restoring gives back (provisioning.Tenant's
+// StatusBeforeDeletion). Rows soft-deleted before deletion had a grace period have deleted_at
+// set: hidden, their names free, and due for the purge.
 
 // The queries of fixed text, prepared by Store.Prepare. Listings vary with their filters and
 // are not prepared.
 const (
 	qInsert = `INSERT INTO tenants (id, partner_id, company_name, name_key, key_version, email, phone_number,
-		industry, external_id, status, metadata, version, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+		industry, external_id, status, metadata, version, created_at, updated_at, deletion_scheduled_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 	qGet    = `SELECT ` + columns + ` FROM tenants WHERE partner_id = ? AND id = ? AND deleted_at IS NULL`
 	qUpdate = `UPDATE tenants SET company_name = ?, name_key = ?, key_version = ?,
 		name_key_grandfathered = (name_key_grandfathered AND name_key = ?), email = ?, phone_number = ?,
-		industry = ?, external_id = ?, status = ?, metadata = ?, version = ?, updated_at = ?
-		WHERE partner_id = ? AND id = ? AND version = ? AND deleted_at IS NULL`
-	qDelete = `UPDATE tenants SET deleted_at = ?, updated_at = ?, version = version + 1
+		industry = ?, external_id = ?, status = ?, metadata = ?, version = ?, updated_at = ?,
+		deletion_scheduled_at = ?
 		WHERE partner_id = ? AND id = ? AND version = ? AND deleted_at IS NULL`
 	qConflict = `SELECT id FROM tenants
 		WHERE partner_id = ? AND deleted_at IS NULL AND id <> ? AND (name_key = ? OR external_id = ?)
 		ORDER BY created_at LIMIT 1`
+	qFind = `SELECT id FROM tenants
+		WHERE partner_id = ? AND deleted_at IS NULL AND ((? <> '' AND name_key = ?) OR (? <> '' AND external_id = ?))
+		ORDER BY created_at, id LIMIT 1`
+	// The due purges, legacy soft-deleted rows included; the dialect's SkipLocked follows.
+	qClaimPurges = `SELECT ` + columns + ` FROM tenants WHERE deletion_scheduled_at <= ?
+		ORDER BY deletion_scheduled_at, id LIMIT ?`
+	qPurgeConfig = `DELETE FROM tenant_configs WHERE partner_id = ? AND tenant_id = ?`
+	qPurgeSteps  = `DELETE FROM tenant_steps WHERE partner_id = ? AND tenant_id = ?`
+	qPurgeTenant = `DELETE FROM tenants WHERE partner_id = ? AND id = ?`
+	// The answers that may hold the tenant: those naming it, and those kept before answers named
+	// their tenants ('*', set by the migration that added tenant_ids).
+	qPurgeAnswers = `DELETE FROM idempotency_keys WHERE partner_id = ?
+		AND (tenant_ids = '*' OR (' ' || tenant_ids || ' ') LIKE ?)`
+	qRedactEvents = `UPDATE events SET data = 'null' WHERE partner_id = ? AND tenant_id = ? AND data <> 'null'`
 )
 
 func fixedQueries(d *Dialect) []string {
-	qs := []string{qInsert, qGet, qGet + d.ForUpdate, qUpdate, qDelete, qConflict,
+	qs := []string{qInsert, qGet, qGet + d.ForUpdate, qUpdate, qConflict, qFind, qClaimPurges + d.SkipLocked,
+		qPurgeConfig, qPurgeSteps, qPurgeTenant, qPurgeAnswers, qRedactEvents, qTenantEvents, qTenantEventSeq,
 		qIdemGet, qIdemPut, qIdemPurge, d.AppendEvent, qListEvents, qEventSeq,
 		qConfigGet, qConfigGet + d.ForUpdate, qConfigInsert, qConfigUpdate,
 		qWebhookInsert, qWebhookCount, qWebhookGet, qWebhookList, qWebhookDelete, qWebhookSecrets, qDeliveryList, qDeliveryFinish,
@@ -56,18 +75,19 @@ func fixedQueries(d *Dialect) []string {
 
 // tenantRow is a tenant as the database returns it.
 type tenantRow struct {
-	ID          string `db:"id"`
-	PartnerID   string `db:"partner_id"`
-	CompanyName string `db:"company_name"`
-	Email       string `db:"email"`
-	PhoneNumber string `db:"phone_number"`
-	Industry    string `db:"industry"`
-	ExternalID  string `db:"external_id"`
-	Status      string `db:"status"`
-	Metadata    []byte `db:"metadata"`
-	Version     int64  `db:"version"`
-	CreatedAt   dbTime `db:"created_at"`
-	UpdatedAt   dbTime `db:"updated_at"`
+	ID          string  `db:"id"`
+	PartnerID   string  `db:"partner_id"`
+	CompanyName string  `db:"company_name"`
+	Email       string  `db:"email"`
+	PhoneNumber string  `db:"phone_number"`
+	Industry    string  `db:"industry"`
+	ExternalID  string  `db:"external_id"`
+	Status      string  `db:"status"`
+	Metadata    []byte  `db:"metadata"`
+	Version     int64   `db:"version"`
+	CreatedAt   dbTime  `db:"created_at"`
+	UpdatedAt   dbTime  `db:"updated_at"`
+	Deletion    *dbTime `db:"deletion_scheduled_at"`
 }
 
 func (r *tenantRow) tenant() (*provisioning.Tenant, error) {
@@ -76,6 +96,10 @@ func (r *tenantRow) tenant() (*provisioning.Tenant, error) {
 		PhoneNumber: r.PhoneNumber, Industry: r.Industry, ExternalID: r.ExternalID,
 		Status: provisioning.Status(r.Status), Version: r.Version,
 		CreatedAt: time.Time(r.CreatedAt), UpdatedAt: time.Time(r.UpdatedAt),
+	}
+	if r.Deletion != nil {
+		t.Status, t.StatusBeforeDeletion = provisioning.StatusPendingDeletion, t.Status
+		t.DeletionScheduledAt = time.Time(*r.Deletion)
 	}
 	if len(r.Metadata) > 0 {
 		if err := json.Unmarshal(r.Metadata, &t.Metadata); err != nil {
@@ -102,6 +126,23 @@ func (t *dbTime) Scan(v any) error {
 		return fmt.Errorf("cannot scan %T into a time", v)
 	}
 	return nil
+}
+
+// storedStatus is the status column of t: the status it had before its deletion while it is
+// pending deletion.
+func storedStatus(t *provisioning.Tenant) string {
+	if t.Status == provisioning.StatusPendingDeletion {
+		return string(t.StatusBeforeDeletion)
+	}
+	return string(t.Status)
+}
+
+// deletionArg is the deletion_scheduled_at of t: NULL unless it is pending deletion.
+func (x *tx) deletionArg(t *provisioning.Tenant) any {
+	if t.Status != provisioning.StatusPendingDeletion {
+		return nil
+	}
+	return x.s.d.Time(t.DeletionScheduledAt)
 }
 
 // null stores "" as NULL.
@@ -176,7 +217,8 @@ func (x *tx) insertTenant(ctx context.Context, params *provisioning.InsertTenant
 	}
 	n, err := x.exec(ctx, qInsert,
 		t.ID, t.PartnerID, t.CompanyName, provisioning.NameKey(t.CompanyName), provisioning.NameKeyVersion, t.Email, null(t.PhoneNumber),
-		null(t.Industry), null(t.ExternalID), string(t.Status), md, t.Version, x.s.d.Time(t.CreatedAt), x.s.d.Time(t.UpdatedAt))
+		null(t.Industry), null(t.ExternalID), storedStatus(t), md, t.Version, x.s.d.Time(t.CreatedAt), x.s.d.Time(t.UpdatedAt),
+		x.deletionArg(t))
 	if err != nil {
 		return err
 	}
@@ -239,8 +281,13 @@ func (x *tx) ListTenants(ctx context.Context, q provisioning.TenantQuery) ([]*pr
 		where, args = where[1:], nil
 	}
 	add := func(cond string, a ...any) { where = append(where, cond); args = append(args, a...) }
-	if q.Status != "" {
-		add("status = ?", string(q.Status))
+	switch q.Status {
+	case provisioning.StatusPendingDeletion:
+		add("deletion_scheduled_at IS NOT NULL")
+	case "":
+		add("deletion_scheduled_at IS NULL")
+	default:
+		add("status = ? AND deletion_scheduled_at IS NULL", string(q.Status))
 	}
 	if q.ExternalID != "" {
 		add("external_id = ?", q.ExternalID)
@@ -301,23 +348,14 @@ func (x *tx) UpdateTenant(ctx context.Context, params *provisioning.UpdateTenant
 	err = x.atomically(ctx, func() error {
 		n, err := x.exec(ctx, qUpdate,
 			t.CompanyName, key, provisioning.NameKeyVersion, key, t.Email, null(t.PhoneNumber), null(t.Industry),
-			null(t.ExternalID), string(t.Status), md, t.Version, x.s.d.Time(t.UpdatedAt), t.PartnerID, t.ID, params.PrevVersion)
+			null(t.ExternalID), storedStatus(t), md, t.Version, x.s.d.Time(t.UpdatedAt), x.deletionArg(t),
+			t.PartnerID, t.ID, params.PrevVersion)
 		if err != nil {
 			return err
 		}
 		return x.changed(ctx, n, t.PartnerID, t.ID)
 	})
 	return x.nameHolder(ctx, t, err)
-}
-
-// DeleteTenant implements provisioning.Tx.
-func (x *tx) DeleteTenant(ctx context.Context, params *provisioning.DeleteTenantParams) error {
-	at := x.s.d.Time(params.DeletedAt)
-	n, err := x.exec(ctx, qDelete, at, at, params.PartnerID, params.ID, params.PrevVersion)
-	if err != nil {
-		return err
-	}
-	return x.changed(ctx, n, params.PartnerID, params.ID)
 }
 
 // changed explains an UPDATE that matched no row: the tenant is gone, or its version moved.
@@ -329,4 +367,73 @@ func (x *tx) changed(ctx context.Context, n int64, partnerID, id string) error {
 		return err
 	}
 	return provisioning.Errorf(provisioning.CodePrecondition, "the tenant changed meanwhile")
+}
+
+// FindTenant implements provisioning.Tx.
+func (x *tx) FindTenant(ctx context.Context, params *provisioning.FindTenantParams) (string, error) {
+	var id string
+	err := x.get(ctx, &id, qFind, params.PartnerID, params.NameKey, params.NameKey, params.ExternalID, params.ExternalID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", x.internal(err)
+	}
+	return id, nil
+}
+
+// ClaimTenantPurges implements provisioning.Tx: the rows are locked, and skipped by concurrent
+// claimers, where the database has row locks; SQLite's one writer excludes other claimers.
+func (x *tx) ClaimTenantPurges(ctx context.Context, params *provisioning.ClaimTenantPurgesParams) ([]*provisioning.Tenant, error) {
+	var rows []tenantRow
+	if err := x.sel(ctx, &rows, qClaimPurges+x.s.d.SkipLocked, x.s.d.Time(params.Now), params.Limit); err != nil {
+		return nil, x.internal(err)
+	}
+	out := make([]*provisioning.Tenant, len(rows))
+	for i := range rows {
+		var err error
+		if out[i], err = rows[i].tenant(); err != nil {
+			return nil, x.internal(err)
+		}
+	}
+	if err := x.withProvisioning(ctx, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// PurgeTenant implements provisioning.Tx. A tenant that is not there has no configuration
+// and no steps either (their foreign keys, without cascade: both go first), so CodeNotFound
+// has deleted nothing. The events the transaction
+// appended for the tenant, not written yet, lose their data too.
+func (x *tx) PurgeTenant(ctx context.Context, params *provisioning.PurgeTenantParams) error {
+	if x.t == nil {
+		return x.internal(errors.New("a purge outside a Write"))
+	}
+	if _, err := x.exec(ctx, qPurgeConfig, params.PartnerID, params.TenantID); err != nil {
+		return err
+	}
+	if _, err := x.exec(ctx, qPurgeSteps, params.PartnerID, params.TenantID); err != nil {
+		return err
+	}
+	n, err := x.exec(ctx, qPurgeTenant, params.PartnerID, params.TenantID)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return provisioning.Errorf(provisioning.CodeNotFound, "tenant not found")
+	}
+	if _, err := x.exec(ctx, qPurgeAnswers, params.PartnerID, "% "+params.TenantID+" %"); err != nil {
+		return err
+	}
+	if _, err := x.exec(ctx, qRedactEvents, params.PartnerID, params.TenantID); err != nil {
+		return err
+	}
+	for _, e := range x.events {
+		if e.PartnerID == params.PartnerID && e.TenantID == params.TenantID {
+			e.Data = nil
+		}
+	}
+	x.purged = true
+	return nil
 }
