@@ -63,7 +63,7 @@ func (k *APIKey) Clone() *APIKey {
 // names the key.
 func (k *APIKey) Principal() Principal {
 	return Principal{PartnerID: k.PartnerID, Subject: "api_key:" + k.ID, Permissions: slices.Clone(k.Permissions),
-		Operator: k.Operator}
+		Operator: k.Operator, ExpiresAt: k.ExpiresAt}
 }
 
 // Expired reports whether the key has expired at now.
@@ -144,9 +144,14 @@ func (s *engine) validateAPIKey(in APIKeyInput) (APIKeyInput, error) {
 	return in, problems(fields)
 }
 
-// mayGrant refuses a key that would give more than p holds: a permission p lacks, or operator
-// rights p does not have.
+// mayGrant refuses a key that would give more than p holds: a permission p lacks, operator
+// rights p does not have, or a life beyond the end of p's own credential (so an expiring key
+// cannot keep itself alive through a key it issues).
 func (s *engine) mayGrant(ctx context.Context, p Principal, in APIKeyInput) error {
+	if !p.ExpiresAt.IsZero() && (in.ExpiresAt.IsZero() || in.ExpiresAt.After(p.ExpiresAt)) {
+		return Errorf(CodeForbidden, "a key cannot outlive the credential that issues it: give it an expires_at no later than %s",
+			p.ExpiresAt.UTC().Format(time.RFC3339))
+	}
 	if p.Operator {
 		return nil
 	}

@@ -2,6 +2,7 @@ package provisioning
 
 import (
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -46,6 +47,9 @@ type Principal struct {
 	Roles       []string     // granted permissions through the Authorizer's policy
 	Permissions []Permission // granted directly (e.g. by token scope)
 	Operator    bool         // acts across partners (see above)
+	// ExpiresAt, when not zero, is when the credential ends (an API key's expiry): nothing the
+	// principal issues may outlive it.
+	ExpiresAt time.Time
 }
 
 // MaxPartnerID is the longest partner id, and subject, a Principal may carry, in bytes.

@@ -187,6 +187,14 @@ func runPartners(ctx context.Context, args []string, getenv func(string) string,
 		if status != "" {
 			patch.Status = provisioning.Value(provisioning.PartnerStatus(status))
 		}
+		// Unlike PATCH /partners/{id}, which registers an implicit partner, the command changes
+		// only a registered one: a mistyped id must not pass for a change.
+		if _, err := s.svc.GetPartner(s.ctx, s.p, id); err != nil {
+			if provisioning.ErrorCode(err) == provisioning.CodeNotFound {
+				return fmt.Errorf("partners update: no partner %q is registered in this database (register it with 'provisiond partners create')", id)
+			}
+			return err
+		}
 		pt, err := s.svc.UpdatePartner(s.ctx, s.p, id, patch)
 		if err != nil {
 			return err

@@ -134,6 +134,7 @@ func TestPlatformCommandErrors(t *testing.T) {
 		{[]string{"partners", "create", "--database-url", db, "--name", "x"}, "--id is required"},
 		{[]string{"partners", "create", "--database-url", db, "--id", "x", "--name", "", "--max-tenants", "-3"}, "max_tenants: must be from 0"},
 		{[]string{"partners", "update", "--database-url", db, "--id", "x", "--max-tenants", "lots"}, "--max-tenants must be a number or none"},
+		{[]string{"partners", "update", "--database-url", db, "--id", "acmee", "--status", "disabled"}, `no partner "acmee" is registered`},
 		{[]string{"api-keys", "create", "--database-url", db, "--name", "x"}, "--partner is required"},
 		{[]string{"api-keys", "create", "--database-url", db, "--partner", "p", "--name", "x", "--permissions", "tenant:fly"}, "permissions:"},
 		{[]string{"api-keys", "create", "--database-url", db, "--partner", "p", "--name", "x", "--ttl", "1h", "--expires-at", "2099-01-01T00:00:00Z"}, "not both"},

@@ -374,3 +374,19 @@ func otherKey(key string) string {
 	}
 	return key[:len(key)-1] + last
 }
+
+// A key that expires cannot keep itself alive through a key it issues: what it issues expires no
+// later than it does.
+func TestExpiringKeyIssuesNoLongerLivedKey(t *testing.T) {
+	e := newPlatformEnv(t)
+	expires := e.clock.now().Add(2 * time.Minute)
+	manager := e.issue(t, e.ops, "partner-a", fmt.Sprintf(`{"name":"short","permissions":["apikey:manage","tenant:read"],"expires_at":%q}`,
+		expires.Format(time.RFC3339)))["key"].(string)
+	for _, body := range []string{
+		`{"name":"forever","permissions":["tenant:read","apikey:manage"]}`,
+		fmt.Sprintf(`{"name":"longer","permissions":["tenant:read"],"expires_at":%q}`, expires.Add(time.Second).Format(time.RFC3339)),
+	} {
+		wantProblem(t, e.req(t, "POST", base+"/partners/partner-a/api-keys", manager, body), 403, "forbidden")
+	}
+	e.issue(t, manager, "partner-a", fmt.Sprintf(`{"name":"within","permissions":["tenant:read"],"expires_at":%q}`, expires.Format(time.RFC3339)))
+}
