@@ -26,6 +26,28 @@ func Bench(b *testing.B, newStore func(b *testing.B) provisioning.Store) {
 			}
 		}
 	})
+	for _, atomic := range []bool{true, false} {
+		b.Run(fmt.Sprintf("BulkCreate1000/atomic=%t", atomic), func(b *testing.B) {
+			svc := setup(b)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				ins := make([]provisioning.TenantInput, provisioning.MaxBulk)
+				for j := range ins {
+					ins[j] = input(fmt.Sprintf("Bulk %d %d", i, j))
+				}
+				res, err := svc.CreateTenants(ctx, alice, ins, atomic)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, r := range res {
+					if r.Err != nil {
+						b.Fatal(r.Err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.N*provisioning.MaxBulk)/b.Elapsed().Seconds(), "tenants/s")
+		})
+	}
 	b.Run("Get", func(b *testing.B) {
 		svc := setup(b)
 		tn, err := svc.CreateTenant(ctx, alice, input("Bench"))

@@ -189,22 +189,153 @@ func isExists(err error) bool {
 	return errors.As(err, &e) && e.Code == provisioning.CodeTenantExists
 }
 
-// InsertTenants implements provisioning.Tx: every tenant in one savepoint.
+// InsertTenants implements provisioning.Tx: every tenant in one savepoint, written by
+// multi-row statements of bulkChunk rows. A tenant the multi-row insert did not return
+// conflicts (its name key or external id is taken); any other failure of a multi-row
+// statement is undone and the tenants are inserted one by one, which names the one the
+// database refuses.
 func (x *tx) InsertTenants(ctx context.Context, params []*provisioning.InsertTenantParams) (int, error) {
 	failed := -1
 	err := x.atomically(ctx, func() error {
-		for i, p := range params {
-			if err := x.insertTenant(ctx, p); err != nil {
-				failed = i
-				return err
-			}
-		}
-		return nil
+		var err error
+		failed, err = x.insertChunks(ctx, params)
+		return err
 	})
+	if err != nil && failed < 0 && !isExists(err) && x.t != nil {
+		err = x.atomically(ctx, func() error {
+			for i, p := range params {
+				if err := x.insertTenant(ctx, p); err != nil {
+					failed = i
+					return err
+				}
+			}
+			return nil
+		})
+	}
 	if failed >= 0 {
 		err = x.nameHolder(ctx, params[failed].Tenant, err)
 	}
 	return failed, err
+}
+
+// bulkChunk is how many rows one multi-row insert writes: 15 arguments a tenant row, far
+// below the bind-parameter limits of PostgreSQL (65,535) and SQLite (32,766).
+const bulkChunk = 200
+
+const (
+	tenantValues = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	configValues = `(?, ?, ?, ?, ?)`
+	stepValues   = `(?, ?, ?, ?, 'pending', 0, ?, ?)`
+)
+
+// insertChunks inserts the tenants, then their configurations and steps, a chunk at a time.
+// It returns the index of the first tenant whose name key or external id is taken, with
+// CodeTenantExists, or -1 and the error of a statement that failed.
+func (x *tx) insertChunks(ctx context.Context, params []*provisioning.InsertTenantParams) (int, error) {
+	for start := 0; start < len(params); start += bulkChunk {
+		chunk := params[start:min(start+bulkChunk, len(params))]
+		if i, err := x.insertTenantRows(ctx, chunk); err != nil || i >= 0 {
+			if i >= 0 {
+				return start + i, errTenantExists()
+			}
+			return -1, err
+		}
+		if err := x.insertConfigRows(ctx, chunk); err != nil {
+			return -1, err
+		}
+		if err := x.insertStepRows(ctx, chunk); err != nil {
+			return -1, err
+		}
+	}
+	return -1, nil
+}
+
+// valuesList is n copies of one VALUES row, comma-separated.
+func valuesList(row string, n int) string {
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
+
+// insertTenantRows inserts a chunk's tenant rows and returns the index of the first the
+// database did not insert for a conflict, or -1.
+func (x *tx) insertTenantRows(ctx context.Context, chunk []*provisioning.InsertTenantParams) (int, error) {
+	args := make([]any, 0, 15*len(chunk))
+	for _, p := range chunk {
+		t := p.Tenant
+		md, err := metadataArg(t.Metadata)
+		if err != nil {
+			return -1, x.internal(err)
+		}
+		args = append(args, t.ID, t.PartnerID, t.CompanyName, provisioning.NameKey(t.CompanyName), provisioning.NameKeyVersion,
+			t.Email, null(t.PhoneNumber), null(t.Industry), null(t.ExternalID), storedStatus(t), md, t.Version,
+			x.s.d.Time(t.CreatedAt), x.s.d.Time(t.UpdatedAt), x.deletionArg(t))
+	}
+	q := `INSERT INTO tenants (id, partner_id, company_name, name_key, key_version, email, phone_number,
+		industry, external_id, status, metadata, version, created_at, updated_at, deletion_scheduled_at)
+		VALUES ` + valuesList(tenantValues, len(chunk)) + ` ON CONFLICT DO NOTHING RETURNING CAST(id AS TEXT)`
+	var ids []string
+	if err := x.sel(ctx, &ids, q, args...); err != nil {
+		if x.s.d.Conflict(err) {
+			return -1, errTenantExists()
+		}
+		return -1, x.internal(err)
+	}
+	if len(ids) == len(chunk) {
+		return -1, nil
+	}
+	inserted := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		inserted[id] = true
+	}
+	for i, p := range chunk {
+		if !inserted[p.Tenant.ID] {
+			return i, nil
+		}
+	}
+	return -1, x.internal(fmt.Errorf("the insert of %d tenants returned %d ids", len(chunk), len(ids)))
+}
+
+// insertConfigRows inserts the configurations of a chunk's tenants.
+func (x *tx) insertConfigRows(ctx context.Context, chunk []*provisioning.InsertTenantParams) error {
+	args := make([]any, 0, 5*len(chunk))
+	for _, p := range chunk {
+		c := p.Config
+		args = append(args, c.TenantID, p.Tenant.PartnerID, string(c.Config), c.Version, x.s.d.Time(c.UpdatedAt))
+	}
+	_, err := x.exec(ctx, `INSERT INTO tenant_configs (tenant_id, partner_id, config, version, updated_at)
+		VALUES `+valuesList(configValues, len(chunk)), args...)
+	return err
+}
+
+// insertStepRows inserts the provisioning steps of a chunk's tenants, as insertSteps does.
+func (x *tx) insertStepRows(ctx context.Context, chunk []*provisioning.InsertTenantParams) error {
+	var args []any
+	rows := 0
+	flush := func() error {
+		if rows == 0 {
+			return nil
+		}
+		_, err := x.exec(ctx, `INSERT INTO tenant_steps (tenant_id, position, name, partner_id, state, attempts,
+			next_attempt_at, updated_at) VALUES `+valuesList(stepValues, rows), args...)
+		args, rows = args[:0], 0
+		return err
+	}
+	for _, p := range chunk {
+		t := p.Tenant
+		at := x.s.d.Time(t.CreatedAt)
+		for i, st := range t.Provisioning.Steps {
+			due := at
+			if i > 0 {
+				due = x.s.d.Time(notYet)
+			}
+			args = append(args, t.ID, i, st.Name, t.PartnerID, due, at)
+			if rows++; rows == 1000 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return flush()
 }
 
 // insertTenant inserts a tenant, its configuration and its provisioning steps, or none of them
