@@ -52,6 +52,13 @@ var dialect = sqlstore.Dialect{
 	AppendEvent: `INSERT INTO events (id, partner_id, type, tenant_id, actor, request_id, created_at, data)
 		SELECT $1::uuid, $2, $3, $4::uuid, $5, $6, $7::timestamptz, $8::jsonb
 		FROM (SELECT pg_advisory_xact_lock(42, hashtext($2))) AS serialize RETURNING seq`,
+	// The lock is taken once, before the first seq is drawn (the sort reads every row first).
+	AppendEvents: `INSERT INTO events (id, partner_id, type, tenant_id, actor, request_id, created_at, data)
+		SELECT v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8, v.column9
+		FROM (SELECT pg_advisory_xact_lock(42, hashtext(?))) AS serialize, (VALUES %s) AS v
+		ORDER BY v.column1 RETURNING CAST(id AS TEXT), seq`,
+	EventRow:   `(CAST(? AS integer), CAST(? AS uuid), CAST(? AS text), CAST(? AS text), CAST(? AS uuid), CAST(? AS text), CAST(? AS text), CAST(? AS timestamptz), CAST(? AS jsonb))`,
+	FanOutRow:  `(CAST(? AS uuid), CAST(? AS text), CAST(? AS timestamptz))`,
 	NewUUID:    "gen_random_uuid()",
 	SkipLocked: " FOR UPDATE SKIP LOCKED",
 	// Each savepoint is a round trip; a create in its own transaction needs none.

@@ -2,8 +2,10 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/provisiond/provisiond/provisioning"
 )
@@ -175,5 +177,112 @@ func testBulkInHostTransaction(t *testing.T, h Harness) {
 	got := names(listAll(t, svc, alice, provisioning.TenantFilter{}))
 	if !slices.Equal(got, []string{"Host Three", "Host Two", "Host One", "Existing"}) {
 		t.Fatalf("after the host committed: %v", got)
+	}
+}
+
+// testBulkFansOut: a bulk's events, written together, keep the order of the items (ascending
+// seq) and each queues its deliveries exactly as an event written alone: one per enabled
+// endpoint of the partner that takes its type, none to another partner's.
+func testBulkFansOut(t *testing.T, h Harness) {
+	s, svc := open(t, h)
+	ctx := context.Background()
+	for _, in := range []provisioning.WebhookInput{
+		{URL: "https://hooks.example/created", Events: []provisioning.EventType{provisioning.EventTenantCreated}},
+		{URL: "https://hooks.example/all"},
+		{URL: "https://hooks.example/updated", Events: []provisioning.EventType{provisioning.EventTenantUpdated}},
+	} {
+		if _, err := svc.CreateWebhook(ctx, alice, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := svc.CreateWebhook(ctx, bob, provisioning.WebhookInput{URL: "https://hooks.example/bob"}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 250 // more than one multi-row statement
+	for _, atomic := range []bool{true, false} {
+		ins := make([]provisioning.TenantInput, n)
+		for i := range ins {
+			ins[i] = input(fmt.Sprintf("Fan %t %d", atomic, i))
+		}
+		rs, err := svc.CreateTenants(ctx, alice, ins, atomic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range rs {
+			if r.Err != nil {
+				t.Fatalf("atomic=%t item %d: %v", atomic, i, r.Err)
+			}
+		}
+		evs, _ := allEvents(t, svc, alice, provisioning.EventFilter{})
+		pos := map[string]int{}
+		for i, e := range evs {
+			pos[e.TenantID] = i
+		}
+		for i := 1; i < n; i++ {
+			if pos[rs[i].Tenant.ID] <= pos[rs[i-1].Tenant.ID] {
+				t.Fatalf("atomic=%t: the event of item %d is not after item %d's", atomic, i, i-1)
+			}
+		}
+	}
+	got := map[string]int{}
+	for {
+		jobs := claim(t, s, time.Now().Add(time.Hour), 500)
+		if len(jobs) == 0 {
+			break
+		}
+		for _, j := range jobs {
+			if j.Event == nil || j.Event.ID != j.Delivery.EventID || j.Event.PartnerID != j.Webhook.PartnerID {
+				t.Fatalf("job = %+v", j)
+			}
+			got[j.Webhook.URL]++
+		}
+	}
+	if len(got) != 2 || got["https://hooks.example/created"] != 2*n || got["https://hooks.example/all"] != 2*n {
+		t.Fatalf("queued deliveries per endpoint: %v, want %d to each of created and all", got, 2*n)
+	}
+}
+
+// testBulkDuplicates: without atomic, items that repeat an earlier item's name (or a look-alike
+// of it) or external id, or that collide with a stored tenant, each fail alone with
+// CodeTenantExists naming the tenant that holds the name; the rest are created.
+func testBulkDuplicates(t *testing.T, h Harness) {
+	_, svc := open(t, h)
+	ctx := context.Background()
+	stored := mustCreate(t, svc, alice, input("Stored Co"))
+	ext := input("External Holder")
+	ext.ExternalID = "ext-1"
+	extHolder := mustCreate(t, svc, alice, ext)
+	sameExt := input("Another Name")
+	sameExt.ExternalID = "ext-1"
+	withExt := input("Fresh Ext")
+	withExt.ExternalID = "ext-2"
+	repeatExt := input("Fresh Ext Two")
+	repeatExt.ExternalID = "ext-2"
+	ins := []provisioning.TenantInput{
+		input("Fresh One"),   // 0 created
+		input("STORED  CO"),  // 1 look-alike of a stored tenant
+		input("fresh one"),   // 2 repeats item 0
+		sameExt,              // 3 a stored tenant's external id
+		withExt,              // 4 created
+		repeatExt,            // 5 repeats item 4's external id
+		input("Fresh Three"), // 6 created
+	}
+	rs, err := svc.CreateTenants(ctx, alice, ins, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []provisioning.Code{"", provisioning.CodeTenantExists, provisioning.CodeTenantExists, provisioning.CodeTenantExists,
+		"", provisioning.CodeTenantExists, ""}
+	if got := bulkCodes(t, rs); !slices.Equal(got, want) {
+		t.Fatalf("codes %v, want %v", got, want)
+	}
+	wantExists(t, rs[1].Err, stored.ID)
+	wantExists(t, rs[2].Err, rs[0].Tenant.ID)
+	wantExists(t, rs[3].Err, extHolder.ID)
+	wantExists(t, rs[5].Err, rs[4].Tenant.ID)
+	for _, i := range []int{0, 4, 6} {
+		if _, err := svc.GetTenant(ctx, alice, rs[i].Tenant.ID); err != nil {
+			t.Fatalf("item %d: %v", i, err)
+		}
 	}
 }

@@ -40,6 +40,16 @@ type Dialect struct {
 	// request_id, created_at, data) and returns its seq. Where writers run concurrently it
 	// also takes a per-partner lock held until commit, so that seq order is commit order.
 	AppendEvent string
+	// AppendEvents is AppendEvent for several events of one partner: its first argument is
+	// the partner, then a VALUES list (%s) of EventRow rows (position, id, partner_id, type,
+	// tenant_id, actor, request_id, created_at, data), inserted in position order; it returns
+	// each event's id and seq.
+	AppendEvents string
+	// EventRow is a row of AppendEvents' VALUES list, with the casts the database needs.
+	EventRow string
+	// FanOutRow is a row (event_id, event_type, created_at) of the VALUES list of a fan-out
+	// of several events, with the casts the database needs.
+	FanOutRow string
 	// NewUUID is an SQL expression that makes a random UUID.
 	NewUUID string
 	// SkipLocked is appended to the subquery that picks deliveries to claim, so that concurrent

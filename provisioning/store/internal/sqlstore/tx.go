@@ -27,19 +27,88 @@ func (x *tx) run(ctx context.Context, fn func(provisioning.Tx) error) error {
 }
 
 // writeEvents writes the appended events: every event's deliveries, then the events, which take
-// the ordering lock.
+// the ordering lock. Consecutive events of one partner are written by multi-row statements,
+// eventChunk at a time; a lone event by the statements of one.
 func (x *tx) writeEvents(ctx context.Context) error {
 	events := x.events
 	x.events = nil
-	for _, e := range events {
-		if err := x.fanOut(ctx, e); err != nil {
-			return err
-		}
+	if err := eachRun(events, func(run []*provisioning.Event) error { return x.fanOutAll(ctx, run) }); err != nil {
+		return err
 	}
-	for _, e := range events {
-		if err := x.insertEvent(ctx, e); err != nil {
+	return eachRun(events, func(run []*provisioning.Event) error { return x.insertEvents(ctx, run) })
+}
+
+// eventChunk is how many events one multi-row statement writes (9 arguments each).
+const eventChunk = 200
+
+// eachRun calls fn with each run of at most eventChunk consecutive events of one partner, in
+// order.
+func eachRun(events []*provisioning.Event, fn func([]*provisioning.Event) error) error {
+	for start := 0; start < len(events); {
+		end := start + 1
+		for end < len(events) && end-start < eventChunk && events[end].PartnerID == events[start].PartnerID {
+			end++
+		}
+		if err := fn(events[start:end]); err != nil {
 			return err
 		}
+		start = end
+	}
+	return nil
+}
+
+// fanOutAll queues the deliveries of a run of one partner's events.
+func (x *tx) fanOutAll(ctx context.Context, run []*provisioning.Event) error {
+	if len(run) == 1 {
+		return x.fanOut(ctx, run[0])
+	}
+	args := make([]any, 0, 3*len(run)+1)
+	for _, e := range run {
+		args = append(args, e.ID, string(e.Type), x.s.d.Time(e.CreatedAt))
+	}
+	args = append(args, run[0].PartnerID)
+	q := `INSERT INTO webhook_deliveries (id, webhook_id, partner_id, event_id, event_type,
+		state, attempts, next_attempt_at, created_at, updated_at)
+		SELECT ` + x.s.d.NewUUID + `, w.id, w.partner_id, e.column1, e.column2, 'pending', 0, e.column3, e.column3, e.column3
+		FROM (VALUES ` + valuesList(x.s.d.FanOutRow, len(run)) + `) AS e
+		JOIN webhooks w ON w.events = '' OR (' ' || w.events || ' ') LIKE ('% ' || e.column2 || ' %')
+		WHERE w.partner_id = ? AND NOT w.disabled`
+	_, err := x.exec(ctx, q, args...)
+	return err
+}
+
+// insertEvents writes a run of one partner's events and sets their Seq, as insertEvent does.
+func (x *tx) insertEvents(ctx context.Context, run []*provisioning.Event) error {
+	if len(run) == 1 {
+		return x.insertEvent(ctx, run[0])
+	}
+	args := make([]any, 0, 9*len(run)+1)
+	args = append(args, run[0].PartnerID)
+	for i, e := range run {
+		data, err := encodeEventPayload(e)
+		if err != nil {
+			return x.internal(err)
+		}
+		args = append(args, i, e.ID, e.PartnerID, string(e.Type), x.s.d.EventTenant(e.TenantID),
+			null(e.Actor), null(e.RequestID), x.s.d.Time(e.CreatedAt), string(data))
+	}
+	var rows []struct {
+		ID  string `db:"id"`
+		Seq int64  `db:"seq"`
+	}
+	if err := x.sel(ctx, &rows, fmt.Sprintf(x.s.d.AppendEvents, valuesList(x.s.d.EventRow, len(run))), args...); err != nil {
+		return x.internal(err)
+	}
+	seqs := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		seqs[r.ID] = r.Seq
+	}
+	for _, e := range run {
+		seq, ok := seqs[e.ID]
+		if !ok {
+			return x.internal(fmt.Errorf("event %s: no seq returned", e.ID))
+		}
+		e.Seq = seq
 	}
 	return nil
 }
