@@ -43,8 +43,13 @@ func (s *engine) CreateTenants(ctx context.Context, p Principal, ins []TenantInp
 }
 
 // createEach creates each valid item as a change of its own and records its outcome. In the
-// Service's transaction an item that fails leaves nothing behind, and the others go on.
+// Service's transaction an item that fails leaves nothing behind, and the others go on. All
+// the items are first tried in one change (insertEach); when that change fails as a whole,
+// or the quota may not hold them all, each is created alone.
 func (s *engine) createEach(ctx context.Context, p Principal, news []*InsertTenantParams, results []BulkResult) {
+	if s.insertEach(ctx, p, news, results) {
+		return
+	}
 	for i, n := range news {
 		if n == nil {
 			continue
@@ -55,6 +60,49 @@ func (s *engine) createEach(ctx context.Context, p Principal, news []*InsertTena
 		}
 		results[i].Tenant = n.Tenant
 	}
+}
+
+// insertEach stores the valid items that can be stored, and their events, in one change, and
+// records each item's outcome. It reports false, having recorded nothing, when the change
+// failed as a whole or the quota has no room for every valid item.
+func (s *engine) insertEach(ctx context.Context, p Principal, news []*InsertTenantParams, results []BulkResult) bool {
+	var valid []*InsertTenantParams
+	var at []int
+	for i, n := range news {
+		if n != nil {
+			valid, at = append(valid, n), append(at, i)
+		}
+	}
+	if len(valid) < 2 {
+		return false
+	}
+	var errs []error
+	err := s.write(ctx, func(tx Tx) error {
+		if err := tx.ReserveTenants(ctx, ReserveTenantsParams{PartnerID: p.PartnerID, Count: len(valid)}); err != nil {
+			return err
+		}
+		var err error
+		if errs, err = tx.InsertTenantsEach(ctx, InsertTenantsEachParams{Tenants: valid}); err != nil {
+			return err
+		}
+		for k, n := range valid {
+			if errs[k] == nil {
+				if err := tx.AppendEvent(ctx, s.event(ctx, p, EventTenantCreated, n.Tenant)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false
+	}
+	for k, n := range valid {
+		if results[at[k]].Err = errs[k]; errs[k] == nil {
+			results[at[k]].Tenant = n.Tenant
+		}
+	}
+	return true
 }
 
 // createAll creates every item in one change, or none, and records each item's outcome.

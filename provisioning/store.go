@@ -58,6 +58,13 @@ type Tx interface {
 	// naming the holder, as InsertTenant), or -1 with the error when no item is to blame.
 	// Items must not conflict with each other.
 	InsertTenants(ctx context.Context, params []*InsertTenantParams) (failed int, err error)
+	// InsertTenantsEach stores each of params.Tenants that can be stored, each with its
+	// configuration and steps, as InsertTenant would one after the other: it returns one error
+	// per item, nil for a stored one, CodeTenantExists naming the holder (a stored tenant or an
+	// earlier item) for one whose name key or external id is taken. An item that fails leaves
+	// nothing of itself behind; the error returned beside the slice is for the call as a whole
+	// (nothing stored).
+	InsertTenantsEach(ctx context.Context, params InsertTenantsEachParams) ([]error, error)
 	// GetTenant returns the live tenant, one pending deletion included, with its Provisioning.
 	// Returns CodeNotFound.
 	GetTenant(ctx context.Context, params *GetTenantParams) (*Tenant, error)
@@ -230,6 +237,9 @@ type Tx interface {
 
 // TenantPartnerParams names a tenant by id.
 type TenantPartnerParams struct{ TenantID string }
+
+// InsertTenantsEachParams carries the tenants of InsertTenantsEach, in order.
+type InsertTenantsEachParams struct{ Tenants []*InsertTenantParams }
 
 // ReserveTenantsParams asks for room for Count more live tenants of PartnerID.
 type ReserveTenantsParams struct {

@@ -229,6 +229,16 @@ func (x *tx) InsertTenants(ctx context.Context, params []*provisioning.InsertTen
 	return -1, nil
 }
 
+// InsertTenantsEach implements provisioning.Tx.
+func (x *tx) InsertTenantsEach(ctx context.Context, params provisioning.InsertTenantsEachParams) ([]error, error) {
+	x.mustWrite()
+	errs := make([]error, len(params.Tenants))
+	for i, p := range params.Tenants {
+		errs[i] = x.InsertTenant(ctx, p)
+	}
+	return errs, nil
+}
+
 func (x *tx) removeFromPartner(r *row) {
 	list := x.s.byPartner[r.t.PartnerID]
 	if i := slices.Index(list, r); i >= 0 {

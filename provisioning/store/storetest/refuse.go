@@ -49,6 +49,15 @@ func (x *refusingTx) InsertTenants(ctx context.Context, params []*provisioning.I
 	return x.Tx.InsertTenants(ctx, params)
 }
 
+// InsertTenantsEach implements provisioning.Tx.
+func (x *refusingTx) InsertTenantsEach(ctx context.Context, params provisioning.InsertTenantsEachParams) ([]error, error) {
+	errs := make([]error, len(params.Tenants))
+	for i, p := range params.Tenants {
+		errs[i] = x.InsertTenant(ctx, p)
+	}
+	return errs, nil
+}
+
 func errRefused() error {
 	return provisioning.Internal(errors.New("storetest: the store refuses this tenant"))
 }

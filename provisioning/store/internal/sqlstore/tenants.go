@@ -258,12 +258,27 @@ func valuesList(row string, n int) string {
 // insertTenantRows inserts a chunk's tenant rows and returns the index of the first the
 // database did not insert for a conflict, or -1.
 func (x *tx) insertTenantRows(ctx context.Context, chunk []*provisioning.InsertTenantParams) (int, error) {
+	inserted, err := x.insertTenantRowsOf(ctx, chunk)
+	if err != nil || len(inserted) == len(chunk) {
+		return -1, err
+	}
+	for i, p := range chunk {
+		if !inserted[p.Tenant.ID] {
+			return i, nil
+		}
+	}
+	return -1, x.internal(fmt.Errorf("the insert of %d tenants returned %d ids", len(chunk), len(inserted)))
+}
+
+// insertTenantRowsOf inserts a chunk's tenant rows, skipping those that conflict, and returns
+// the ids of those it inserted.
+func (x *tx) insertTenantRowsOf(ctx context.Context, chunk []*provisioning.InsertTenantParams) (map[string]bool, error) {
 	args := make([]any, 0, 15*len(chunk))
 	for _, p := range chunk {
 		t := p.Tenant
 		md, err := metadataArg(t.Metadata)
 		if err != nil {
-			return -1, x.internal(err)
+			return nil, x.internal(err)
 		}
 		args = append(args, t.ID, t.PartnerID, t.CompanyName, provisioning.NameKey(t.CompanyName), provisioning.NameKeyVersion,
 			t.Email, null(t.PhoneNumber), null(t.Industry), null(t.ExternalID), storedStatus(t), md, t.Version,
@@ -275,23 +290,15 @@ func (x *tx) insertTenantRows(ctx context.Context, chunk []*provisioning.InsertT
 	var ids []string
 	if err := x.sel(ctx, &ids, q, args...); err != nil {
 		if x.s.d.Conflict(err) {
-			return -1, errTenantExists()
+			return nil, errTenantExists()
 		}
-		return -1, x.internal(err)
-	}
-	if len(ids) == len(chunk) {
-		return -1, nil
+		return nil, x.internal(err)
 	}
 	inserted := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		inserted[id] = true
 	}
-	for i, p := range chunk {
-		if !inserted[p.Tenant.ID] {
-			return i, nil
-		}
-	}
-	return -1, x.internal(fmt.Errorf("the insert of %d tenants returned %d ids", len(chunk), len(ids)))
+	return inserted, nil
 }
 
 // insertConfigRows inserts the configurations of a chunk's tenants.
@@ -566,5 +573,100 @@ func (x *tx) PurgeTenant(ctx context.Context, params *provisioning.PurgeTenantPa
 		}
 	}
 	x.purged = true
+	return nil
+}
+
+// InsertTenantsEach implements provisioning.Tx: the tenants go in by multi-row statements, in a
+// savepoint; those the inserts did not return conflict, and their holders are read by one query
+// a partner. When a statement fails for another reason, its work is undone and each tenant is
+// inserted alone, which fails the one the database refuses and no other.
+func (x *tx) InsertTenantsEach(ctx context.Context, params provisioning.InsertTenantsEachParams) ([]error, error) {
+	if x.t == nil {
+		return nil, x.internal(errors.New("a change outside a Write"))
+	}
+	ts := params.Tenants
+	errs := make([]error, len(ts))
+	err := x.atomically(ctx, func() error {
+		for start := 0; start < len(ts); start += bulkChunk {
+			chunk := ts[start:min(start+bulkChunk, len(ts))]
+			inserted, err := x.insertTenantRowsOf(ctx, chunk)
+			if err != nil {
+				return err
+			}
+			stored := make([]*provisioning.InsertTenantParams, 0, len(chunk))
+			for i, p := range chunk {
+				if !inserted[p.Tenant.ID] {
+					errs[start+i] = errTenantExists()
+				} else {
+					stored = append(stored, p)
+				}
+			}
+			if len(stored) == 0 {
+				continue
+			}
+			if err := x.insertConfigRows(ctx, stored); err != nil {
+				return err
+			}
+			if err := x.insertStepRows(ctx, stored); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		for i, p := range ts {
+			errs[i] = x.nameHolder(ctx, p.Tenant, x.atomically(ctx, func() error { return x.insertTenant(ctx, p) }))
+		}
+		return errs, nil
+	}
+	return errs, x.nameHolders(ctx, ts, errs)
+}
+
+// nameHolders completes the CodeTenantExists errors of ts's items with their holders, as
+// nameHolder does, reading the candidates of each partner in one query: the live tenant with
+// the item's name key or external id, the oldest first.
+func (x *tx) nameHolders(ctx context.Context, ts []*provisioning.InsertTenantParams, errs []error) error {
+	byPartner := map[string][]int{}
+	for i, err := range errs {
+		if isExists(err) {
+			byPartner[ts[i].Tenant.PartnerID] = append(byPartner[ts[i].Tenant.PartnerID], i)
+		}
+	}
+	for partner, items := range byPartner {
+		keys, exts := make([]any, 0, len(items)), make([]any, 0, len(items))
+		for _, i := range items {
+			keys = append(keys, provisioning.NameKey(ts[i].Tenant.CompanyName))
+			if e := ts[i].Tenant.ExternalID; e != "" {
+				exts = append(exts, e)
+			}
+		}
+		cond := `name_key IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(keys)), ", ") + `)`
+		if len(exts) > 0 {
+			cond += ` OR external_id IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(exts)), ", ") + `)`
+		}
+		var rows []struct {
+			ID         string `db:"id"`
+			NameKey    string `db:"name_key"`
+			ExternalID string `db:"external_id"`
+		}
+		args := append(append([]any{partner}, keys...), exts...)
+		if err := x.sel(ctx, &rows, `SELECT CAST(id AS TEXT) AS id, name_key, COALESCE(external_id, '') AS external_id
+			FROM tenants WHERE partner_id = ? AND deleted_at IS NULL AND (`+cond+`) ORDER BY created_at, id`, args...); err != nil {
+			return x.internal(err)
+		}
+		for _, i := range items {
+			t := ts[i].Tenant
+			key := provisioning.NameKey(t.CompanyName)
+			for _, r := range rows {
+				if r.ID != t.ID && (r.NameKey == key || (t.ExternalID != "" && r.ExternalID == t.ExternalID)) {
+					var e *provisioning.Error
+					if errors.As(errs[i], &e) {
+						e.TenantID = r.ID
+					}
+					break
+				}
+			}
+		}
+	}
 	return nil
 }
