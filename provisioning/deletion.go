@@ -119,21 +119,8 @@ func (s *engine) DeleteTenant(ctx context.Context, p Principal, id string, opts 
 	if err != nil {
 		return nil, err
 	}
-	id, ok := canonicalID(id)
-	if !ok {
-		return nil, notFound()
-	}
-	s.involve(id)
 	var t *Tenant
-	err = s.write(ctx, func(tx Tx) error {
-		partner, err := tenantScope(ctx, tx, p, id)
-		if err != nil {
-			return err
-		}
-		cur, err := tx.GetTenant(ctx, &GetTenantParams{PartnerID: partner, ID: id, ForUpdate: true})
-		if err != nil {
-			return err
-		}
+	err = s.lockTenant(ctx, p, id, func(tx Tx, cur *Tenant) error {
 		if err := pre.check(cur); err != nil {
 			return err
 		}
@@ -161,21 +148,8 @@ func (s *engine) RestoreTenant(ctx context.Context, p Principal, id string, pre 
 	if err := s.authorize(ctx, p, PermTenantDelete); err != nil {
 		return nil, err
 	}
-	id, ok := canonicalID(id)
-	if !ok {
-		return nil, notFound()
-	}
-	s.involve(id)
 	var t *Tenant
-	err := s.write(ctx, func(tx Tx) error {
-		partner, err := tenantScope(ctx, tx, p, id)
-		if err != nil {
-			return err
-		}
-		cur, err := tx.GetTenant(ctx, &GetTenantParams{PartnerID: partner, ID: id, ForUpdate: true})
-		if err != nil {
-			return err
-		}
+	err := s.lockTenant(ctx, p, id, func(tx Tx, cur *Tenant) error {
 		if err := pre.check(cur); err != nil {
 			return err
 		}
@@ -204,20 +178,7 @@ func (s *engine) PurgeTenant(ctx context.Context, p Principal, id string, pre Pr
 	if err := s.authorize(ctx, p, PermTenantPurge); err != nil {
 		return err
 	}
-	id, ok := canonicalID(id)
-	if !ok {
-		return notFound()
-	}
-	s.involve(id)
-	return s.write(ctx, func(tx Tx) error {
-		partner, err := tenantScope(ctx, tx, p, id)
-		if err != nil {
-			return err
-		}
-		cur, err := tx.GetTenant(ctx, &GetTenantParams{PartnerID: partner, ID: id, ForUpdate: true})
-		if err != nil {
-			return err
-		}
+	return s.lockTenant(ctx, p, id, func(tx Tx, cur *Tenant) error {
 		if err := pre.check(cur); err != nil {
 			return err
 		}

@@ -276,20 +276,16 @@ func (s *engine) ReplaceTenant(ctx context.Context, p Principal, id string, in T
 	})
 }
 
-// change is the read-modify-write of UpdateTenant and ReplaceTenant, in one transaction with the
-// tenant locked.
-func (s *engine) change(ctx context.Context, p Principal, id string, pre Precondition,
-	edit func(TenantInput) (TenantInput, error)) (*Tenant, error) {
-	if err := s.authorize(ctx, p, PermTenantUpdate); err != nil {
-		return nil, err
-	}
+// lockTenant runs fn as one change with the tenant id names, locked until the change ends: the
+// principal's own, or for an operator any partner's. It is how every change of an existing
+// tenant starts; an id that is not a tenant's is CodeNotFound.
+func (s *engine) lockTenant(ctx context.Context, p Principal, id string, fn func(tx Tx, cur *Tenant) error) error {
 	id, ok := canonicalID(id)
 	if !ok {
-		return nil, notFound()
+		return notFound()
 	}
 	s.involve(id)
-	var t *Tenant
-	err := s.write(ctx, func(tx Tx) error {
+	return s.write(ctx, func(tx Tx) error {
 		partner, err := tenantScope(ctx, tx, p, id)
 		if err != nil {
 			return err
@@ -298,6 +294,19 @@ func (s *engine) change(ctx context.Context, p Principal, id string, pre Precond
 		if err != nil {
 			return err
 		}
+		return fn(tx, cur)
+	})
+}
+
+// change is the read-modify-write of UpdateTenant and ReplaceTenant, in one transaction with the
+// tenant locked.
+func (s *engine) change(ctx context.Context, p Principal, id string, pre Precondition,
+	edit func(TenantInput) (TenantInput, error)) (*Tenant, error) {
+	if err := s.authorize(ctx, p, PermTenantUpdate); err != nil {
+		return nil, err
+	}
+	var t *Tenant
+	err := s.lockTenant(ctx, p, id, func(tx Tx, cur *Tenant) error {
 		if cur.Status == StatusPendingDeletion {
 			return errPendingDeletion()
 		}

@@ -229,27 +229,16 @@ func (s *engine) RetryProvisioning(ctx context.Context, p Principal, id string) 
 	if err := s.authorize(ctx, p, PermTenantUpdate); err != nil {
 		return nil, err
 	}
-	id, ok := canonicalID(id)
-	if !ok {
-		return nil, notFound()
-	}
 	var t *Tenant
-	err := s.write(ctx, func(tx Tx) error {
-		partner, err := tenantScope(ctx, tx, p, id) // an operator's: the tenant's partner
-		if err != nil {
-			return err
-		}
-		cur, err := tx.GetTenant(ctx, &GetTenantParams{PartnerID: partner, ID: id, ForUpdate: true})
-		if err != nil {
-			return err
-		}
+	err := s.lockTenant(ctx, p, id, func(tx Tx, cur *Tenant) error {
 		if cur.Provisioning.State != ProvisioningFailed {
 			return Errorf(CodeProvisioningNotFailed, "the tenant's provisioning is %s: only a failed provisioning is retried", cur.Provisioning.State)
 		}
-		if err := tx.RequeueSteps(ctx, &RequeueStepsParams{TenantID: id, At: s.timestamp()}); err != nil {
+		if err := tx.RequeueSteps(ctx, &RequeueStepsParams{TenantID: cur.ID, At: s.timestamp()}); err != nil {
 			return err
 		}
-		t, err = tx.GetTenant(ctx, &GetTenantParams{PartnerID: partner, ID: id})
+		var err error
+		t, err = tx.GetTenant(ctx, &GetTenantParams{PartnerID: cur.PartnerID, ID: cur.ID})
 		return err
 	})
 	if err != nil {
