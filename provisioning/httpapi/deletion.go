@@ -3,7 +3,6 @@ package httpapi
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/provisiond/provisiond/provisioning"
@@ -130,29 +129,8 @@ func (s *server) exportTenant() http.Handler {
 // parseExportFilter reads the query of GET /tenants/{id}/export: after and limit, nothing else.
 func parseExportFilter(q url.Values) (provisioning.ExportFilter, error) {
 	var f provisioning.ExportFilter
-	problems := map[string]string{}
-	for key, vals := range q {
-		if len(vals) > 1 {
-			problems[key] = "must be given at most once"
-			continue
-		}
-		switch v := vals[0]; key {
-		case "after":
-			f.After = v
-		case "limit":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > provisioning.MaxExportEvents {
-				problems[key] = "must be an integer from 1 to " + strconv.Itoa(provisioning.MaxExportEvents)
-			}
-			f.Limit = n
-		default:
-			problems[key] = "unknown query parameter"
-		}
-	}
-	if len(problems) > 0 {
-		return f, provisioning.InvalidFields(problems)
-	}
-	return f, nil
+	err := readQuery(q, map[string]param{"after": textParam(&f.After), "limit": limitParam(&f.Limit, provisioning.MaxExportEvents)})
+	return f, err
 }
 
 // availability answers whether a create with the names would conflict.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 
 	"github.com/provisiond/provisiond/provisioning"
 	"github.com/provisiond/provisiond/provisioning/wire"
@@ -74,29 +73,8 @@ func (s *server) listPartners() http.Handler {
 // parsePartnerFilter reads the query of GET /partners: limit and cursor, nothing else.
 func parsePartnerFilter(q url.Values) (provisioning.PartnerFilter, error) {
 	var f provisioning.PartnerFilter
-	problems := map[string]string{}
-	for key, vals := range q {
-		if len(vals) > 1 {
-			problems[key] = "must be given at most once"
-			continue
-		}
-		switch v := vals[0]; key {
-		case "cursor":
-			f.Cursor = v
-		case "limit":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 200 {
-				problems[key] = "must be an integer from 1 to 200"
-			}
-			f.Limit = n
-		default:
-			problems[key] = "unknown query parameter"
-		}
-	}
-	if len(problems) > 0 {
-		return f, provisioning.InvalidFields(problems)
-	}
-	return f, nil
+	err := readQuery(q, map[string]param{"cursor": textParam(&f.Cursor), "limit": limitParam(&f.Limit, 200)})
+	return f, err
 }
 
 func (s *server) getPartner() http.Handler {

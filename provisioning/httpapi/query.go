@@ -66,3 +66,47 @@ func parseTenantFilter(q url.Values) (provisioning.TenantFilter, error) {
 	}
 	return f, nil
 }
+
+// param reads the value of one query parameter into its place, and says what is wrong with it
+// ("" when nothing is).
+type param func(v string) (problem string)
+
+// readQuery reads q by params: every parameter known, each given at most once, so that a typo
+// never silently widens a listing. It reports every problem at once.
+func readQuery(q url.Values, params map[string]param) error {
+	problems := map[string]string{}
+	for key, vals := range q {
+		read, known := params[key]
+		switch {
+		case !known:
+			problems[key] = "unknown query parameter"
+		case len(vals) > 1:
+			problems[key] = "must be given at most once"
+		default:
+			if problem := read(vals[0]); problem != "" {
+				problems[key] = problem
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return provisioning.InvalidFields(problems)
+	}
+	return nil
+}
+
+// textParam reads a parameter as it is.
+func textParam[T ~string](dst *T) param {
+	return func(v string) string { *dst = T(v); return "" }
+}
+
+// limitParam reads a page size from 1 to most.
+func limitParam(dst *int, most int) param {
+	return func(v string) string {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > most {
+			return "must be an integer from 1 to " + strconv.Itoa(most)
+		}
+		*dst = n
+		return ""
+	}
+}
