@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -31,48 +29,7 @@ func TestThreeReplicasThroughPgBouncer(t *testing.T) {
 	}
 
 	t.Run("SameCompanyName", func(t *testing.T) {
-		const n = 90
-		type answer struct {
-			status int
-			body   string
-		}
-		answers := make([]answer, n)
-		barrier.Run(n, func(i int) {
-			p := replicas[i%3]
-			name := "Pooled Corp"
-			if i%2 == 0 {
-				name = "POOLED corp"
-			}
-			st, body, err := tryCall("POST", tenantsURL(p), p.token, fmt.Sprintf(`{"company_name":%q,"email":"r@example.com"}`, name))
-			if err != nil {
-				body = err.Error()
-			}
-			answers[i] = answer{st, body}
-		})
-		var winner string
-		for _, ans := range answers {
-			if ans.status == 201 {
-				if winner != "" {
-					t.Fatal("two creates of one company name succeeded")
-				}
-				var tn struct{ Tenant string }
-				_ = json.Unmarshal([]byte(ans.body), &tn)
-				winner = tn.Tenant
-			}
-		}
-		if winner == "" {
-			t.Fatalf("no create succeeded: %d %s", answers[0].status, answers[0].body)
-		}
-		for _, ans := range answers {
-			if ans.status == 201 {
-				continue
-			}
-			var prob struct{ Code, Tenant string }
-			_ = json.Unmarshal([]byte(ans.body), &prob)
-			if ans.status != 409 || prob.Code != "tenant_exists" || prob.Tenant != winner {
-				t.Fatalf("a loser got %d %s, want 409 naming %s", ans.status, ans.body, winner)
-			}
-		}
+		raceSameName(t, replicas, 90, "Pooled Corp", "POOLED corp")
 		for _, p := range replicas {
 			if st, body := call(t, "GET", tenantsURL(p)+"?q=pooled", p.token, ""); st != 200 || strings.Count(body, `"tenant":`) != 1 {
 				t.Fatalf("list after the race: %d %s", st, body)

@@ -210,48 +210,7 @@ func TestTwoReplicasRaceOnPostgres(t *testing.T) {
 	dir, url := t.TempDir(), pgtest.URL(t)
 	a := startProc(t, dir, "--database-url", url)
 	b := startProc(t, dir, "--database-url", url) // same dir: the same dev key
-	const n = 100
-	type answer struct {
-		status int
-		body   string
-	}
-	answers := make([]answer, n)
-	barrier.Run(n, func(i int) {
-		p := []*proc{a, b}[i%2]
-		name := "Contended Corp"
-		if i%3 == 0 {
-			name = "CONTENDED corp"
-		}
-		st, body, err := tryCall("POST", tenantsURL(p), p.token, fmt.Sprintf(`{"company_name":%q,"email":"r@example.com"}`, name))
-		if err != nil {
-			body = err.Error()
-		}
-		answers[i] = answer{st, body}
-	})
-	var winner string
-	for _, ans := range answers {
-		if ans.status == 201 {
-			if winner != "" {
-				t.Fatalf("two creates succeeded")
-			}
-			var tn struct{ Tenant string }
-			_ = json.Unmarshal([]byte(ans.body), &tn)
-			winner = tn.Tenant
-		}
-	}
-	if winner == "" {
-		t.Fatalf("no create succeeded: %+v", answers[0])
-	}
-	for _, ans := range answers {
-		if ans.status == 201 {
-			continue
-		}
-		var prob struct{ Code, Tenant string }
-		_ = json.Unmarshal([]byte(ans.body), &prob)
-		if ans.status != 409 || prob.Code != "tenant_exists" || prob.Tenant != winner {
-			t.Fatalf("loser got %d %s, want 409 naming %s", ans.status, ans.body, winner)
-		}
-	}
+	raceSameName(t, []*proc{a, b}, 100, "Contended Corp", "CONTENDED corp")
 	if st, body := call(t, "GET", tenantsURL(b)+"?q=contended", b.token, ""); st != 200 || strings.Count(body, `"tenant":`) != 1 {
 		t.Fatalf("list after the race: %d %s", st, body)
 	}
@@ -477,5 +436,52 @@ func TestStepSurvivesKill9(t *testing.T) {
 	}
 	if n.Load() != 2 {
 		t.Fatalf("the step was called %d times, want 2", n.Load())
+	}
+}
+
+// raceSameName sends n concurrent creates of one company name (written two ways, name and
+// alike) spread over procs, and checks that exactly one is created and every other answer is a
+// 409 naming it.
+func raceSameName(t *testing.T, procs []*proc, n int, name, alike string) {
+	t.Helper()
+	type answer struct {
+		status int
+		body   string
+	}
+	answers := make([]answer, n)
+	barrier.Run(n, func(i int) {
+		p, nm := procs[i%len(procs)], name
+		if i%2 == 0 {
+			nm = alike
+		}
+		st, body, err := tryCall("POST", tenantsURL(p), p.token, fmt.Sprintf(`{"company_name":%q,"email":"r@example.com"}`, nm))
+		if err != nil {
+			body = err.Error()
+		}
+		answers[i] = answer{st, body}
+	})
+	var winner string
+	for _, ans := range answers {
+		if ans.status == 201 {
+			if winner != "" {
+				t.Fatal("two creates of one company name succeeded")
+			}
+			var tn struct{ Tenant string }
+			_ = json.Unmarshal([]byte(ans.body), &tn)
+			winner = tn.Tenant
+		}
+	}
+	if winner == "" {
+		t.Fatalf("no create succeeded: %d %s", answers[0].status, answers[0].body)
+	}
+	for _, ans := range answers {
+		if ans.status == 201 {
+			continue
+		}
+		var prob struct{ Code, Tenant string }
+		_ = json.Unmarshal([]byte(ans.body), &prob)
+		if ans.status != 409 || prob.Code != "tenant_exists" || prob.Tenant != winner {
+			t.Fatalf("a loser got %d %s, want 409 naming %s", ans.status, ans.body, winner)
+		}
 	}
 }
