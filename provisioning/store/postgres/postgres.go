@@ -43,24 +43,22 @@ var dialect = sqlstore.Dialect{
 	Name:          "postgres",
 	ForUpdate:     " FOR UPDATE",
 	MigrationLock: "SELECT pg_advisory_xact_lock(7353360542)",
-	// A 64-bit hash of the length-prefixed pair; the two-key locks of AppendEvent live apart.
+	// A 64-bit hash of the length-prefixed pair, apart from the two-key LimitLock.
 	IdempotencyLock: `SELECT pg_try_advisory_xact_lock(hashtextextended(length($1::text) || ':' || $1::text || $2::text, 0))`,
 	// Transaction-scoped, so that it works behind PgBouncer's transaction pooling; the two-key
-	// form with its own first key, apart from the ordering locks of AppendEvent.
+	// form with its own first key.
 	LimitLock: "SELECT pg_advisory_xact_lock(43, hashtext($1))",
-	// The lock is taken in the same round trip, before seq is drawn.
+	// No lock: the feeds follow the writing transactions (FeedOrder), not seq.
 	AppendEvent: `INSERT INTO events (id, partner_id, type, tenant_id, actor, request_id, created_at, data)
-		SELECT $1::uuid, $2, $3, $4::uuid, $5, $6, $7::timestamptz, $8::jsonb
-		FROM (SELECT pg_advisory_xact_lock(42, hashtext($2))) AS serialize RETURNING seq`,
-	// The lock is taken once, before the first seq is drawn (the sort reads every row first).
+		VALUES (CAST(? AS uuid), ?, ?, CAST(? AS uuid), ?, ?, CAST(? AS timestamptz), CAST(? AS jsonb)) RETURNING seq`,
 	AppendEvents: `INSERT INTO events (id, partner_id, type, tenant_id, actor, request_id, created_at, data)
 		SELECT v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8, v.column9
-		FROM (SELECT pg_advisory_xact_lock(42, hashtext(?))) AS serialize, (VALUES %s) AS v
-		ORDER BY v.column1 RETURNING CAST(id AS TEXT), seq`,
-	EventRow:   `(CAST(? AS integer), CAST(? AS uuid), CAST(? AS text), CAST(? AS text), CAST(? AS uuid), CAST(? AS text), CAST(? AS text), CAST(? AS timestamptz), CAST(? AS jsonb))`,
-	FanOutRow:  `(CAST(? AS uuid), CAST(? AS text), CAST(? AS timestamptz))`,
-	NewUUID:    "gen_random_uuid()",
-	SkipLocked: " FOR UPDATE SKIP LOCKED",
+		FROM (VALUES %s) AS v ORDER BY v.column1 RETURNING CAST(id AS TEXT), seq`,
+	WritableCTE: true,
+	EventRow:    `(CAST(? AS integer), CAST(? AS uuid), CAST(? AS text), CAST(? AS text), CAST(? AS uuid), CAST(? AS text), CAST(? AS text), CAST(? AS timestamptz), CAST(? AS jsonb))`,
+	FanOutRow:   `(CAST(? AS uuid), CAST(? AS text), CAST(? AS timestamptz))`,
+	NewUUID:     "gen_random_uuid()",
+	SkipLocked:  " FOR UPDATE SKIP LOCKED",
 	// Each savepoint is a round trip; a create in its own transaction needs none.
 	RestartFresh: true,
 	Time:         func(t time.Time) any { return t.UTC() },
@@ -79,10 +77,10 @@ var dialect = sqlstore.Dialect{
 		}
 		return id
 	},
-	// Every partner's feed goes in the order of the transactions that wrote the events (xact,
-	// pg_current_xact_id() by default) and shows only those of transactions older than the
+	// The feeds go in the order of the transactions that wrote the events (xact,
+	// pg_current_xact_id() by default) and show only those of transactions older than the
 	// oldest one still running in the statement's snapshot: every one of them has ended, so
-	// none can add an event before a position a reader has passed.
+	// none can add an event before a position a reader has passed. Writers take no lock for it.
 	FeedPosition: `SELECT CAST(xact AS TEXT) AS xact, seq FROM events WHERE id = ?`,
 	FeedOrder: `(xact, seq) > (CAST(? AS xid8), ?) AND xact < pg_snapshot_xmin(pg_current_snapshot())
 		AND (? = '' OR type = ?) ORDER BY xact, seq`,

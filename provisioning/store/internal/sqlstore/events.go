@@ -15,10 +15,6 @@ const eventColumns = `seq, id, partner_id, type, COALESCE(CAST(tenant_id AS TEXT
 	COALESCE(actor, '') AS actor, COALESCE(request_id, '') AS request_id, created_at, data`
 
 const (
-	qListEvents = `SELECT ` + eventColumns + `
-		FROM events WHERE partner_id = ? AND seq > ? AND (? = '' OR type = ?) ORDER BY seq LIMIT ?`
-	// The position of a feed cursor: the seq of the partner's event it names.
-	qEventSeq = `SELECT seq FROM events WHERE partner_id = ? AND id = ?`
 	// One tenant's events, for its export.
 	qTenantEvents = `SELECT seq, id, partner_id, type, tenant_id, COALESCE(actor, '') AS actor,
 		COALESCE(request_id, '') AS request_id, created_at, data
@@ -47,36 +43,58 @@ func (x *tx) AppendEvent(_ context.Context, e *provisioning.Event) error {
 	return nil
 }
 
-// insertEvent writes an appended event and sets its Seq. Where writers run concurrently, it
-// takes the partner's ordering lock, held until the commit.
+// insertEvent writes an appended event and sets its Seq; where the database allows, in the
+// statement that queues its deliveries.
 func (x *tx) insertEvent(ctx context.Context, e *provisioning.Event) error {
 	data, err := encodeEventPayload(e)
 	if err != nil {
 		return x.internal(err)
 	}
-	err = x.get(ctx, &e.Seq, x.s.d.AppendEvent, e.ID, e.PartnerID, string(e.Type), x.s.d.EventTenant(e.TenantID),
+	args := make([]any, 0, 15)
+	if x.s.d.WritableCTE {
+		args = append(args, x.fanOutArgs(e)...)
+	}
+	args = append(args, e.ID, e.PartnerID, string(e.Type), x.s.d.EventTenant(e.TenantID),
 		null(e.Actor), null(e.RequestID), x.s.d.Time(e.CreatedAt), string(data))
-	if err != nil {
+	if err := x.get(ctx, &e.Seq, x.s.d.appendEventQuery(), args...); err != nil {
 		return x.internal(err)
 	}
 	return nil
 }
 
-// ListEvents implements provisioning.Tx.
+// ListEvents implements provisioning.Tx: a page of the feed, in the dialect's order, after the
+// position of the event q.AfterID.
 func (x *tx) ListEvents(ctx context.Context, q provisioning.EventQuery) ([]*provisioning.Event, error) {
-	if q.AllPartners {
-		return x.listAllEvents(ctx, q)
+	partner := !q.AllPartners
+	pos := struct {
+		Xact string `db:"xact"`
+		Seq  int64  `db:"seq"`
+	}{Xact: "0"}
+	if q.AfterID != "" {
+		args := []any{q.AfterID}
+		if partner {
+			args = append(args, q.PartnerID)
+		}
+		err := x.get(ctx, &pos, x.s.d.feedPosition(partner), args...)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, provisioning.Errorf(provisioning.CodeNotFound, "event not found")
+		}
+		if err != nil {
+			return nil, x.internal(err)
+		}
 	}
-	after, err := x.eventSeq(ctx, q.PartnerID, q.AfterID)
-	if err != nil {
-		return nil, err
+	args := make([]any, 0, 6)
+	if partner {
+		args = append(args, q.PartnerID)
 	}
+	args = append(args, pos.Xact, pos.Seq, string(q.Type), string(q.Type), q.Limit)
 	var rows []eventRow
-	if err := x.sel(ctx, &rows, qListEvents, q.PartnerID, after, string(q.Type), string(q.Type), q.Limit); err != nil {
+	if err := x.sel(ctx, &rows, x.s.d.feedQuery(partner), args...); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Event, len(rows))
 	for i := range rows {
+		var err error
 		if out[i], err = rows[i].event(); err != nil {
 			return nil, x.internal(err)
 		}
@@ -110,23 +128,6 @@ func (x *tx) ListTenantEvents(ctx context.Context, params *provisioning.ListTena
 	return out, nil
 }
 
-// eventSeq returns the seq of the partner's event with the id, 0 for no id. Returns
-// CodeNotFound.
-func (x *tx) eventSeq(ctx context.Context, partnerID, id string) (int64, error) {
-	if id == "" {
-		return 0, nil
-	}
-	var seq int64
-	err := x.get(ctx, &seq, qEventSeq, partnerID, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, provisioning.Errorf(provisioning.CodeNotFound, "event not found")
-	}
-	if err != nil {
-		return 0, x.internal(err)
-	}
-	return seq, nil
-}
-
 func (r *eventRow) event() (*provisioning.Event, error) {
 	e := &provisioning.Event{Seq: r.Seq, ID: r.ID, PartnerID: r.PartnerID, Type: provisioning.EventType(r.Type),
 		TenantID: r.TenantID, Actor: r.Actor, RequestID: r.RequestID, CreatedAt: time.Time(r.CreatedAt)}
@@ -134,34 +135,4 @@ func (r *eventRow) event() (*provisioning.Event, error) {
 		return nil, fmt.Errorf("event %s: %w", r.ID, err)
 	}
 	return e, nil
-}
-
-// listAllEvents is ListEvents of every partner: in the dialect's feed order, after the
-// position of the event q.AfterID.
-func (x *tx) listAllEvents(ctx context.Context, q provisioning.EventQuery) ([]*provisioning.Event, error) {
-	pos := struct {
-		Xact string `db:"xact"`
-		Seq  int64  `db:"seq"`
-	}{Xact: "0"}
-	if q.AfterID != "" {
-		err := x.get(ctx, &pos, x.s.d.FeedPosition, q.AfterID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, provisioning.Errorf(provisioning.CodeNotFound, "event not found")
-		}
-		if err != nil {
-			return nil, x.internal(err)
-		}
-	}
-	var rows []eventRow
-	if err := x.sel(ctx, &rows, x.s.d.feedQuery(), pos.Xact, pos.Seq, string(q.Type), string(q.Type), q.Limit); err != nil {
-		return nil, x.internal(err)
-	}
-	out := make([]*provisioning.Event, len(rows))
-	for i := range rows {
-		var err error
-		if out[i], err = rows[i].event(); err != nil {
-			return nil, x.internal(err)
-		}
-	}
-	return out, nil
 }

@@ -14,10 +14,11 @@ import (
 
 const (
 	qTenantPartner = `SELECT partner_id FROM tenants WHERE id = ? AND deleted_at IS NULL`
-	// The quota: the partner's row, locked (where writers run concurrently) until the
-	// transaction ends, then the count in a statement of its own, so that it sees what the
-	// transactions that held the lock before committed.
-	qPartnerQuota = `SELECT max_tenants FROM partners WHERE id = ?`
+	// The quota: the row of a partner with a limit, locked (where writers run concurrently)
+	// until the transaction ends, then the count in a statement of its own, so that it sees
+	// what the transactions that held the lock before committed. A partner without a limit
+	// (or not registered) locks nothing: its creates do not wait for each other.
+	qPartnerQuota = `SELECT max_tenants FROM partners WHERE id = ? AND max_tenants IS NOT NULL`
 	qTenantCount  = `SELECT count(*) FROM tenants WHERE partner_id = ? AND deleted_at IS NULL`
 
 	partnerColumns = `id, name, max_tenants, status, created_at, updated_at`
@@ -126,10 +127,14 @@ func (x *tx) TenantPartner(ctx context.Context, params provisioning.TenantPartne
 // ReserveTenants implements provisioning.Tx: the partner's row stays locked until the
 // transaction ends, so a concurrent create of the partner counts after this one commits.
 func (x *tx) ReserveTenants(ctx context.Context, params provisioning.ReserveTenantsParams) error {
-	var limit sql.NullInt64
+	var limit int64
+	fresh := x.fresh
 	err := x.get(ctx, &limit, qPartnerQuota+x.s.d.ForUpdate, params.PartnerID)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && !limit.Valid) {
-		return nil // not registered, or no limit
+	if errors.Is(err, sql.ErrNoRows) {
+		// No limit: the statement changed and locked nothing, so the transaction may still be
+		// begun again as if it had not run (see InsertTenant).
+		x.fresh = fresh
+		return nil
 	}
 	if err != nil {
 		return x.internal(err)
@@ -138,8 +143,8 @@ func (x *tx) ReserveTenants(ctx context.Context, params provisioning.ReserveTena
 	if err := x.get(ctx, &n, qTenantCount, params.PartnerID); err != nil {
 		return x.internal(err)
 	}
-	if n+int64(params.Count) > limit.Int64 {
-		return provisioning.Errorf(provisioning.CodeQuotaExceeded, "the partner may have at most %d live tenants", limit.Int64)
+	if n+int64(params.Count) > limit {
+		return provisioning.Errorf(provisioning.CodeQuotaExceeded, "the partner may have at most %d live tenants", limit)
 	}
 	return nil
 }

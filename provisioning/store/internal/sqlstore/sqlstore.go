@@ -37,14 +37,16 @@ type Dialect struct {
 	// statement does not see what commits while it waits.
 	LimitLock string
 	// AppendEvent inserts an event from the arguments (id, partner_id, type, tenant_id, actor,
-	// request_id, created_at, data) and returns its seq. Where writers run concurrently it
-	// also takes a per-partner lock held until commit, so that seq order is commit order.
+	// request_id, created_at, data) and returns its seq.
 	AppendEvent string
-	// AppendEvents is AppendEvent for several events of one partner: its first argument is
-	// the partner, then a VALUES list (%s) of EventRow rows (position, id, partner_id, type,
-	// tenant_id, actor, request_id, created_at, data), inserted in position order; it returns
-	// each event's id and seq.
+	// AppendEvents is AppendEvent for several events: a VALUES list (%s) of EventRow rows
+	// (position, id, partner_id, type, tenant_id, actor, request_id, created_at, data),
+	// inserted in position order; it returns each event's id and seq.
 	AppendEvents string
+	// WritableCTE is set where a statement may hold INSERTs in its WITH clause (PostgreSQL):
+	// a create then writes its tenant and configuration in one statement, and an event with
+	// its deliveries in another, each one round trip.
+	WritableCTE bool
 	// EventRow is a row of AppendEvents' VALUES list, with the casts the database needs.
 	EventRow string
 	// FanOutRow is a row (event_id, event_type, created_at) of the VALUES list of a fan-out
@@ -71,13 +73,13 @@ type Dialect struct {
 	// tenant where the column allows it.
 	EventTenant func(tenantID string) any
 	// FeedPosition selects the position (xact, seq) of the event whose id is its argument in
-	// the feed of every partner's events; xact is text.
+	// the feeds; xact is text. A condition may follow it.
 	FeedPosition string
-	// FeedOrder is the condition and the order of the feed of every partner's events, from the
-	// arguments (xact, seq) of the position it follows and (type, type) of the type filter (''
-	// for all), such that no event can later commit before a position a reader has passed:
-	// where transactions commit one at a time, seq order; on PostgreSQL, the order of the
-	// writing transactions, holding back the events of those still running (and so of any
+	// FeedOrder is the condition and the order of the feeds (a partner's and every partner's),
+	// from the arguments (xact, seq) of the position it follows and (type, type) of the type
+	// filter ('' for all), such that no event can later commit before a position a reader has
+	// passed: where transactions commit one at a time, seq order; on PostgreSQL, the order of
+	// the writing transactions, holding back the events of those still running (and so of any
 	// that might yet precede them).
 	FeedOrder string
 	// AfterPurge, when not "", runs on the write database after a transaction that purged a
@@ -87,8 +89,44 @@ type Dialect struct {
 }
 
 func (d *Dialect) fanOutQuery() string { return fmt.Sprintf(qDeliveryFanOut, d.NewUUID) }
-func (d *Dialect) feedQuery() string {
-	return `SELECT ` + eventColumns + ` FROM events WHERE ` + d.FeedOrder + ` LIMIT ?`
+
+// feedQuery selects a page of the feed of every partner's events, or of one partner's (its
+// first argument) when partner is set.
+func (d *Dialect) feedQuery(partner bool) string {
+	where := ""
+	if partner {
+		where = "partner_id = ? AND "
+	}
+	return `SELECT ` + eventColumns + ` FROM events WHERE ` + where + d.FeedOrder + ` LIMIT ?`
+}
+
+// feedPosition selects the position of an event in the feeds of every partner, or of one
+// partner (its second argument) when partner is set.
+func (d *Dialect) feedPosition(partner bool) string {
+	if partner {
+		return d.FeedPosition + " AND partner_id = ?"
+	}
+	return d.FeedPosition
+}
+
+// appendEventQuery is AppendEvent, preceded where the database allows by the fan-out of the
+// event's deliveries (qDeliveryFanOut's arguments first).
+func (d *Dialect) appendEventQuery() string {
+	if !d.WritableCTE {
+		return d.AppendEvent
+	}
+	return "WITH fan_out AS (" + d.fanOutQuery() + ") " + d.AppendEvent
+}
+
+// insertTenantQuery inserts a tenant (qInsert's arguments) and, where the database allows, its
+// configuration in the same statement (the arguments of qConfigInsert but the first two).
+func (d *Dialect) insertTenantQuery() string {
+	if !d.WritableCTE {
+		return qInsert
+	}
+	return "WITH t AS (" + qInsert + ` RETURNING id, partner_id)
+		INSERT INTO tenant_configs (tenant_id, partner_id, config, version, updated_at)
+		SELECT id, partner_id, ?, ?, ? FROM t`
 }
 func (d *Dialect) claimQuery() string { return fmt.Sprintf(qDeliveryClaim, d.SkipLocked) }
 

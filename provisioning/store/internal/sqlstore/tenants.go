@@ -56,10 +56,10 @@ const (
 func fixedQueries(d *Dialect) []string {
 	qs := []string{qInsert, qGet, qGet + d.ForUpdate, qUpdate, qConflict, qFind, qClaimPurges + d.SkipLocked,
 		qPurgeConfig, qPurgeSteps, qPurgeTenant, qPurgeAnswers, qRedactEvents, qTenantEvents, qTenantEventSeq,
-		qIdemGet, qIdemPut, qIdemPurge, d.AppendEvent, qListEvents, qEventSeq,
+		qIdemGet, qIdemPut, qIdemPurge, d.appendEventQuery(), d.insertTenantQuery(),
 		qConfigGet, qConfigGet + d.ForUpdate, qConfigInsert, qConfigUpdate,
 		qWebhookInsert, qWebhookCount, qWebhookGet, qWebhookList, qWebhookDelete, qWebhookSecrets, qDeliveryList, qDeliveryFinish,
-		d.fanOutQuery(), d.claimQuery(), d.FeedPosition, d.feedQuery(),
+		d.fanOutQuery(), d.claimQuery(), d.feedPosition(false), d.feedQuery(false), d.feedPosition(true), d.feedQuery(true),
 		qTenantPartner, qPartnerQuota, qPartnerQuota + d.ForUpdate, qTenantCount, qPartnerInsert, qPartnerGet,
 		qPartnerGet + d.ForUpdate, qPartnerList, qPartnerUpdate, qKeyInsert, qKeyCount, qKeyGet, qKeyList,
 		qKeyDelete, qKeyFind, qKeyTouch,
@@ -353,18 +353,23 @@ func (x *tx) insertTenant(ctx context.Context, params *provisioning.InsertTenant
 	if err != nil {
 		return x.internal(err)
 	}
-	n, err := x.exec(ctx, qInsert,
-		t.ID, t.PartnerID, t.CompanyName, provisioning.NameKey(t.CompanyName), provisioning.NameKeyVersion, t.Email, null(t.PhoneNumber),
+	args := []any{t.ID, t.PartnerID, t.CompanyName, provisioning.NameKey(t.CompanyName), provisioning.NameKeyVersion, t.Email, null(t.PhoneNumber),
 		null(t.Industry), null(t.ExternalID), storedStatus(t), md, t.Version, x.s.d.Time(t.CreatedAt), x.s.d.Time(t.UpdatedAt),
-		x.deletionArg(t))
+		x.deletionArg(t)}
+	if x.s.d.WritableCTE { // the configuration in the same statement
+		args = append(args, string(c.Config), c.Version, x.s.d.Time(c.UpdatedAt))
+	}
+	n, err := x.exec(ctx, x.s.d.insertTenantQuery(), args...)
 	if err != nil {
 		return err
 	}
 	if n == 0 {
 		return errTenantExists()
 	}
-	if _, err = x.exec(ctx, qConfigInsert, c.TenantID, t.PartnerID, string(c.Config), c.Version, x.s.d.Time(c.UpdatedAt)); err != nil {
-		return err
+	if !x.s.d.WritableCTE {
+		if _, err = x.exec(ctx, qConfigInsert, c.TenantID, t.PartnerID, string(c.Config), c.Version, x.s.d.Time(c.UpdatedAt)); err != nil {
+			return err
+		}
 	}
 	return x.insertSteps(ctx, t)
 }

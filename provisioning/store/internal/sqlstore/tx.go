@@ -15,10 +15,7 @@ import (
 // callers: events written when the work ends, methods that undo their own failures, and the
 // work done in a host application's own transaction.
 
-// run does fn's work in x and, when it succeeds, writes the events it appended. Writing them
-// last keeps PostgreSQL's per-partner ordering lock (taken by the event insert, held until the
-// commit) from being held while the work may still wait for another transaction's rows, which
-// could wait for that lock.
+// run does fn's work in x and, when it succeeds, writes the events it appended.
 func (x *tx) run(ctx context.Context, fn func(provisioning.Tx) error) error {
 	if err := fn(x); err != nil {
 		return err
@@ -26,16 +23,26 @@ func (x *tx) run(ctx context.Context, fn func(provisioning.Tx) error) error {
 	return x.writeEvents(ctx)
 }
 
-// writeEvents writes the appended events: every event's deliveries, then the events, which take
-// the ordering lock. Consecutive events of one partner are written by multi-row statements,
-// eventChunk at a time; a lone event by the statements of one.
+// writeEvents writes the appended events and queues their deliveries. Consecutive events of
+// one partner are written by multi-row statements, eventChunk at a time; a lone event by the
+// statements of one (one statement where the database allows).
 func (x *tx) writeEvents(ctx context.Context) error {
 	events := x.events
 	x.events = nil
-	if err := eachRun(events, func(run []*provisioning.Event) error { return x.fanOutAll(ctx, run) }); err != nil {
-		return err
-	}
-	return eachRun(events, func(run []*provisioning.Event) error { return x.insertEvents(ctx, run) })
+	return eachRun(events, func(run []*provisioning.Event) error {
+		if len(run) == 1 {
+			if !x.s.d.WritableCTE {
+				if err := x.fanOut(ctx, run[0]); err != nil {
+					return err
+				}
+			}
+			return x.insertEvent(ctx, run[0])
+		}
+		if err := x.fanOutAll(ctx, run); err != nil {
+			return err
+		}
+		return x.insertEvents(ctx, run)
+	})
 }
 
 // eventChunk is how many events one multi-row statement writes (9 arguments each).
@@ -57,11 +64,8 @@ func eachRun(events []*provisioning.Event, fn func([]*provisioning.Event) error)
 	return nil
 }
 
-// fanOutAll queues the deliveries of a run of one partner's events.
+// fanOutAll queues the deliveries of a run of several of one partner's events.
 func (x *tx) fanOutAll(ctx context.Context, run []*provisioning.Event) error {
-	if len(run) == 1 {
-		return x.fanOut(ctx, run[0])
-	}
 	args := make([]any, 0, 3*len(run)+1)
 	for _, e := range run {
 		args = append(args, e.ID, string(e.Type), x.s.d.Time(e.CreatedAt))
@@ -77,13 +81,9 @@ func (x *tx) fanOutAll(ctx context.Context, run []*provisioning.Event) error {
 	return err
 }
 
-// insertEvents writes a run of one partner's events and sets their Seq, as insertEvent does.
+// insertEvents writes a run of several of one partner's events and sets their Seq.
 func (x *tx) insertEvents(ctx context.Context, run []*provisioning.Event) error {
-	if len(run) == 1 {
-		return x.insertEvent(ctx, run[0])
-	}
-	args := make([]any, 0, 9*len(run)+1)
-	args = append(args, run[0].PartnerID)
+	args := make([]any, 0, 9*len(run))
 	for i, e := range run {
 		data, err := encodeEventPayload(e)
 		if err != nil {
