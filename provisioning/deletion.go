@@ -260,9 +260,9 @@ func (s *engine) TenantAvailability(ctx context.Context, p Principal, q Availabi
 		return nil, Errorf(CodeBadRequest, "give a company_name, an external_id or both")
 	}
 	errs := validation.Errors{
-		"company_name": validation.Validate(name, validation.RuneLength(0, MaxCompanyName), plainText,
+		"company_name": validation.Validate(name, filterNameLength, plainText,
 			validation.When(name != "", visibleName)),
-		"external_id": validation.Validate(external, validation.RuneLength(0, MaxExternalID), plainText, printable),
+		"external_id": validation.Validate(external, externalIDLength, plainText, printable),
 	}
 	if err := fieldErrors(errs); err != nil {
 		return nil, err

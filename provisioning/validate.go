@@ -108,6 +108,17 @@ func lower(s string) string {
 // Normalize returns the canonical form of in — strings trimmed, email lower-cased, spaces and
 // dashes stripped from the phone number, empty metadata as nil — and a CodeInvalid error naming
 // every field that breaks a rule of the tenant resource. Every text must be valid UTF-8 without
+// The rules of the fields, built once: a rule builds its error message when it is made.
+var (
+	companyNameLength = validation.RuneLength(1, MaxCompanyName)
+	emailLength       = validation.RuneLength(1, MaxEmail)
+	industryLength    = validation.RuneLength(0, MaxIndustry)
+	externalIDLength  = validation.RuneLength(0, MaxExternalID)
+	filterNameLength  = validation.RuneLength(0, MaxCompanyName)
+	filterEmailLength = validation.RuneLength(0, MaxEmail)
+	phoneFormat       = validation.Match(phoneRE).Error("must be + followed by 7 to 15 digits (spaces and dashes allowed)")
+)
+
 // control or bidirectional control characters.
 func (in TenantInput) Normalize() (TenantInput, error) {
 	out := TenantInput{
@@ -123,16 +134,13 @@ func (in TenantInput) Normalize() (TenantInput, error) {
 		out.Metadata = nil
 	}
 	errs := validation.Errors{
-		"company_name": validation.Validate(out.CompanyName,
-			validation.Required, validation.RuneLength(1, MaxCompanyName), plainText, visibleName),
-		"email": validation.Validate(out.Email,
-			validation.Required, validation.RuneLength(1, MaxEmail), plainText, printable, is.EmailFormat),
-		"phone_number": validation.Validate(out.PhoneNumber,
-			validation.Match(phoneRE).Error("must be + followed by 7 to 15 digits (spaces and dashes allowed)")),
-		"industry":    validation.Validate(out.Industry, validation.RuneLength(0, MaxIndustry), plainText),
-		"external_id": validation.Validate(out.ExternalID, validation.RuneLength(0, MaxExternalID), plainText, printable),
-		"status":      validation.Validate(out.Status, validStatus),
-		"metadata":    validateMetadata(out.Metadata, MaxMetadataKeys),
+		"company_name": validation.Validate(out.CompanyName, validation.Required, companyNameLength, plainText, visibleName),
+		"email":        validation.Validate(out.Email, validation.Required, emailLength, plainText, printable, is.EmailFormat),
+		"phone_number": validation.Validate(out.PhoneNumber, phoneFormat),
+		"industry":     validation.Validate(out.Industry, industryLength, plainText),
+		"external_id":  validation.Validate(out.ExternalID, externalIDLength, plainText, printable),
+		"status":       validation.Validate(out.Status, validStatus),
+		"metadata":     validateMetadata(out.Metadata, MaxMetadataKeys),
 	}
 	return out, fieldErrors(errs)
 }
@@ -204,9 +212,9 @@ func (f TenantFilter) normalize() (TenantFilter, *PageKey, error) {
 	errs := validation.Errors{
 		"limit":          validation.Validate(out.Limit, validation.Min(1), validation.Max(200)),
 		"status":         validation.Validate(out.Status, filterStatus),
-		"q":              validation.Validate(f.Query, validation.RuneLength(0, MaxCompanyName), plainText),
-		"email":          validation.Validate(out.Email, validation.RuneLength(0, MaxEmail), plainText),
-		"external_id":    validation.Validate(f.ExternalID, validation.RuneLength(0, MaxExternalID), plainText, printable),
+		"q":              validation.Validate(f.Query, filterNameLength, plainText),
+		"email":          validation.Validate(out.Email, filterEmailLength, plainText),
+		"external_id":    validation.Validate(f.ExternalID, externalIDLength, plainText, printable),
 		"metadata":       validateMetadata(f.Metadata, MaxMetadataFilters),
 		"created_after":  validateFilterTime(f.CreatedAfter),
 		"created_before": validateFilterTime(f.CreatedBefore),

@@ -7,8 +7,7 @@
 #   scripts/bench.sh [seconds] [connections]     defaults: 10 s a measurement, 16 connections
 #
 # Environment:
-#   PARTNERS=N    creates rotate over N partners' tokens (default 1). A partner's events are
-#                 ordered by a lock held until commit: one partner's creates serialize there.
+#   PARTNERS=N    creates rotate over N partners' tokens (default 1)
 #   KEYED=1       every create carries its own Idempotency-Key
 #   PROFILE=FILE  also take a 10 s CPU profile of provisiond under the PostgreSQL create load
 #                 (go tool pprof -top FILE)
@@ -20,7 +19,7 @@
 #   create vs INSERT     provisiond creates/s on PostgreSQL vs pgbench running the tenant INSERT
 #                        alone in autocommit
 #   create vs create tx  vs pgbench running, in one transaction, the statements a create makes:
-#                        tenant, configuration, webhook fan-out and event (with its ordering lock)
+#                        quota, tenant with configuration, event with its webhook fan-out
 #   bulk vs single       tenants/s of POST /tenants/bulk with 1,000 items (atomic and not) vs
 #                        single creates/s, on PostgreSQL and on SQLite
 #   PgBouncer vs direct  creates/s through PgBouncer vs straight to PostgreSQL
@@ -215,26 +214,26 @@ INSERT INTO tenants (id, partner_id, company_name, name_key, key_version, email,
 VALUES (gen_random_uuid(), 'pgbench', 'Bench ' || :n || '-' || :client_id, 'bench ' || :n || '-' || :client_id, 2,
         'bench@example.com', 'active', 1, now(), now());
 SQL
-# The statements of one create, as provisiond's store sends them, minus what is not a write.
+# The statements of one create, as provisiond's store sends them on PostgreSQL: the quota of a
+# partner with a limit, the tenant with its configuration, the event with its deliveries.
 cat >"$work/create_tx.sql" <<SQL
 \\set n random(1, 1000000000000)
 \\set p random(1, $partners)
 BEGIN;
-INSERT INTO tenants (id, partner_id, company_name, name_key, key_version, email, status, version, created_at, updated_at)
-VALUES (('00000000-0000-4000-8000-' || lpad(to_hex(:n::bigint), 12, '0'))::uuid, 'pgbench-' || :p, 'Bench ' || :n, 'bench ' || :n, 2,
-        'bench@example.com', 'active', 1, now(), now());
-INSERT INTO tenant_configs (tenant_id, partner_id, config, version, updated_at)
-VALUES (('00000000-0000-4000-8000-' || lpad(to_hex(:n::bigint), 12, '0'))::uuid, 'pgbench-' || :p, '{}', 1, now());
-INSERT INTO webhook_deliveries (id, webhook_id, partner_id, event_id, event_type, state, attempts, next_attempt_at, created_at, updated_at)
+SELECT max_tenants FROM partners WHERE id = 'pgbench-' || :p AND max_tenants IS NOT NULL FOR UPDATE;
+WITH t AS (INSERT INTO tenants (id, partner_id, company_name, name_key, key_version, email, status, version, created_at, updated_at)
+  VALUES (('00000000-0000-4000-8000-' || lpad(to_hex(:n::bigint), 12, '0'))::uuid, 'pgbench-' || :p, 'Bench ' || :n, 'bench ' || :n, 2,
+          'bench@example.com', 'active', 1, now(), now()) ON CONFLICT DO NOTHING RETURNING id, partner_id)
+INSERT INTO tenant_configs (tenant_id, partner_id, config, version, updated_at) SELECT id, partner_id, '{}', 1, now() FROM t;
+WITH fan_out AS (INSERT INTO webhook_deliveries (id, webhook_id, partner_id, event_id, event_type, state, attempts, next_attempt_at, created_at, updated_at)
   SELECT gen_random_uuid(), id, partner_id, gen_random_uuid(), 'tenant.created', 'pending', 0, now(), now(), now() FROM webhooks
-  WHERE partner_id = 'pgbench-' || :p AND (events = '' OR (' ' || events || ' ') LIKE '% tenant.created %');
+  WHERE partner_id = 'pgbench-' || :p AND NOT disabled AND (events = '' OR (' ' || events || ' ') LIKE '% tenant.created %'))
 INSERT INTO events (id, partner_id, type, tenant_id, actor, request_id, created_at, data)
-  SELECT gen_random_uuid(), 'pgbench-' || :p, 'tenant.created', ('00000000-0000-4000-8000-' || lpad(to_hex(:n::bigint), 12, '0'))::uuid,
-         'bench', 'bench', now(), '{"tenant":{}}'::jsonb
-  FROM (SELECT pg_advisory_xact_lock(42, hashtext('pgbench-' || :p))) AS serialize RETURNING seq;
+VALUES (gen_random_uuid(), 'pgbench-' || :p, 'tenant.created', ('00000000-0000-4000-8000-' || lpad(to_hex(:n::bigint), 12, '0'))::uuid,
+        'bench', 'bench', now(), '{"tenant":{}}'::jsonb) RETURNING seq;
 COMMIT;
 SQL
-# The issue's baseline: the tenant and its event in one transaction, without the ordering lock.
+# The issue's baseline: the tenant and its event in one transaction.
 cat >"$work/tenant_event.sql" <<SQL
 \\set n random(1, 1000000000000)
 \\set p random(1, $partners)
@@ -255,8 +254,8 @@ ctx=$(pgb "$work/create_tx.sql")
 te=$(pgb "$work/tenant_event.sql")
 
 row "PostgreSQL creates/s vs pgbench INSERT" "$pgc" "$ins" "$conns clients, $partners partner(s)"
-row "PostgreSQL creates/s vs pgbench create tx" "$pgc" "$ctx" "tenant+config+fan-out+event+ordering lock, one tx"
-row "PostgreSQL creates/s vs pgbench tenant+event" "$pgc" "$te" "one tx, no ordering lock (the issue's baseline)"
+row "PostgreSQL creates/s vs pgbench create tx" "$pgc" "$ctx" "quota+tenant+config+fan-out+event, one tx"
+row "PostgreSQL creates/s vs pgbench tenant+event" "$pgc" "$te" "one tx (the issue's baseline)"
 row "PgBouncer creates/s vs direct" "$bc" "$pgc" "transaction pooling, pool 20"
 row "PostgreSQL bulk-1000 tenants/s vs single" "$pgbulk" "$pgc" "not atomic, $bulks requests"
 row "PostgreSQL bulk-1000 atomic tenants/s vs single" "$pgbulka" "$pgc" "atomic, $bulks requests"
