@@ -105,9 +105,6 @@ func lower(s string) string {
 	return strings.ToLower(s)
 }
 
-// Normalize returns the canonical form of in — strings trimmed, email lower-cased, spaces and
-// dashes stripped from the phone number, empty metadata as nil — and a CodeInvalid error naming
-// every field that breaks a rule of the tenant resource. Every text must be valid UTF-8 without
 // The rules of the fields, built once: a rule builds its error message when it is made.
 var (
 	companyNameLength = validation.RuneLength(1, MaxCompanyName)
@@ -119,6 +116,9 @@ var (
 	phoneFormat       = validation.Match(phoneRE).Error("must be + followed by 7 to 15 digits (spaces and dashes allowed)")
 )
 
+// Normalize returns the canonical form of in — strings trimmed, email lower-cased, spaces and
+// dashes stripped from the phone number, empty metadata as nil — and a CodeInvalid error naming
+// every field that breaks a rule of the tenant resource. Every text must be valid UTF-8 without
 // control or bidirectional control characters.
 func (in TenantInput) Normalize() (TenantInput, error) {
 	out := TenantInput{
