@@ -51,12 +51,8 @@ var dialect = sqlstore.Dialect{
 	// No lock: the feeds follow the writing transactions (FeedOrder), not seq.
 	AppendEvent: `INSERT INTO events (id, partner_id, type, tenant_id, actor, request_id, created_at, data)
 		VALUES (CAST(? AS uuid), ?, ?, CAST(? AS uuid), ?, ?, CAST(? AS timestamptz), CAST(? AS jsonb)) RETURNING seq`,
-	AppendEvents: `INSERT INTO events (id, partner_id, type, tenant_id, actor, request_id, created_at, data)
-		SELECT v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8, v.column9
-		FROM (VALUES %s) AS v ORDER BY v.column1 RETURNING CAST(id AS TEXT), seq`,
 	WritableCTE: true,
-	EventRow:    `(CAST(? AS integer), CAST(? AS uuid), CAST(? AS text), CAST(? AS text), CAST(? AS uuid), CAST(? AS text), CAST(? AS text), CAST(? AS timestamptz), CAST(? AS jsonb))`,
-	FanOutRow:   `(CAST(? AS uuid), CAST(? AS text), CAST(? AS timestamptz))`,
+	Array:       func(values []any) any { return pq.GenericArray{A: values} },
 	NewUUID:     "gen_random_uuid()",
 	SkipLocked:  " FOR UPDATE SKIP LOCKED",
 	// Each savepoint is a round trip; a create in its own transaction needs none.

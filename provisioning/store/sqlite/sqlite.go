@@ -28,11 +28,6 @@ var dialect = sqlstore.Dialect{
 	MigrationLock: "",
 	AppendEvent: `INSERT INTO events (id, partner_id, type, tenant_id, actor, request_id, created_at, data)
 		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING seq`,
-	AppendEvents: `INSERT INTO events (id, partner_id, type, tenant_id, actor, request_id, created_at, data)
-		SELECT v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8, v.column9
-		FROM (VALUES %s) AS v ORDER BY v.column1 RETURNING id, seq`,
-	EventRow:  `(?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-	FanOutRow: `(?, ?, ?)`,
 	// A version 4 UUID from random bytes.
 	NewUUID: `lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' ||
 		substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))`,

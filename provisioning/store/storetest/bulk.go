@@ -2,8 +2,12 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -283,6 +287,71 @@ func testBulkDuplicates(t *testing.T, h Harness) {
 	for _, i := range []int{0, 4, 6} {
 		if _, err := svc.GetTenant(ctx, alice, rs[i].Tenant.ID); err != nil {
 			t.Fatalf("item %d: %v", i, err)
+		}
+	}
+}
+
+// testBulkStoresEveryValue: what a bulk create stores — tenant, configuration and event — is
+// what it answered, item by item, for values that a multi-row statement must carry intact:
+// quotes, backslashes, braces, commas, the word NULL, empty and absent optional fields,
+// non-ASCII text, nested configuration.
+func testBulkStoresEveryValue(t *testing.T, h Harness) {
+	for _, atomic := range []bool{true, false} {
+		t.Run(fmt.Sprintf("atomic=%v", atomic), func(t *testing.T) { testBulkStoresEveryValueOnce(t, h, atomic) })
+	}
+}
+
+func testBulkStoresEveryValueOnce(t *testing.T, h Harness, atomic bool) {
+	_, svc := open(t, h)
+	ctx := context.Background()
+	tricky := []string{`"quoted"`, `back\slash`, `{braces}`, `a,b`, `NULL`, `null`, ``, `日本語 ünïcødé`, `'single'`, `(paren)`}
+	var ins []provisioning.TenantInput
+	for i, s := range tricky {
+		in := provisioning.TenantInput{CompanyName: strings.TrimSpace(fmt.Sprintf("Value %d %s", i, s)), Email: fmt.Sprintf("v%d@example.com", i)}
+		if i%2 == 0 {
+			in.PhoneNumber, in.Industry, in.ExternalID = "+15551234567", "Retail "+s, fmt.Sprintf("ext-%d-%s", i, s)
+			in.Status = provisioning.StatusSuspended
+		}
+		if i%3 != 0 {
+			in.Metadata = map[string]string{"k": s, "key " + fmt.Sprint(i): `v"\` + s}
+		}
+		cfg, _ := json.Marshal(map[string]any{"text": s, "nested": map[string]any{"list": []any{s, nil, 1.5, true}}})
+		in.Config = cfg
+		ins = append(ins, in)
+	}
+	rs, err := svc.CreateTenants(ctx, alice, ins, atomic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, _ := allEvents(t, svc, alice, provisioning.EventFilter{})
+	if len(events) != len(ins) {
+		t.Fatalf("%d events, want %d", len(events), len(ins))
+	}
+	for i, r := range rs {
+		if r.Err != nil {
+			t.Fatalf("item %d (%q): %v", i, ins[i].CompanyName, r.Err)
+		}
+		got, err := svc.GetTenant(ctx, alice, r.Tenant.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		equal(t, got, r.Tenant)
+		if got.CompanyName != ins[i].CompanyName || got.ExternalID != ins[i].ExternalID || !maps.Equal(got.Metadata, ins[i].Metadata) {
+			t.Errorf("item %d: stored %q %q %v, sent %q %q %v", i, got.CompanyName, got.ExternalID, got.Metadata,
+				ins[i].CompanyName, ins[i].ExternalID, ins[i].Metadata)
+		}
+		c, err := svc.GetTenantConfig(ctx, alice, r.Tenant.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gotCfg, wantCfg any
+		if json.Unmarshal(c.Config, &gotCfg) != nil || json.Unmarshal(ins[i].Config, &wantCfg) != nil || !reflect.DeepEqual(gotCfg, wantCfg) {
+			t.Errorf("item %d: configuration %s, sent %s", i, c.Config, ins[i].Config)
+		}
+		if e := events[i]; e.TenantID != r.Tenant.ID || e.Data == nil {
+			t.Errorf("item %d: event %d is of tenant %s with %+v", i, i, e.TenantID, e.Data)
+		} else {
+			equal(t, e.Data, r.Tenant)
 		}
 	}
 }

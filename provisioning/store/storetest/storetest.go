@@ -82,6 +82,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("BulkItemRefusedByTheStore", func(t *testing.T) { testBulkRefused(t, h) })
 	t.Run("BulkFansOutInOrder", func(t *testing.T) { testBulkFansOut(t, h) })
 	t.Run("BulkDuplicatesNameTheirHolders", func(t *testing.T) { testBulkDuplicates(t, h) })
+	t.Run("BulkStoresEveryValue", func(t *testing.T) { testBulkStoresEveryValue(t, h) })
 	t.Run("Webhooks", func(t *testing.T) { testWebhooks(t, h) })
 	t.Run("WebhookSecretRotation", func(t *testing.T) { testWebhookSecretRotation(t, h) })
 	t.Run("WebhookLimitRace", func(t *testing.T) { testWebhookLimitRace(t, h, false) })

@@ -39,19 +39,13 @@ type Dialect struct {
 	// AppendEvent inserts an event from the arguments (id, partner_id, type, tenant_id, actor,
 	// request_id, created_at, data) and returns its seq.
 	AppendEvent string
-	// AppendEvents is AppendEvent for several events: a VALUES list (%s) of EventRow rows
-	// (position, id, partner_id, type, tenant_id, actor, request_id, created_at, data),
-	// inserted in position order; it returns each event's id and seq.
-	AppendEvents string
 	// WritableCTE is set where a statement may hold INSERTs in its WITH clause (PostgreSQL):
 	// a create then writes its tenant and configuration in one statement, and an event with
 	// its deliveries in another, each one round trip.
 	WritableCTE bool
-	// EventRow is a row of AppendEvents' VALUES list, with the casts the database needs.
-	EventRow string
-	// FanOutRow is a row (event_id, event_type, created_at) of the VALUES list of a fan-out
-	// of several events, with the casts the database needs.
-	FanOutRow string
+	// Array, where set, turns a column's values into one array argument: multi-row statements
+	// then take one array a column, unnested, rather than a VALUES list (see rowsFrom).
+	Array func(values []any) any
 	// NewUUID is an SQL expression that makes a random UUID.
 	NewUUID string
 	// SkipLocked is appended to the subquery that picks deliveries to claim, so that concurrent

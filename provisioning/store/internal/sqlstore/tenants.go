@@ -218,22 +218,25 @@ func (x *tx) InsertTenants(ctx context.Context, params []*provisioning.InsertTen
 	return failed, err
 }
 
-// bulkChunk is how many rows one multi-row insert writes: 15 arguments a tenant row, far
-// below the bind-parameter limits of PostgreSQL (65,535) and SQLite (32,766).
+// bulkChunk is how many rows one multi-row insert writes from a VALUES list: 15 arguments a
+// tenant row, far below SQLite's bind-parameter limit (32,766). From arrays (PostgreSQL), one
+// statement writes them all.
 const bulkChunk = 200
 
-const (
-	tenantValues = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	configValues = `(?, ?, ?, ?, ?)`
-	stepValues   = `(?, ?, ?, ?, 'pending', 0, ?, ?)`
-)
+// chunk is how many rows one multi-row statement writes.
+func (d *Dialect) chunk() int {
+	if d.Array != nil {
+		return provisioning.MaxBulk
+	}
+	return bulkChunk
+}
 
 // insertChunks inserts the tenants, then their configurations and steps, a chunk at a time.
 // It returns the index of the first tenant whose name key or external id is taken, with
 // CodeTenantExists, or -1 and the error of a statement that failed.
 func (x *tx) insertChunks(ctx context.Context, params []*provisioning.InsertTenantParams) (int, error) {
-	for start := 0; start < len(params); start += bulkChunk {
-		chunk := params[start:min(start+bulkChunk, len(params))]
+	for start := 0; start < len(params); start += x.s.d.chunk() {
+		chunk := params[start:min(start+x.s.d.chunk(), len(params))]
 		if i, err := x.insertTenantRows(ctx, chunk); err != nil || i >= 0 {
 			if i >= 0 {
 				return start + i, errTenantExists()
@@ -248,11 +251,6 @@ func (x *tx) insertChunks(ctx context.Context, params []*provisioning.InsertTena
 		}
 	}
 	return -1, nil
-}
-
-// valuesList is n copies of one VALUES row, comma-separated.
-func valuesList(row string, n int) string {
-	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
 
 // insertTenantRows inserts a chunk's tenant rows and returns the index of the first the
@@ -284,9 +282,11 @@ func (x *tx) insertTenantRowsOf(ctx context.Context, chunk []*provisioning.Inser
 			t.Email, null(t.PhoneNumber), null(t.Industry), null(t.ExternalID), storedStatus(t), md, t.Version,
 			x.s.d.Time(t.CreatedAt), x.s.d.Time(t.UpdatedAt), x.deletionArg(t))
 	}
+	from, args := x.s.d.rowsFrom(tenantColumnTypes, args)
+	// WHERE true: SQLite reads ON CONFLICT after a bare FROM as a join's constraint.
 	q := `INSERT INTO tenants (id, partner_id, company_name, name_key, key_version, email, phone_number,
 		industry, external_id, status, metadata, version, created_at, updated_at, deletion_scheduled_at)
-		VALUES ` + valuesList(tenantValues, len(chunk)) + ` ON CONFLICT DO NOTHING RETURNING CAST(id AS TEXT)`
+		SELECT * FROM ` + from + ` WHERE true ON CONFLICT DO NOTHING RETURNING CAST(id AS TEXT)`
 	var ids []string
 	if err := x.sel(ctx, &ids, q, args...); err != nil {
 		if x.s.d.Conflict(err) {
@@ -308,8 +308,9 @@ func (x *tx) insertConfigRows(ctx context.Context, chunk []*provisioning.InsertT
 		c := p.Config
 		args = append(args, c.TenantID, p.Tenant.PartnerID, string(c.Config), c.Version, x.s.d.Time(c.UpdatedAt))
 	}
+	from, args := x.s.d.rowsFrom(configColumnTypes, args)
 	_, err := x.exec(ctx, `INSERT INTO tenant_configs (tenant_id, partner_id, config, version, updated_at)
-		VALUES `+valuesList(configValues, len(chunk)), args...)
+		SELECT * FROM `+from, args...)
 	return err
 }
 
@@ -321,8 +322,10 @@ func (x *tx) insertStepRows(ctx context.Context, chunk []*provisioning.InsertTen
 		if rows == 0 {
 			return nil
 		}
+		from, rowArgs := x.s.d.rowsFrom(stepColumnTypes, args)
 		_, err := x.exec(ctx, `INSERT INTO tenant_steps (tenant_id, position, name, partner_id, state, attempts,
-			next_attempt_at, updated_at) VALUES `+valuesList(stepValues, rows), args...)
+			next_attempt_at, updated_at)
+			SELECT v.column1, v.column2, v.column3, v.column4, 'pending', 0, v.column5, v.column6 FROM `+from, rowArgs...)
 		args, rows = args[:0], 0
 		return err
 	}
@@ -592,8 +595,8 @@ func (x *tx) InsertTenantsEach(ctx context.Context, params provisioning.InsertTe
 	ts := params.Tenants
 	errs := make([]error, len(ts))
 	err := x.atomically(ctx, func() error {
-		for start := 0; start < len(ts); start += bulkChunk {
-			chunk := ts[start:min(start+bulkChunk, len(ts))]
+		for start := 0; start < len(ts); start += x.s.d.chunk() {
+			chunk := ts[start:min(start+x.s.d.chunk(), len(ts))]
 			inserted, err := x.insertTenantRowsOf(ctx, chunk)
 			if err != nil {
 				return err

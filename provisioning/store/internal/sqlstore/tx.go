@@ -24,12 +24,12 @@ func (x *tx) run(ctx context.Context, fn func(provisioning.Tx) error) error {
 }
 
 // writeEvents writes the appended events and queues their deliveries. Consecutive events of
-// one partner are written by multi-row statements, eventChunk at a time; a lone event by the
+// one partner are written by multi-row statements, a chunk at a time; a lone event by the
 // statements of one (one statement where the database allows).
 func (x *tx) writeEvents(ctx context.Context) error {
 	events := x.events
 	x.events = nil
-	return eachRun(events, func(run []*provisioning.Event) error {
+	return eachRun(events, x.s.d.chunk(), func(run []*provisioning.Event) error {
 		if len(run) == 1 {
 			if !x.s.d.WritableCTE {
 				if err := x.fanOut(ctx, run[0]); err != nil {
@@ -45,15 +45,11 @@ func (x *tx) writeEvents(ctx context.Context) error {
 	})
 }
 
-// eventChunk is how many events one multi-row statement writes (9 arguments each).
-const eventChunk = 200
-
-// eachRun calls fn with each run of at most eventChunk consecutive events of one partner, in
-// order.
-func eachRun(events []*provisioning.Event, fn func([]*provisioning.Event) error) error {
+// eachRun calls fn with each run of at most chunk consecutive events of one partner, in order.
+func eachRun(events []*provisioning.Event, chunk int, fn func([]*provisioning.Event) error) error {
 	for start := 0; start < len(events); {
 		end := start + 1
-		for end < len(events) && end-start < eventChunk && events[end].PartnerID == events[start].PartnerID {
+		for end < len(events) && end-start < chunk && events[end].PartnerID == events[start].PartnerID {
 			end++
 		}
 		if err := fn(events[start:end]); err != nil {
@@ -66,16 +62,17 @@ func eachRun(events []*provisioning.Event, fn func([]*provisioning.Event) error)
 
 // fanOutAll queues the deliveries of a run of several of one partner's events.
 func (x *tx) fanOutAll(ctx context.Context, run []*provisioning.Event) error {
-	args := make([]any, 0, 3*len(run)+1)
+	rows := make([]any, 0, 3*len(run))
 	for _, e := range run {
-		args = append(args, e.ID, string(e.Type), x.s.d.Time(e.CreatedAt))
+		rows = append(rows, e.ID, string(e.Type), x.s.d.Time(e.CreatedAt))
 	}
+	from, args := x.s.d.rowsFrom(fanOutColumnTypes, rows)
 	args = append(args, run[0].PartnerID)
 	q := `INSERT INTO webhook_deliveries (id, webhook_id, partner_id, event_id, event_type,
 		state, attempts, next_attempt_at, created_at, updated_at)
-		SELECT ` + x.s.d.NewUUID + `, w.id, w.partner_id, e.column1, e.column2, 'pending', 0, e.column3, e.column3, e.column3
-		FROM (VALUES ` + valuesList(x.s.d.FanOutRow, len(run)) + `) AS e
-		JOIN webhooks w ON w.events = '' OR (' ' || w.events || ' ') LIKE ('% ' || e.column2 || ' %')
+		SELECT ` + x.s.d.NewUUID + `, w.id, w.partner_id, v.column1, v.column2, 'pending', 0, v.column3, v.column3, v.column3
+		FROM ` + from + `
+		JOIN webhooks w ON w.events = '' OR (' ' || w.events || ' ') LIKE ('% ' || v.column2 || ' %')
 		WHERE w.partner_id = ? AND NOT w.disabled`
 	_, err := x.exec(ctx, q, args...)
 	return err
@@ -83,24 +80,28 @@ func (x *tx) fanOutAll(ctx context.Context, run []*provisioning.Event) error {
 
 // insertEvents writes a run of several of one partner's events and sets their Seq.
 func (x *tx) insertEvents(ctx context.Context, run []*provisioning.Event) error {
-	args := make([]any, 0, 9*len(run))
+	rows := make([]any, 0, 9*len(run))
 	for i, e := range run {
 		data, err := encodeEventPayload(e)
 		if err != nil {
 			return x.internal(err)
 		}
-		args = append(args, i, e.ID, e.PartnerID, string(e.Type), x.s.d.EventTenant(e.TenantID),
+		rows = append(rows, i, e.ID, e.PartnerID, string(e.Type), x.s.d.EventTenant(e.TenantID),
 			null(e.Actor), null(e.RequestID), x.s.d.Time(e.CreatedAt), string(data))
 	}
-	var rows []struct {
+	from, args := x.s.d.rowsFrom(eventColumnTypes, rows)
+	var written []struct {
 		ID  string `db:"id"`
 		Seq int64  `db:"seq"`
 	}
-	if err := x.sel(ctx, &rows, fmt.Sprintf(x.s.d.AppendEvents, valuesList(x.s.d.EventRow, len(run))), args...); err != nil {
+	q := `INSERT INTO events (id, partner_id, type, tenant_id, actor, request_id, created_at, data)
+		SELECT v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8, v.column9
+		FROM ` + from + ` ORDER BY v.column1 RETURNING CAST(id AS TEXT) AS id, seq`
+	if err := x.sel(ctx, &written, q, args...); err != nil {
 		return x.internal(err)
 	}
-	seqs := make(map[string]int64, len(rows))
-	for _, r := range rows {
+	seqs := make(map[string]int64, len(written))
+	for _, r := range written {
 		seqs[r.ID] = r.Seq
 	}
 	for _, e := range run {
