@@ -18,3 +18,6 @@ func (s *Service) StatusCacheLen() int {
 
 // MaxStatuses exposes the bound of the partner-status cache.
 const MaxStatuses = maxStatuses
+
+// NameKeyUnicode exposes NameKey without its ASCII shortcut.
+var NameKeyUnicode = nameKeyUnicode

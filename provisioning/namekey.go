@@ -3,6 +3,7 @@ package provisioning
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
@@ -27,6 +28,16 @@ const NameKeyVersion = 2
 //
 // NameKey is idempotent: NameKey(NameKey(s)) == NameKey(s). Invalid UTF-8 is read as U+FFFD.
 func NameKey(companyName string) string {
+	if isASCII(companyName) {
+		// ASCII is its own NFKC form, folds by lower-casing and holds no default-ignorable
+		// code point: the rounds below would only lower-case it and tidy its white space.
+		return strings.Join(strings.Fields(strings.ToLower(companyName)), " ")
+	}
+	return nameKeyUnicode(companyName)
+}
+
+// nameKeyUnicode is NameKey for any text.
+func nameKeyUnicode(companyName string) string {
 	key := nameKeyStep(companyName)
 	// Removing an ignorable can bring a base letter and its accent together, and folding can
 	// leave text that normalizes once more; a few rounds reach the fixed point.
@@ -38,6 +49,15 @@ func NameKey(companyName string) string {
 		key = next
 	}
 	return key
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // nameKeyStep is one round of NameKey.

@@ -99,6 +99,9 @@ func FuzzNameKey(f *testing.F) {
 	ignorables := []rune{0x00AD, 0x200B, 0x200D, 0x2060, 0xFEFF, 0xFE0F, 0x034F, 0x202E}
 	f.Fuzz(func(t *testing.T, s string, at int) {
 		key := provisioning.NameKey(s)
+		if general := provisioning.NameKeyUnicode(s); key != general {
+			t.Fatalf("NameKey(%+q) = %+q, but the general rules give %+q", s, key, general)
+		}
 		if again := provisioning.NameKey(key); again != key {
 			t.Fatalf("NameKey(%+q) = %+q, but NameKey of that is %+q", s, key, again)
 		}
@@ -123,4 +126,16 @@ func FuzzNameKey(f *testing.F) {
 			t.Fatalf("NameKey(%+q) = %+q, but %+q without the ignorable has %+q", with, got, string(runes), provisioning.NameKey(string(runes)))
 		}
 	})
+}
+
+// The ASCII shortcut of NameKey gives what the general rules give, for every ASCII byte in
+// every position of a name.
+func TestNameKeyASCIIShortcut(t *testing.T) {
+	for b := range 128 {
+		for _, s := range []string{string(rune(b)), "Acme" + string(rune(b)) + "Corp", " \t" + string(rune(b)) + " X  y\n"} {
+			if got, want := provisioning.NameKey(s), provisioning.NameKeyUnicode(s); got != want {
+				t.Fatalf("NameKey(%+q) = %+q, the general rules give %+q", s, got, want)
+			}
+		}
+	}
 }
