@@ -37,8 +37,8 @@ type Store interface {
 //     a webhook limit reached) leave it usable too; after any other error the caller gives the
 //     transaction up, returning the error from Write.
 //   - AppendEvent may be called at any point, in any order with the other methods: the store
-//     writes the events when the transaction's work ends, so whatever ordering lock it needs is
-//     held only from then until the commit.
+//     writes the events when the transaction's work ends, so whatever lock their writing needs
+//     is held only from then until the commit.
 //   - Returned values are the caller's to modify; values passed in are not kept.
 //
 // Methods taking more than one argument take them in a Params struct (the shape of River's

@@ -8,6 +8,11 @@
 // statement (each statement carries its arguments, unnamed), takes only transaction-scoped
 // advisory locks, and sets nothing with SET, LISTEN or temporary tables. The statement timeout
 // is the client's (Options.StatementTimeout).
+//
+// Writers take no lock to order events: the event feeds follow the transactions that wrote
+// them and show an event once every transaction older than the reader's snapshot has ended, so
+// a feed may trail the commits while any write transaction of the cluster runs. Keep
+// transactions short.
 package postgres
 
 import (

@@ -64,8 +64,9 @@ func (s *Store) BeginTx(ctx context.Context) (*sql.Tx, error) { return s.s.Begin
 //		…
 //	})
 //
-// The events fn appended are written as it returns, and hold their partner's ordering lock
-// until tx ends; a webhook registration holds its partner's limit lock as long. Commit soon
+// The events fn appended are written as it returns. Until tx ends they are held back from the
+// event feeds, and so are the events every later transaction writes (see the package
+// documentation); a webhook registration holds its partner's limit lock as long. Commit soon
 // after.
 func (s *Store) WriteTx(ctx context.Context, tx *sql.Tx, fn func(provisioning.Tx) error) error {
 	return s.s.WriteTx(ctx, tx, fn)

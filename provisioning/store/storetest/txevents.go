@@ -100,7 +100,7 @@ func testTxAppendEventDeliveries(t *testing.T, h Harness) {
 // testTxAppendEventInAnyOrder: events may be appended before or after the transaction's other
 // changes. Writer A appends its event, then inserts a name that writer B has just inserted and
 // not yet committed, so A waits for B; then B appends its event. Were an append to take a lock
-// at once (PostgreSQL's ordering lock) and hold it, A would hold it while waiting for B, B would
+// at once (as PostgreSQL's per-partner ordering lock once did) and hold it, A would hold it while waiting for B, B would
 // wait for it: a deadlock. Both must end — B created, A refused with CodeTenantExists — with
 // one event. (Where writes are serialized the two simply run one after the other.)
 func testTxAppendEventInAnyOrder(t *testing.T, h Harness) {
