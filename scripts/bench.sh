@@ -215,22 +215,17 @@ VALUES (gen_random_uuid(), 'pgbench', 'Bench ' || :n || '-' || :client_id, 'benc
         'bench@example.com', 'active', 1, now(), now());
 SQL
 # The statements of one create, as provisiond's store sends them on PostgreSQL: the quota of a
-# partner with a limit, the tenant with its configuration, the event with its deliveries.
+# partner with a limit, the tenant with its configuration, the event with its deliveries (the
+# last two are functions of the schema).
 cat >"$work/create_tx.sql" <<SQL
 \\set n random(1, 1000000000000)
 \\set p random(1, $partners)
 BEGIN;
 SELECT max_tenants FROM partners WHERE id = 'pgbench-' || :p AND max_tenants IS NOT NULL FOR UPDATE;
-WITH t AS (INSERT INTO tenants (id, partner_id, company_name, name_key, key_version, email, status, version, created_at, updated_at)
-  VALUES (('00000000-0000-4000-8000-' || lpad(to_hex(:n::bigint), 12, '0'))::uuid, 'pgbench-' || :p, 'Bench ' || :n, 'bench ' || :n, 2,
-          'bench@example.com', 'active', 1, now(), now()) ON CONFLICT DO NOTHING RETURNING id, partner_id)
-INSERT INTO tenant_configs (tenant_id, partner_id, config, version, updated_at) SELECT id, partner_id, '{}', 1, now() FROM t;
-WITH fan_out AS (INSERT INTO webhook_deliveries (id, webhook_id, partner_id, event_id, event_type, state, attempts, next_attempt_at, created_at, updated_at)
-  SELECT gen_random_uuid(), id, partner_id, gen_random_uuid(), 'tenant.created', 'pending', 0, now(), now(), now() FROM webhooks
-  WHERE partner_id = 'pgbench-' || :p AND NOT disabled AND (events = '' OR (' ' || events || ' ') LIKE '% tenant.created %'))
-INSERT INTO events (id, partner_id, type, tenant_id, actor, request_id, created_at, data)
-VALUES (gen_random_uuid(), 'pgbench-' || :p, 'tenant.created', ('00000000-0000-4000-8000-' || lpad(to_hex(:n::bigint), 12, '0'))::uuid,
-        'bench', 'bench', now(), '{"tenant":{}}'::jsonb) RETURNING seq;
+SELECT provisioning_insert_tenant(('00000000-0000-4000-8000-' || lpad(to_hex(:n::bigint), 12, '0'))::uuid, 'pgbench-' || :p,
+  'Bench ' || :n, 'bench ' || :n, 2, 'bench@example.com', NULL, NULL, NULL, 'active', NULL, 1, now(), now(), NULL, '{}', 1, now());
+SELECT provisioning_append_event(gen_random_uuid(), 'pgbench-' || :p, 'tenant.created',
+  ('00000000-0000-4000-8000-' || lpad(to_hex(:n::bigint), 12, '0'))::uuid, 'bench', 'bench', now(), '{"tenant":{}}');
 COMMIT;
 SQL
 # The issue's baseline: the tenant and its event in one transaction.

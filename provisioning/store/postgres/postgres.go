@@ -53,13 +53,17 @@ var dialect = sqlstore.Dialect{
 	// Transaction-scoped, so that it works behind PgBouncer's transaction pooling; the two-key
 	// form with its own first key.
 	LimitLock: "SELECT pg_advisory_xact_lock(43, hashtext($1))",
-	// No lock: the feeds follow the writing transactions (FeedOrder), not seq.
-	AppendEvent: `INSERT INTO events (id, partner_id, type, tenant_id, actor, request_id, created_at, data)
-		VALUES (CAST(? AS uuid), ?, ?, CAST(? AS uuid), ?, ?, CAST(? AS timestamptz), CAST(? AS jsonb)) RETURNING seq`,
-	WritableCTE: true,
-	Array:       func(values []any) any { return pq.GenericArray{A: values} },
-	NewUUID:     "gen_random_uuid()",
-	SkipLocked:  " FOR UPDATE SKIP LOCKED",
+	// The create's two writes are functions (migration 0018), which keep their statements'
+	// plans on the server connection: unnamed statements are planned on every call. No lock
+	// orders the events: the feeds follow the writing transactions (FeedOrder).
+	AppendEvent: `SELECT provisioning_append_event(CAST(? AS uuid), ?, ?, CAST(? AS uuid), ?, ?,
+		CAST(? AS timestamptz), CAST(? AS jsonb))`,
+	AppendEventFansOut: true,
+	InsertTenant: `SELECT provisioning_insert_tenant(CAST(? AS uuid), ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS jsonb), ?,
+		CAST(? AS timestamptz), CAST(? AS timestamptz), CAST(? AS timestamptz), CAST(? AS jsonb), ?, CAST(? AS timestamptz))`,
+	Array:      func(values []any) any { return pq.GenericArray{A: values} },
+	NewUUID:    "gen_random_uuid()",
+	SkipLocked: " FOR UPDATE SKIP LOCKED",
 	// Each savepoint is a round trip; a create in its own transaction needs none.
 	RestartFresh: true,
 	Time:         func(t time.Time) any { return t.UTC() },

@@ -43,20 +43,16 @@ func (x *tx) AppendEvent(_ context.Context, e *provisioning.Event) error {
 	return nil
 }
 
-// insertEvent writes an appended event and sets its Seq; where the database allows, in the
-// statement that queues its deliveries.
+// insertEvent writes an appended event and sets its Seq (and, where AppendEventFansOut,
+// queues its deliveries).
 func (x *tx) insertEvent(ctx context.Context, e *provisioning.Event) error {
 	data, err := encodeEventPayload(e)
 	if err != nil {
 		return x.internal(err)
 	}
-	args := make([]any, 0, 15)
-	if x.s.d.WritableCTE {
-		args = append(args, x.fanOutArgs(e)...)
-	}
-	args = append(args, e.ID, e.PartnerID, string(e.Type), x.s.d.EventTenant(e.TenantID),
-		null(e.Actor), null(e.RequestID), x.s.d.Time(e.CreatedAt), string(data))
-	if err := x.get(ctx, &e.Seq, x.s.d.appendEventQuery(), args...); err != nil {
+	args := []any{e.ID, e.PartnerID, string(e.Type), x.s.d.EventTenant(e.TenantID),
+		null(e.Actor), null(e.RequestID), x.s.d.Time(e.CreatedAt), string(data)}
+	if err := x.get(ctx, &e.Seq, x.s.d.AppendEvent, args...); err != nil {
 		return x.internal(err)
 	}
 	return nil

@@ -39,10 +39,13 @@ type Dialect struct {
 	// AppendEvent inserts an event from the arguments (id, partner_id, type, tenant_id, actor,
 	// request_id, created_at, data) and returns its seq.
 	AppendEvent string
-	// WritableCTE is set where a statement may hold INSERTs in its WITH clause (PostgreSQL):
-	// a create then writes its tenant and configuration in one statement, and an event with
-	// its deliveries in another, each one round trip.
-	WritableCTE bool
+	// AppendEventFansOut is set where AppendEvent also queues the event's deliveries (as
+	// qDeliveryFanOut does).
+	AppendEventFansOut bool
+	// InsertTenant, where set, inserts a tenant (qInsert's arguments) and its configuration
+	// (then config, version, updated_at) in one statement, or neither on a conflict, and
+	// returns the number of tenants inserted. Where it is "", qInsert and qConfigInsert do.
+	InsertTenant string
 	// Array, where set, turns a column's values into one array argument: multi-row statements
 	// then take one array a column, unnested, rather than a VALUES list (see rowsFrom).
 	Array func(values []any) any
@@ -103,25 +106,6 @@ func (d *Dialect) feedPosition(partner bool) string {
 	return d.FeedPosition
 }
 
-// appendEventQuery is AppendEvent, preceded where the database allows by the fan-out of the
-// event's deliveries (qDeliveryFanOut's arguments first).
-func (d *Dialect) appendEventQuery() string {
-	if !d.WritableCTE {
-		return d.AppendEvent
-	}
-	return "WITH fan_out AS (" + d.fanOutQuery() + ") " + d.AppendEvent
-}
-
-// insertTenantQuery inserts a tenant (qInsert's arguments) and, where the database allows, its
-// configuration in the same statement (the arguments of qConfigInsert but the first two).
-func (d *Dialect) insertTenantQuery() string {
-	if !d.WritableCTE {
-		return qInsert
-	}
-	return "WITH t AS (" + qInsert + ` RETURNING id, partner_id)
-		INSERT INTO tenant_configs (tenant_id, partner_id, config, version, updated_at)
-		SELECT id, partner_id, ?, ?, ? FROM t`
-}
 func (d *Dialect) claimQuery() string { return fmt.Sprintf(qDeliveryClaim, d.SkipLocked) }
 
 // Store is a provisioning.Store over a SQL database.

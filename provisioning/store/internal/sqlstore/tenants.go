@@ -56,7 +56,7 @@ const (
 func fixedQueries(d *Dialect) []string {
 	qs := []string{qInsert, qGet, qGet + d.ForUpdate, qUpdate, qConflict, qFind, qClaimPurges + d.SkipLocked,
 		qPurgeConfig, qPurgeSteps, qPurgeTenant, qPurgeAnswers, qRedactEvents, qTenantEvents, qTenantEventSeq,
-		qIdemGet, qIdemPut, qIdemPurge, d.appendEventQuery(), d.insertTenantQuery(),
+		qIdemGet, qIdemPut, qIdemPurge, d.AppendEvent,
 		qConfigGet, qConfigGet + d.ForUpdate, qConfigInsert, qConfigUpdate,
 		qWebhookInsert, qWebhookCount, qWebhookGet, qWebhookList, qWebhookDelete, qWebhookSecrets, qDeliveryList, qDeliveryFinish,
 		d.fanOutQuery(), d.claimQuery(), d.feedPosition(false), d.feedQuery(false), d.feedPosition(true), d.feedQuery(true),
@@ -65,7 +65,7 @@ func fixedQueries(d *Dialect) []string {
 		qKeyDelete, qKeyFind, qKeyTouch,
 		qWebhookUpdate, qDeliveryGet, qDeliveryInsert, qDeliveriesPending, qDeliveriesHold, qDeliveriesRelease,
 		qStepInsert, qStepsOf, d.stepClaimQuery(), qStepFinish, qStepNextDue, qStepFirstFailed, qStepRequeue, qStepsPending}
-	for _, q := range []string{d.IdempotencyLock, d.LimitLock} {
+	for _, q := range []string{d.IdempotencyLock, d.LimitLock, d.InsertTenant} {
 		if q != "" {
 			qs = append(qs, q)
 		}
@@ -359,20 +359,29 @@ func (x *tx) insertTenant(ctx context.Context, params *provisioning.InsertTenant
 	args := []any{t.ID, t.PartnerID, t.CompanyName, provisioning.NameKey(t.CompanyName), provisioning.NameKeyVersion, t.Email, null(t.PhoneNumber),
 		null(t.Industry), null(t.ExternalID), storedStatus(t), md, t.Version, x.s.d.Time(t.CreatedAt), x.s.d.Time(t.UpdatedAt),
 		x.deletionArg(t)}
-	if x.s.d.WritableCTE { // the configuration in the same statement
+	var n int64
+	if x.s.d.InsertTenant != "" { // the tenant and its configuration in one statement
 		args = append(args, string(c.Config), c.Version, x.s.d.Time(c.UpdatedAt))
+		if err := x.get(ctx, &n, x.s.d.InsertTenant, args...); err != nil {
+			if x.s.d.Conflict(err) {
+				return errTenantExists()
+			}
+			return x.internal(err)
+		}
+		if n == 0 {
+			return errTenantExists()
+		}
+		return x.insertSteps(ctx, t)
 	}
-	n, err := x.exec(ctx, x.s.d.insertTenantQuery(), args...)
+	n, err = x.exec(ctx, qInsert, args...)
 	if err != nil {
 		return err
 	}
 	if n == 0 {
 		return errTenantExists()
 	}
-	if !x.s.d.WritableCTE {
-		if _, err = x.exec(ctx, qConfigInsert, c.TenantID, t.PartnerID, string(c.Config), c.Version, x.s.d.Time(c.UpdatedAt)); err != nil {
-			return err
-		}
+	if _, err = x.exec(ctx, qConfigInsert, c.TenantID, t.PartnerID, string(c.Config), c.Version, x.s.d.Time(c.UpdatedAt)); err != nil {
+		return err
 	}
 	return x.insertSteps(ctx, t)
 }

@@ -31,7 +31,7 @@ func (x *tx) writeEvents(ctx context.Context) error {
 	x.events = nil
 	return eachRun(events, x.s.d.chunk(), func(run []*provisioning.Event) error {
 		if len(run) == 1 {
-			if !x.s.d.WritableCTE {
+			if !x.s.d.AppendEventFansOut {
 				if err := x.fanOut(ctx, run[0]); err != nil {
 					return err
 				}

@@ -211,14 +211,9 @@ func (x *tx) ListDeliveries(ctx context.Context, params *provisioning.ListDelive
 
 // fanOut queues the deliveries of an event.
 func (x *tx) fanOut(ctx context.Context, e *provisioning.Event) error {
-	_, err := x.exec(ctx, x.s.d.fanOutQuery(), x.fanOutArgs(e)...)
-	return err
-}
-
-// fanOutArgs are the arguments of qDeliveryFanOut for e.
-func (x *tx) fanOutArgs(e *provisioning.Event) []any {
 	t := x.s.d.Time(e.CreatedAt)
-	return []any{e.ID, string(e.Type), t, t, t, e.PartnerID, string(e.Type)}
+	_, err := x.exec(ctx, x.s.d.fanOutQuery(), e.ID, string(e.Type), t, t, t, e.PartnerID, string(e.Type))
+	return err
 }
 
 // ClaimDeliveries implements provisioning.Tx. On PostgreSQL, claimers that run at once each
