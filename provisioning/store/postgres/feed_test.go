@@ -185,3 +185,72 @@ func tenantsOf(events []*provisioning.Event) []string {
 	}
 	return ids
 }
+
+// A partner's feed reads the partner's own index, never the index of the feed of every
+// partner, even where the events of another partner come first: the planner, taking partners'
+// events to be evenly mixed, would otherwise read through all of the other partner's events
+// before the first of this one's.
+func TestPartnerFeedReadsItsOwnIndex(t *testing.T) {
+	url := pgtest.URL(t)
+	s := open(t, url)
+	t.Cleanup(func() { _ = s.Close() })
+	svc := provisioning.New(s, allowAll{})
+	ctx := context.Background()
+	big, small := provisioning.Principal{PartnerID: "big", Subject: "a"}, provisioning.Principal{PartnerID: "small", Subject: "a"}
+	for _, w := range []struct {
+		p       provisioning.Principal
+		batches int
+	}{{big, 4}, {small, 1}} { // the big partner's events first
+		for i := range w.batches {
+			ins := make([]provisioning.TenantInput, provisioning.MaxBulk)
+			for j := range ins {
+				ins[j] = provisioning.TenantInput{CompanyName: fmt.Sprintf("T %d-%d", i, j), Email: "a@example.com"}
+			}
+			if _, err := svc.CreateTenants(ctx, w.p, ins, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	db := s.DB()
+	if _, err := db.Exec("ANALYZE events"); err != nil {
+		t.Fatal(err)
+	}
+	scans := func() (partner, all int64) {
+		var rows []struct {
+			Name  string `db:"indexrelname"`
+			Scans int64  `db:"idx_scan"`
+		}
+		if err := db.Select(&rows, `SELECT indexrelname, idx_scan FROM pg_stat_user_indexes
+			WHERE schemaname = current_schema() AND indexrelname IN ('events_partner_feed', 'events_all')`); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if r.Name == "events_all" {
+				all = r.Scans
+			} else {
+				partner = r.Scans
+			}
+		}
+		return partner, all
+	}
+	partnerBefore, allBefore := scans()
+	page, err := svc.ListEvents(ctx, small, provisioning.EventFilter{Limit: 50})
+	if err != nil || len(page.Events) != 50 {
+		t.Fatalf("ListEvents: %d events, %v", len(page.Events), err)
+	}
+	if _, err := svc.ListEvents(ctx, small, provisioning.EventFilter{After: page.NextCursor, Limit: 50}); err != nil {
+		t.Fatal(err)
+	}
+	// Statistics reach pg_stat_user_indexes when the backend that counted them flushes them.
+	partner, all := scans()
+	for deadline := time.Now().Add(20 * time.Second); partner == partnerBefore && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		partner, all = scans()
+	}
+	if partner == partnerBefore {
+		t.Fatal("the partner's feed did not read events_partner_feed")
+	}
+	if all != allBefore {
+		t.Fatalf("the partner's feed read events_all (%d scans)", all-allBefore)
+	}
+}

@@ -90,7 +90,9 @@ func (d *Dialect) fanOutQuery() string { return fmt.Sprintf(qDeliveryFanOut, d.N
 // feedQuery selects a page of the feed of every partner's events, or of one partner's (its
 // first argument) when partner is set.
 func (d *Dialect) feedQuery(partner bool) string {
-	where := ""
+	// seq > 0 always holds; PostgreSQL's index of the feed of every partner is partial on it,
+	// so that a partner's feed, which does not state it, keeps to the partner's own index.
+	where := "seq > 0 AND "
 	if partner {
 		where = "partner_id = ? AND "
 	}
