@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -252,5 +253,139 @@ func TestPartnerFeedReadsItsOwnIndex(t *testing.T) {
 	}
 	if all != allBefore {
 		t.Fatalf("the partner's feed read events_all (%d scans)", all-allBefore)
+	}
+}
+
+// A tenant's changes are in the feed in the order they committed, even where a transaction was
+// given its id long before it changed the tenant: here a host's transaction that wrote first
+// (as the embedding example does). Another change of the tenant commits in between; the host
+// then changes the tenant as that change left it: version 3 comes after version 2.
+func TestFeedListsATenantsChangesInCommitOrder(t *testing.T) {
+	s := open(t, pgtest.URL(t))
+	t.Cleanup(func() { _ = s.Close() })
+	svc := provisioning.New(s, allowAll{})
+	p := provisioning.Principal{PartnerID: "p", Subject: "alice"}
+	ctx := context.Background()
+	tn, err := svc.CreateTenant(ctx, p, provisioning.TenantInput{CompanyName: "Acme", Email: "a@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	host, err := s.BeginTx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = host.Rollback() })
+	// The host's own write comes first: its transaction now has an id.
+	if _, err := host.ExecContext(ctx, `SELECT pg_current_xact_id()`); err != nil {
+		t.Fatal(err)
+	}
+
+	// Another request changes the tenant and commits: version 2.
+	v2, err := svc.UpdateTenant(ctx, p, tn.ID, provisioning.TenantPatch{Industry: provisioning.Field[string]{Set: true, Value: "two"}}, provisioning.Precondition{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The host changes it after that: version 3.
+	var v3 *provisioning.Tenant
+	if err := s.WriteTx(ctx, host, func(tx provisioning.Tx) error {
+		var err error
+		v3, err = svc.WithTx(tx).UpdateTenant(ctx, p, tn.ID, provisioning.TenantPatch{Industry: provisioning.Field[string]{Set: true, Value: "three"}}, provisioning.Precondition{})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := host.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if v2.Version != 2 || v3.Version != 3 {
+		t.Fatalf("versions %d, %d; want 2, 3", v2.Version, v3.Version)
+	}
+
+	page, err := svc.ListEvents(ctx, p, provisioning.EventFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var versions []int64
+	for _, e := range page.Events {
+		versions = append(versions, e.Data.Version)
+	}
+	if fmt.Sprint(versions) != "[1 2 3]" {
+		t.Errorf("the feed lists the tenant's versions in the order %v; want [1 2 3], the order the changes committed", versions)
+	}
+}
+
+// A database restored or replicated into another cluster keeps the event positions of the old
+// one, which the new cluster's transaction ids have not reached (simulated here by raising them
+// by 10^9, as the one throwaway server cannot show two clusters). A store opened without
+// migrations refuses it; Migrate re-bases the feed: a consumer goes on from its cursor with
+// exactly what it has not read, a new consumer reads everything in the order it had.
+func TestFeedAfterAMoveToAnotherCluster(t *testing.T) {
+	url := pgtest.URL(t)
+	s := open(t, url)
+	t.Cleanup(func() { _ = s.Close() })
+	svc := provisioning.New(s, allowAll{})
+	p := provisioning.Principal{PartnerID: "p", Subject: "alice"}
+	ctx := context.Background()
+	for i := range 4 {
+		if _, err := svc.CreateTenant(ctx, p, provisioning.TenantInput{CompanyName: fmt.Sprintf("Before %d", i), Email: "a@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Positions out of seq order, as concurrent writers leave them.
+	if _, err := s.DB().ExecContext(ctx, `UPDATE events SET xact = CAST(CAST(100 - seq % 3 AS text) AS xid8)`); err != nil {
+		t.Fatal(err)
+	}
+	before := allFeed(t, svc, p, "")
+	if len(before) != 4 {
+		t.Fatalf("%d events before the move", len(before))
+	}
+	first, err := svc.ListEvents(ctx, p, provisioning.EventFilter{Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := s.DB().ExecContext(ctx,
+		`UPDATE events SET xact = CAST(CAST(CAST(CAST(xact AS text) AS numeric) + 1000000000 AS text) AS xid8)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := postgres.Open(ctx, url, postgres.Options{}); err == nil || !strings.Contains(err.Error(), "provisiond migrate") {
+		t.Fatalf("a store opened without migrations on a moved database: %v; want a refusal naming the remedy", err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after, err := svc.CreateTenant(ctx, p, provisioning.TenantInput{CompanyName: "After", Email: "a@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(allFeed(t, svc, p, first.NextCursor)), fmt.Sprint(append(before[2:], after.ID)); got != want {
+		t.Fatalf("a consumer going on from its cursor reads %s; want %s", got, want)
+	}
+	if got, want := fmt.Sprint(allFeed(t, svc, p, "")), fmt.Sprint(append(before, after.ID)); got != want {
+		t.Fatalf("a new consumer reads %s; want %s", got, want)
+	}
+	if err := s.Migrate(ctx); err != nil { // nothing more to do
+		t.Fatal(err)
+	}
+	if got := len(allFeed(t, svc, p, "")); got != 5 {
+		t.Fatalf("%d events after migrating again", got)
+	}
+}
+
+// allFeed returns the tenant ids of the partner's feed after the cursor, page by page.
+func allFeed(t *testing.T, svc *provisioning.Service, p provisioning.Principal, cursor string) []string {
+	t.Helper()
+	var ids []string
+	for {
+		page, err := svc.ListEvents(context.Background(), p, provisioning.EventFilter{After: cursor, Limit: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, tenantsOf(page.Events)...)
+		cursor = page.NextCursor
+		if !page.HasMore {
+			return ids
+		}
 	}
 }

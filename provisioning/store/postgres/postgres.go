@@ -87,7 +87,7 @@ var dialect = sqlstore.Dialect{
 	// oldest one still running in the statement's snapshot: every one of them has ended, so
 	// none can add an event before a position a reader has passed. Writers take no lock for it.
 	FeedPosition: `SELECT CAST(xact AS TEXT) AS xact, seq FROM events WHERE id = ?`,
-	FeedOrder: `(xact, seq) > (CAST(? AS xid8), ?) AND xact < pg_snapshot_xmin(pg_current_snapshot())
+	FeedOrder: `(xact, seq) > (CAST(? AS xid8), ?) AND xact <= pg_snapshot_xmin(pg_current_snapshot())
 		AND (? = '' OR type = ?) ORDER BY xact, seq`,
 }
 
@@ -168,5 +168,5 @@ func (s *Store) open(ctx context.Context, opts Options) error {
 	if err := s.s.CheckSchema(ctx); err != nil {
 		return fmt.Errorf("%w (is the schema there? migrate the database first: Migrate, Options.Migrate, or Migrations)", err)
 	}
-	return nil
+	return s.checkPositions(ctx)
 }
