@@ -22,6 +22,7 @@ import (
 // whole chain costs one allocation for all of them.
 type requestInfo struct {
 	context.Context
+	start   time.Time // when the request reached the handler: its duration counts from then
 	id      string
 	route   string
 	partner string
@@ -64,11 +65,12 @@ func setHeader(h http.Header, key string, hdr []string, i int) {
 // withRequestInfo takes the caller's X-Request-Id when it is sane, or makes one, and echoes it.
 func (s *server) withRequestInfo(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
 		if !validRequestID(id) {
-			id = newRequestID()
+			id = newRequestID(start)
 		}
-		ri := &requestInfo{id: id}
+		ri := &requestInfo{start: start, id: id}
 		ri.Context = provisioning.WithRequestID(r.Context(), id)
 		ri.hdr[0] = id
 		setHeader(w.Header(), "X-Request-Id", ri.hdr[:], 0)
@@ -90,11 +92,11 @@ func validRequestID(id string) bool {
 
 const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
-// newRequestID returns a ULID: 48 bits of milliseconds and 80 random bits in Crockford base32,
-// so ids sort by time.
-func newRequestID() string {
+// newRequestID returns a ULID: 48 bits of milliseconds (of now) and 80 random bits in
+// Crockford base32, so ids sort by time.
+func newRequestID(now time.Time) string {
 	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
 	_, _ = rand.Read(b[6:])
 	hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
 	var out [26]byte
@@ -139,8 +141,10 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // invented 30 KB method costs the log five bytes.
 func (s *server) withLogging(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
 		ri := requestInfoFrom(r.Context())
+		if ri.start.IsZero() { // not under withRequestInfo
+			ri.start = time.Now()
+		}
 		sw := &ri.sw
 		sw.ResponseWriter = w
 		if s.metrics != nil {
@@ -148,9 +152,9 @@ func (s *server) withLogging(next http.Handler) http.Handler {
 			defer s.metrics.inFlight.Dec()
 		}
 		next.ServeHTTP(sw, r)
-		d := time.Since(start)
-		s.metrics.observe(r.Method, ri.route, sw.status, d)
-		s.logRequest(r.Context(), ri, r.Method, d)
+		end := time.Now() // the end of the duration, and the log line's time
+		s.metrics.observe(r.Method, ri.route, sw.status, end.Sub(ri.start))
+		s.logRequest(r.Context(), ri, r.Method, end)
 	})
 }
 
@@ -161,7 +165,7 @@ var requestLogPC atomic.Uintptr
 
 // logRequest writes the request's line, as s.log.LogAttrs would, minus the stack walk that
 // finds its call site.
-func (s *server) logRequest(ctx context.Context, ri *requestInfo, method string, d time.Duration) {
+func (s *server) logRequest(ctx context.Context, ri *requestInfo, method string, end time.Time) {
 	h := s.log.Handler()
 	if !h.Enabled(ctx, slog.LevelInfo) {
 		return
@@ -173,11 +177,11 @@ func (s *server) logRequest(ctx context.Context, ri *requestInfo, method string,
 		pc = pcs[0]
 		requestLogPC.Store(pc)
 	}
-	rec := slog.NewRecord(time.Now(), slog.LevelInfo, "request", pc)
+	rec := slog.NewRecord(end, slog.LevelInfo, "request", pc)
 	rec.AddAttrs(slog.String("request_id", ri.id), slog.String("partner", ri.partner),
 		slog.String("method", methodLabel(method)), slog.String("route", ri.route),
 		slog.Int("status", cmp.Or(ri.sw.status, http.StatusOK)), slog.Int("bytes", ri.sw.bytes),
-		slog.Float64("duration_ms", float64(d.Microseconds())/1000))
+		slog.Float64("duration_ms", float64(end.Sub(ri.start).Microseconds())/1000))
 	_ = h.Handle(ctx, rec)
 }
 
