@@ -86,11 +86,23 @@ func appendNullable(b []byte, s string) []byte {
 	return appendString(b, s)
 }
 
-// appendTime appends t as Time.MarshalJSON writes it.
+// appendTime appends t as Time.MarshalJSON writes it. A year of four digits is written digit
+// by digit (AppendFormat reads its layout anew on every call); any other is AppendFormat's.
 func appendTime(b []byte, t time.Time) []byte {
-	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, TimeFormat)
-	return append(b, '"')
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		b = append(b, '"')
+		b = t.AppendFormat(b, TimeFormat)
+		return append(b, '"')
+	}
+	hour, minute, sec := t.Clock()
+	ms := t.Nanosecond() / 1e6 // truncated, as AppendFormat's .000 does
+	return append(b, '"',
+		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+int(month)/10), byte('0'+int(month)%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10), '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z', '"')
 }
 
 // appendNullableTime appends t as appendTime does, or null for the zero time (as timePtr

@@ -90,3 +90,16 @@ func BenchmarkMarshalTenant(b *testing.B) {
 		_, _ = json.Marshal(wire.FromTenant(tn))
 	}
 }
+
+// Times are written as Time.MarshalJSON writes them, in every year AppendFormat knows.
+func FuzzAppendTenantTime(f *testing.F) {
+	for _, sec := range []int64{0, -1, 1739205000, 253402300799, 253402300800, -62135596800, -62135596801, -62167219200, -62167219201} {
+		f.Add(sec, int64(123456789))
+	}
+	f.Fuzz(func(t *testing.T, sec, nsec int64) {
+		tn := acme()
+		tn.CreatedAt = time.Unix(sec, nsec).In(time.FixedZone("", int(nsec%50000)))
+		tn.UpdatedAt = time.Unix(sec%(400*365*86400), nsec)
+		sameAsMarshal(t, tn)
+	})
+}
