@@ -62,7 +62,7 @@ func (p Principal) check() error {
 	switch {
 	case p.PartnerID == "":
 		return Errorf(CodeUnauthenticated, "no partner identified")
-	case len(p.PartnerID) > MaxPartnerID || textProblem(p.PartnerID) != "" ||
+	case len(p.PartnerID) > MaxPartnerID || textProblem(p.PartnerID) != "" || !printableASCII(p.PartnerID) &&
 		strings.IndexFunc(p.PartnerID, func(r rune) bool { return unicode.Is(defaultIgnorable, r) }) >= 0:
 		return Errorf(CodeUnauthenticated, "the partner id must be at most %d bytes of text without control characters", MaxPartnerID)
 	case len(p.Subject) > MaxPartnerID || textProblem(p.Subject) != "":

@@ -47,6 +47,9 @@ var (
 // text display in another order than it is stored), a line or paragraph separator, or U+FFFD
 // (a lone surrogate escape decodes to it) — or "" when it is fit.
 func textProblem(s string) string {
+	if printableASCII(s) { // the common case, and none of the problems below
+		return ""
+	}
 	if !utf8.ValidString(s) {
 		return "must be valid UTF-8"
 	}
@@ -61,6 +64,18 @@ func textProblem(s string) string {
 		}
 	}
 	return ""
+}
+
+// printableASCII reports whether s is made of printable ASCII (space to '~') only: no control
+// character, nothing invalid, no bidirectional control and no default-ignorable code point,
+// which all lie outside it.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // plainText is textProblem as a validation rule, for every text field and filter.

@@ -7,44 +7,74 @@ import (
 	"encoding/binary"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/provisiond/provisiond/provisioning"
 )
 
 // requestInfo is what the middleware learns about a request as it passes down, read back by
-// the logging middleware on the way up.
+// the logging middleware on the way up. It is also the request's context (it extends the
+// context it was made from with itself under infoKey), and it holds the request's status
+// writer, its principal and the values of the headers every response carries, so that the
+// whole chain costs one allocation for all of them.
 type requestInfo struct {
+	context.Context
+	start   time.Time // when the request reached the handler: its duration counts from then
 	id      string
 	route   string
 	partner string
+
+	// principal is the authenticated caller, set by authed before the handler it wraps runs:
+	// the zero Principal outside authed routes.
+	principal provisioning.Principal
+	sw        statusWriter
+	// hdr holds the values of X-Request-Id, Cache-Control and X-Content-Type-Options, which
+	// the response's header points at (setHeader).
+	hdr [3]string
+}
+
+// Value implements context.Context: the requestInfo under infoKey, else its parent's values.
+func (ri *requestInfo) Value(key any) any {
+	if key == any(infoKey) {
+		return ri
+	}
+	return ri.Context.Value(key)
 }
 
 type ctxKey int
 
-const (
-	infoKey ctxKey = iota
-	principalKey
-)
+const infoKey ctxKey = 0
 
 func requestInfoFrom(ctx context.Context) *requestInfo {
 	if ri, ok := ctx.Value(infoKey).(*requestInfo); ok {
 		return ri
 	}
-	return &requestInfo{}
+	return &requestInfo{Context: ctx}
+}
+
+// setHeader sets h[key] to the value at hdr[i] without allocating, as a slice of capacity one
+// (an Add to the header reallocates rather than overwrite hdr[i+1]); key must be canonical, as
+// http.CanonicalHeaderKey makes it.
+func setHeader(h http.Header, key string, hdr []string, i int) {
+	h[key] = hdr[i : i+1 : i+1]
 }
 
 // withRequestInfo takes the caller's X-Request-Id when it is sane, or makes one, and echoes it.
 func (s *server) withRequestInfo(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
 		if !validRequestID(id) {
-			id = newRequestID()
+			id = newRequestID(start)
 		}
-		w.Header().Set("X-Request-Id", id)
-		ctx := provisioning.WithRequestID(context.WithValue(r.Context(), infoKey, &requestInfo{id: id}), id)
-		next.ServeHTTP(w, r.WithContext(ctx))
+		ri := &requestInfo{start: start, id: id}
+		ri.Context = provisioning.WithRequestID(r.Context(), id)
+		ri.hdr[0] = id
+		setHeader(w.Header(), "X-Request-Id", ri.hdr[:], 0)
+		next.ServeHTTP(w, r.WithContext(ri))
 	})
 }
 
@@ -62,11 +92,11 @@ func validRequestID(id string) bool {
 
 const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
-// newRequestID returns a ULID: 48 bits of milliseconds and 80 random bits in Crockford base32,
-// so ids sort by time.
-func newRequestID() string {
+// newRequestID returns a ULID: 48 bits of milliseconds (of now) and 80 random bits in
+// Crockford base32, so ids sort by time.
+func newRequestID(now time.Time) string {
 	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
 	_, _ = rand.Read(b[6:])
 	hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
 	var out [26]byte
@@ -111,21 +141,48 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // invented 30 KB method costs the log five bytes.
 func (s *server) withLogging(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		ri := requestInfoFrom(r.Context())
+		if ri.start.IsZero() { // not under withRequestInfo
+			ri.start = time.Now()
+		}
+		sw := &ri.sw
+		sw.ResponseWriter = w
 		if s.metrics != nil {
 			s.metrics.inFlight.Inc()
 			defer s.metrics.inFlight.Dec()
 		}
 		next.ServeHTTP(sw, r)
-		ri := requestInfoFrom(r.Context())
-		s.metrics.observe(r.Method, ri.route, sw.status, time.Since(start))
-		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("request_id", ri.id), slog.String("partner", ri.partner),
-			slog.String("method", methodLabel(r.Method)), slog.String("route", ri.route),
-			slog.Int("status", cmp.Or(sw.status, http.StatusOK)), slog.Int("bytes", sw.bytes),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000))
+		end := time.Now() // the end of the duration, and the log line's time
+		s.metrics.observe(r.Method, ri.route, sw.status, end.Sub(ri.start))
+		s.logRequest(r.Context(), ri, r.Method, end)
 	})
+}
+
+// requestLogPC is the program counter of the request line's call site in logRequest, taken at
+// the first request: slog records it as the line's source (shown by a handler with AddSource).
+// It is the same for every request, so it is not taken again.
+var requestLogPC atomic.Uintptr
+
+// logRequest writes the request's line, as s.log.LogAttrs would, minus the stack walk that
+// finds its call site.
+func (s *server) logRequest(ctx context.Context, ri *requestInfo, method string, end time.Time) {
+	h := s.log.Handler()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	pc := requestLogPC.Load()
+	if pc == 0 {
+		var pcs [1]uintptr
+		runtime.Callers(1, pcs[:]) // this line of logRequest, as slog would have it
+		pc = pcs[0]
+		requestLogPC.Store(pc)
+	}
+	rec := slog.NewRecord(end, slog.LevelInfo, "request", pc)
+	rec.AddAttrs(slog.String("request_id", ri.id), slog.String("partner", ri.partner),
+		slog.String("method", methodLabel(method)), slog.String("route", ri.route),
+		slog.Int("status", cmp.Or(ri.sw.status, http.StatusOK)), slog.Int("bytes", ri.sw.bytes),
+		slog.Float64("duration_ms", float64(end.Sub(ri.start).Microseconds())/1000))
+	_ = h.Handle(ctx, rec)
 }
 
 // withRecover turns a panic into a 500 that leaks nothing; the log gets the panic's value under
@@ -152,9 +209,10 @@ func (s *server) withRecover(next http.Handler) http.Handler {
 // withHeaders sets the headers every response carries.
 func withHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Cache-Control", "no-store")
-		h.Set("X-Content-Type-Options", "nosniff")
+		ri, h := requestInfoFrom(r.Context()), w.Header()
+		ri.hdr[1], ri.hdr[2] = "no-store", "nosniff"
+		setHeader(h, "Cache-Control", ri.hdr[:], 1)
+		setHeader(h, "X-Content-Type-Options", ri.hdr[:], 2)
 		next.ServeHTTP(w, r)
 	})
 }
@@ -177,11 +235,13 @@ func (s *server) authed(next http.Handler) http.Handler {
 		if !ok {
 			return
 		}
-		requestInfoFrom(r.Context()).partner = p.PartnerID
+		ri := requestInfoFrom(r.Context())
+		ri.partner = p.PartnerID
 		if s.overPartnerLimit(w, r, p.PartnerID) {
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
+		ri.principal = p
+		next.ServeHTTP(w, r)
 	})
 }
 
@@ -209,8 +269,9 @@ func (s *server) authenticate(w http.ResponseWriter, r *http.Request) (provision
 	// Only failures spend the address's budget, after the fact, so that concurrent requests
 	// with good tokens never use it up; once it is spent, a token is refused before its
 	// signature is checked unless the authenticator already knows it to be good.
-	addr := clientAddress(r)
+	var addr string
 	if s.badAuth != nil {
+		addr = clientAddress(r)
 		if ok, retry := s.badAuth.peek(addr, time.Now()); !ok {
 			if s.cached != nil {
 				if p, ok := s.cached.AuthenticateCached(r.Context(), token); ok {
@@ -242,6 +303,5 @@ func bearerToken(r *http.Request) (string, bool) {
 }
 
 func principal(r *http.Request) provisioning.Principal {
-	p, _ := r.Context().Value(principalKey).(provisioning.Principal)
-	return p
+	return requestInfoFrom(r.Context()).principal
 }

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"net/http"
+	"strconv"
+	"sync"
 
 	"github.com/provisiond/provisiond/provisioning"
 	"github.com/provisiond/provisiond/provisioning/wire"
@@ -9,11 +11,36 @@ import (
 
 func tenantLocation(id string) string { return BasePath + "/tenants/" + id }
 
-// writeTenant answers with a tenant and its ETag.
+// writeTenant answers with a tenant and its ETag: the bytes and headers writeJSON would write
+// for wire.FromTenant(t), encoded by wire.AppendTenant into a pooled buffer (a ResponseWriter,
+// as an io.Writer, keeps nothing of what it is given), with the three header values in one
+// allocation and the ETag and Content-Length in one string.
 func writeTenant(w http.ResponseWriter, status int, t *provisioning.Tenant) {
-	w.Header().Set("ETag", etag(t.Version))
-	writeJSON(w, status, wire.FromTenant(t))
+	buf := bodyPool.Get().(*[]byte)
+	body := append(wire.AppendTenant((*buf)[:0], t), '\n')
+	var num [48]byte
+	n := strconv.AppendInt(append(num[:0], '"'), t.Version, 10)
+	n = append(n, '"')
+	tagEnd := len(n)
+	s := string(strconv.AppendInt(n, int64(len(body)), 10))
+	vals := &[3]string{s[:tagEnd], "application/json", s[tagEnd:]}
+	h := w.Header()
+	setHeader(h, "Etag", vals[:], 0)
+	setHeader(h, "Content-Type", vals[:], 1)
+	setHeader(h, "Content-Length", vals[:], 2)
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+	if cap(body) <= maxPooledBody {
+		*buf = body[:0]
+		bodyPool.Put(buf)
+	}
 }
+
+// bodyPool holds the buffers writeTenant encodes into; one that grew past maxPooledBody (a
+// tenant with a lot of metadata) is left to the collector.
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+const maxPooledBody = 64 << 10
 
 func (s *server) createTenant() change {
 	return func(w http.ResponseWriter, r *http.Request, prov provisioning.Provisioner) {

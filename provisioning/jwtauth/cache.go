@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/provisiond/provisiond/provisioning"
 )
@@ -48,6 +49,12 @@ func principalSize(p provisioning.Principal) int {
 	return n
 }
 
+// tokenKey is the SHA-256 of token, the key of its entry. It hashes the string's bytes in
+// place: converting the token to a []byte would copy it to the heap on every request.
+func tokenKey(token string) [32]byte {
+	return sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token))) // read, never written
+}
+
 // get returns the principal of a token whose entry is fresh at now.
 func (c *tokenCache) get(token string, now time.Time) (provisioning.Principal, bool) {
 	e, ok := c.entry(token, now)
@@ -69,7 +76,7 @@ func (c *tokenCache) entry(token string, now time.Time) (cached, bool) {
 	if c.ttl <= 0 {
 		return cached{}, false
 	}
-	key := sha256.Sum256([]byte(token))
+	key := tokenKey(token)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
@@ -82,7 +89,7 @@ func (c *tokenCache) entry(token string, now time.Time) (cached, bool) {
 
 // forget drops the token's entry: it failed a check.
 func (c *tokenCache) forget(token string) {
-	key := sha256.Sum256([]byte(token))
+	key := tokenKey(token)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.remove(key)
@@ -102,7 +109,7 @@ func (c *tokenCache) put(token string, p provisioning.Principal, exp, now time.T
 	if exp.Before(fresh) {
 		fresh = exp
 	}
-	key := sha256.Sum256([]byte(token))
+	key := tokenKey(token)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.entries == nil {
