@@ -181,15 +181,18 @@ type Tx interface {
 	// at once, for each of the partner's enabled endpoints that wants its type (those registered when
 	// the transaction's work ends). The store writes it when the transaction's work ends — at
 	// the commit of Write — and sets e.Seq then; until then ListEvents does not return it, and
-	// a rolled-back transaction leaves neither event nor delivery. Within a partner, Seq grows
-	// in the order the transactions commit, so a reader polling after the last Seq it saw
-	// misses nothing.
+	// a rolled-back transaction leaves neither event nor delivery. Seq orders the events of
+	// one tenant in the order their transactions commit.
 	AppendEvent(ctx context.Context, e *Event) error
-	// ListEvents returns up to q.Limit events of q.PartnerID in Seq order: from the oldest, or
-	// when q.AfterID is set those with Seq after that of the event q.AfterID. Returns
-	// CodeNotFound when q.AfterID is set and is not the id of an event of q.PartnerID. With
-	// q.AllPartners it returns every partner's events in the store's feed order (see
-	// EventQuery), after the event q.AfterID of any partner.
+	// ListEvents returns up to q.Limit events of q.PartnerID in the store's feed order: from
+	// the oldest, or when q.AfterID is set those after the event q.AfterID. The feed order is
+	// such that a reader going on after the last event it saw misses none and sees none twice,
+	// whatever commits meanwhile (where writers commit one at a time, Seq order; a store whose
+	// writers run side by side may hold back an event until every transaction that could still
+	// write one before it has ended), and it lists one tenant's events in commit order.
+	// Returns CodeNotFound when q.AfterID is set and is not the id of an event of q.PartnerID.
+	// With q.AllPartners it returns every partner's events in the same way, after the event
+	// q.AfterID of any partner.
 	ListEvents(ctx context.Context, q EventQuery) ([]*Event, error)
 	// ListTenantEvents returns up to params.Limit events of one tenant of params.PartnerID in
 	// Seq order, after the event params.AfterID when it is set. Returns CodeNotFound when
