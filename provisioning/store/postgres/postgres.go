@@ -82,10 +82,12 @@ var dialect = sqlstore.Dialect{
 		}
 		return id
 	},
-	// The feeds go in the order of the transactions that wrote the events (xact,
-	// pg_current_xact_id() by default) and show only those of transactions older than the
-	// oldest one still running in the statement's snapshot: every one of them has ended, so
-	// none can add an event before a position a reader has passed. Writers take no lock for it.
+	// The feeds go in the order of the events' positions (xact, set by
+	// provisioning_feed_position(): the next transaction id when the event is written, past
+	// its writer's own) and show only those not past the oldest transaction still running in
+	// the statement's snapshot: their writers have ended, and every transaction still to commit
+	// writes positions past that point, so no event can later appear before a position a reader
+	// has passed. Writers take no lock for it.
 	FeedPosition: `SELECT CAST(xact AS TEXT) AS xact, seq FROM events WHERE id = ?`,
 	FeedOrder: `(xact, seq) > (CAST(? AS xid8), ?) AND xact <= pg_snapshot_xmin(pg_current_snapshot())
 		AND (? = '' OR type = ?) ORDER BY xact, seq`,
@@ -168,5 +170,5 @@ func (s *Store) open(ctx context.Context, opts Options) error {
 	if err := s.s.CheckSchema(ctx); err != nil {
 		return fmt.Errorf("%w (is the schema there? migrate the database first: Migrate, Options.Migrate, or Migrations)", err)
 	}
-	return s.checkPositions(ctx)
+	return s.checkMoved(ctx)
 }

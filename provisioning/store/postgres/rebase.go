@@ -9,21 +9,24 @@ import (
 // An event's position in the feeds (events.xact) is a transaction id of the cluster that wrote
 // it. A database restored (pg_dump, pg_restore) or replicated (logical replication) into
 // another cluster keeps the positions of the old one, which the new cluster's transaction ids
-// have not reached: its feeds would hide those events until they do, then skip what was
-// written meanwhile. A cluster's own positions never lie past its next transaction id, so
-// such positions are recognised, and RebaseFeed gives them new ones.
+// may not have reached: its feeds would hide those events until they do. A cluster's own
+// positions never lie past its next transaction id, so such positions are recognised, and
+// RebaseFeed gives them new ones. Logical replication also leaves the sequence of events.seq
+// where the new cluster's schema began it, behind the copied rows: RebaseFeed moves it on.
 
-// errForeignPositions is the error of a store opened without Migrate on a database that needs
-// RebaseFeed.
-var errForeignPositions = errors.New("postgres: the events were written by another PostgreSQL cluster " +
-	"(the database was restored or replicated into this one): run 'provisiond migrate' (Migrate or " +
-	"RebaseFeed in a program) once, before the database is written to, so that the event feeds go on")
+// errMoved is the error of a store opened without Migrate on a database that needs RebaseFeed.
+var errMoved = errors.New("postgres: the events were written by another PostgreSQL cluster " +
+	"(the database was restored or replicated into this one): stop every provisiond, then run " +
+	"'provisiond migrate' (Migrate or RebaseFeed in a program) once, so that the event feeds go on")
 
 const (
-	// qForeignPositions reports whether an event lies past the next transaction id (the
-	// index of the feed of every partner finds the last position at once).
-	qForeignPositions = `SELECT COALESCE(max(xact) > pg_snapshot_xmax(pg_current_snapshot()), false)
-		FROM events WHERE seq > 0`
+	// qMoved reports whether an event's position lies past the next transaction id (the
+	// index of the feed of every partner finds the last position at once) and whether the
+	// sequence of seq lags the events.
+	qMoved = `SELECT
+		COALESCE((SELECT max(xact) FROM events WHERE seq > 0) > pg_snapshot_xmax(pg_current_snapshot()), false) AS positions,
+		COALESCE((SELECT max(seq) FROM events) >
+			COALESCE(pg_sequence_last_value(CAST(pg_get_serial_sequence('events', 'seq') AS regclass)), 0), false) AS sequence`
 	// Every event gets position 0 and a new seq in its order in the feeds, so that each keeps
 	// its place, before anything written from now on. Two steps: seq stays unique throughout.
 	qRebaseOrder = `UPDATE events SET seq = -r.n, xact = '0'
@@ -33,13 +36,20 @@ const (
 	qRebaseNext = `SELECT setval(pg_get_serial_sequence('events', 'seq'), max(seq)) FROM events`
 )
 
+// moved is what qMoved reports.
+type moved struct {
+	Positions bool `db:"positions"`
+	Sequence  bool `db:"sequence"`
+}
+
 // RebaseFeed gives the events of a database moved from another cluster (restored or
 // replicated) positions of this cluster, keeping their order, so that consumers go on from
-// their cursors as if nothing had moved; it does nothing on a database that has not moved.
-// Migrate calls it; a store opened without Migrate refuses a moved database until it has run.
-// It locks the events against writes while it runs: run it before provisiond serves.
+// their cursors as if nothing had moved, and moves the sequence of seq past the copied events;
+// it does nothing on a database that has not moved. Migrate calls it; a store opened without
+// Migrate refuses a moved database until it has run. It locks the events against writes while
+// it runs: run it after the copy, before provisiond serves.
 func (s *Store) RebaseFeed(ctx context.Context) error {
-	if err := s.checkPositions(ctx); !errors.Is(err, errForeignPositions) {
+	if err := s.checkMoved(ctx); !errors.Is(err, errMoved) {
 		return err
 	}
 	t, err := s.DB().BeginTxx(ctx, nil)
@@ -48,19 +58,23 @@ func (s *Store) RebaseFeed(ctx context.Context) error {
 	}
 	defer func() { _ = t.Rollback() }()
 	// One re-base at a time, with no event written meanwhile; then look again.
-	var moved bool
 	for _, q := range []string{dialect.MigrationLock, "LOCK TABLE events IN EXCLUSIVE MODE"} {
 		if _, err := t.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("postgres: re-basing the event feeds: %w", err)
 		}
 	}
-	if err := t.GetContext(ctx, &moved, qForeignPositions); err != nil {
+	var m moved
+	if err := t.GetContext(ctx, &m, qMoved); err != nil {
 		return fmt.Errorf("postgres: re-basing the event feeds: %w", err)
 	}
-	if !moved {
-		return nil
+	var steps []string
+	switch {
+	case m.Positions:
+		steps = []string{qRebaseOrder, qRebaseSeq, qRebaseNext}
+	case m.Sequence:
+		steps = []string{qRebaseNext}
 	}
-	for _, q := range []string{qRebaseOrder, qRebaseSeq, qRebaseNext} {
+	for _, q := range steps {
 		if _, err := t.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("postgres: re-basing the event feeds: %w", err)
 		}
@@ -71,14 +85,14 @@ func (s *Store) RebaseFeed(ctx context.Context) error {
 	return nil
 }
 
-// checkPositions returns errForeignPositions if the database needs RebaseFeed.
-func (s *Store) checkPositions(ctx context.Context) error {
-	var moved bool
-	if err := s.DB().GetContext(ctx, &moved, qForeignPositions); err != nil {
+// checkMoved returns errMoved if the database needs RebaseFeed.
+func (s *Store) checkMoved(ctx context.Context) error {
+	var m moved
+	if err := s.DB().GetContext(ctx, &m, qMoved); err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
-	if moved {
-		return errForeignPositions
+	if m.Positions || m.Sequence {
+		return errMoved
 	}
 	return nil
 }
