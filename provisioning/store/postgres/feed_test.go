@@ -390,54 +390,6 @@ func allFeed(t *testing.T, svc *provisioning.Service, p provisioning.Principal, 
 	}
 }
 
-// A replica still running when its database is moved to another cluster (PgBouncer or DNS
-// re-pointed, the replica not restarted) goes on writing before the feed is re-based. Its
-// events come after every copied event, so a consumer whose cursor is on the last copied event
-// reads them once the feed is re-based. The move is simulated as in
-// TestFeedAfterAMoveToAnotherCluster.
-func TestEventWrittenBeforeTheRebaseComesAfterTheCopiedOnes(t *testing.T) {
-	url := pgtest.URL(t)
-	s := open(t, url)
-	t.Cleanup(func() { _ = s.Close() })
-	svc := provisioning.New(s, allowAll{})
-	p := provisioning.Principal{PartnerID: "p", Subject: "alice"}
-	ctx := context.Background()
-	for i := range 3 {
-		if _, err := svc.CreateTenant(ctx, p, provisioning.TenantInput{CompanyName: fmt.Sprintf("Before %d", i), Email: "a@example.com"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// The consumer has read everything on the old cluster.
-	page, err := svc.ListEvents(ctx, p, provisioning.EventFilter{})
-	if err != nil || len(page.Events) != 3 {
-		t.Fatalf("%d events, %v", len(page.Events), err)
-	}
-	cursor := page.NextCursor
-
-	// The move.
-	if _, err := s.DB().ExecContext(ctx,
-		`UPDATE events SET xact = CAST(CAST(CAST(CAST(xact AS text) AS numeric) + 1000000000 AS text) AS xid8)`); err != nil {
-		t.Fatal(err)
-	}
-	// The running replica is not refused.
-	during, err := svc.CreateTenant(ctx, p, provisioning.TenantInput{CompanyName: "During", Email: "a@example.com"})
-	if err != nil {
-		t.Fatalf("the running store refused to write into the moved database (fine): %v", err)
-	}
-	// The operator then migrates, as the documentation says.
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	after, err := svc.CreateTenant(ctx, p, provisioning.TenantInput{CompanyName: "After", Email: "a@example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := fmt.Sprint(allFeed(t, svc, p, cursor))
-	if want := fmt.Sprint([]string{during.ID, after.ID}); got != want {
-		t.Fatalf("the consumer goes on from its cursor with %s; want %s (the event written by the running replica is skipped for good)", got, want)
-	}
-}
-
 // Logical replication does not carry sequences: a subscriber whose schema 'provisiond migrate'
 // made has the events sequence at its start, behind the copied rows, even where its
 // transaction counter is past every copied position and no position needs re-basing. A store

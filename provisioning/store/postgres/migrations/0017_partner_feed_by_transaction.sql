@@ -9,16 +9,12 @@
 -- point, so no event can later appear before a place a reader has passed. And an event written
 -- after another change committed (a change of a tenant that waited for that change's row lock)
 -- comes after that change's events, whenever its own transaction began.
---
--- Nor is it below the last position already written (which on a healthy database it never
--- is): in a database copied to another cluster, whose transaction ids lag the copied
--- positions, an event written before the feed is re-based (see RebaseFeed) still comes after
--- every copied event.
+-- (A single expression, which PostgreSQL inlines into the insert: a subquery here would cost
+-- every write a fifth of its speed.)
 CREATE FUNCTION provisioning_feed_position() RETURNS xid8
 LANGUAGE sql VOLATILE AS $$
     SELECT greatest(pg_snapshot_xmax(pg_current_snapshot()),
-        CAST(CAST(CAST(CAST(pg_current_xact_id() AS text) AS numeric) + 1 AS text) AS xid8),
-        (SELECT max(xact) FROM events WHERE seq > 0))
+        CAST(CAST(CAST(CAST(pg_current_xact_id() AS text) AS numeric) + 1 AS text) AS xid8))
 $$;
 ALTER TABLE events ALTER COLUMN xact SET DEFAULT provisioning_feed_position();
 
