@@ -140,7 +140,15 @@ func testEventCursorsArePartners(t *testing.T, store provisioning.Store, svc *pr
 // exactly once: no event commits behind its cursor.
 func testEventsUnderConcurrentWrites(t *testing.T, h Harness, twoStores bool) {
 	_, svcs := replicas(t, h, twoStores)
-	svc := svcs[0]
+	followFeedWhileWriting(t, svcs, alice, func(int) provisioning.Principal { return alice }, 15)
+}
+
+// followFeedWhileWriting has eight writers create n tenants each, writer w as writer(w) through
+// svcs[w%len(svcs)], while reader follows its feed through svcs[0] page by page; then it checks
+// that the reader saw each tenant's created event exactly once.
+func followFeedWhileWriting(t *testing.T, svcs []*provisioning.Service, reader provisioning.Principal,
+	writer func(w int) provisioning.Principal, n int) {
+	t.Helper()
 	var (
 		mu      sync.Mutex
 		created = map[string]bool{}
@@ -150,7 +158,7 @@ func testEventsUnderConcurrentWrites(t *testing.T, h Harness, twoStores bool) {
 	)
 	poll := func() {
 		for {
-			page, err := svc.ListEvents(context.Background(), alice, provisioning.EventFilter{After: cursor, Limit: 7})
+			page, err := svcs[0].ListEvents(context.Background(), reader, provisioning.EventFilter{After: cursor, Limit: 7})
 			if err != nil {
 				t.Errorf("ListEvents: %v", err)
 				return
@@ -165,16 +173,14 @@ func testEventsUnderConcurrentWrites(t *testing.T, h Harness, twoStores bool) {
 		}
 	}
 	var consumer sync.WaitGroup
-	consumer.Add(1)
-	go func() {
-		defer consumer.Done()
+	consumer.Go(func() {
 		for !done.Load() {
 			poll()
 		}
-	}()
+	})
 	barrier.Run(8, func(w int) {
-		for i := range 15 {
-			tn, err := svcs[w%len(svcs)].CreateTenant(context.Background(), alice, input(fmt.Sprintf("Feed %d-%d", w, i)))
+		for i := range n {
+			tn, err := svcs[w%len(svcs)].CreateTenant(context.Background(), writer(w), input(fmt.Sprintf("Feed %d-%d", w, i)))
 			if err != nil {
 				t.Errorf("create: %v", err)
 				return

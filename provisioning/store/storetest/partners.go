@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -503,65 +501,9 @@ func testOperatorScope(t *testing.T, h Harness) {
 // after the reader passed its place.
 func testAllPartnersFeedUnderConcurrentWrites(t *testing.T, h Harness, twoStores bool) {
 	_, svcs := replicas(t, h, twoStores)
-	var (
-		mu      sync.Mutex
-		created = map[string]bool{}
-		done    atomic.Bool
-		seen    = map[string]int{}
-		cursor  string
-	)
-	poll := func() {
-		for {
-			page, err := svcs[0].ListEvents(context.Background(), ops, provisioning.EventFilter{After: cursor, Limit: 7})
-			if err != nil {
-				t.Errorf("ListEvents: %v", err)
-				return
-			}
-			for _, e := range page.Events {
-				seen[e.TenantID]++
-			}
-			cursor = page.NextCursor
-			if !page.HasMore {
-				return
-			}
-		}
-	}
-	var consumer sync.WaitGroup
-	consumer.Go(func() {
-		for !done.Load() {
-			poll()
-		}
-	})
-	barrier.Run(8, func(w int) {
-		p := provisioning.Principal{PartnerID: fmt.Sprintf("feed-%d", w%4), Subject: "writer"}
-		for i := range 12 {
-			tn, err := svcs[w%len(svcs)].CreateTenant(context.Background(), p, input(fmt.Sprintf("All %d-%d", w, i)))
-			if err != nil {
-				t.Errorf("create: %v", err)
-				return
-			}
-			mu.Lock()
-			created[tn.ID] = true
-			mu.Unlock()
-		}
-	})
-	done.Store(true)
-	consumer.Wait()
-	// The feed may trail the commits while transactions elsewhere on the database run (it shows
-	// an event once nothing can commit before it): poll until every event is there, as a
-	// consumer would, within a generous deadline. What is checked is that none was skipped.
-	for deadline := time.Now().Add(30 * time.Second); len(seen) < len(created) && time.Now().Before(deadline); {
-		poll()
-		time.Sleep(10 * time.Millisecond)
-	}
-	for id := range created {
-		if seen[id] != 1 {
-			t.Fatalf("tenant %s: its created event was seen %d times, want 1", id, seen[id])
-		}
-	}
-	if len(seen) != len(created) {
-		t.Fatalf("%d tenants in the feed, %d created", len(seen), len(created))
-	}
+	followFeedWhileWriting(t, svcs, ops, func(w int) provisioning.Principal {
+		return provisioning.Principal{PartnerID: fmt.Sprintf("feed-%d", w%4), Subject: "writer"}
+	}, 12)
 }
 
 // A disabled partner's principals are refused at once by the Service that disabled it and, on
