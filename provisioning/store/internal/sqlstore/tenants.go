@@ -362,26 +362,19 @@ func (x *tx) insertTenant(ctx context.Context, params *provisioning.InsertTenant
 	var n int64
 	if x.s.d.InsertTenant != "" { // the tenant and its configuration in one statement
 		args = append(args, string(c.Config), c.Version, x.s.d.Time(c.UpdatedAt))
-		if err := x.get(ctx, &n, x.s.d.InsertTenant, args...); err != nil {
-			if x.s.d.Conflict(err) {
-				return errTenantExists()
-			}
-			return x.internal(err)
+		if err = x.get(ctx, &n, x.s.d.InsertTenant, args...); err != nil && x.s.d.Conflict(err) {
+			err = errTenantExists()
+		} else if err != nil {
+			err = x.internal(err)
 		}
-		if n == 0 {
-			return errTenantExists()
-		}
-		return x.insertSteps(ctx, t)
+	} else if n, err = x.exec(ctx, qInsert, args...); err == nil && n == 1 {
+		_, err = x.exec(ctx, qConfigInsert, c.TenantID, t.PartnerID, string(c.Config), c.Version, x.s.d.Time(c.UpdatedAt))
 	}
-	n, err = x.exec(ctx, qInsert, args...)
 	if err != nil {
 		return err
 	}
 	if n == 0 {
 		return errTenantExists()
-	}
-	if _, err = x.exec(ctx, qConfigInsert, c.TenantID, t.PartnerID, string(c.Config), c.Version, x.s.d.Time(c.UpdatedAt)); err != nil {
-		return err
 	}
 	return x.insertSteps(ctx, t)
 }
