@@ -85,7 +85,7 @@ func (x *tx) ListEvents(ctx context.Context, q provisioning.EventQuery) ([]*prov
 	}
 	args = append(args, pos.Xact, pos.Seq, string(q.Type), string(q.Type), q.Limit)
 	var rows []eventRow
-	if err := x.sel(ctx, &rows, x.s.d.feedQuery(partner), args...); err != nil {
+	if err := x.sel(ctx, &rows, x.s.d.FeedQuery(partner), args...); err != nil {
 		return nil, x.internal(err)
 	}
 	out := make([]*provisioning.Event, len(rows))

@@ -87,9 +87,9 @@ type Dialect struct {
 
 func (d *Dialect) fanOutQuery() string { return fmt.Sprintf(qDeliveryFanOut, d.NewUUID) }
 
-// feedQuery selects a page of the feed of every partner's events, or of one partner's (its
+// FeedQuery selects a page of the feed of every partner's events, or of one partner's (its
 // first argument) when partner is set.
-func (d *Dialect) feedQuery(partner bool) string {
+func (d *Dialect) FeedQuery(partner bool) string {
 	// seq > 0 always holds; PostgreSQL's index of the feed of every partner is partial on it,
 	// so that a partner's feed, which does not state it, keeps to the partner's own index.
 	where := "seq > 0 AND "

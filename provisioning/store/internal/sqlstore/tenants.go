@@ -59,7 +59,7 @@ func fixedQueries(d *Dialect) []string {
 		qIdemGet, qIdemPut, qIdemPurge, d.AppendEvent,
 		qConfigGet, qConfigGet + d.ForUpdate, qConfigInsert, qConfigUpdate,
 		qWebhookInsert, qWebhookCount, qWebhookGet, qWebhookList, qWebhookDelete, qWebhookSecrets, qDeliveryList, qDeliveryFinish,
-		d.fanOutQuery(), d.claimQuery(), d.feedPosition(false), d.feedQuery(false), d.feedPosition(true), d.feedQuery(true),
+		d.fanOutQuery(), d.claimQuery(), d.feedPosition(false), d.FeedQuery(false), d.feedPosition(true), d.FeedQuery(true),
 		qTenantPartner, qPartnerQuota, qPartnerQuota + d.ForUpdate, qTenantCount, qPartnerInsert, qPartnerGet,
 		qPartnerGet + d.ForUpdate, qPartnerList, qPartnerUpdate, qKeyInsert, qKeyCount, qKeyGet, qKeyList,
 		qKeyDelete, qKeyFind, qKeyTouch,
