@@ -30,7 +30,7 @@ func openStore(ctx context.Context, url string, migrate bool) (provisioning.Stor
 		s, err := postgres.Open(ctx, url, postgres.Options{Migrate: migrate})
 		switch {
 		case err != nil && !migrate:
-			return nil, fmt.Errorf("%w\nwith --no-migrate the schema must exist: run 'provisiond migrate' first", err)
+			return nil, fmt.Errorf("%w\nwith --no-migrate provisiond changes nothing in the database: run 'provisiond migrate' first", err)
 		case err != nil:
 			return nil, err
 		}

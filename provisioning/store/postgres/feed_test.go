@@ -249,8 +249,9 @@ func TestFeedListsATenantsChangesInCommitOrder(t *testing.T) {
 // A database restored or replicated into another cluster keeps the event positions of the old
 // one, which the new cluster's transaction ids have not reached (simulated here by raising them
 // by 10^9, as the one throwaway server cannot show two clusters). A store opened without
-// migrations refuses it; Migrate re-bases the feed: a consumer goes on from its cursor with
-// exactly what it has not read, a new consumer reads everything in the order it had.
+// migrations refuses it; RebaseFeed (which Migrate calls) re-bases the feed: a consumer goes on
+// from its cursor with exactly what it has not read, a new consumer reads everything in the
+// order it had.
 func TestFeedAfterAMoveToAnotherCluster(t *testing.T) {
 	url := pgtest.URL(t)
 	s := open(t, url)
@@ -283,9 +284,16 @@ func TestFeedAfterAMoveToAnotherCluster(t *testing.T) {
 	if _, err := postgres.Open(ctx, url, postgres.Options{}); err == nil || !strings.Contains(err.Error(), "provisiond migrate") {
 		t.Fatalf("a store opened without migrations on a moved database: %v; want a refusal naming the remedy", err)
 	}
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
+	// A host that runs its own migrations re-bases on its database handle.
+	if changed, err := postgres.RebaseFeed(ctx, hostDB(t, url)); err != nil || !changed {
+		t.Fatalf("RebaseFeed: %v, %v; want a change", changed, err)
 	}
+	s2, err := postgres.Open(ctx, url, postgres.Options{})
+	if err != nil {
+		t.Fatalf("opened after the re-base: %v", err)
+	}
+	t.Cleanup(func() { _ = s2.Close() })
+	svc = provisioning.New(s2, allowAll{})
 	after, err := svc.CreateTenant(ctx, p, provisioning.TenantInput{CompanyName: "After", Email: "a@example.com"})
 	if err != nil {
 		t.Fatal(err)
@@ -296,7 +304,10 @@ func TestFeedAfterAMoveToAnotherCluster(t *testing.T) {
 	if got, want := fmt.Sprint(allFeed(t, svc, p, "")), fmt.Sprint(append(before, after.ID)); got != want {
 		t.Fatalf("a new consumer reads %s; want %s", got, want)
 	}
-	if err := s.Migrate(ctx); err != nil { // nothing more to do
+	if changed, err := postgres.RebaseFeed(ctx, hostDB(t, url)); err != nil || changed { // nothing more to do
+		t.Fatalf("RebaseFeed again: %v, %v; want nothing changed", changed, err)
+	}
+	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := len(allFeed(t, svc, p, "")); got != 5 {

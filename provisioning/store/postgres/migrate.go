@@ -25,11 +25,12 @@ func mustSub(fsys fs.FS, dir string) fs.FS {
 
 // Migrate applies the migrations the database lacks, in one transaction, recording each in
 // the table schema_migrations, then re-bases the event feeds of a database moved from another
-// cluster (RebaseFeed). Replicas may call it at the same time: an advisory lock lets one apply
+// cluster (see RebaseFeed). Replicas may call it at the same time: an advisory lock lets one apply
 // them.
 func (s *Store) Migrate(ctx context.Context) error {
 	if err := s.s.Migrate(ctx, Migrations); err != nil {
 		return err
 	}
-	return s.RebaseFeed(ctx)
+	_, err := RebaseFeed(ctx, s.DB().DB)
+	return err
 }

@@ -170,5 +170,5 @@ func (s *Store) open(ctx context.Context, opts Options) error {
 	if err := s.s.CheckSchema(ctx); err != nil {
 		return fmt.Errorf("%w (is the schema there? migrate the database first: Migrate, Options.Migrate, or Migrations)", err)
 	}
-	return s.checkMoved(ctx)
+	return checkMoved(ctx, s.DB())
 }

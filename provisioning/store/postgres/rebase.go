@@ -2,8 +2,11 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // An event's position in the feeds (events.xact) is a transaction id of the cluster that wrote
@@ -17,7 +20,7 @@ import (
 // errMoved is the error of a store opened without Migrate on a database that needs RebaseFeed.
 var errMoved = errors.New("postgres: the events were written by another PostgreSQL cluster " +
 	"(the database was restored or replicated into this one): stop every provisiond, then run " +
-	"'provisiond migrate' (Migrate or RebaseFeed in a program) once, so that the event feeds go on")
+	"'provisiond migrate' once (in a program: Options.Migrate, or postgres.RebaseFeed), so that the event feeds go on")
 
 const (
 	// qMoved reports whether an event's position lies past the next transaction id (the
@@ -46,26 +49,30 @@ type moved struct {
 // replicated) positions of this cluster, keeping their order, so that consumers go on from
 // their cursors as if nothing had moved, and moves the sequence of seq past the copied events;
 // it does nothing on a database that has not moved. Migrate calls it; a store opened without
-// Migrate refuses a moved database until it has run. It locks the events against writes while
-// it runs: run it after the copy, before provisiond serves.
-func (s *Store) RebaseFeed(ctx context.Context) error {
-	if err := s.checkMoved(ctx); !errors.Is(err, errMoved) {
-		return err
+// Migrate refuses a moved database until it has run, so a host that applies Migrations with its
+// own tool calls RebaseFeed on its database handle after them. It locks the events against
+// writes while it runs, and on a moved database rewrites the table twice over (time, and disk
+// until VACUUM): run it after the copy, before provisiond serves. db must use the lib/pq
+// driver; RebaseFeed reports whether it changed anything.
+func RebaseFeed(ctx context.Context, db *sql.DB) (bool, error) {
+	x := sqlx.NewDb(db, "postgres")
+	if err := checkMoved(ctx, x); !errors.Is(err, errMoved) {
+		return false, err
 	}
-	t, err := s.DB().BeginTxx(ctx, nil)
+	t, err := x.BeginTxx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("postgres: %w", err)
+		return false, fmt.Errorf("postgres: %w", err)
 	}
 	defer func() { _ = t.Rollback() }()
 	// One re-base at a time, with no event written meanwhile; then look again.
 	for _, q := range []string{dialect.MigrationLock, "LOCK TABLE events IN EXCLUSIVE MODE"} {
 		if _, err := t.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("postgres: re-basing the event feeds: %w", err)
+			return false, fmt.Errorf("postgres: re-basing the event feeds: %w", err)
 		}
 	}
 	var m moved
 	if err := t.GetContext(ctx, &m, qMoved); err != nil {
-		return fmt.Errorf("postgres: re-basing the event feeds: %w", err)
+		return false, fmt.Errorf("postgres: re-basing the event feeds: %w", err)
 	}
 	var steps []string
 	switch {
@@ -76,19 +83,19 @@ func (s *Store) RebaseFeed(ctx context.Context) error {
 	}
 	for _, q := range steps {
 		if _, err := t.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("postgres: re-basing the event feeds: %w", err)
+			return false, fmt.Errorf("postgres: re-basing the event feeds: %w", err)
 		}
 	}
 	if err := t.Commit(); err != nil {
-		return fmt.Errorf("postgres: re-basing the event feeds: %w", err)
+		return false, fmt.Errorf("postgres: re-basing the event feeds: %w", err)
 	}
-	return nil
+	return len(steps) > 0, nil
 }
 
 // checkMoved returns errMoved if the database needs RebaseFeed.
-func (s *Store) checkMoved(ctx context.Context) error {
+func checkMoved(ctx context.Context, db *sqlx.DB) error {
 	var m moved
-	if err := s.DB().GetContext(ctx, &m, qMoved); err != nil {
+	if err := db.GetContext(ctx, &m, qMoved); err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
 	if m.Positions || m.Sequence {
