@@ -17,7 +17,7 @@ import (
 
 // createInHostTx creates a tenant in a transaction of the host's that stays open: the tenant's
 // event is written but not committed. The caller ends the transaction.
-func createInHostTx(t *testing.T, s *postgres.Store, svc *provisioning.Service, p provisioning.Principal, name string) (*provisioning.Tenant, func(commit bool)) {
+func createInHostTx(t *testing.T, s *postgres.Store, svc *provisioning.Service, name string) (*provisioning.Tenant, func(commit bool)) {
 	t.Helper()
 	ctx := context.Background()
 	host, err := s.BeginTx(ctx)
@@ -28,7 +28,7 @@ func createInHostTx(t *testing.T, s *postgres.Store, svc *provisioning.Service, 
 	var tn *provisioning.Tenant
 	err = s.WriteTx(ctx, host, func(tx provisioning.Tx) error {
 		var err error
-		tn, err = svc.WithTx(tx).CreateTenant(ctx, p, provisioning.TenantInput{CompanyName: name, Email: "a@example.com"})
+		tn, err = svc.WithTx(tx).CreateTenant(ctx, alice, provisioning.TenantInput{CompanyName: name, Email: "a@example.com"})
 		return err
 	})
 	if err != nil {
@@ -51,21 +51,18 @@ func createInHostTx(t *testing.T, s *postgres.Store, svc *provisioning.Service, 
 // lets a reader pass an event that has yet to commit: an event committed after a later
 // writer's is still read after the reader's position.
 func TestFeedHoldsBackEventsBehindAnOpenWriter(t *testing.T) {
-	s := open(t, pgtest.URL(t))
-	t.Cleanup(func() { _ = s.Close() })
-	svc := provisioning.New(s, allowAll{})
-	p := provisioning.Principal{PartnerID: "p", Subject: "alice"}
+	_, s, svc := feedStore(t)
 	ctx := context.Background()
-	first, err := svc.CreateTenant(ctx, p, provisioning.TenantInput{CompanyName: "First", Email: "a@example.com"})
+	first, err := svc.CreateTenant(ctx, alice, provisioning.TenantInput{CompanyName: "First", Email: "a@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	open, end := createInHostTx(t, s, svc, p, "Open")
+	open, end := createInHostTx(t, s, svc, "Open")
 
 	// Another create of the partner commits while the first transaction is open.
 	later := make(chan *provisioning.Tenant, 1)
 	go func() {
-		tn, err := svc.CreateTenant(ctx, p, provisioning.TenantInput{CompanyName: "Later", Email: "a@example.com"})
+		tn, err := svc.CreateTenant(ctx, alice, provisioning.TenantInput{CompanyName: "Later", Email: "a@example.com"})
 		if err != nil {
 			t.Error(err)
 		}
@@ -79,7 +76,7 @@ func TestFeedHoldsBackEventsBehindAnOpenWriter(t *testing.T) {
 		t.Fatal("a create waits for another create of its partner to commit")
 	}
 
-	page, err := svc.ListEvents(ctx, p, provisioning.EventFilter{})
+	page, err := svc.ListEvents(ctx, alice, provisioning.EventFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +84,7 @@ func TestFeedHoldsBackEventsBehindAnOpenWriter(t *testing.T) {
 		t.Fatalf("while a writer is open the feed shows %v; want only the first tenant's event %s", got, first.ID)
 	}
 	end(true)
-	page, err = svc.ListEvents(ctx, p, provisioning.EventFilter{After: page.NextCursor})
+	page, err = svc.ListEvents(ctx, alice, provisioning.EventFilter{After: page.NextCursor})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,47 +97,27 @@ func TestFeedHoldsBackEventsBehindAnOpenWriter(t *testing.T) {
 // is written and some rolling back, while a reader follows the feed page by page: the reader
 // sees every committed event exactly once, and no rolled-back one.
 func TestPartnerFeedIsGapFreeUnderConcurrentWriters(t *testing.T) {
-	s := open(t, pgtest.URL(t))
-	t.Cleanup(func() { _ = s.Close() })
-	svc := provisioning.New(s, allowAll{})
-	p := provisioning.Principal{PartnerID: "p", Subject: "alice"}
-	ctx := context.Background()
+	_, s, svc := feedStore(t)
 
 	var (
 		mu        sync.Mutex
 		committed = map[string]bool{}
 		dropped   = map[string]bool{}
-		seen      = map[string]int{}
-		cursor    string
+		r         = feedReader{t: t, svc: svc, seen: map[string]int{}}
 		done      atomic.Bool
 	)
-	poll := func() {
-		for {
-			page, err := svc.ListEvents(ctx, p, provisioning.EventFilter{After: cursor, Limit: 5})
-			if err != nil {
-				t.Errorf("ListEvents: %v", err)
-				return
-			}
-			for _, e := range page.Events {
-				seen[e.TenantID]++
-			}
-			cursor = page.NextCursor
-			if !page.HasMore {
-				return
-			}
-		}
-	}
+
 	var reader sync.WaitGroup
 	reader.Go(func() {
 		for !done.Load() {
-			poll()
+			r.read()
 		}
 	})
 	var writers sync.WaitGroup
 	for w := range 8 {
 		writers.Go(func() {
 			for i := range 12 {
-				tn, end := createInHostTx(t, s, svc, p, fmt.Sprintf("Writer %d-%d", w, i))
+				tn, end := createInHostTx(t, s, svc, fmt.Sprintf("Writer %d-%d", w, i))
 				time.Sleep(time.Duration(rand.IntN(15)) * time.Millisecond)
 				commit := rand.IntN(5) > 0
 				end(commit)
@@ -160,22 +137,22 @@ func TestPartnerFeedIsGapFreeUnderConcurrentWriters(t *testing.T) {
 	// The feed may trail the commits while other transactions on the server run: read on
 	// until every committed event is there, as a consumer would. What is checked is that none
 	// was skipped and none repeated.
-	for deadline := time.Now().Add(30 * time.Second); len(seen) < len(committed) && time.Now().Before(deadline); {
-		poll()
+	for deadline := time.Now().Add(30 * time.Second); len(r.seen) < len(committed) && time.Now().Before(deadline); {
+		r.read()
 		time.Sleep(10 * time.Millisecond)
 	}
 	for id := range committed {
-		if seen[id] != 1 {
-			t.Errorf("tenant %s: its created event was read %d times, want 1", id, seen[id])
+		if r.seen[id] != 1 {
+			t.Errorf("tenant %s: its created event was read %d times, want 1", id, r.seen[id])
 		}
 	}
 	for id := range dropped {
-		if seen[id] != 0 {
+		if r.seen[id] != 0 {
 			t.Errorf("tenant %s: rolled back, yet its event was read", id)
 		}
 	}
-	if len(seen) != len(committed) {
-		t.Errorf("%d events read, %d committed", len(seen), len(committed))
+	if len(r.seen) != len(committed) {
+		t.Errorf("%d events read, %d committed", len(r.seen), len(committed))
 	}
 }
 
@@ -192,12 +169,9 @@ func tenantsOf(events []*provisioning.Event) []string {
 // (as the embedding example does). Another change of the tenant commits in between; the host
 // then changes the tenant as that change left it: version 3 comes after version 2.
 func TestFeedListsATenantsChangesInCommitOrder(t *testing.T) {
-	s := open(t, pgtest.URL(t))
-	t.Cleanup(func() { _ = s.Close() })
-	svc := provisioning.New(s, allowAll{})
-	p := provisioning.Principal{PartnerID: "p", Subject: "alice"}
+	_, s, svc := feedStore(t)
 	ctx := context.Background()
-	tn, err := svc.CreateTenant(ctx, p, provisioning.TenantInput{CompanyName: "Acme", Email: "a@example.com"})
+	tn, err := svc.CreateTenant(ctx, alice, provisioning.TenantInput{CompanyName: "Acme", Email: "a@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +187,7 @@ func TestFeedListsATenantsChangesInCommitOrder(t *testing.T) {
 	}
 
 	// Another request changes the tenant and commits: version 2.
-	v2, err := svc.UpdateTenant(ctx, p, tn.ID, provisioning.TenantPatch{Industry: provisioning.Field[string]{Set: true, Value: "two"}}, provisioning.Precondition{})
+	v2, err := svc.UpdateTenant(ctx, alice, tn.ID, provisioning.TenantPatch{Industry: provisioning.Field[string]{Set: true, Value: "two"}}, provisioning.Precondition{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +195,7 @@ func TestFeedListsATenantsChangesInCommitOrder(t *testing.T) {
 	var v3 *provisioning.Tenant
 	if err := s.WriteTx(ctx, host, func(tx provisioning.Tx) error {
 		var err error
-		v3, err = svc.WithTx(tx).UpdateTenant(ctx, p, tn.ID, provisioning.TenantPatch{Industry: provisioning.Field[string]{Set: true, Value: "three"}}, provisioning.Precondition{})
+		v3, err = svc.WithTx(tx).UpdateTenant(ctx, alice, tn.ID, provisioning.TenantPatch{Industry: provisioning.Field[string]{Set: true, Value: "three"}}, provisioning.Precondition{})
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -233,7 +207,7 @@ func TestFeedListsATenantsChangesInCommitOrder(t *testing.T) {
 		t.Fatalf("versions %d, %d; want 2, 3", v2.Version, v3.Version)
 	}
 
-	page, err := svc.ListEvents(ctx, p, provisioning.EventFilter{})
+	page, err := svc.ListEvents(ctx, alice, provisioning.EventFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,26 +227,18 @@ func TestFeedListsATenantsChangesInCommitOrder(t *testing.T) {
 // from its cursor with exactly what it has not read, a new consumer reads everything in the
 // order it had.
 func TestFeedAfterAMoveToAnotherCluster(t *testing.T) {
-	url := pgtest.URL(t)
-	s := open(t, url)
-	t.Cleanup(func() { _ = s.Close() })
-	svc := provisioning.New(s, allowAll{})
-	p := provisioning.Principal{PartnerID: "p", Subject: "alice"}
+	url, s, svc := feedStore(t)
 	ctx := context.Background()
-	for i := range 4 {
-		if _, err := svc.CreateTenant(ctx, p, provisioning.TenantInput{CompanyName: fmt.Sprintf("Before %d", i), Email: "a@example.com"}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	createTenants(t, svc, "Before", 4)
 	// Positions out of seq order, as concurrent writers leave them.
 	if _, err := s.DB().ExecContext(ctx, `UPDATE events SET xact = CAST(CAST(100 - seq % 3 AS text) AS xid8)`); err != nil {
 		t.Fatal(err)
 	}
-	before := allFeed(t, svc, p, "")
+	before := allFeed(t, svc, "")
 	if len(before) != 4 {
 		t.Fatalf("%d events before the move", len(before))
 	}
-	first, err := svc.ListEvents(ctx, p, provisioning.EventFilter{Limit: 2})
+	first, err := svc.ListEvents(ctx, alice, provisioning.EventFilter{Limit: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,14 +260,14 @@ func TestFeedAfterAMoveToAnotherCluster(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = s2.Close() })
 	svc = provisioning.New(s2, allowAll{})
-	after, err := svc.CreateTenant(ctx, p, provisioning.TenantInput{CompanyName: "After", Email: "a@example.com"})
+	after, err := svc.CreateTenant(ctx, alice, provisioning.TenantInput{CompanyName: "After", Email: "a@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := fmt.Sprint(allFeed(t, svc, p, first.NextCursor)), fmt.Sprint(append(before[2:], after.ID)); got != want {
+	if got, want := fmt.Sprint(allFeed(t, svc, first.NextCursor)), fmt.Sprint(append(before[2:], after.ID)); got != want {
 		t.Fatalf("a consumer going on from its cursor reads %s; want %s", got, want)
 	}
-	if got, want := fmt.Sprint(allFeed(t, svc, p, "")), fmt.Sprint(append(before, after.ID)); got != want {
+	if got, want := fmt.Sprint(allFeed(t, svc, "")), fmt.Sprint(append(before, after.ID)); got != want {
 		t.Fatalf("a new consumer reads %s; want %s", got, want)
 	}
 	if changed, err := postgres.RebaseFeed(ctx, hostDB(t, url)); err != nil || changed { // nothing more to do
@@ -310,24 +276,69 @@ func TestFeedAfterAMoveToAnotherCluster(t *testing.T) {
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := len(allFeed(t, svc, p, "")); got != 5 {
+	if got := len(allFeed(t, svc, "")); got != 5 {
 		t.Fatalf("%d events after migrating again", got)
 	}
 }
 
 // allFeed returns the tenant ids of the partner's feed after the cursor, page by page.
-func allFeed(t *testing.T, svc *provisioning.Service, p provisioning.Principal, cursor string) []string {
+func allFeed(t *testing.T, svc *provisioning.Service, cursor string) []string {
 	t.Helper()
+	r := feedReader{t: t, svc: svc, cursor: cursor}
+	return r.read()
+}
+
+// feedReader follows alice's feed from its cursor, counting in seen (when set) the tenants of
+// the events it reads.
+type feedReader struct {
+	t      *testing.T
+	svc    *provisioning.Service
+	cursor string
+	seen   map[string]int
+}
+
+// read reads the feed page by page, three events a page, until it has no more, and returns the
+// tenant ids of the events it read.
+func (r *feedReader) read() []string {
 	var ids []string
 	for {
-		page, err := svc.ListEvents(context.Background(), p, provisioning.EventFilter{After: cursor, Limit: 3})
+		page, err := r.svc.ListEvents(context.Background(), alice, provisioning.EventFilter{After: r.cursor, Limit: 3})
 		if err != nil {
-			t.Fatal(err)
+			r.t.Errorf("ListEvents: %v", err)
+			return ids
 		}
-		ids = append(ids, tenantsOf(page.Events)...)
-		cursor = page.NextCursor
+		for _, e := range page.Events {
+			ids = append(ids, e.TenantID)
+			if r.seen != nil {
+				r.seen[e.TenantID]++
+			}
+		}
+		r.cursor = page.NextCursor
 		if !page.HasMore {
 			return ids
+		}
+	}
+}
+
+// feedStore opens a store on a schema of its own, closed when the test ends, with a Service
+// that allows everything; it returns the schema's URL too.
+func feedStore(t *testing.T) (string, *postgres.Store, *provisioning.Service) {
+	t.Helper()
+	url := pgtest.URL(t)
+	s := open(t, url)
+	t.Cleanup(func() { _ = s.Close() })
+	return url, s, provisioning.New(s, allowAll{})
+}
+
+// alice is the principal of the feed tests.
+var alice = provisioning.Principal{PartnerID: "p", Subject: "alice"}
+
+// createTenants creates n tenants for alice, named after prefix.
+func createTenants(t *testing.T, svc *provisioning.Service, prefix string, n int) {
+	t.Helper()
+	for i := range n {
+		if _, err := svc.CreateTenant(context.Background(), alice, provisioning.TenantInput{CompanyName: fmt.Sprintf("%s %d", prefix, i), Email: "a@example.com"}); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
@@ -338,17 +349,9 @@ func allFeed(t *testing.T, svc *provisioning.Service, p provisioning.Principal, 
 // opened without migrations refuses it; with them, the sequence is moved on and the next event
 // written takes a seq past the copied ones. Simulated by rewinding the sequence.
 func TestMoveByLogicalReplicationMovesTheSequenceOn(t *testing.T) {
-	url := pgtest.URL(t)
-	s := open(t, url)
-	t.Cleanup(func() { _ = s.Close() })
-	svc := provisioning.New(s, allowAll{})
-	p := provisioning.Principal{PartnerID: "p", Subject: "alice"}
+	url, s, svc := feedStore(t)
 	ctx := context.Background()
-	for i := range 3 {
-		if _, err := svc.CreateTenant(ctx, p, provisioning.TenantInput{CompanyName: fmt.Sprintf("Copied %d", i), Email: "a@example.com"}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	createTenants(t, svc, "Copied", 3)
 	// The subscriber's own sequence, untouched by the replicated rows.
 	if _, err := s.DB().ExecContext(ctx, `SELECT setval(pg_get_serial_sequence('events', 'seq'), 1, false)`); err != nil {
 		t.Fatal(err)
@@ -363,11 +366,11 @@ func TestMoveByLogicalReplicationMovesTheSequenceOn(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = s2.Close() })
 	svc2 := provisioning.New(s2, allowAll{})
-	after, err := svc2.CreateTenant(ctx, p, provisioning.TenantInput{CompanyName: "After the move", Email: "a@example.com"})
+	after, err := svc2.CreateTenant(ctx, alice, provisioning.TenantInput{CompanyName: "After the move", Email: "a@example.com"})
 	if err != nil {
 		t.Fatalf("the first create after a move by logical replication: %v", err)
 	}
-	if got := allFeed(t, svc2, p, ""); len(got) != 4 || got[3] != after.ID {
+	if got := allFeed(t, svc2, ""); len(got) != 4 || got[3] != after.ID {
 		t.Fatalf("the feed after the move: %v; want the three copied events, then %s", got, after.ID)
 	}
 }
